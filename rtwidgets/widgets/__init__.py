@@ -1,0 +1,12 @@
+"""rtwidgets.widgets: views over a ``Call``, a ``Recording`` or a ``Replay``.
+
+Why a subpackage: the views are the only part of rtwidgets that needs a browser; keeping them
+apart keeps the engine importable without ipywidgets' front end. Views hold no protocol logic
+and never touch a socket (see ``_base.py`` for the contract every view follows).
+"""
+
+from __future__ import annotations
+
+from ._base import SourceView
+
+__all__ = ["SourceView"]

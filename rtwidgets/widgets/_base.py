@@ -1,0 +1,285 @@
+"""Shared plumbing for every rtwidgets view: binding to a source, tasks, errors, safe reprs.
+
+Why: the console is made of several views (StatusBar, EventLog, Transcript, SessionEditor,
+ToolCalls, IncomingCalls) written by different people. They must all bind, unbind, close and
+run actions the same way, or the console cannot detach, re-attach or replay. This module is
+that one way.
+
+THE VIEW CONTRACT (every view, high-rate or form, follows it):
+
+* Construction: ``View(source=None, **options)``. ``source`` may be given later.
+* ``view.bind(source)``: start showing ``source`` (unbinding any previous one first). A source
+  is a live ``Call``, a ``Recording`` or a ``Replay``, duck-typed as in docs/internals.md
+  ("call" section): ``.call_id``, ``.state`` (``SessionState``), ``.status``, ``.stats``,
+  ``.frames()``, ``.subscribe(cb) -> unsubscribe``; live calls add the async API
+  (``send``, ``update_session``, ``send_tool_output``, ``cancel_response``, ``hangup``, ...).
+* ``view.unbind()``: stop listening; the view shows nothing bound, keeps no reference.
+* ``view.close()``: unbind, cancel its timers and tasks, close the widget(s). Idempotent.
+* ``view.source``: the bound source or ``None``.
+* Hooks for subclasses: ``_on_bind(source)`` (after subscribing; render what the source
+  already holds), ``_on_frame(frame)`` (called synchronously on the loop for every frame in
+  both directions; must be cheap: record, mark dirty, poke a batcher — never send per frame),
+  ``_on_unbind()``, ``_on_close()``.
+* Actions (button clicks) never await in the click handler: ``self._spawn(coro, label=...)``
+  runs the source's coroutine as a task on the running loop, keeps a strong reference until
+  it ends, and reports a failure through ``_show_error(label, exc)`` (shown in place by the
+  view; the base keeps the last message in ``self.last_error``). A task is never left
+  unreferenced; ``close()`` cancels the ones still running.
+* Privacy: ``redact`` (alias ``private``) — when true, transcript text, instructions and tool
+  arguments are not sent to the browser at all. Whatever ``redact`` says, such text never goes
+  into a synced trait (which would be saved into the notebook): it travels only in custom
+  messages, which are not saved. ``repr(view)`` names the class and call id only.
+
+What a view must never do: touch a socket, hold protocol logic (that lives in
+``rtwidgets.protocol`` and the ``Call``), block the kernel, start a thread, or put a secret,
+a transcript, instructions or tool arguments in a synced trait or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "FrameLike",
+    "SourceLike",
+    "SourceView",
+    "describe_error",
+    "maybe_await",
+]
+
+_log = logging.getLogger("rtwidgets.widgets")
+
+
+@runtime_checkable
+class FrameLike(Protocol):
+    """What views read from a captured frame (``rtwidgets._capture.Frame``)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def m(self) -> float: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def event(self) -> dict[str, Any]: ...
+    @property
+    def flags(self) -> frozenset[str]: ...
+
+
+@runtime_checkable
+class SourceLike(Protocol):
+    """The read API shared by a live ``Call``, a ``Recording`` and a ``Replay``."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def state(self) -> Any: ...
+    def frames(self) -> Sequence[Any]: ...
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]: ...
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, user-facing description of a failed action (type name and message)."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    name = type(exc).__name__
+    return f"{name}: {first}" if first else name
+
+
+async def maybe_await(value: Any) -> Any:
+    """Await ``value`` if it is awaitable (sync and async source APIs alike)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class SourceView:
+    """Mixin giving a widget the view contract above. Put it first in the bases.
+
+    ``class MyView(SourceView, ipywidgets.VBox)`` or ``(SourceView, anywidget.AnyWidget)``.
+    Subclasses call ``super().__init__(source=source, redact=redact, **widget_kwargs)``; the
+    base binds ``source`` after the widget is fully constructed.
+    """
+
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        redact: bool = False,
+        private: bool | None = None,
+        **widget_kwargs: Any,
+    ) -> None:
+        # State that the widget half of the class may never see: plain attributes only.
+        self._rtw_source: Any = None
+        self._rtw_unsubscribe: Callable[[], None] | None = None
+        self._rtw_tasks: set[asyncio.Task[Any]] = set()
+        self._rtw_closed = False
+        self.redact: bool = bool(redact if private is None else private)
+        self.last_error: str | None = None
+        super().__init__(**widget_kwargs)
+        if source is not None:
+            self.bind(source)
+
+    # -- binding ---------------------------------------------------------------------------
+
+    @property
+    def source(self) -> Any:
+        """The bound ``Call``/``Recording``/``Replay``, or ``None``."""
+        return self._rtw_source
+
+    @property
+    def closed(self) -> bool:
+        return self._rtw_closed
+
+    def bind(self, source: Any) -> None:
+        """Show ``source``; replaces the previous one. Raises ``TypeError`` for non-sources."""
+        if self._rtw_closed:
+            raise RuntimeError(f"{type(self).__name__} is closed; create a new view to bind")
+        missing = [
+            name for name in ("call_id", "state", "frames", "subscribe")
+            if not hasattr(source, name)
+        ]
+        if missing:
+            raise TypeError(
+                f"source: {type(source).__name__} lacks {', '.join(missing)}. Fix: pass a Call"
+                " from rtwidgets.attach(...), a Recording from rtwidgets.load(...) or a Replay"
+            )
+        if self._rtw_source is not None:
+            self.unbind()
+        self._rtw_source = source
+        # Subscribe before rendering what exists, so nothing falls between the two; the
+        # subclass's _on_bind reads frames() and must tolerate a frame also arriving by
+        # callback (loop is single-threaded: nothing arrives between these two lines).
+        self._rtw_unsubscribe = source.subscribe(self._rtw_dispatch)
+        self._on_bind(source)
+
+    def unbind(self) -> None:
+        """Stop listening to the bound source (if any); the view keeps no reference to it."""
+        unsubscribe, self._rtw_unsubscribe = self._rtw_unsubscribe, None
+        if unsubscribe is not None:
+            try:
+                unsubscribe()
+            except Exception:  # an unsubscribe failing must not keep the view half-bound
+                _log.exception("unsubscribe failed")
+        if self._rtw_source is not None:
+            self._rtw_source = None
+            self._on_unbind()
+
+    def close(self) -> None:
+        """Unbind, cancel running actions, close the widget. Safe to call twice."""
+        if self._rtw_closed:
+            return
+        self.unbind()
+        self._rtw_closed = True
+        for task in list(self._rtw_tasks):
+            task.cancel()
+        self._on_close()
+        closer = getattr(super(), "close", None)
+        if callable(closer):
+            closer()
+
+    def _rtw_dispatch(self, frame: Any) -> None:
+        if self._rtw_closed or self._rtw_source is None:
+            return
+        self._on_frame(frame)
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def _on_bind(self, source: Any) -> None:
+        """Render what ``source`` already holds. Default: nothing."""
+
+    def _on_frame(self, frame: Any) -> None:
+        """One new frame (any direction). Default: nothing."""
+
+    def _on_unbind(self) -> None:
+        """Clear what the view shows. Default: nothing."""
+
+    def _on_close(self) -> None:
+        """Release timers. Default: nothing."""
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _spawn(
+        self,
+        work: Coroutine[Any, Any, Any] | Awaitable[Any],
+        *,
+        label: str,
+        on_done: Callable[[Any], None] | None = None,
+    ) -> asyncio.Task[Any] | None:
+        """Run ``work`` as a task on the running loop; errors go to ``_show_error``.
+
+        Returns the task (strongly referenced by the view until it ends), or ``None`` when no
+        loop is running (then the error is shown in place: a click handler cannot block).
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if inspect.iscoroutine(work):
+                work.close()
+            self._report_error(
+                label,
+                RuntimeError("no running event loop. Fix: use the view inside a Jupyter kernel"),
+            )
+            return None
+
+        async def runner() -> Any:
+            return await work
+
+        task = loop.create_task(runner(), name=f"rtwidgets:{type(self).__name__}:{label}")
+        self._rtw_tasks.add(task)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._rtw_tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                self._report_error(label, exc)
+                return
+            self.last_error = None
+            if on_done is not None:
+                try:
+                    on_done(t.result())
+                except Exception as err:  # a broken callback is shown, not raised into the loop
+                    self._report_error(label, err)
+
+        task.add_done_callback(finished)
+        return task
+
+    def _report_error(self, label: str, exc: BaseException) -> None:
+        self.last_error = f"{label} failed: {describe_error(exc)}"
+        _log.debug("%s: %s", type(self).__name__, self.last_error)
+        try:
+            self._show_error(label, exc)
+        except Exception:
+            _log.exception("showing an error failed")
+
+    def _show_error(self, label: str, exc: BaseException) -> None:
+        """Show a failed action in place. Default: only ``last_error`` is set."""
+
+    @property
+    def pending_actions(self) -> int:
+        """How many spawned actions are still running."""
+        return len(self._rtw_tasks)
+
+    async def wait_actions(self) -> None:
+        """Wait for every running action to end (tests and scripted use)."""
+        while self._rtw_tasks:
+            await asyncio.gather(*list(self._rtw_tasks), return_exceptions=True)
+
+    # -- repr ------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        src = self._rtw_source
+        call_id = getattr(src, "call_id", None) if src is not None else None
+        bound = f"call_id={call_id!r}" if call_id is not None else "unbound"
+        closed = ", closed" if self._rtw_closed else ""
+        return f"<{type(self).__name__} {bound}{closed}>"
