@@ -1,0 +1,644 @@
+"""The SIP webhook inbox: receive ``realtime.call.incoming`` deliveries inside the kernel.
+
+Why: a SIP call reaches your code only as a signed webhook (realtime-protocol.md §3). A
+notebook user wants those calls as Python objects, on the kernel's own event loop, without a
+separate web server: ``async for incoming in inbox: await incoming.accept(...)``. The inbox is
+a small aiohttp server on the *running* loop that verifies every delivery with the SDK's
+``client.webhooks.unwrap`` (Standard Webhooks signature, 300 s replay window), answers 2xx
+at once (before any work on the call, so OpenAI never retries a delivery we have), drops
+duplicates by ``webhook-id`` (and by event ``id``) in a bounded LRU, and queues each
+incoming call exactly once.
+
+What it must never do: queue a delivery that failed any check (forged or wrong-secret
+signature, stale or future timestamp, missing headers, non-UTF-8 or non-JSON body, body over
+``max_body``, wrong method or path); put the webhook secret, or a body, into a repr, a log
+line or an exception text; listen beyond 127.0.0.1 unless told to.
+
+Exposing it safely: OpenAI must reach the inbox over HTTPS. Keep it on 127.0.0.1 and put a
+TLS tunnel or reverse proxy in front (e.g. ``cloudflared tunnel --url http://127.0.0.1:PORT``
+or ``ngrok http PORT``, or nginx/Caddy terminating TLS and proxying to 127.0.0.1), then set
+the public ``https://…/webhook`` URL in the project's webhook settings. Do not bind
+``0.0.0.0`` on a shared network unless you need to: anyone who can reach the port can load
+the server, even though forged deliveries are refused.
+
+Status codes: 200 for a delivery taken (queued, duplicate, or an event type the inbox does
+not handle, which is counted and ignored); 400 for a refused delivery; 413 for a body over
+``max_body``; 404 for another path; 405 for another method; 503 when the queue is full (the
+sender retries later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import openai
+from aiohttp import web
+
+from rtwidgets import _control
+from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.ids import is_call_id
+
+if TYPE_CHECKING:
+    from openai.types.webhooks import UnwrapWebhookEvent
+
+__all__ = [
+    "InboxClosedError",
+    "InboxStats",
+    "IncomingCall",
+    "WebhookInbox",
+]
+
+log = logging.getLogger("rtwidgets.webhooks")
+
+_MIB: Final = 1024 * 1024
+_SDK_TOLERANCE: Final = 300  # what webhooks.unwrap enforces; the inbox may only tighten it
+_INCOMING: Final = "realtime.call.incoming"
+_SIG_HEADERS: Final = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+class InboxClosedError(RuntimeError):
+    """``get()`` on an inbox that is closed (or was never started)."""
+
+
+class _Secret:
+    """Holds the webhook secret so that no repr, ``vars()`` or traceback local shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+class IncomingCall:
+    """One ringing SIP call, as delivered by a verified ``realtime.call.incoming`` webhook.
+
+    Attributes:
+        call_id: the ``rtc_u0_…`` id to accept, reject, refer, hang up and attach to.
+        sip_headers: the SIP headers in the order sent, as ``(name, value)`` pairs, duplicates
+            kept. Untrusted: the caller controls most of them.
+        sip_media_security: ``"rtp"``, ``"srtp"``, … when the server said, else ``None``.
+        received_at: wall time (unix seconds) the delivery was taken.
+        webhook_id: the delivery's ``webhook-id`` header.
+        event_id: the event's ``id`` (``evt_…``).
+        event: the SDK's parsed event (``RealtimeCallIncomingWebhookEvent``).
+        status: ``"ringing"``, then ``"accepted"``, ``"rejected"``, ``"referred"`` or
+            ``"ended"`` once one of the methods below succeeded.
+    """
+
+    __slots__ = (
+        "_client",
+        "call_id",
+        "event",
+        "event_id",
+        "received_at",
+        "sip_headers",
+        "sip_media_security",
+        "status",
+        "webhook_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        sip_headers: Sequence[tuple[str, str]],
+        received_at: float,
+        webhook_id: str,
+        event_id: str,
+        sip_media_security: str | None = None,
+        event: UnwrapWebhookEvent | None = None,
+        client: openai.AsyncOpenAI | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.sip_headers: list[tuple[str, str]] = list(sip_headers)
+        self.received_at = received_at
+        self.webhook_id = webhook_id
+        self.event_id = event_id
+        self.sip_media_security = sip_media_security
+        self.event = event
+        self.status = "ringing"
+        self._client = client
+
+    def header(self, name: str) -> str | None:
+        """The first SIP header called ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        for key, value in self.sip_headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def headers(self, name: str) -> list[str]:
+        """Every value of the SIP header ``name`` (case-insensitive), in order."""
+        wanted = name.lower()
+        return [value for key, value in self.sip_headers if key.lower() == wanted]
+
+    @property
+    def from_(self) -> str | None:
+        """The SIP ``From`` header (the caller)."""
+        return self.header("From")
+
+    @property
+    def to(self) -> str | None:
+        """The SIP ``To`` header (the number or address that was dialled)."""
+        return self.header("To")
+
+    async def accept(self, session: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """Accept the call with a session (see ``rtwidgets._control.accept``)."""
+        await _control.accept(self.call_id, session, client=self._client, **fields)
+        self.status = "accepted"
+
+    async def reject(self, status_code: int | None = None) -> None:
+        """Reject the call with a SIP status (400–699; default: the server's 603)."""
+        await _control.reject(self.call_id, status_code, client=self._client)
+        self.status = "rejected"
+
+    async def refer(self, target_uri: str) -> None:
+        """Transfer the call to a ``tel:`` or ``sip:`` URI."""
+        await _control.refer(self.call_id, target_uri, client=self._client)
+        self.status = "referred"
+
+    async def hangup(self) -> None:
+        """End the call."""
+        await _control.hangup(self.call_id, client=self._client)
+        self.status = "ended"
+
+    async def attach(self, **kw: Any) -> Any:
+        """Attach the sideband to this call: ``rtwidgets.attach(call_id, client=…, **kw)``."""
+        from rtwidgets._call import attach  # the call layer sits above control
+
+        kw.setdefault("client", self._client)
+        return await attach(self.call_id, **kw)
+
+    def __repr__(self) -> str:
+        return (
+            f"IncomingCall(call_id={self.call_id!r}, from_={self.from_!r}, to={self.to!r}, "
+            f"status={self.status!r}, received_at={self.received_at:.3f})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InboxStats:
+    """What the inbox did with the deliveries it received.
+
+    Attributes:
+        accepted: incoming calls queued (each exactly once).
+        duplicates: verified deliveries dropped because their ``webhook-id`` or event ``id``
+            was already taken.
+        ignored: verified deliveries of other event types, by type (answered 200).
+        refused: refused requests, by reason (``bad_signature``, ``stale``, ``future``,
+            ``bad_timestamp``, ``missing_headers``, ``not_utf8``, ``not_json``, ``malformed``,
+            ``too_large``, ``wrong_path``, ``wrong_method``, ``queue_full``).
+    """
+
+    accepted: int = 0
+    duplicates: int = 0
+    ignored: Mapping[str, int] = field(default_factory=dict)
+    refused: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def refused_total(self) -> int:
+        """All refused requests."""
+        return sum(self.refused.values())
+
+
+class _Refusal(Exception):
+    """Internal: a request is refused with ``status`` for ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class _LRU:
+    """A bounded set of recently taken ids (oldest evicted first)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._ids: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._ids
+
+    def add(self, key: str) -> None:
+        self._ids[key] = None
+        self._ids.move_to_end(key)
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+
+_SIGNATURE_REASONS: Final = (
+    ("too old", "stale"),
+    ("too new", "future"),
+    ("timestamp format", "bad_timestamp"),
+)
+
+
+class WebhookInbox:
+    """An HTTP endpoint on the running loop that turns signed SIP webhooks into calls.
+
+    Args:
+        secret: the webhook signing secret (``whsec_…``); default: the client's
+            ``webhook_secret``, else ``OPENAI_WEBHOOK_SECRET``. Missing: ``start()`` raises.
+        host: the address to bind; keep ``127.0.0.1`` and expose it through a TLS tunnel or
+            reverse proxy (see the module docstring).
+        port: the port to bind; ``0`` picks a free one (read ``inbox.url``).
+        path: the only path that takes deliveries.
+        client: the ``openai.AsyncOpenAI`` used for verification and passed to each
+            ``IncomingCall`` for accept/reject/refer/hangup/attach (default: one from the
+            environment at the time of each call).
+        tolerance: the replay window in seconds, 1–300 (the SDK's ``unwrap`` enforces 300;
+            a smaller value tightens it).
+        max_body: the largest body taken, in bytes (default 1 MiB).
+        max_queue: how many incoming calls may wait in the queue; beyond it deliveries get
+            503 and are retried by the sender.
+        dedupe_size: how many recent ``webhook-id``/event ids are remembered.
+
+    Use ``async with WebhookInbox() as inbox:`` or ``await inbox.start()`` / ``await
+    inbox.close()``; then ``async for incoming in inbox`` or ``await inbox.get(timeout=…)``.
+    """
+
+    def __init__(
+        self,
+        secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/webhook",
+        client: openai.AsyncOpenAI | None = None,
+        tolerance: int = _SDK_TOLERANCE,
+        max_body: int = _MIB,
+        *,
+        max_queue: int = 1000,
+        dedupe_size: int = 10_000,
+    ) -> None:
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise ValidationError(
+                "secret",
+                "expected a non-empty string",
+                "pass the whsec_… signing secret of the project's webhook, or leave it out "
+                "to read OPENAI_WEBHOOK_SECRET",
+                code="invalid_type",
+            )
+        if client is not None and not isinstance(client, openai.AsyncOpenAI):
+            raise ValidationError(
+                "client",
+                f"expected an openai.AsyncOpenAI, got {type(client).__name__}",
+                "pass client=openai.AsyncOpenAI(...) (or emu.client()), or leave it out",
+                code="invalid_type",
+            )
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValidationError("path", "must start with '/'", "pass e.g. path='/webhook'")
+        for name, value, low, high in (
+            ("port", port, 0, 65535),
+            ("tolerance", tolerance, 1, _SDK_TOLERANCE),
+            ("max_body", max_body, 1, 64 * _MIB),
+            ("max_queue", max_queue, 1, 1_000_000),
+            ("dedupe_size", dedupe_size, 1, 10_000_000),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValidationError(
+                    name, f"{value!r} is not an integer from {low} to {high}",
+                    f"pass {name}= as an integer from {low} to {high}",
+                )
+        self._secret_arg = None if secret is None else _Secret(secret)
+        self._secret: _Secret | None = None
+        self.host = host
+        self.port = port
+        self.path = path
+        self._client = client
+        self._verifier: openai.AsyncOpenAI | None = None  # the inbox's own, when client=None
+        self.tolerance = tolerance
+        self.max_body = max_body
+        self._queue: asyncio.Queue[IncomingCall | None] = asyncio.Queue()
+        self._max_queue = max_queue
+        self._taken = _LRU(dedupe_size)
+        self._seen: collections.deque[IncomingCall] = collections.deque(maxlen=1000)
+        self._subscribers: list[Callable[[IncomingCall], None]] = []
+        self._accepted = 0
+        self._duplicates = 0
+        self._ignored: collections.Counter[str] = collections.Counter()
+        self._refused: collections.Counter[str] = collections.Counter()
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifetime
+
+    def _resolve_secret(self) -> _Secret:
+        if self._secret_arg is not None:
+            secret = self._secret_arg
+        elif self._client is not None and self._client.webhook_secret:
+            secret = _Secret(self._client.webhook_secret)
+        elif os.environ.get("OPENAI_WEBHOOK_SECRET"):
+            secret = _Secret(os.environ["OPENAI_WEBHOOK_SECRET"])
+        else:
+            raise ValidationError(
+                "secret",
+                "no webhook secret was given and OPENAI_WEBHOOK_SECRET is not set",
+                "pass WebhookInbox(secret=…) or set OPENAI_WEBHOOK_SECRET to the whsec_… "
+                "signing secret shown when the project's webhook was created",
+                code="missing_required_parameter",
+            )
+        value = secret.reveal()
+        if value.startswith("whsec_"):
+            try:
+                base64.b64decode(value[6:], validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationError(
+                    "secret",
+                    "the whsec_ secret is not valid base64 (was it cut when copied?)",
+                    "copy the whole whsec_… value again from the webhook settings",
+                ) from None
+        return secret
+
+    async def start(self) -> WebhookInbox:
+        """Bind and start serving on the running loop; returns the inbox. Idempotent."""
+        if self._runner is not None:
+            return self
+        if self._closed:
+            raise InboxClosedError("this WebhookInbox was closed; create a new one")
+        self._secret = self._resolve_secret()
+        if self._client is None:
+            # Verification needs only the SDK's webhook code, never a request: this client
+            # points at a closed local port so that nothing could leave even by mistake.
+            self._verifier = openai.AsyncOpenAI(
+                api_key="unused-webhook-verification-only", base_url="http://127.0.0.1:9/v1"
+            )
+        app = web.Application(client_max_size=self.max_body)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        addresses = runner.addresses
+        bound_port = int(addresses[0][1]) if addresses else self.port
+        self.port = bound_port
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self._url = f"http://{host}:{bound_port}{self.path}"
+        if self.host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning(
+                "webhook inbox listening on %s: reachable beyond this machine; prefer "
+                "127.0.0.1 behind a TLS tunnel or reverse proxy",
+                self.host,
+            )
+        log.info("webhook inbox listening at %s", self._url)
+        return self
+
+    async def close(self) -> None:
+        """Stop serving; iterators end and waiting ``get()`` calls raise. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        verifier, self._verifier = self._verifier, None
+        if verifier is not None:
+            await verifier.close()
+        self._queue.put_nowait(None)  # wakes every consumer; each puts it back for the next
+
+    async def __aenter__(self) -> WebhookInbox:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def url(self) -> str | None:
+        """``http://127.0.0.1:<port><path>`` once started, else ``None``."""
+        return self._url
+
+    @property
+    def seen(self) -> list[IncomingCall]:
+        """Incoming calls taken so far (the last 1000), oldest first; for pickers."""
+        return list(self._seen)
+
+    @property
+    def stats(self) -> InboxStats:
+        """A snapshot of the counts."""
+        return InboxStats(
+            accepted=self._accepted,
+            duplicates=self._duplicates,
+            ignored=dict(self._ignored),
+            refused=dict(self._refused),
+        )
+
+    @property
+    def pending(self) -> int:
+        """Incoming calls queued and not yet taken by ``get`` or ``async for``."""
+        # After close() the queue always holds the one end-of-stream marker.
+        return max(0, self._queue.qsize() - (1 if self._closed else 0))
+
+    def subscribe(self, callback: Callable[[IncomingCall], None]) -> Callable[[], None]:
+        """Call ``callback(incoming)`` on the loop for each call taken; returns unsubscribe.
+
+        Subscribers see every call without consuming the queue (views use this). One that
+        raises is logged and kept.
+        """
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    async def get(self, timeout: float | None = None) -> IncomingCall:
+        """The next incoming call.
+
+        Raises:
+            TimeoutError: none arrived within ``timeout`` seconds.
+            InboxClosedError: the inbox is closed, or was never started.
+        """
+        if self._runner is None and self._queue.empty():
+            raise InboxClosedError(
+                "the WebhookInbox is closed" if self._closed
+                else "the WebhookInbox is not started; use 'await inbox.start()' or "
+                "'async with WebhookInbox() as inbox'"
+            )
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        if item is None:
+            self._queue.put_nowait(None)
+            raise InboxClosedError("the WebhookInbox is closed")
+        return item
+
+    def __aiter__(self) -> AsyncIterator[IncomingCall]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[IncomingCall]:
+        while True:
+            try:
+                yield await self.get()
+            except InboxClosedError:
+                return
+
+    # ------------------------------------------------------------------ serving
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        try:
+            incoming = await self._take(request)
+        except _Refusal as refusal:
+            self._refused[refusal.reason] += 1
+            log.info(
+                "refused webhook %s %s from %s: %s",
+                request.method,
+                request.path,
+                request.remote,
+                refusal.reason,
+            )
+            headers = {"Allow": "POST"} if refusal.status == 405 else None
+            return web.Response(
+                status=refusal.status, text=f"refused: {refusal.reason}\n", headers=headers
+            )
+        if incoming is not None:
+            # The answer goes out before anyone looks at the call (OpenAI wants 2xx fast).
+            self._queue.put_nowait(incoming)
+            self._seen.append(incoming)
+            for callback in list(self._subscribers):
+                try:
+                    callback(incoming)
+                except Exception:
+                    log.exception("webhook inbox subscriber %r failed", callback)
+        return web.Response(status=200, text="ok\n")
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        declared = request.content_length
+        if declared is not None and declared > self.max_body:
+            raise _Refusal(413, "too_large")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > self.max_body:
+                raise _Refusal(413, "too_large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _take(self, request: web.Request) -> IncomingCall | None:
+        """Check one request; the call to queue, ``None`` when it is taken but not queued."""
+        if request.path != self.path:
+            raise _Refusal(404, "wrong_path")
+        if request.method != "POST":
+            raise _Refusal(405, "wrong_method")
+        headers = {name: request.headers.get(name) for name in _SIG_HEADERS}
+        if any(not value for value in headers.values()):
+            raise _Refusal(400, "missing_headers")
+        body = await self._read_body(request)
+        event = self._unwrap(body, {k: v for k, v in headers.items() if v is not None})
+        try:
+            raw = json.loads(body)
+        except ValueError:  # unwrap parsed it already; kept for a clear path
+            raise _Refusal(400, "not_json") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            raise _Refusal(400, "malformed")
+        webhook_id = headers["webhook-id"] or ""
+        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        if webhook_id in self._taken or (event_id is not None and event_id in self._taken):
+            self._duplicates += 1
+            return None
+        if raw["type"] != _INCOMING:
+            self._remember(webhook_id, event_id)
+            self._ignored[raw["type"]] += 1
+            return None
+        incoming = self._incoming(raw, webhook_id=webhook_id, event=event)
+        if self._queue.qsize() >= self._max_queue:
+            raise _Refusal(503, "queue_full")  # not remembered: the retry may be taken
+        self._remember(webhook_id, event_id)
+        self._accepted += 1
+        return incoming
+
+    def _remember(self, webhook_id: str, event_id: str | None) -> None:
+        self._taken.add(webhook_id)
+        if event_id is not None:
+            self._taken.add(event_id)
+
+    def _unwrap(self, body: bytes, headers: dict[str, str]) -> UnwrapWebhookEvent:
+        client = self._client if self._client is not None else self._verifier
+        # Both are set by start(), and requests arrive only after it.
+        assert client is not None
+        assert self._secret is not None
+        secret = self._secret.reveal()
+        try:
+            if self.tolerance < _SDK_TOLERANCE:
+                client.webhooks.verify_signature(
+                    body, headers, secret=secret, tolerance=self.tolerance
+                )
+            return client.webhooks.unwrap(body, headers, secret=secret)
+        except openai.InvalidWebhookSignatureError as exc:
+            text = str(exc)
+            reason = next((r for key, r in _SIGNATURE_REASONS if key in text), "bad_signature")
+            raise _Refusal(400, reason) from None
+        except UnicodeDecodeError:
+            raise _Refusal(400, "not_utf8") from None
+        except json.JSONDecodeError:
+            raise _Refusal(400, "not_json") from None
+        except Exception:  # a verified body the SDK cannot parse: never queued
+            raise _Refusal(400, "malformed") from None
+
+    def _incoming(
+        self, raw: dict[str, Any], *, webhook_id: str, event: UnwrapWebhookEvent
+    ) -> IncomingCall:
+        data = raw.get("data")
+        if not isinstance(data, dict):
+            raise _Refusal(400, "malformed")
+        call_id = data.get("call_id")
+        if not isinstance(call_id, str) or not is_call_id(call_id):
+            raise _Refusal(400, "malformed")
+        headers_raw = data.get("sip_headers", [])
+        if not isinstance(headers_raw, list):
+            raise _Refusal(400, "malformed")
+        sip_headers: list[tuple[str, str]] = []
+        for entry in headers_raw:
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("name"), str)
+                or not isinstance(entry.get("value"), str)
+            ):
+                raise _Refusal(400, "malformed")
+            sip_headers.append((entry["name"], entry["value"]))
+        security = data.get("sip_media_security")
+        event_id = raw.get("id")
+        return IncomingCall(
+            call_id=call_id,
+            sip_headers=sip_headers,
+            received_at=time.time(),
+            webhook_id=webhook_id,
+            event_id=event_id if isinstance(event_id, str) else "",
+            sip_media_security=security if isinstance(security, str) else None,
+            event=event,
+            client=self._client,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("listening" if self._runner else "not started")
+        return (
+            f"WebhookInbox(url={self._url!r}, {state}, accepted={self._accepted}, "
+            f"pending={self.pending}, duplicates={self._duplicates}, "
+            f"ignored={sum(self._ignored.values())}, refused={sum(self._refused.values())})"
+        )
