@@ -1,0 +1,630 @@
+"""The capture: an append-only, durable record of every frame of a call, and its readers.
+
+Why: a notebook kernel can die at any moment (SIGKILL, OOM, a closed laptop) and a live call
+cannot be replayed, so everything that crossed the wire is written to disk as it arrives, in
+a line format anybody can read with ``json.loads`` (docs/capture-format.md). The same encoded
+lines are kept in memory by ``FrameStore``, so a long call costs about one copy of its JSON
+and ``Frame`` objects are only built when somebody looks at them.
+
+Decisions:
+- A frame is spliced into its line from the wire bytes, never re-serialised; the only
+  rewrites are blanking audio payloads (their base64 length is kept in ``dropped``), turning
+  raw newlines (JSON whitespace) into spaces so the frame stays on one line, and, when
+  transcript redaction is on, re-serialising the redacted frame.
+- Lines go to an in-memory buffer and reach the OS (``os.write``) at least every 200 ms: on
+  a write when the last flush is older than ``flush_interval``, and from a periodic task, so
+  a quiet call is flushed too. The page cache survives a killed process; no fsync.
+- Flags (``bad``, ``unknown_type``, ``audio_dropped``, ``huge``, ``out_of_order``) are a pure
+  function of the sequence of lines, so a loaded capture gets the same flags as the live call.
+
+Never: re-serialise a frame that needs no rewrite, write a header, key or query string into
+a line, raise from the encoder on a bad frame, or block the loop for more than a small write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import time
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, overload
+
+from rtwidgets.protocol.catalog import AUDIO_PAYLOAD_FIELDS, CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
+
+__all__ = [
+    "BAD_FRAME_TYPE",
+    "CAPTURE_FORMAT",
+    "CAPTURE_VERSION",
+    "HUGE_FRAME_BYTES",
+    "CaptureFormatError",
+    "CaptureWriter",
+    "Frame",
+    "FrameEncoder",
+    "FrameStore",
+    "make_header",
+    "read_capture",
+]
+
+CAPTURE_FORMAT: Final = "rtwidgets.capture"
+CAPTURE_VERSION: Final = 1
+BAD_FRAME_TYPE: Final = "rtwidgets.bad_frame"
+#: Frames whose capture line is larger than this are flagged ``huge``; they are still kept.
+HUGE_FRAME_BYTES: Final = 1 << 20
+
+# Flag bits as stored per frame in FrameStore (one byte a frame).
+F_BAD: Final = 1
+F_UNKNOWN: Final = 2
+F_AUDIO: Final = 4
+F_HUGE: Final = 8
+F_OOO: Final = 16
+_FLAG_NAMES: Final = (
+    (F_BAD, "bad"),
+    (F_UNKNOWN, "unknown_type"),
+    (F_AUDIO, "audio_dropped"),
+    (F_HUGE, "huge"),
+    (F_OOO, "out_of_order"),
+)
+_FLAGSETS: Final[tuple[frozenset[str], ...]] = tuple(
+    frozenset(name for bit, name in _FLAG_NAMES if mask & bit) for mask in range(32)
+)
+
+# Transcript-bearing string fields blanked by redaction, by event type.
+_REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
+    "response.output_audio_transcript.delta": ("delta",),
+    "response.output_audio_transcript.done": ("transcript",),
+    "response.output_text.delta": ("delta",),
+    "response.output_text.done": ("text",),
+    "conversation.item.input_audio_transcription.delta": ("delta",),
+    "conversation.item.input_audio_transcription.completed": ("transcript",),
+    "conversation.item.input_audio_transcription.segment": ("text",),
+}
+_REDACT_KEYS: Final = frozenset({"transcript", "text"})
+_NEWLINES: Final = re.compile(rb"[\r\n]")
+
+
+def flags_of(mask: int) -> frozenset[str]:
+    """The flag names of a stored flag byte."""
+    return _FLAGSETS[mask & 31]
+
+
+class CaptureFormatError(ValueError):
+    """A file that is not an rtwidgets capture (or of a newer, unknown version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One captured frame: a server event, a client event we sent, or a meta frame.
+
+    ``event`` is the parsed frame (audio blanked when dropped; for a bad frame
+    ``{"type": "rtwidgets.bad_frame", "raw": …, "error": …}``). Treat it as read-only: it may
+    be shared with other readers.
+    """
+
+    seq: int
+    direction: str
+    t: float
+    m: float
+    type: str
+    event: dict[str, Any]
+    flags: frozenset[str]
+
+
+def make_header(
+    call_id: str,
+    *,
+    transport: str | None,
+    source: str,
+    audio: str = "dropped",
+    redact_transcripts: bool = False,
+    created_at: float | None = None,
+) -> dict[str, Any]:
+    """The header line of a capture (line 1), as docs/capture-format.md describes it."""
+    from rtwidgets import __version__
+
+    return {
+        "format": CAPTURE_FORMAT,
+        "version": CAPTURE_VERSION,
+        "call_id": call_id,
+        "created_at": time.time() if created_at is None else created_at,
+        "transport": transport,
+        "source": source,
+        "options": {"audio": audio, "redact_transcripts": redact_transcripts},
+        "rtwidgets": __version__,
+    }
+
+
+class _OrderCheck:
+    """Flags server events that reference a response this stream has not seen start.
+
+    State: the response ids seen in ``response.created`` and those already done. Pure and
+    deterministic, so a loaded capture reproduces the live flags.
+    """
+
+    __slots__ = ("done", "started")
+
+    def __init__(self) -> None:
+        self.started: set[str] = set()
+        self.done: set[str] = set()
+
+    def check(self, etype: str, event: Mapping[str, Any]) -> bool:
+        """True when ``event`` is out of the documented order."""
+        if etype == "response.created" or etype == "response.done":
+            resp = event.get("response")
+            rid = resp.get("id") if isinstance(resp, dict) else None
+            if not isinstance(rid, str):
+                return False
+            if etype == "response.created":
+                ooo = rid in self.started
+                self.started.add(rid)
+                return ooo
+            ooo = rid not in self.started or rid in self.done
+            self.done.add(rid)
+            return ooo
+        rid = event.get("response_id")
+        if rid is None or etype.startswith("output_audio_buffer."):
+            return False
+        return rid not in self.started or rid in self.done
+
+
+def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tuple[int, int] | None:
+    """Byte span of the JSON string ``value`` when it is the value of ``key`` in ``raw``.
+
+    Looks for the value's JSON text, then checks that ``"key" :`` precedes it (whitespace
+    allowed). Returns the span including the quotes.
+    """
+    enc = json.dumps(value).encode()
+    alt = json.dumps(value, ensure_ascii=False).encode() if not value.isascii() else enc
+    variants = (enc,) if alt == enc else (enc, alt)
+    key_enc = json.dumps(key).encode()
+    for needle in variants:
+        pos = raw.find(needle, start)
+        while pos >= 0:
+            j = pos - 1
+            while j >= 0 and raw[j] in b" \t\r\n":
+                j -= 1
+            if j >= 0 and raw[j] == 0x3A:  # ':'
+                j -= 1
+                while j >= 0 and raw[j] in b" \t\r\n":
+                    j -= 1
+                k0 = j + 1 - len(key_enc)
+                if k0 >= 0 and raw[k0 : j + 1] == key_enc:
+                    return pos, pos + len(needle)
+            pos = raw.find(needle, pos + 1)
+    return None
+
+
+def _blank_audio(raw: bytes, event: dict[str, Any], etype: str) -> tuple[bytes, dict[str, int]]:
+    """Blank audio payloads in ``raw`` and ``event``; returns the new raw and ``dropped``."""
+    dropped: dict[str, int] = {}
+    spans: list[tuple[int, int, str, str]] = []  # (start, end, dropped key, field)
+    field = AUDIO_PAYLOAD_FIELDS.get(etype)
+    holders: list[tuple[dict[str, Any], str, str]] = []
+    if field is not None:
+        holders.append((event, field, field))
+    elif etype == "conversation.item.retrieved":
+        item = event.get("item")
+        content = item.get("content") if isinstance(item, dict) else None
+        if isinstance(content, list):
+            for i, part in enumerate(content):
+                if isinstance(part, dict):
+                    holders.append((part, "audio", f"item.content.{i}.audio"))
+    cursor = 0
+    for holder, key, path in holders:
+        value = holder.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        span = _find_string_value(raw, key, value, cursor)
+        if span is None:
+            span = _find_string_value(raw, key, value, 0)
+        dropped[path] = len(value)
+        holder[key] = ""
+        if span is not None:
+            spans.append((span[0], span[1], path, key))
+            cursor = span[1]
+    if not dropped:
+        return raw, dropped
+    if len(spans) != len(dropped):
+        # The payload's JSON text could not be located (unusual escaping): the frame is
+        # re-serialised from the parsed event, audio blanked. Rare; documented.
+        return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode(), dropped
+    spans.sort()
+    out = bytearray()
+    last = 0
+    for s, e, _path, _key in spans:
+        out += raw[last:s]
+        out += b'""'
+        last = e
+    out += raw[last:]
+    return bytes(out), dropped
+
+
+def _redact(event: dict[str, Any], etype: str) -> int:
+    """Replace transcript strings in ``event`` in place; returns how many were replaced."""
+    n = 0
+
+    def mark(holder: dict[str, Any], key: str) -> None:
+        nonlocal n
+        value = holder.get(key)
+        if isinstance(value, str) and value and not value.startswith("[redacted "):
+            holder[key] = f"[redacted {len(value)} chars]"
+            n += 1
+
+    for key in _REDACT_TOP.get(etype, ()):
+        mark(event, key)
+
+    def walk_item(item: Any) -> None:
+        if isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, list):
+                for part in content:
+                    if isinstance(part, dict):
+                        for key in _REDACT_KEYS:
+                            mark(part, key)
+
+    if etype.startswith(("conversation.item.", "response.output_item.")):
+        walk_item(event.get("item"))
+    elif etype.startswith("response.content_part."):
+        part = event.get("part")
+        if isinstance(part, dict):
+            for key in _REDACT_KEYS:
+                mark(part, key)
+    elif etype in ("response.done", "response.created"):
+        resp = event.get("response")
+        if isinstance(resp, dict) and isinstance(resp.get("output"), list):
+            for item in resp["output"]:
+                walk_item(item)
+    return n
+
+
+class FrameEncoder:
+    """Turns wire frames into capture lines; keeps the sequence counter and ordering state.
+
+    ``encode(direction, raw, t, m)`` returns ``(line, event, type, flags)`` where ``event`` is
+    the parsed dict (audio blanked, transcripts intact) and ``flags`` the flag bits. It never
+    raises on a bad frame.
+    """
+
+    __slots__ = ("_order", "audio_kept", "redact", "seq")
+
+    def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False) -> None:
+        if audio not in ("dropped", "kept"):
+            raise ValueError(f"audio: {audio!r} is not an option. Fix: use 'dropped' or 'kept'")
+        self.audio_kept = audio == "kept"
+        self.redact = bool(redact_transcripts)
+        self.seq = 0
+        self._order = _OrderCheck()
+
+    def encode(
+        self, direction: str, raw: bytes | str, t: float, m: float
+    ) -> tuple[bytes, dict[str, Any], str, int]:
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogatepass")
+        seq = self.seq
+        self.seq = seq + 1
+        flags = 0
+        head = b'{"seq":%d,"dir":"%s","t":%.6f,"m":%.6f,' % (seq, direction.encode(), t, m)
+        try:
+            event = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            return self._bad(head, raw, str(exc), flags)
+        if type(event) is not dict:
+            return self._bad(head, raw, f"frame is a JSON {type(event).__name__}, not an object",
+                             flags)
+        etype = event.get("type")
+        if type(etype) is not str:
+            return self._bad(head, raw, 'frame has no string "type"', flags, event)
+        dropped = None
+        if not self.audio_kept and (etype in AUDIO_PAYLOAD_FIELDS
+                                    or etype == "conversation.item.retrieved"):
+            raw, dropped = _blank_audio(raw, event, etype)
+            if dropped:
+                flags |= F_AUDIO
+        if etype not in _KNOWN:
+            if not etype.startswith("rtwidgets."):
+                flags |= F_UNKNOWN
+        elif direction == "in" and self._order.check(etype, event):
+            flags |= F_OOO
+        if self.redact and etype in _REDACTABLE:
+            red = json.loads(raw)
+            if _redact(red, etype):
+                raw = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
+        if b"\n" in raw or b"\r" in raw:
+            raw = _NEWLINES.sub(b" ", raw)
+        if dropped:
+            head += b'"dropped":' + json.dumps(dropped, separators=(",", ":")).encode() + b","
+        line = head + b'"frame":' + raw + b"}\n"
+        if len(line) > HUGE_FRAME_BYTES + 1:
+            flags |= F_HUGE
+        return line, event, etype, flags
+
+    def _bad(
+        self, head: bytes, raw: bytes, error: str, flags: int, event: Any = None
+    ) -> tuple[bytes, dict[str, Any], str, int]:
+        text = raw.decode("utf-8", "replace")
+        if event is None:
+            line = head + b'"bad":%s,"error":%s}\n' % (
+                json.dumps(text).encode(), json.dumps(error).encode())
+        else:
+            # A JSON object without a string "type" is kept as a frame (it is valid JSON).
+            body = _NEWLINES.sub(b" ", raw)
+            line = head + b'"error":%s,"frame":%s}\n' % (json.dumps(error).encode(), body)
+        if len(line) > HUGE_FRAME_BYTES + 1:
+            flags |= F_HUGE
+        return line, {"type": BAD_FRAME_TYPE, "raw": text, "error": error}, BAD_FRAME_TYPE, (
+            flags | F_BAD)
+
+    def encode_event(
+        self, direction: str, event: Mapping[str, Any], t: float, m: float
+    ) -> tuple[bytes, dict[str, Any], str, int]:
+        """Encode a frame we produce ourselves (meta frames, or events we serialised)."""
+        return self.encode(direction, json.dumps(event, separators=(",", ":")), t, m)
+
+
+_KNOWN: Final = frozenset((*SERVER_EVENT_TYPES, *CLIENT_EVENT_TYPES))
+_REDACTABLE: Final = frozenset(
+    t for t in _KNOWN
+    if t in _REDACT_TOP or t.startswith(("conversation.item.", "response.output_item.",
+                                          "response.content_part."))
+    or t in ("response.done", "response.created")
+)
+
+
+def frame_from_line(line: bytes | str, flags: int) -> Frame:
+    """Parse one capture line into a ``Frame`` (the line must be a frame line)."""
+    rec = json.loads(line)
+    if "bad" in rec or (flags & F_BAD):
+        raw = rec.get("bad")
+        if raw is None:
+            raw = json.dumps(rec.get("frame"))
+        event: dict[str, Any] = {"type": BAD_FRAME_TYPE, "raw": raw, "error": rec.get("error", "")}
+        etype = BAD_FRAME_TYPE
+    else:
+        event = rec["frame"]
+        etype = event["type"]
+    return Frame(rec["seq"], rec["dir"], rec["t"], rec["m"], etype, event, _FLAGSETS[flags & 31])
+
+
+class FrameStore(Sequence[Frame]):
+    """A memory-lean, append-only sequence of captured frames.
+
+    State: the encoded lines back to back in one ``bytearray``, their start offsets in an
+    ``array('q')`` and one flag byte each. A ``Frame`` is parsed from its line on access, so
+    memory per frame is its line (about its JSON size plus ~60 bytes) plus 9 bytes.
+    """
+
+    __slots__ = ("_buf", "_flags", "_offs")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._offs = array("q")
+        self._flags = bytearray()
+
+    def append(self, line: bytes, flags: int = 0) -> None:
+        self._offs.append(len(self._buf))
+        self._buf += line
+        self._flags.append(flags & 31)
+
+    def clear(self) -> None:
+        self._buf = bytearray()
+        self._offs = array("q")
+        self._flags = bytearray()
+
+    def __len__(self) -> int:
+        return len(self._offs)
+
+    def line(self, index: int) -> bytes:
+        """The capture line of frame ``index`` (with its trailing newline)."""
+        n = len(self._offs)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"frame index {index} out of range (0..{n - 1})")
+        start = self._offs[index]
+        end = self._offs[index + 1] if index + 1 < n else len(self._buf)
+        return bytes(self._buf[start:end])
+
+    def flags(self, index: int) -> frozenset[str]:
+        return _FLAGSETS[self._flags[index]]
+
+    def flag_bits(self, index: int) -> int:
+        return self._flags[index]
+
+    @overload
+    def __getitem__(self, index: int) -> Frame: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Frame]: ...
+    def __getitem__(self, index: int | slice) -> Frame | list[Frame]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        n = len(self._offs)
+        if index < 0:
+            index += n
+        return frame_from_line(self.line(index), self._flags[index])
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i in range(len(self._offs)):
+            yield self[i]
+
+    def nbytes(self) -> int:
+        """Bytes held (lines, offsets and flags), without allocator slack."""
+        return len(self._buf) + self._offs.itemsize * len(self._offs) + len(self._flags)
+
+    def __repr__(self) -> str:
+        return f"<FrameStore {len(self)} frames, {len(self._buf)} bytes>"
+
+
+class CaptureWriter:
+    """Appends capture lines to a JSONL file, flushed at least every ``flush_interval`` s.
+
+    ``CaptureWriter(path, header)`` creates the file (refusing to overwrite one) and writes the
+    header at once. ``write(line)`` buffers; the buffer reaches the OS on the first write after
+    ``flush_interval`` and from a periodic task started by ``start()`` (needs a running loop).
+    ``close()`` flushes and closes; ``async with`` does start/close.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], header: Mapping[str, Any], *,
+        flush_interval: float = 0.1,
+    ) -> None:
+        if flush_interval <= 0 or flush_interval > 0.2:
+            raise ValueError(
+                f"flush_interval: {flush_interval!r} is out of range. "
+                "Fix: use a number of seconds above 0 and at most 0.2"
+            )
+        self.path = Path(path)
+        self.flush_interval = flush_interval
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._fd: int | None = os.open(
+                self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except FileExistsError:
+            raise FileExistsError(
+                f"capture: {str(self.path)!r} already exists. Fix: pass a new path "
+                "(captures are append-only and never overwritten)") from None
+        self._buf = bytearray()
+        self._last_flush = time.monotonic()
+        self._task: asyncio.Task[None] | None = None
+        self.lines_written = 0
+        os.write(self._fd, json.dumps(dict(header), separators=(",", ":")).encode() + b"\n")
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def write(self, line: bytes, now: float | None = None) -> None:
+        """Buffer one line; flushes when the last flush is older than ``flush_interval``."""
+        if self._fd is None:
+            raise ValueError("capture: the writer is closed. Fix: attach again for a new capture")
+        self._buf += line
+        self.lines_written += 1
+        if now is None:
+            now = time.monotonic()
+        if now - self._last_flush >= self.flush_interval:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        self._last_flush = time.monotonic() if now is None else now
+        if self._buf and self._fd is not None:
+            data = self._buf
+            self._buf = bytearray()
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+
+    def start(self) -> None:
+        """Start the periodic flush task on the running loop (idempotent)."""
+        if self._task is None and self._fd is not None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._flush_loop(), name=f"rtwidgets-capture-flush:{self.path.name}")
+
+    async def _flush_loop(self) -> None:
+        while self._fd is not None:
+            await asyncio.sleep(self.flush_interval / 2)
+            now = time.monotonic()
+            if now - self._last_flush >= self.flush_interval / 2:
+                self.flush(now)
+
+    def close(self) -> None:
+        """Flush and close (idempotent). Stops the flush task."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self._fd is not None:
+            try:
+                self.flush()
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+    async def __aenter__(self) -> CaptureWriter:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fd is None else "open"
+        return f"<CaptureWriter {self.path.name} {state}, {self.lines_written} lines>"
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            with contextlib.suppress(Exception):
+                self.flush()
+                os.close(self._fd)  # type: ignore[arg-type]
+                self._fd = None
+
+
+def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck) -> int:
+    flags = F_HUGE if line_len > HUGE_FRAME_BYTES else 0
+    if "bad" in rec or "frame" not in rec:
+        return flags | F_BAD
+    frame = rec["frame"]
+    etype = frame.get("type") if isinstance(frame, dict) else None
+    if not isinstance(etype, str):
+        return flags | F_BAD
+    if "dropped" in rec:
+        flags |= F_AUDIO
+    if etype not in _KNOWN:
+        if not etype.startswith("rtwidgets."):
+            flags |= F_UNKNOWN
+    elif rec.get("dir") == "in" and order.check(etype, frame):
+        flags |= F_OOO
+    return flags
+
+
+def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameStore]:
+    """Load a capture: its header and a ``FrameStore`` of its frames.
+
+    A truncated or unparsable last line (a killed process) is ignored. A damaged line in the
+    middle is skipped and counted in ``header["skipped_lines"]``.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"path: no capture at {str(p)!r}. Fix: pass the path of a .jsonl capture") from None
+    lines = data.split(b"\n")
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != CAPTURE_FORMAT:
+        raise CaptureFormatError(
+            f"path: {str(p)!r} is not an rtwidgets capture (line 1 is not a capture header). "
+            "Fix: pass a file written by rtwidgets.attach")
+    if header.get("version") != CAPTURE_VERSION:
+        raise CaptureFormatError(
+            f"version: capture version {header.get('version')!r} is not supported "
+            f"(this rtwidgets reads version {CAPTURE_VERSION}). Fix: upgrade rtwidgets")
+    store = FrameStore()
+    order = _OrderCheck()
+    skipped = 0
+    last = len(lines) - 1
+    for i in range(1, len(lines)):
+        line = lines[i]
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or "seq" not in rec:
+                raise ValueError("not a frame line")
+        except ValueError:
+            if i < last:
+                skipped += 1
+            continue
+        store.append(line + b"\n", _flags_for_record(rec, len(line), order))
+    header["skipped_lines"] = skipped
+    return header, store
