@@ -43,12 +43,21 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import anywidget
+import traitlets
+
+from ._batcher import Batcher
+
 __all__ = [
     "FrameLike",
     "SourceLike",
     "SourceView",
+    "StreamView",
     "describe_error",
+    "hidden",
     "maybe_await",
+    "redact_event",
+    "snippet",
 ]
 
 _log = logging.getLogger("rtwidgets.widgets")
@@ -283,3 +292,138 @@ class SourceView:
         bound = f"call_id={call_id!r}" if call_id is not None else "unbound"
         closed = ", closed" if self._rtw_closed else ""
         return f"<{type(self).__name__} {bound}{closed}>"
+
+
+# -- text helpers shared by the views -------------------------------------------------------
+
+#: Keys whose string values are conversation text, instructions or tool arguments/outputs.
+TEXT_KEYS: frozenset[str] = frozenset(
+    {"instructions", "text", "transcript", "arguments", "output", "prompt"}
+)
+#: Delta events whose ``delta`` is text (audio deltas are dropped by the capture anyway).
+TEXT_DELTA_TYPES: frozenset[str] = frozenset(
+    {
+        "response.output_text.delta",
+        "response.output_audio_transcript.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.function_call_arguments.delta",
+        "response.mcp_call_arguments.delta",
+    }
+)
+
+
+def hidden(text: str) -> str:
+    """What a redacted string shows instead of itself: its length only."""
+    return f"‹{len(text)} chars hidden›"
+
+
+def snippet(text: str | None, limit: int = 80, *, redact: bool = False) -> str:
+    """One line of ``text``, shortened to ``limit`` characters (or hidden when redacting)."""
+    if not text:
+        return ""
+    if redact:
+        return hidden(text)
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def redact_event(event: Any, *, parent_type: str | None = None) -> Any:
+    """A copy of ``event`` with conversation text, instructions and tool arguments hidden."""
+    if isinstance(event, dict):
+        etype = event.get("type") if isinstance(event.get("type"), str) else parent_type
+        out: dict[str, Any] = {}
+        for key, value in event.items():
+            if isinstance(value, str) and (
+                key in TEXT_KEYS or (key == "delta" and etype in TEXT_DELTA_TYPES)
+            ):
+                out[key] = hidden(value)
+            else:
+                out[key] = redact_event(value, parent_type=etype)
+        return out
+    if isinstance(event, list):
+        return [redact_event(v, parent_type=parent_type) for v in event]
+    return event
+
+
+class StreamView(SourceView, anywidget.AnyWidget):
+    """Base of the high-rate views (EventLog, Transcript): batched custom messages only.
+
+    Synced traits carry layout numbers only (``max_rows``); all content goes in custom
+    messages, which the notebook never saves. Subclasses implement ``_snapshot()`` (the
+    current window as one message), ``_drain()`` (the pending changes as one message, or
+    ``None``) and ``_on_message(content)`` for their own front-end requests. Protocol with the
+    front end: the JS ``render`` sends ``{"kind": "snapshot_request"}``; Python answers with
+    ``{"kind": "snapshot", ...}``; later changes arrive as ``{"kind": "batch", ...}`` at most
+    once per ``interval``.
+    """
+
+    max_rows = traitlets.Int(2000).tag(sync=True)
+
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        redact: bool = False,
+        private: bool | None = None,
+        interval: float = 0.1,
+        max_rows: int = 2000,
+        **widget_kwargs: Any,
+    ) -> None:
+        if not isinstance(max_rows, int) or max_rows < 1:
+            raise ValueError(f"max_rows: {max_rows!r} is not a positive int. Fix: e.g. 2000")
+        self._batcher = Batcher(self._rtw_flush, interval=interval)
+        #: custom messages sent, by kind (tests and the benchmark read it)
+        self.sent_counts: dict[str, int] = {}
+        super().__init__(
+            source=source, redact=redact, private=private, max_rows=max_rows, **widget_kwargs
+        )
+        self.on_msg(self._rtw_on_msg)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _emit(self, content: dict[str, Any]) -> None:
+        kind = str(content.get("kind"))
+        self.sent_counts[kind] = self.sent_counts.get(kind, 0) + 1
+        self.send(content)
+
+    def _mark_dirty(self) -> None:
+        """A subclass recorded a change: the batcher will call ``_drain`` soon."""
+        self._batcher.poke()
+
+    def _rtw_flush(self) -> None:
+        if self._rtw_closed:
+            return
+        content = self._drain()
+        if content is not None:
+            self._emit(content)
+
+    def send_snapshot(self) -> None:
+        """Send the current window (what a freshly rendered view needs), dropping pending."""
+        self._batcher.cancel()
+        self._emit(self._snapshot())
+
+    def _rtw_on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("kind")
+        if kind == "snapshot_request":
+            self.send_snapshot()
+            return
+        try:
+            self._on_message(content)
+        except (TypeError, ValueError) as err:
+            self._emit({"kind": "error", "message": describe_error(err)})
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def _snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _drain(self) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def _on_message(self, content: dict[str, Any]) -> None:
+        """A front-end request other than a snapshot. Default: ignored."""
+
+    def _on_close(self) -> None:
+        self._batcher.close()

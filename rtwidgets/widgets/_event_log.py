@@ -1,0 +1,594 @@
+"""EventLog: one row per event of a call, streamed to the browser in bounded, batched messages.
+
+Why: watching the wire is the first thing a person does with a call, and the wire is loud —
+hundreds of ``*.delta`` events a second. This view keeps every row in Python (the full record
+is the source's capture; rows here are light references to its frames), folds the deltas of
+one item/content part into that item's row, and sends the browser at most one message per
+``interval`` holding only what changed, with at most ``max_rows`` rows kept there.
+
+Rows: direction, type, ms since the capture began, a one-line summary, a fold count. Errors
+are highlighted and linked to the row of the client event they answer (by the client
+``event_id`` echoed in ``error.event_id``). Clicking a row asks Python for its JSON by row id
+(``detail_request``), so the browser never holds the JSON of thousands of rows.
+
+Filters (categories and types to include or exclude, and a case-insensitive search over type,
+summary and ids) run in Python over every row, so "N of M shown" is exact even when the
+browser holds only the last window. Pause stops batches (counts still flow); resume sends a
+fresh snapshot.
+
+Front-end protocol (custom messages; nothing of the content goes in synced traits):
+  JS → Py: snapshot_request; detail_request {row}; filter {include, exclude, include_types,
+           exclude_types, search}; pause {paused}
+  Py → JS: snapshot {rows, shown, total, events, types, categories, filter, paused};
+           batch {rows, updates, shown, total, events, types?}; counts {...};
+           detail {row, seq, json, count, last_json?}; error {message}
+
+It must never: send one message per event, put event content in a trait, or keep JSON of
+frames in the browser beyond the expanded rows.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rtwidgets.protocol.catalog import CATEGORIES, DELTA_EVENT_TYPES, category_of
+
+from ._base import StreamView, redact_event, snippet
+
+__all__ = ["EventFilter", "EventLog", "make_filter", "summarize"]
+
+_HERE = pathlib.Path(__file__).parent
+_DETAIL_LIMIT = 200_000  # characters of pretty JSON sent for one expanded row
+
+
+@dataclass(slots=True)
+class _Row:
+    rid: int
+    frame: Any          # first frame of the row (rtwidgets._capture.Frame)
+    last: Any           # last frame folded into it (same as frame when count == 1)
+    count: int
+    cat: str
+    error: bool
+    link: int | None    # rid of the client event an error answers
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which rows are shown. Empty ``include*`` means "all"; excludes win over includes."""
+
+    include: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+    include_types: frozenset[str] = frozenset()
+    exclude_types: frozenset[str] = frozenset()
+    search: str = ""
+
+    @property
+    def is_all(self) -> bool:
+        return not (
+            self.include or self.exclude or self.include_types or self.exclude_types
+            or self.search
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "include": sorted(self.include),
+            "exclude": sorted(self.exclude),
+            "include_types": sorted(self.include_types),
+            "exclude_types": sorted(self.exclude_types),
+            "search": self.search,
+        }
+
+
+def _names(value: Any, field: str, *, allowed: Iterable[str] | None = None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(
+        isinstance(v, str) for v in value
+    ):
+        raise TypeError(f"{field}: expected a list of strings. Fix: e.g. {field}=['response']")
+    names = frozenset(value)
+    if allowed is not None:
+        unknown = sorted(names - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"{field}: unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(unknown)}. Fix: use any of {', '.join(CATEGORIES)}"
+            )
+    return names
+
+
+def make_filter(
+    *,
+    include: Any = None,
+    exclude: Any = None,
+    include_types: Any = None,
+    exclude_types: Any = None,
+    search: Any = "",
+) -> EventFilter:
+    """Build a validated ``EventFilter`` (bad input raises naming the field)."""
+    if search is None:
+        search = ""
+    if not isinstance(search, str):
+        raise TypeError("search: expected a string. Fix: e.g. search='resp_'")
+    return EventFilter(
+        include=_names(include, "include", allowed=CATEGORIES),
+        exclude=_names(exclude, "exclude", allowed=CATEGORIES),
+        include_types=_names(include_types, "include_types"),
+        exclude_types=_names(exclude_types, "exclude_types"),
+        search=search.strip().lower(),
+    )
+
+
+def _fold_key(frame: Any) -> tuple[str, str, Any] | None:
+    """Rows that deltas of one item/content part fold into share this key."""
+    if frame.type not in DELTA_EVENT_TYPES:
+        return None
+    ev = frame.event
+    item_id = ev.get("item_id") or ev.get("call_id")
+    if not isinstance(item_id, str):
+        return None
+    return (frame.type, item_id, ev.get("content_index"))
+
+
+class EventLog(StreamView):
+    """Every event of the bound source as rows: folded deltas, errors linked, filters, search.
+
+    ``EventLog(source=None, *, redact=False, interval=0.1, max_rows=2000)``.
+    """
+
+    _esm = _HERE / "event_log.js"
+    _css = _HERE / "widgets.css"
+
+    def __init__(self, source: Any = None, **options: Any) -> None:
+        self._rows: list[_Row] = []
+        self._fold: dict[tuple[str, str, Any], int] = {}
+        self._out_by_event_id: dict[str, int] = {}
+        self._types: dict[str, int] = {}
+        self._types_changed = False
+        self._filter = EventFilter()
+        self._shown = 0
+        self._events = 0
+        self._paused = False
+        # rows matched but not yet sent / sent rows changed since the last flush
+        self._pending_new: list[int] = []
+        self._pending_upd: set[int] = set()
+        # the row ids the browser holds (last max_rows sent), to skip updates it cannot show
+        self._browser: deque[int] = deque()
+        self._browser_set: set[int] = set()
+        super().__init__(source, **options)
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def filter(self) -> EventFilter:
+        return self._filter
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """``shown`` rows match the filter, of ``total`` rows, made of ``events`` frames."""
+        return {"shown": self._shown, "total": len(self._rows), "events": self._events}
+
+    def set_filter(
+        self,
+        *,
+        include: Any = None,
+        exclude: Any = None,
+        include_types: Any = None,
+        exclude_types: Any = None,
+        search: Any = "",
+    ) -> None:
+        """Replace the filter (categories from ``CATEGORIES``) and resend the window."""
+        self._filter = make_filter(
+            include=include, exclude=exclude, include_types=include_types,
+            exclude_types=exclude_types, search=search,
+        )
+        self._shown = sum(1 for row in self._rows if self._matches(row))
+        self.send_snapshot()
+
+    def pause(self) -> None:
+        """Stop streaming rows to the browser (counts keep flowing)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Stream again, starting with a fresh snapshot of the current window."""
+        self._paused = False
+        self.send_snapshot()
+
+    def resync(self) -> None:
+        """Rebuild every row from ``source.frames()`` (after a replay seek) and resend."""
+        self._reset()
+        src = self.source
+        if src is not None:
+            for frame in src.frames():
+                self._add(frame)
+        self.send_snapshot()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as the browser would get it (matching the filter or not)."""
+        return [self._row_json(row) for row in self._rows]
+
+    def detail(self, rid: int) -> dict[str, Any]:
+        """The detail message for row ``rid`` (what a click shows)."""
+        if not isinstance(rid, int) or isinstance(rid, bool) or not 0 <= rid < len(self._rows):
+            raise ValueError(f"row: {rid!r} is not a row id. Fix: use an id from a row message")
+        row = self._rows[rid]
+        out: dict[str, Any] = {
+            "kind": "detail", "row": rid, "seq": row.frame.seq, "count": row.count,
+            "flags": sorted(row.frame.flags), "json": self._json(row.frame.event),
+        }
+        if row.count > 1:
+            out["last_seq"] = row.last.seq
+            out["last_json"] = self._json(row.last.event)
+        return out
+
+    # -- source hooks ----------------------------------------------------------------------
+
+    def _on_bind(self, source: Any) -> None:
+        self._reset()
+        for frame in source.frames():
+            self._add(frame)
+        self.send_snapshot()
+
+    def _on_unbind(self) -> None:
+        self._reset()
+        self.send_snapshot()
+
+    def _on_frame(self, frame: Any) -> None:
+        self._add(frame)
+        self._mark_dirty()
+
+    def _on_message(self, content: dict[str, Any]) -> None:
+        kind = content.get("kind")
+        if kind == "detail_request":
+            self._emit(self.detail(content.get("row")))  # type: ignore[arg-type]
+        elif kind == "filter":
+            self.set_filter(
+                include=content.get("include"), exclude=content.get("exclude"),
+                include_types=content.get("include_types"),
+                exclude_types=content.get("exclude_types"), search=content.get("search", ""),
+            )
+        elif kind == "pause":
+            if content.get("paused"):
+                self.pause()
+            else:
+                self.resume()
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._rows.clear()
+        self._fold.clear()
+        self._out_by_event_id.clear()
+        self._types.clear()
+        self._types_changed = True
+        self._shown = 0
+        self._events = 0
+        self._pending_new.clear()
+        self._pending_upd.clear()
+        self._browser.clear()
+        self._browser_set.clear()
+
+    def _add(self, frame: Any) -> None:
+        self._events += 1
+        ftype = frame.type
+        key = _fold_key(frame)
+        if key is not None:
+            rid = self._fold.get(key)
+            if rid is not None:
+                row = self._rows[rid]
+                row.last = frame
+                row.count += 1
+                if rid in self._browser_set:
+                    self._pending_upd.add(rid)
+                return
+        if ftype not in self._types:
+            self._types[ftype] = 0
+            self._types_changed = True
+        self._types[ftype] += 1
+        rid = len(self._rows)
+        ev = frame.event
+        link: int | None = None
+        is_error = ftype == "error" or "bad" in frame.flags
+        if ftype == "error":
+            err = ev.get("error")
+            client_id = err.get("event_id") if isinstance(err, Mapping) else None
+            if isinstance(client_id, str):
+                link = self._out_by_event_id.get(client_id)
+        elif frame.direction == "out":
+            event_id = ev.get("event_id")
+            if isinstance(event_id, str):
+                self._out_by_event_id[event_id] = rid
+        row = _Row(rid, frame, frame, 1, category_of(ftype), is_error, link)
+        self._rows.append(row)
+        if key is not None:
+            self._fold[key] = rid
+        if self._matches(row):
+            self._shown += 1
+            self._pending_new.append(rid)
+
+    def _matches(self, row: _Row) -> bool:
+        f = self._filter
+        if f.is_all:
+            return True
+        ftype = row.frame.type
+        if row.cat in f.exclude or ftype in f.exclude_types:
+            return False
+        if (f.include or f.include_types) and not (
+            row.cat in f.include or ftype in f.include_types
+        ):
+            return False
+        if f.search:
+            hay = f"{ftype} {self._summary(row)} {row.frame.seq}".lower()
+            return f.search in hay
+        return True
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _remember_sent(self, rids: Iterable[int]) -> None:
+        limit = self.max_rows
+        for rid in rids:
+            self._browser.append(rid)
+            self._browser_set.add(rid)
+        while len(self._browser) > limit:
+            self._browser_set.discard(self._browser.popleft())
+
+    def _counts_json(self) -> dict[str, Any]:
+        return {"shown": self._shown, "total": len(self._rows), "events": self._events}
+
+    def _snapshot(self) -> dict[str, Any]:
+        self._pending_new.clear()
+        self._pending_upd.clear()
+        self._browser.clear()
+        self._browser_set.clear()
+        self._types_changed = False
+        limit = self.max_rows
+        if self._paused:
+            window: list[_Row] = []
+        elif self._filter.is_all:
+            window = self._rows[-limit:]
+        else:
+            picked: list[_Row] = []
+            for row in reversed(self._rows):
+                if self._matches(row):
+                    picked.append(row)
+                    if len(picked) >= limit:
+                        break
+            window = picked[::-1]
+        self._remember_sent(r.rid for r in window)
+        return {
+            "kind": "snapshot",
+            "call_id": getattr(self.source, "call_id", None),
+            "rows": [self._row_json(r) for r in window],
+            "types": sorted(self._types),
+            "categories": list(CATEGORIES),
+            "filter": self._filter.as_json(),
+            "paused": self._paused,
+            **self._counts_json(),
+        }
+
+    def _drain(self) -> dict[str, Any] | None:
+        if self._paused:
+            self._pending_new.clear()
+            self._pending_upd.clear()
+            return {"kind": "counts", **self._counts_json()}
+        if not self._pending_new and not self._pending_upd and not self._types_changed:
+            return None
+        new = self._pending_new[-self.max_rows:]
+        self._pending_new = []
+        new_set = set(new)
+        upd = sorted(r for r in self._pending_upd if r not in new_set)
+        self._pending_upd = set()
+        self._remember_sent(new)
+        msg: dict[str, Any] = {
+            "kind": "batch",
+            "rows": [self._row_json(self._rows[r]) for r in new],
+            "updates": [self._row_json(self._rows[r]) for r in upd if r in self._browser_set],
+            **self._counts_json(),
+        }
+        if self._types_changed:
+            msg["types"] = sorted(self._types)
+            self._types_changed = False
+        return msg
+
+    def _row_json(self, row: _Row) -> dict[str, Any]:
+        frame = row.frame
+        out: dict[str, Any] = {
+            "id": row.rid,
+            "seq": frame.seq,
+            "dir": frame.direction,
+            "type": frame.type,
+            "cat": row.cat,
+            "ms": round(frame.m * 1000),
+            "n": row.count,
+            "sum": self._summary(row),
+        }
+        if row.error:
+            out["err"] = True
+        if row.link is not None:
+            out["link"] = row.link
+            out["link_type"] = self._rows[row.link].frame.type
+        if row.count > 1:
+            out["last_ms"] = round(row.last.m * 1000)
+        return out
+
+    def _json(self, event: Any) -> str:
+        if self.redact:
+            event = redact_event(event)
+        text = json.dumps(event, indent=2, ensure_ascii=False, default=str)
+        if len(text) > _DETAIL_LIMIT:
+            text = text[:_DETAIL_LIMIT] + f"\n… ({len(text) - _DETAIL_LIMIT} more characters)"
+        return text
+
+    # -- summaries -------------------------------------------------------------------------
+
+    def _item_text(self, item_id: str) -> str | None:
+        state = getattr(self.source, "state", None)
+        items = getattr(state, "items", None)
+        record = items.get(item_id) if isinstance(items, Mapping) else None
+        if record is None:
+            return None
+        text = getattr(record, "text", None)
+        if not text:
+            text = getattr(record, "arguments", None)
+        return text if isinstance(text, str) else None
+
+    def _summary(self, row: _Row) -> str:
+        try:
+            return summarize(row.frame.event, row.frame.type, row.count, row.last.event,
+                             redact=self.redact, item_text=self._item_text)
+        except Exception as err:  # a summary must never break the log
+            return f"(no summary: {type(err).__name__})"
+
+
+def _map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text_of_item(item: Mapping[str, Any]) -> str:
+    kind = item.get("type")
+    if kind == "function_call":
+        return f"{item.get('name', '?')}({item.get('arguments') or ''})"
+    if kind == "function_call_output":
+        out = item.get("output")
+        return out if isinstance(out, str) else ""
+    parts = item.get("content")
+    texts: list[str] = []
+    if isinstance(parts, list):
+        for part in parts:
+            if isinstance(part, Mapping):
+                text = part.get("text") or part.get("transcript")
+                if isinstance(text, str):
+                    texts.append(text)
+    return " ".join(texts)
+
+
+def _item_summary(item: Any, *, redact: bool) -> str:
+    if not isinstance(item, Mapping):
+        return ""
+    who = item.get("role") or item.get("type") or "item"
+    bits = [str(item.get("id") or ""), str(who)]
+    if item.get("type") == "function_call":
+        name = item.get("name")
+        bits.append(f"call {name}" if name else "call")
+        args = item.get("arguments")
+        if args:
+            bits.append(snippet(str(args), 60, redact=redact))
+    elif item.get("type") == "function_call_output":
+        bits.append(f"output for {item.get('call_id')}")
+        bits.append(snippet(_text_of_item(item), 60, redact=redact))
+    else:
+        bits.append(snippet(_text_of_item(item), 60, redact=redact))
+    if item.get("status"):
+        bits.append(f"[{item['status']}]")
+    return " ".join(b for b in bits if b)
+
+
+def summarize(
+    ev: Mapping[str, Any],
+    etype: str,
+    count: int = 1,
+    last: Mapping[str, Any] | None = None,
+    *,
+    redact: bool = False,
+    item_text: Any = None,
+) -> str:
+    """A one-line summary of an event (or of ``count`` folded deltas)."""
+    if etype in DELTA_EVENT_TYPES:
+        item_id = ev.get("item_id") or ev.get("call_id") or "?"
+        if etype == "response.output_audio.delta":
+            return f"{item_id} ×{count} audio chunks"
+        text = item_text(item_id) if item_text is not None else None
+        if text is None:
+            text = str((last or ev).get("delta") or "")
+        return f"{item_id} ×{count} {snippet(text, 70, redact=redact)}".rstrip()
+    if etype == "error":
+        err = _map(ev, "error")
+        code = err.get("code") or err.get("type") or "error"
+        return f"{code}: {snippet(str(err.get('message') or ''), 90)}"
+    if etype in ("session.created", "session.updated"):
+        s = _map(ev, "session")
+        audio = _map(s, "audio")
+        out = _map(audio, "output")
+        inp = _map(audio, "input")
+        td = inp.get("turn_detection")
+        td_type = td.get("type") if isinstance(td, Mapping) else "off"
+        mods = ",".join(s.get("output_modalities") or [])
+        instr = s.get("instructions")
+        parts = [f"{s.get('model', '')}", f"voice={out.get('voice')}", f"out={mods}",
+                 f"turns={td_type}", f"tools={len(s.get('tools') or [])}"]
+        if isinstance(instr, str) and instr:
+            parts.append(f"instructions: {snippet(instr, 40, redact=redact)}")
+        return " ".join(p for p in parts if p)
+    if etype == "session.update":
+        s = _map(ev, "session")
+        return "set " + ", ".join(_paths(s)) if s else "set (nothing)"
+    if etype in ("conversation.item.added", "conversation.item.done",
+                 "conversation.item.created", "conversation.item.retrieved",
+                 "conversation.item.create", "response.output_item.added",
+                 "response.output_item.done"):
+        return _item_summary(ev.get("item"), redact=redact)
+    if etype in ("response.created", "response.done"):
+        r = _map(ev, "response")
+        bits = [str(r.get("id") or ""), str(r.get("status") or "")]
+        details = r.get("status_details")
+        if isinstance(details, Mapping) and details.get("reason"):
+            bits.append(f"({details['reason']})")
+        usage = r.get("usage")
+        if isinstance(usage, Mapping) and usage.get("total_tokens") is not None:
+            bits.append(f"{usage['total_tokens']} tokens")
+        return " ".join(b for b in bits if b)
+    if etype in ("response.output_text.done", "response.output_audio_transcript.done",
+                 "conversation.item.input_audio_transcription.completed"):
+        text = ev.get("text") if etype.endswith("text.done") else ev.get("transcript")
+        return f"{ev.get('item_id')} {snippet(str(text or ''), 70, redact=redact)}".rstrip()
+    if etype == "response.function_call_arguments.done":
+        return (f"{ev.get('call_id')} {ev.get('name')}"
+                f"({snippet(str(ev.get('arguments') or ''), 50, redact=redact)})")
+    if etype == "conversation.item.truncated":
+        return f"{ev.get('item_id')} at {ev.get('audio_end_ms')} ms"
+    if etype == "rate_limits.updated":
+        limits = ev.get("rate_limits") or []
+        return " ".join(
+            f"{x.get('name')} {x.get('remaining')}/{x.get('limit')}"
+            for x in limits if isinstance(x, Mapping)
+        )
+    if etype == "rtwidgets.status":
+        return f"{ev.get('status')} {ev.get('reason') or ''}".rstrip()
+    if etype == "rtwidgets.gap":
+        return f"gap: {ev.get('reason')}"
+    if etype == "rtwidgets.tool_answered":
+        return f"{ev.get('call_id')} answered by {ev.get('by')}"
+    if etype == "rtwidgets.bad_frame":
+        return f"bad frame: {snippet(str(ev.get('error') or ''), 80)}"
+    if etype == "input_audio_buffer.dtmf_event_received":
+        return f"key {ev.get('event')}"
+    bits = []
+    for key in ("item_id", "response_id", "call_id", "audio_start_ms", "audio_end_ms"):
+        if key in ev:
+            bits.append(f"{key}={ev[key]}" if key.endswith("_ms") else str(ev[key]))
+    if not bits:
+        bits = [k for k in ev if k not in ("type", "event_id")]
+    return " ".join(bits)
+
+
+def _paths(obj: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for key, value in obj.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and key != "turn_detection":
+            out.extend(_paths(value, path + "."))
+        else:
+            out.append(path)
+    return out
