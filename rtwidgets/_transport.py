@@ -1,0 +1,494 @@
+"""The one seam between rtwidgets and the network: live sideband sockets and recorded replays.
+
+Why: a ``Call`` must not care whether its frames come from ``wss://…/v1/realtime?call_id=…``
+or from a capture file, so both sit behind ``Transport``: ``await send(text)``, ``async for
+item in transport`` and ``await close()``. The iterator yields raw incoming frames (the wire
+bytes, unparsed) and ``TransportNotice`` items that say when the socket went down, came back
+(a gap) or ended; a replay yields ``RecordedFrame`` items (a whole capture line, any
+direction). Keeping notices in the same stream as frames puts every gap at its exact place.
+
+``LiveTransport`` goes through the official SDK (``client.realtime.connect(call_id=…)``), which
+knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``. Reconnection is
+ours, not the SDK's (``on_reconnecting`` is left unset), because the SDK's reconnect is
+invisible from ``recv_bytes`` (no gap to record) and replays its send queue after a
+reconnect, which could send a client event twice. Ours: an abnormal close reconnects with
+exponential backoff and jitter; the attempt budget resets once a frame arrives; an HTTP
+404/410 (or 401/403, or another 4xx) at the handshake ends the transport at once; a close
+code that says the session refuses us (1002/1003/1007/1008/1009/1010, 4000+) ends it too.
+Nothing is queued while the socket is down: ``send`` raises ``TransportNotLive`` and sends
+nothing, so no event can be sent twice.
+
+Never: loop on a refused handshake, put an API key, header or query string (beyond the
+call id) in a reason or error text, or use a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from rtwidgets._capture import Frame, FrameStore
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = [
+    "LiveTransport",
+    "ReconnectPolicy",
+    "RecordedFrame",
+    "ReplayReadOnlyError",
+    "ReplayTransport",
+    "Transport",
+    "TransportItem",
+    "TransportNotLive",
+    "TransportNotice",
+]
+
+NoticeKind = Literal["live", "reconnecting", "gap", "ended", "reset"]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportNotice:
+    """A change of the connection, in stream order with the frames.
+
+    ``live``: connected (first time or again). ``reconnecting``: the socket went down at
+    ``since`` (``time.monotonic()``). ``gap``: the socket is back; frames between ``since`` and
+    now were not seen. ``ended``: no more frames will come (``reason`` says why). ``reset``
+    (replay only): a backward seek; the consumer should clear what it built.
+    """
+
+    kind: NoticeKind
+    reason: str = ""
+    since: float | None = None
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFrame:
+    """A frame replayed from a capture: its whole line, as stored, and its flag bits."""
+
+    direction: str
+    line: bytes
+    flags: int
+    m: float
+
+
+TransportItem = bytes | str | TransportNotice | RecordedFrame
+
+
+class TransportNotLive(RuntimeError):
+    """``send`` while the socket is down or closed; nothing was sent."""
+
+
+class ReplayReadOnlyError(RuntimeError):
+    """A replay cannot send: it plays a recorded call back."""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What a ``Call`` needs from a connection."""
+
+    @property
+    def closed_reason(self) -> str | None: ...
+
+    async def send(self, text: str) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[TransportItem]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """Backoff for reconnecting after an abnormal close.
+
+    ``delay(n)`` = min(initial_delay * 2**(n-1), max_delay), times a jitter factor in
+    [1 - jitter, 1]. After ``max_attempts`` consecutive failed handshakes the call is given up
+    (status ended). The budget resets once a frame arrives on a new socket.
+    """
+
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_attempts: int = 8
+    jitter: float = 0.25
+    handshake_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.initial_delay >= 0:
+            raise ValueError("reconnect.initial_delay: must be >= 0. Fix: use e.g. 0.5")
+        if not self.max_delay >= self.initial_delay:
+            raise ValueError("reconnect.max_delay: must be >= initial_delay. Fix: use e.g. 8.0")
+        if self.max_attempts < 1:
+            raise ValueError("reconnect.max_attempts: must be >= 1. Fix: use e.g. 8")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("reconnect.jitter: must be from 0 to 1. Fix: use e.g. 0.25")
+        if not self.handshake_timeout > 0:
+            raise ValueError("reconnect.handshake_timeout: must be > 0. Fix: use e.g. 10")
+
+    def delay(self, attempt: int) -> float:
+        base: float = min(self.initial_delay * 2.0 ** max(attempt - 1, 0), self.max_delay)
+        return base * (1.0 - self.jitter * random.random())
+
+
+# Close codes after which reconnecting cannot help: the session refuses this client.
+_TERMINAL_CLOSE = frozenset({1002, 1003, 1007, 1008, 1009, 1010})
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+class _Refused(Exception):
+    """The handshake was refused for good (reason in args[0])."""
+
+
+class LiveTransport:
+    """The sideband socket of one call, through the openai SDK, with our own reconnection.
+
+    Args:
+        client: an ``openai.AsyncOpenAI``; its ``base_url``/``websocket_base_url`` decide where
+            to connect (the real API or the emulator).
+        call_id: the call to attach to.
+        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+    """
+
+    def __init__(
+        self, client: AsyncOpenAI, call_id: str, *, reconnect: ReconnectPolicy | None = None,
+        websocket_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._client = client
+        self.call_id = call_id
+        self.reconnect = reconnect
+        self._ws_options = dict(websocket_options or {})
+        self._conn: Any = None
+        self._closing = False
+        self._closed_reason: str | None = None
+        self._secrets = tuple(s for s in (getattr(client, "api_key", None),) if isinstance(s, str))
+        self.connects = 0
+
+    @property
+    def closed_reason(self) -> str | None:
+        return self._closed_reason
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    def __repr__(self) -> str:
+        state = "connected" if self._conn is not None else (self._closed_reason or "idle")
+        return f"<LiveTransport {self.call_id} {state}>"
+
+    async def send(self, text: str) -> None:
+        conn = self._conn
+        if conn is None:
+            why = self._closed_reason or "the sideband is reconnecting"
+            raise TransportNotLive(
+                f"call: not connected ({why}); nothing was sent. "
+                "Fix: wait until call.status is 'live' and send again")
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await conn.send_raw(text)
+        except ConnectionClosed as exc:
+            raise TransportNotLive(
+                f"call: the socket closed while sending ({self._close_text(exc)}); the event may "
+                "not have reached the server. Fix: wait until call.status is 'live'") from None
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._closed_reason is None:
+            self._closed_reason = "closed by this client"
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2.0)
+
+    async def _connect(self) -> Any:
+        from websockets.exceptions import InvalidStatus
+
+        policy = self.reconnect or ReconnectPolicy()
+        manager = self._client.realtime.connect(
+            call_id=self.call_id, max_retries=0,
+            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
+        )
+        try:
+            return await asyncio.wait_for(manager.enter(), policy.handshake_timeout)
+        except InvalidStatus as exc:
+            code = exc.response.status_code
+            if code in (404, 410):
+                raise _Refused(f"the call is not found or has ended (HTTP {code} at the "
+                               "handshake)") from None
+            if code in (401, 403):
+                raise _Refused(f"the API key was refused (HTTP {code} at the handshake). "
+                               "Fix: use a standard API key of the project that owns the call"
+                               ) from None
+            if 400 <= code < 500 and code not in (408, 429):
+                raise _Refused(f"the handshake was refused (HTTP {code})") from None
+            raise ConnectionError(f"handshake failed (HTTP {code})") from None
+
+    def _close_text(self, exc: BaseException) -> str:
+        rcvd = getattr(exc, "rcvd", None)
+        if rcvd is None:
+            return "socket dropped without a close frame"
+        text = f"socket closed by the server with code {rcvd.code}"
+        if rcvd.reason:
+            text += f" ({rcvd.reason[:120]})"
+        return _scrub(text, self._secrets)
+
+    def _error_text(self, exc: BaseException) -> str:
+        if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+            return "handshake timed out"
+        detail = str(exc)[:200]
+        return _scrub(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__,
+                      self._secrets)
+
+    def __aiter__(self) -> AsyncIterator[TransportItem]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[TransportItem]:
+        from websockets.exceptions import ConnectionClosed
+
+        policy = self.reconnect
+        attempt = 0
+        down_since: float | None = None
+        down_reason = ""
+        try:
+            while not self._closing:
+                try:
+                    conn = await self._connect()
+                except _Refused as exc:
+                    self._closed_reason = _scrub(str(exc), self._secrets)
+                    yield TransportNotice("ended", self._closed_reason, down_since)
+                    return
+                except Exception as exc:
+                    attempt += 1
+                    last = self._error_text(exc)
+                    if policy is None or attempt >= policy.max_attempts:
+                        tries = f" after {attempt} attempts" if attempt > 1 else ""
+                        self._closed_reason = f"could not connect{tries}: {last}"
+                        yield TransportNotice("ended", self._closed_reason, down_since)
+                        return
+                    if down_since is None:
+                        down_since = time.monotonic()
+                        yield TransportNotice("reconnecting", last, down_since, attempt)
+                    await asyncio.sleep(policy.delay(attempt))
+                    continue
+                if self._closing:
+                    await conn.close()
+                    return
+                self._conn = conn
+                self.connects += 1
+                if down_since is not None:
+                    yield TransportNotice("gap", down_reason, down_since, attempt)
+                    down_since = None
+                yield TransportNotice("live")
+                got_frame = False
+                try:
+                    recv = conn.recv_bytes
+                    while True:
+                        raw = await recv()
+                        if not got_frame:
+                            got_frame = True
+                            attempt = 0
+                        yield raw
+                except ConnectionClosed as exc:
+                    self._conn = None
+                    if self._closing:
+                        return
+                    down_reason = self._close_text(exc)
+                    code = exc.rcvd.code if exc.rcvd is not None else 1006
+                    if policy is None or code in _TERMINAL_CLOSE or code >= 4000:
+                        self._closed_reason = f"call ended: {down_reason}"
+                        yield TransportNotice("ended", self._closed_reason, time.monotonic())
+                        return
+                    down_since = time.monotonic()
+                    attempt += 1
+                    yield TransportNotice("reconnecting", down_reason, down_since, attempt)
+                    if attempt >= policy.max_attempts:
+                        self._closed_reason = f"gave up after {attempt} attempts: {down_reason}"
+                        yield TransportNotice("ended", self._closed_reason, down_since)
+                        return
+                    await asyncio.sleep(policy.delay(attempt))
+        finally:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(conn.close(), 2.0)
+
+
+class ReplayTransport:
+    """Feeds a capture's frames back in their recorded rhythm, at any speed.
+
+    Yields ``RecordedFrame`` items (every direction, so a consumer rebuilds the same state),
+    waiting ``Δm / speed`` between frames; ``speed=math.inf`` plays instantly. ``pause()``,
+    ``resume()``, ``seek(m)`` and setting ``speed`` take effect at once, even mid-wait. A
+    backward seek yields ``TransportNotice("reset")`` and then the frames up to ``m`` without
+    waiting. At the end it yields ``TransportNotice("ended", "end of recording")`` and waits
+    for a seek or ``close()``. ``send`` always raises ``ReplayReadOnlyError``.
+    """
+
+    def __init__(
+        self, frames: FrameStore | Sequence[Frame], *, speed: float = 1.0, paused: bool = False,
+    ) -> None:
+        if isinstance(frames, FrameStore):
+            self._store = frames
+        else:
+            import json
+
+            from rtwidgets._capture import F_AUDIO, F_BAD, F_HUGE, F_OOO, F_UNKNOWN
+
+            bits = {"bad": F_BAD, "unknown_type": F_UNKNOWN, "audio_dropped": F_AUDIO,
+                    "huge": F_HUGE, "out_of_order": F_OOO}
+            store = FrameStore()
+            for f in frames:
+                rec = {"seq": f.seq, "dir": f.direction, "t": f.t, "m": f.m, "frame": f.event}
+                store.append((json.dumps(rec, separators=(",", ":")) + "\n").encode(),
+                             sum(bits.get(name, 0) for name in f.flags))
+            self._store = store
+        self._ms = [self._m_of(i) for i in range(len(self._store))]
+        self.speed = speed
+        self._running = asyncio.Event()
+        if not paused:
+            self._running.set()
+        self._wake = asyncio.Event()
+        self._seek_to: float | None = None
+        self._index = 0
+        self._position = self._ms[0] if self._ms else 0.0
+        self._closed = False
+
+    def _m_of(self, index: int) -> float:
+        line = self._store.line(index)
+        # "m" sits before any frame text; parse only the head of the line.
+        start = line.index(b'"m":') + 4
+        end = line.index(b",", start)
+        return float(line[start:end].decode())
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if not isinstance(value, int | float) or not value > 0:
+            raise ValueError(
+                f"speed: {value!r} is not a positive number. Fix: use e.g. 1.0, 4.0 or math.inf")
+        self._speed = float(value)
+        if hasattr(self, "_wake"):
+            self._wake.set()
+
+    @property
+    def closed_reason(self) -> str | None:
+        return "closed" if self._closed else None
+
+    @property
+    def position(self) -> float:
+        """The recording time (``m`` seconds) reached so far."""
+        return self._position
+
+    @property
+    def duration(self) -> float:
+        """The recording time of the last frame."""
+        return self._ms[-1] if self._ms else 0.0
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+        self._wake.set()
+
+    def resume(self) -> None:
+        self._running.set()
+        self._wake.set()
+
+    def seek(self, m: float) -> None:
+        if not isinstance(m, int | float) or math.isnan(m):
+            raise ValueError(f"m: {m!r} is not a time. Fix: use seconds from 0 to {self.duration}")
+        self._seek_to = min(max(float(m), 0.0), self.duration)
+        self._wake.set()
+
+    async def send(self, text: str) -> None:
+        raise ReplayReadOnlyError(
+            "replay: a replay is read-only; nothing was sent. Fix: attach to a live call to send")
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._running.set()
+
+    def __aiter__(self) -> AsyncIterator[TransportItem]:
+        return self._run()
+
+    async def _wait(self, timeout: float | None) -> None:
+        self._wake.clear()
+        if timeout is not None and timeout <= 0:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _run(self) -> AsyncIterator[TransportItem]:
+        loop = asyncio.get_running_loop()
+        n = len(self._ms)
+        yield TransportNotice("live", "replay")
+        anchor_wall = loop.time()
+        anchor_m = self._position
+        ended_sent = False
+        while not self._closed:
+            if self._seek_to is not None:
+                target, self._seek_to = self._seek_to, None
+                if target < self._position or (self._index and target < self._ms[self._index - 1]):
+                    yield TransportNotice("reset", f"seek to {target:.3f}")
+                    self._index = 0
+                while self._index < n and self._ms[self._index] <= target:
+                    yield self._item(self._index)
+                    self._index += 1
+                self._position = target
+                anchor_wall, anchor_m = loop.time(), target
+                if ended_sent and self._index < n:
+                    ended_sent = False
+                    yield TransportNotice("live", "replay")
+                continue
+            if not self._running.is_set():
+                await self._running.wait()
+                anchor_wall, anchor_m = loop.time(), self._position
+                continue
+            if self._index >= n:
+                self._position = self.duration
+                if not ended_sent:
+                    ended_sent = True
+                    yield TransportNotice("ended", "end of recording")
+                await self._wait(None)
+                continue
+            due_m = self._ms[self._index]
+            speed = self._speed
+            wait = 0.0 if math.isinf(speed) else (due_m - anchor_m) / speed - (
+                loop.time() - anchor_wall)
+            if wait > 0.0005:
+                await self._wait(wait)
+                if self._wake.is_set() or self._seek_to is not None or not self._running.is_set():
+                    # speed/pause/seek changed: re-anchor where we are
+                    now_m = anchor_m + (loop.time() - anchor_wall) * (
+                        speed if not math.isinf(speed) else 0)
+                    self._position = min(max(now_m, self._position), due_m)
+                    anchor_wall, anchor_m = loop.time(), self._position
+                    self._wake.clear()
+                continue
+            yield self._item(self._index)
+            self._position = due_m
+            self._index += 1
+
+    def _item(self, index: int) -> RecordedFrame:
+        line = self._store.line(index)
+        d0 = line.index(b'"dir":"') + 7
+        direction = line[d0:line.index(b'"', d0)].decode()
+        return RecordedFrame(direction, line, self._store.flag_bits(index), self._ms[index])
