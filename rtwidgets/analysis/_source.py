@@ -1,0 +1,483 @@
+"""Where analysis reads frames from: a capture file, a live ``Call``, a ``Recording``.
+
+Why: every table in ``rtwidgets.analysis`` starts from the same columnar record of a call.
+Parsing a capture is the expensive part (a long call holds a million frames), so it happens
+once per source, column-wise, in pyarrow's C++ JSON reader, and the tables derive from the
+columns. ``FrameSource`` is that one parsed record; pass the same ``FrameSource`` to several
+functions to parse once.
+
+What a source can be (duck-typed, so the analysis never imports the call layer):
+
+* a path to a capture file (JSONL, format of ``docs/internals.md`` "capture");
+* an object with ``frames()`` returning ``Frame``-likes (``seq``, ``direction``, ``t``, ``m``,
+  ``type``, ``event``, ``flags``) — a live ``Call``;
+* an object with a ``capture_path`` — read from the file. A ``Recording`` (it has
+  ``replay``) is read from its file when the file exists: the file keeps the wire text and
+  the fast path applies;
+* a ``FrameSource``.
+
+Both kinds grow: a live call keeps receiving frames and its capture keeps being appended to.
+A ``FrameSource`` reads only what is new since it last looked (frames past the last count,
+bytes past the last complete line), so asking for tables during a call stays cheap.
+
+What it must never do: re-serialise wire text it has (the payload column is sliced from the
+line), raise on a frame it does not understand (unknown types and fields are data, a line
+that is not JSON is a flagged row, a truncated last line is ignored), or hold audio.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from rtwidgets.protocol.catalog import category_of, is_known
+
+__all__ = ["CORE_SCHEMA", "FrameSource", "as_source"]
+
+#: The columns every source is reduced to; the events table is a view of these.
+CORE_SCHEMA = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("direction", pa.string()),
+        ("t", pa.float64()),
+        ("m", pa.float64()),
+        ("type", pa.string()),
+        ("event_id", pa.string()),
+        ("item_id", pa.string()),
+        ("response_id", pa.string()),
+        ("tool_call_id", pa.string()),
+        ("bad", pa.bool_()),
+        ("audio_dropped", pa.bool_()),
+        ("payload", pa.string()),
+    ]
+)
+
+_ID = pa.string()
+#: What the C++ reader extracts from each line; everything else in the frame is ignored
+#: (it stays in the payload text).
+_LINE_SCHEMA = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("dir", pa.string()),
+        ("t", pa.float64()),
+        ("m", pa.float64()),
+        ("dropped", pa.struct([("_", pa.int64())])),
+        ("bad", pa.string()),
+        (
+            "frame",
+            pa.struct(
+                [
+                    ("type", _ID),
+                    ("event_id", _ID),
+                    ("item_id", _ID),
+                    ("response_id", _ID),
+                    ("call_id", _ID),
+                    ("item", pa.struct([("id", _ID), ("call_id", _ID)])),
+                    ("response", pa.struct([("id", _ID)])),
+                ]
+            ),
+        ),
+    ]
+)
+_PARSE = pj.ParseOptions(explicit_schema=_LINE_SCHEMA, unexpected_field_behavior="ignore")
+_FRAME_KEY = b'"frame":'
+#: Lines per block handed to the C++ reader; a block it refuses (a field of an unexpected
+#: JSON type somewhere) is parsed line by line in Python instead, so one odd frame costs
+#: one block, not the whole file.
+_BLOCK_LINES = 65_536
+#: Type given to frames whose JSON has no string ``type``.
+NO_TYPE = "rtwidgets.no_type"
+BAD_TYPE = "rtwidgets.bad_frame"
+
+
+@dataclass
+class _Columns:
+    """Growing column lists for the Python paths (live frames and refused blocks)."""
+
+    seq: list[int | None] = field(default_factory=list)
+    direction: list[str | None] = field(default_factory=list)
+    t: list[float | None] = field(default_factory=list)
+    m: list[float | None] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+    event_id: list[str | None] = field(default_factory=list)
+    item_id: list[str | None] = field(default_factory=list)
+    response_id: list[str | None] = field(default_factory=list)
+    tool_call_id: list[str | None] = field(default_factory=list)
+    bad: list[bool] = field(default_factory=list)
+    audio_dropped: list[bool] = field(default_factory=list)
+    payload: list[str | None] = field(default_factory=list)
+
+    def add_event(
+        self,
+        *,
+        seq: Any,
+        direction: Any,
+        t: Any,
+        m: Any,
+        event: Any,
+        payload: str | None,
+        bad: bool,
+        dropped: bool,
+    ) -> None:
+        self.seq.append(seq if isinstance(seq, int) and not isinstance(seq, bool) else None)
+        self.direction.append(direction if isinstance(direction, str) else None)
+        self.t.append(_num(t))
+        self.m.append(_num(m))
+        ev: dict[str, Any] = event if isinstance(event, dict) else {}
+        etype = ev.get("type")
+        if bad:
+            etype = BAD_TYPE
+        elif not isinstance(etype, str):
+            etype = NO_TYPE
+        self.type.append(etype)
+        item = ev.get("item")
+        item = item if isinstance(item, dict) else {}
+        resp = ev.get("response")
+        resp = resp if isinstance(resp, dict) else {}
+        self.event_id.append(_str(ev.get("event_id")))
+        self.item_id.append(_str(ev.get("item_id")) or _str(item.get("id")))
+        self.response_id.append(_str(ev.get("response_id")) or _str(resp.get("id")))
+        self.tool_call_id.append(_str(ev.get("call_id")) or _str(item.get("call_id")))
+        self.bad.append(bad)
+        self.audio_dropped.append(dropped)
+        self.payload.append(payload)
+
+    def table(self) -> pa.Table:
+        return pa.table(
+            {name: pa.array(getattr(self, name), f.type) for name, f in
+             zip(CORE_SCHEMA.names, CORE_SCHEMA, strict=True)},
+            schema=CORE_SCHEMA,
+        )
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return float(v)
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _bad_payload(raw: Any, error: Any) -> str:
+    return json.dumps({"type": BAD_TYPE, "raw": raw, "error": error}, ensure_ascii=False)
+
+
+def _parse_line_python(line: bytes, cols: _Columns) -> None:
+    """One capture line the slow, forgiving way. A line that is not JSON is skipped."""
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return
+    if not isinstance(rec, dict) or "format" in rec:
+        return
+    if "bad" in rec or "frame" not in rec:
+        cols.add_event(
+            seq=rec.get("seq"), direction=rec.get("dir"), t=rec.get("t"), m=rec.get("m"),
+            event={}, payload=_bad_payload(rec.get("bad"), rec.get("error")), bad=True,
+            dropped=False,
+        )
+        return
+    frame = rec["frame"]
+    pos = line.find(_FRAME_KEY)
+    payload = line[pos + len(_FRAME_KEY) : line.rfind(b"}")].decode("utf-8", "replace")
+    if not isinstance(frame, dict):
+        cols.add_event(
+            seq=rec.get("seq"), direction=rec.get("dir"), t=rec.get("t"), m=rec.get("m"),
+            event={}, payload=_bad_payload(payload, "frame is not a JSON object"), bad=True,
+            dropped=False,
+        )
+        return
+    cols.add_event(
+        seq=rec.get("seq"), direction=rec.get("dir"), t=rec.get("t"), m=rec.get("m"),
+        event=frame, payload=payload, bad=False, dropped=bool(rec.get("dropped")),
+    )
+
+
+def _payloads(lines: list[bytes]) -> pa.Array:
+    """The frame JSON of each line, sliced (never re-serialised): ``frame`` is last."""
+    out: list[bytes | None] = []
+    append = out.append
+    for line in lines:
+        pos = line.find(_FRAME_KEY)
+        append(None if pos < 0 else line[pos + 8 : line.rfind(b"}")])
+    return pa.array(out, pa.binary()).cast(pa.string())
+
+
+def _block_arrow(lines: list[bytes]) -> pa.Table:
+    """A block of frame lines through the C++ reader; raises ``pa.ArrowInvalid`` if refused."""
+    raw = pj.read_json(io.BytesIO(b"\n".join(lines)), parse_options=_PARSE)
+    if raw.num_rows != len(lines):
+        raise pa.ArrowInvalid("row count differs from line count")
+    frame = raw.column("frame").combine_chunks()
+    item = frame.field("item")
+    resp = frame.field("response")
+    bad_raw = raw.column("bad")
+    is_bad = pc.or_kleene(pc.is_valid(bad_raw), pc.is_null(frame)).fill_null(True)
+    ftype = pc.if_else(is_bad, BAD_TYPE, pc.fill_null(frame.field("type"), NO_TYPE))
+    payload = _payloads(lines)
+    if pc.any(is_bad).as_py():
+        # Bad frames are rare: give them the Frame contract's event as payload.
+        fixed = payload.to_pylist()
+        bad_list = bad_raw.to_pylist()
+        for i, flag in enumerate(is_bad.to_pylist()):
+            if flag:
+                err = json.loads(lines[i]).get("error") if bad_list[i] is not None else None
+                fixed[i] = _bad_payload(bad_list[i] if bad_list[i] is not None else fixed[i],
+                                        err or "frame is not a JSON object")
+        payload = pa.array(fixed, pa.string())
+    return pa.table(
+        {
+            "seq": raw.column("seq"),
+            "direction": raw.column("dir"),
+            "t": raw.column("t"),
+            "m": raw.column("m"),
+            "type": ftype,
+            "event_id": frame.field("event_id"),
+            "item_id": pc.coalesce(frame.field("item_id"), item.field("id")),
+            "response_id": pc.coalesce(frame.field("response_id"), resp.field("id")),
+            "tool_call_id": pc.coalesce(frame.field("call_id"), item.field("call_id")),
+            "bad": is_bad,
+            "audio_dropped": pc.is_valid(raw.column("dropped")),
+            "payload": payload,
+        },
+        schema=CORE_SCHEMA,
+    )
+
+
+def parse_lines(lines: list[bytes]) -> pa.Table:
+    """Frame lines (no header) to core columns: C++ per block, Python for refused blocks."""
+    parts: list[pa.Table] = []
+    for start in range(0, len(lines), _BLOCK_LINES):
+        block = [ln for ln in lines[start : start + _BLOCK_LINES] if ln.strip()]
+        if not block:
+            continue
+        try:
+            parts.append(_block_arrow(block))
+        except (pa.ArrowInvalid, ValueError):
+            cols = _Columns()
+            for ln in block:
+                _parse_line_python(ln, cols)
+            parts.append(cols.table())
+    if not parts:
+        return CORE_SCHEMA.empty_table()
+    return pa.concat_tables(parts)
+
+
+class FrameSource:
+    """The parsed, columnar record of one call, read incrementally from its origin.
+
+    Build one with :func:`as_source` (or ``FrameSource(path)``) and pass it to several
+    analysis functions to parse the capture once.
+
+    Attributes:
+        header: the capture's header line (``{}`` for a live object without one).
+        call_id: the Realtime call id (header, then the object's ``call_id``, then the file
+            name).
+    """
+
+    def __init__(self, origin: str | os.PathLike[str] | object, *, name: str | None = None):
+        self._path: Path | None = None
+        self._obj: object | None = None
+        if isinstance(origin, str | os.PathLike):
+            self._path = Path(origin)
+            if not self._path.is_file():
+                raise FileNotFoundError(
+                    f"capture path {str(self._path)!r} is not a file. Fix: pass the path of a "
+                    "capture .jsonl written by rtwidgets, or use load_many() for a glob"
+                )
+        else:
+            self._obj = origin
+        self.header: dict[str, Any] = {}
+        self._name = name
+        self._offset = 0          # bytes of the file consumed (complete lines only)
+        self._consumed = 0        # frames of a live object consumed
+        self._parts: list[pa.Table] = []
+        self._core: pa.Table | None = None
+        self._derived: dict[str, Any] = {}
+        self._stamp: object = None
+
+    def __repr__(self) -> str:
+        where = str(self._path) if self._path is not None else type(self._obj).__name__
+        return f"FrameSource({where!r}, call_id={self.call_id!r}, frames={self._rows()})"
+
+    def _rows(self) -> int:
+        return sum(p.num_rows for p in self._parts)
+
+    @property
+    def call_id(self) -> str:
+        cid = self.header.get("call_id")
+        if isinstance(cid, str) and cid:
+            return cid
+        obj_cid = getattr(self._obj, "call_id", None)
+        if isinstance(obj_cid, str) and obj_cid:
+            return obj_cid
+        if self._name:
+            return self._name
+        if self._path is not None:
+            return self._path.name.split(".")[0]
+        return "unknown"
+
+    @property
+    def created_at(self) -> float | None:
+        """Wall time the capture began (header ``created_at``), else the first frame's."""
+        ca = self.header.get("created_at")
+        if isinstance(ca, int | float) and not isinstance(ca, bool):
+            return float(ca)
+        core = self.core()
+        if core.num_rows:
+            first = pc.min(core.column("t")).as_py()
+            return float(first) if first is not None else None
+        return None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read_file(self) -> None:
+        assert self._path is not None
+        size = self._path.stat().st_size
+        if size < self._offset:           # the file was replaced: start over
+            self._offset = 0
+            self._parts.clear()
+            self.header = {}
+        if size == self._offset:
+            return
+        with self._path.open("rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        end = data.rfind(b"\n")
+        tail = data[end + 1 :]
+        # A last line without its newline is either being written or was cut short by a
+        # dead kernel: keep it only if it is complete JSON, and then consume it.
+        complete = data[: end + 1] if end >= 0 else b""
+        consumed = len(complete)
+        extra: list[bytes] = []
+        if tail.strip():
+            try:
+                json.loads(tail)
+            except ValueError:
+                pass
+            else:
+                extra.append(tail)
+                consumed += len(tail)
+        lines = complete.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        lines.extend(extra)
+        if self._offset == 0 and lines:
+            first = lines[0]
+            try:
+                head = json.loads(first)
+            except ValueError:
+                head = None
+            if isinstance(head, dict) and head.get("format") == "rtwidgets.capture":
+                version = head.get("version")
+                if isinstance(version, int) and version > 1:
+                    raise ValueError(
+                        f"capture {str(self._path)!r}: header.version is {version}, this "
+                        "rtwidgets reads version 1. Fix: upgrade rtwidgets"
+                    )
+                self.header = head
+                lines = lines[1:]
+        self._offset += consumed
+        if lines:
+            self._parts.append(parse_lines(lines))
+
+    def _read_object(self) -> None:
+        frames_fn = getattr(self._obj, "frames", None)
+        assert frames_fn is not None
+        frames: Sequence[Any] = frames_fn()
+        n = len(frames)
+        if n < self._consumed:
+            self._consumed = 0
+            self._parts.clear()
+        if n == self._consumed:
+            return
+        cols = _Columns()
+        for fr in frames[self._consumed : n]:
+            event = getattr(fr, "event", None)
+            flags: Iterable[str] = getattr(fr, "flags", ()) or ()
+            bad = "bad" in flags or getattr(fr, "type", None) == BAD_TYPE
+            payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+            cols.add_event(
+                seq=getattr(fr, "seq", None), direction=getattr(fr, "direction", None),
+                t=getattr(fr, "t", None), m=getattr(fr, "m", None),
+                event=event, payload=payload, bad=bad, dropped="audio_dropped" in flags,
+            )
+        self._consumed = n
+        self._parts.append(cols.table())
+
+    def refresh(self) -> bool:
+        """Read what is new at the origin; ``True`` if anything was added."""
+        before = self._rows()
+        if self._path is not None:
+            self._read_file()
+        else:
+            self._read_object()
+        grew = self._rows() != before
+        if grew or self._core is None:
+            self._core = (
+                pa.concat_tables(self._parts) if self._parts else CORE_SCHEMA.empty_table()
+            )
+            if len(self._parts) > 1:
+                self._parts = [self._core]
+            self._derived.clear()
+        return grew
+
+    def core(self) -> pa.Table:
+        """The core columns (``CORE_SCHEMA``), refreshed from the origin."""
+        if self._core is None:
+            self.refresh()
+        assert self._core is not None
+        return self._core
+
+    def cached(self, key: str) -> Any:
+        """A derived result computed for the current frames, or ``None``."""
+        self.refresh()
+        return self._derived.get(key)
+
+    def store(self, key: str, value: Any) -> Any:
+        self._derived[key] = value
+        return value
+
+
+def _is_unknown(types: pa.Array) -> pa.Array:
+    """Per-row flag: the type is neither a GA event type nor one of our meta/bad types."""
+    enc = types.dictionary_encode() if not pa.types.is_dictionary(types.type) else types
+    uniques = enc.dictionary.to_pylist()
+    unknown = [not (is_known(u) or u.startswith("rtwidgets.")) for u in uniques]
+    return pc.take(pa.array(unknown, pa.bool_()), enc.indices)
+
+
+def _categories(types: pa.Array) -> pa.Array:
+    enc = types.dictionary_encode() if not pa.types.is_dictionary(types.type) else types
+    cats = [category_of(u) for u in enc.dictionary.to_pylist()]
+    return pc.take(pa.array(cats, pa.string()), enc.indices)
+
+
+def as_source(src: object) -> FrameSource:
+    """Turn any supported source into a :class:`FrameSource` (see the module docstring)."""
+    if isinstance(src, FrameSource):
+        return src
+    if isinstance(src, str | os.PathLike):
+        return FrameSource(src)
+    path = getattr(src, "capture_path", None)
+    has_frames = callable(getattr(src, "frames", None))
+    if path is not None and (not has_frames or hasattr(src, "replay")) and Path(path).is_file():
+        return FrameSource(path, name=getattr(src, "call_id", None))
+    if has_frames:
+        return FrameSource(src)
+    raise TypeError(
+        f"cannot analyse a {type(src).__name__}: expected a capture path, a Call or "
+        "Recording (an object with frames() or capture_path), or a FrameSource. Fix: pass "
+        "the capture file path, e.g. events_frame('call.jsonl')"
+    )

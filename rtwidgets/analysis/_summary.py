@@ -1,0 +1,175 @@
+"""``summary(src)``: a call on one screen — size, turns, latency, tools, errors, tokens, cost.
+
+Why: the first question after a call is "how did it go?"; the answer should fit in one cell
+output without scrolling, as text in a terminal and as a small table in a notebook.
+The repr never shows transcript text or tool arguments (a saved notebook would keep them).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow.compute as pc
+
+from ._cost import PricesArg, cost_frame
+from ._fold import fold_of
+from ._tables import _single, responses_frame, tool_calls_frame, turns_frame
+
+__all__ = ["Summary", "summary"]
+
+
+def _stats(values: Any) -> tuple[float, float]:
+    vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not vals:
+        return math.nan, math.nan
+    vals.sort()
+
+    def q(p: float) -> float:
+        pos = (len(vals) - 1) * p
+        lo = math.floor(pos)
+        hi = min(lo + 1, len(vals) - 1)
+        return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+
+    return q(0.5), q(0.9)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The overview of one call. Latencies are seconds (median and 90th percentile)."""
+
+    call_id: str
+    started: datetime | None
+    duration_s: float
+    frames_in: int
+    frames_out: int
+    frames_meta: int
+    bad_frames: int
+    unknown_types: dict[str, int]
+    gaps: int
+    gap_s: float
+    models: list[str]
+    turns: int
+    interrupted_turns: int
+    responses: dict[str, int]
+    latency_response_s: tuple[float, float]
+    latency_first_text_s: tuple[float, float]
+    latency_audio_s: tuple[float, float]
+    tool_calls: int
+    tools_pending: int
+    tools_by: dict[str, int]
+    tool_latency_s: tuple[float, float]
+    errors: int
+    error_codes: dict[str, int]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for a one-row-per-call DataFrame."""
+        return asdict(self)
+
+    def _lines(self) -> list[tuple[str, str]]:
+        def ms(pair: tuple[float, float]) -> str:
+            if math.isnan(pair[0]):
+                return "—"
+            return f"median {pair[0] * 1000:.0f} ms · p90 {pair[1] * 1000:.0f} ms"
+
+        def counts(d: dict[str, int]) -> str:
+            return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "—"
+
+        started = self.started.strftime("%Y-%m-%d %H:%M:%S UTC") if self.started else "—"
+        cost = "—" if math.isnan(self.cost_usd) else f"${self.cost_usd:.4f}"
+        return [
+            ("call", self.call_id),
+            ("started", f"{started} · {self.duration_s:.1f} s"),
+            ("frames", f"{self.frames_in} in · {self.frames_out} out · {self.frames_meta} meta"
+                       f" · {self.bad_frames} bad · {sum(self.unknown_types.values())} unknown"),
+            ("gaps", f"{self.gaps} ({self.gap_s:.1f} s)"),
+            ("model", ", ".join(self.models) or "—"),
+            ("turns", f"{self.turns} ({self.interrupted_turns} interrupted)"),
+            ("responses", counts(self.responses)),
+            ("to response.created", ms(self.latency_response_s)),
+            ("to first text", ms(self.latency_first_text_s)),
+            ("to audio start", ms(self.latency_audio_s)),
+            ("tool calls", f"{self.tool_calls} ({self.tools_pending} pending; by "
+                           f"{counts(self.tools_by)}) · {ms(self.tool_latency_s)}"),
+            ("errors", f"{self.errors}" + (f" ({counts(self.error_codes)})"
+                                           if self.error_codes else "")),
+            ("tokens", f"{self.input_tokens} in · {self.output_tokens} out"),
+            ("cost", cost),
+        ]
+
+    def __repr__(self) -> str:
+        lines = self._lines()
+        width = max(len(k) for k, _ in lines)
+        return "\n".join(f"{k:>{width}}  {v}" for k, v in lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:right'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self._lines()
+        )
+        return f"<table class='rtwidgets-summary'>{rows}</table>"
+
+
+def summary(src: object, prices: PricesArg = None) -> Summary:
+    """The :class:`Summary` of one call."""
+    fs = _single(src)
+    core = fs.core()
+    fold = fold_of(fs)
+    directions = Counter(core.column("direction").to_pylist()) if core.num_rows else Counter()
+    types = core.column("type")
+    from rtwidgets.protocol.catalog import is_known
+
+    unknown: dict[str, int] = {}
+    if core.num_rows:
+        vc = pc.value_counts(types.combine_chunks())
+        for entry in vc.to_pylist():
+            name = entry["values"]
+            if not (is_known(name) or name.startswith("rtwidgets.")):
+                unknown[name] = entry["counts"]
+    m = core.column("m")
+    lo, hi = pc.min(m).as_py(), pc.max(m).as_py()
+    duration = (hi - lo) if lo is not None and hi is not None else 0.0
+    created = fs.created_at
+    turns = turns_frame(fs)
+    resp = responses_frame(fs)
+    tools = tool_calls_frame(fs)
+    cost = cost_frame(fs, prices)
+    total_cost = float(cost["total_usd"].iloc[-1]) if len(cost) else 0.0
+    return Summary(
+        call_id=fs.call_id,
+        started=datetime.fromtimestamp(created, tz=timezone.utc) if created else None,
+        duration_s=float(hi) if hi is not None else duration,
+        frames_in=directions.get("in", 0),
+        frames_out=directions.get("out", 0),
+        frames_meta=directions.get("meta", 0),
+        bad_frames=int(pc.sum(core.column("bad")).as_py() or 0),
+        unknown_types=unknown,
+        gaps=len(fold.gaps),
+        gap_s=sum(g["end_m"] - g["start_m"] for g in fold.gaps),
+        models=list(fold.models),
+        turns=len(turns),
+        interrupted_turns=int(turns["interrupted"].sum()) if len(turns) else 0,
+        responses=dict(Counter(str(s) for s in resp["status"])) if len(resp) else {},
+        latency_response_s=_stats(turns.get("latency_response_s", [])),
+        latency_first_text_s=_stats(turns.get("latency_first_text_s", [])),
+        latency_audio_s=_stats(turns.get("latency_audio_s", [])),
+        tool_calls=len(tools),
+        tools_pending=int((tools["status"] == "pending").sum()) if len(tools) else 0,
+        tools_by=dict(Counter(str(b) for b in tools["answered_by"].dropna()))
+        if len(tools) else {},
+        tool_latency_s=_stats(tools.get("latency_s", [])),
+        errors=len(fold.errors),
+        error_codes=dict(Counter(str(e["code"]) for e in fold.errors)),
+        input_tokens=int(resp["input_tokens"].sum()) if len(resp) else 0,
+        output_tokens=int(resp["output_tokens"].sum()) if len(resp) else 0,
+        cost_usd=total_cost,
+    )

@@ -1,0 +1,427 @@
+"""The DataFrames of one call: events, transcript, responses, tool calls, turns, usage, gaps.
+
+Why: after a call a person wants answers in the next cell — what was said, how fast the
+agent answered, which tools ran, what it cost — as DataFrames they already know how to
+slice. Every function takes any source (see ``_source``) and works the same on a live
+``Call`` (tables of everything so far) and on a ``Recording``.
+
+Conventions shared by every table:
+
+* ``*_s`` columns are float **seconds since the capture began** (the capture's monotonic
+  ``m`` clock: immune to wall-clock jumps, comparable within one call). Wall times are
+  tz-aware UTC ``datetime64`` columns without a suffix (``time``, ``created``, …).
+* ``tool_call_id`` is a function call's ``call_id`` (``call_…``). The name ``call_id`` is
+  kept for the Realtime call (``rtc_…``), the column ``load_many`` adds.
+* A missing value is ``NaN``/``<NA>``/``None``, never a guess.
+
+The turns table, and exactly what each latency spans (all are differences of arrival times
+at our socket, so they include the server→us network leg of the *later* event but not of
+the anchor, which arrived over the same path):
+
+* ``anchor_s``: for an audio turn the arrival of ``input_audio_buffer.speech_stopped`` (the
+  server's VAD has already waited ``silence_duration_ms`` of silence before sending it);
+  for a manual commit without VAD, ``input_audio_buffer.committed``; for a text turn the
+  arrival of ``conversation.item.added`` of the user message (the server has it).
+* ``latency_response_s`` = first ``response.created`` of the turn − anchor.
+* ``latency_first_text_s`` = first ``response.output_audio_transcript.delta`` or
+  ``response.output_text.delta`` of that response − anchor.
+* ``latency_audio_s`` = ``output_audio_buffer.started`` of that response − anchor. Only
+  WebRTC/SIP sessions report it; otherwise ``NaN``.
+* ``response_s`` = that response's ``response.done`` − ``response.created``;
+  ``playback_s`` = ``output_audio_buffer.stopped`` (or ``.cleared``) − ``.started``.
+* ``response_chars``: characters of the assistant text/transcript of all the turn's
+  responses (a tool call's follow-up response counts toward the turn that asked for it).
+* ``interrupted``: a response of the turn ended ``cancelled``/``incomplete``, had its
+  audio cleared (``output_audio_buffer.cleared``) or an item truncated.
+
+A response belongs to the latest turn whose anchor arrived before its ``response.created``;
+responses before any turn (a greeting) belong to no turn.
+
+What this module must never do: build a frame from a list of dicts or ``json_normalize``;
+the events table is a zero-copy view of pyarrow columns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._fold import Fold, ResponseRec, fold_of
+from ._source import FrameSource, _categories, _is_unknown, as_source
+
+__all__ = [
+    "USAGE_COLUMNS",
+    "errors_frame",
+    "events_frame",
+    "gaps_frame",
+    "responses_frame",
+    "tool_calls_frame",
+    "transcript_frame",
+    "turns_frame",
+    "usage_frame",
+]
+
+#: Token columns, in the order the usage and responses tables show them.
+USAGE_COLUMNS: tuple[str, ...] = (
+    "input_tokens", "input_text_tokens", "input_audio_tokens", "input_image_tokens",
+    "input_cached_tokens", "input_cached_text_tokens", "input_cached_audio_tokens",
+    "input_cached_image_tokens", "output_tokens", "output_text_tokens",
+    "output_audio_tokens", "total_tokens",
+)
+
+_SPEAKER = {"user": "caller", "assistant": "agent", "system": "system"}
+
+
+def _utc(seconds: pa.Array | list[float | None]) -> pd.Series:
+    arr = pa.array(seconds, pa.float64()) if isinstance(seconds, list) else seconds
+    micros = pc.cast(pc.round(pc.multiply(arr, 1_000_000.0)), pa.int64())
+    return pd.Series(
+        pc.cast(micros, pa.timestamp("us", tz="UTC")).to_pandas(),
+        dtype="datetime64[us, UTC]",
+    )
+
+
+def _f(v: float | None) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _diff(a: float | None, b: float | None) -> float:
+    return float("nan") if a is None or b is None else a - b
+
+
+def events_frame(src: object) -> pd.DataFrame:
+    """One row per frame, in capture order.
+
+    Columns: ``seq``, ``direction`` (category: in/out/meta), ``time`` (UTC), ``elapsed_s``
+    (seconds since the capture began), ``type`` and ``category`` (categories),
+    ``event_id``, ``item_id`` (the frame's ``item_id`` or its ``item.id``),
+    ``response_id`` (``response_id`` or ``response.id``), ``tool_call_id`` (``call_id`` or
+    ``item.call_id``), flags ``bad``, ``unknown``, ``audio_dropped``, and ``payload``: the
+    frame's JSON text as it crossed the wire (audio already blanked by the capture; for a
+    bad frame, ``{"type":"rtwidgets.bad_frame","raw":…,"error":…}``).
+    """
+    fs = _single(src)
+    core = fs.core()
+    types = core.column("type").combine_chunks()
+    enc = types.dictionary_encode()
+    table = pa.table(
+        {
+            "seq": core.column("seq"),
+            "direction": core.column("direction").combine_chunks().dictionary_encode(),
+            "elapsed_s": core.column("m"),
+            "type": enc,
+            "category": _categories(enc).dictionary_encode(),
+            "event_id": core.column("event_id"),
+            "item_id": core.column("item_id"),
+            "response_id": core.column("response_id"),
+            "tool_call_id": core.column("tool_call_id"),
+            "bad": core.column("bad"),
+            "unknown": _is_unknown(enc),
+            "audio_dropped": core.column("audio_dropped"),
+            "payload": core.column("payload"),
+        }
+    )
+    df: pd.DataFrame = table.to_pandas(self_destruct=True)
+    df.insert(2, "time", _utc(core.column("t").combine_chunks()).to_numpy())
+    return df
+
+
+def _single(src: object) -> FrameSource:
+    from ._many import Many
+
+    if isinstance(src, Many):
+        raise TypeError(
+            "this function takes one call; for many calls use the Many's tables, e.g. "
+            "many.events or many.turns"
+        )
+    return as_source(src)
+
+
+def _item_start_end(fold: Fold, item_id: str) -> tuple[float | None, float | None]:
+    item = fold.items[item_id]
+    for turn in fold.turns:
+        if turn.kind == "audio" and turn.item_id == item_id:
+            return (turn.speech_start_m if turn.speech_start_m is not None else item.added_m,
+                    turn.speech_stop_m if turn.speech_stop_m is not None else item.done_m)
+    return item.added_m, item.done_m
+
+
+def _interrupted(resp: ResponseRec | None) -> bool:
+    if resp is None:
+        return False
+    return resp.status in ("cancelled", "incomplete") or resp.audio_cleared_m is not None
+
+
+def transcript_frame(src: object) -> pd.DataFrame:
+    """What was said, one row per conversation item, in the order the items appeared.
+
+    ``speaker`` is caller/agent/system for messages and ``tool`` for function calls
+    (``name(arguments)``) and their outputs. ``start_s``/``end_s``: for caller audio the
+    VAD's speech_started/stopped, otherwise the item's added/done. ``interrupted``: its
+    response was cancelled/incomplete or its audio cleared; ``truncated_ms``: the audio
+    kept by ``conversation.item.truncated`` (``truncated`` is whether that happened).
+    """
+    fold = fold_of(_single(src))
+    rows: dict[str, list[Any]] = {k: [] for k in (
+        "speaker", "text", "item_id", "role", "item_type", "response_id", "start_s",
+        "end_s", "interrupted", "truncated", "truncated_ms", "deleted", "status")}
+    order = sorted(
+        (i for i in fold.items.values() if i.type in (
+            "message", "function_call", "function_call_output")),
+        key=lambda i: (_item_start_end(fold, i.id)[0] or float("inf")),
+    )
+    for item in order:
+        start, end = _item_start_end(fold, item.id)
+        if item.type == "message":
+            speaker = _SPEAKER.get(item.role or "", item.role or "unknown")
+            text = item.text
+        elif item.type == "function_call":
+            speaker, text = "tool", f"{item.name or '?'}({item.arguments or ''})"
+        else:
+            speaker, text = "tool", item.output
+        resp = fold.responses.get(item.response_id or "")
+        rows["speaker"].append(speaker)
+        rows["text"].append(text)
+        rows["item_id"].append(item.id)
+        rows["role"].append(item.role)
+        rows["item_type"].append(item.type)
+        rows["response_id"].append(item.response_id)
+        rows["start_s"].append(_f(start))
+        rows["end_s"].append(_f(end))
+        rows["interrupted"].append(
+            _interrupted(resp) or item.status == "incomplete" or item.truncated_ms is not None
+        )
+        rows["truncated"].append(item.truncated_ms is not None)
+        rows["truncated_ms"].append(item.truncated_ms)
+        rows["deleted"].append(item.deleted)
+        rows["status"].append(item.status)
+    return _frame(rows, categories=("speaker", "item_type", "role"),
+                  ints=("truncated_ms",))
+
+
+def _frame(rows: dict[str, list[Any]], *, categories: tuple[str, ...] = (),
+           ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    arrays: dict[str, pa.Array] = {}
+    for name, values in rows.items():
+        if name in ints:
+            arrays[name] = pa.array(values, pa.int64())
+        elif values and all(isinstance(v, float) for v in values):
+            arrays[name] = pa.array(values, pa.float64(), from_pandas=True)
+        else:
+            arrays[name] = pa.array(values)
+    table = pa.table(arrays) if arrays else pa.table({})
+    df: pd.DataFrame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    for name in categories:
+        if name in df:
+            df[name] = df[name].astype("category")
+    return df
+
+
+def _usage_values(usage: dict[str, Any] | None) -> list[int | None]:
+    if not isinstance(usage, dict):
+        return [None] * len(USAGE_COLUMNS)
+
+    def n(d: Any, key: str) -> int | None:
+        v = d.get(key) if isinstance(d, dict) else None
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    inp = usage.get("input_token_details")
+    cached = inp.get("cached_tokens_details") if isinstance(inp, dict) else None
+    out = usage.get("output_token_details")
+    return [
+        n(usage, "input_tokens"), n(inp, "text_tokens"), n(inp, "audio_tokens"),
+        n(inp, "image_tokens"), n(inp, "cached_tokens"), n(cached, "text_tokens"),
+        n(cached, "audio_tokens"), n(cached, "image_tokens"), n(usage, "output_tokens"),
+        n(out, "text_tokens"), n(out, "audio_tokens"), n(usage, "total_tokens"),
+    ]
+
+
+def _ordered_responses(fold: Fold) -> list[ResponseRec]:
+    return sorted(fold.responses.values(),
+                  key=lambda r: r.created_m if r.created_m is not None else float("inf"))
+
+
+def _response_chars(fold: Fold, resp: ResponseRec) -> int:
+    total = 0
+    for item_id in resp.item_ids:
+        item = fold.items.get(item_id)
+        if item is not None and item.type == "message" and item.text:
+            total += len(item.text)
+    return total
+
+
+def responses_frame(src: object) -> pd.DataFrame:
+    """One row per response: status and reason, modalities, model, timing, usage split.
+
+    ``duration_s`` = ``response.done`` − ``response.created``; ``first_text_s`` = first
+    transcript/text delta − ``response.created``; ``audio_start_s`` likewise for
+    ``output_audio_buffer.started``. A response cut short by the end of the capture has
+    ``status`` ``in_progress`` and no ``done``. Token columns: ``USAGE_COLUMNS`` (nullable).
+    """
+    fold = fold_of(_single(src))
+    cols = ("response_id", "turn", "status", "reason", "error_code", "output_modalities",
+            "model", "conversation_id", "created_s", "done_s", "duration_s", "first_text_s",
+            "audio_start_s", "n_items", "chars")
+    rows: dict[str, list[Any]] = {k: [] for k in cols + USAGE_COLUMNS}
+    created_t: list[float | None] = []
+    done_t: list[float | None] = []
+    for r in _ordered_responses(fold):
+        vals: list[Any] = [
+            r.id, r.turn, r.status, r.reason, r.error_code,
+            ",".join(r.modalities) if r.modalities is not None else None, r.model,
+            r.conversation_id, _f(r.created_m), _f(r.done_m), _diff(r.done_m, r.created_m),
+            _diff(r.first_text_m, r.created_m), _diff(r.audio_started_m, r.created_m),
+            len(r.item_ids), _response_chars(fold, r),
+        ]
+        for k, v in zip(cols + USAGE_COLUMNS, vals + _usage_values(r.usage), strict=True):
+            rows[k].append(v)
+        created_t.append(r.created_t)
+        done_t.append(r.done_t)
+    df = _frame(rows, categories=("status", "reason", "output_modalities", "model"),
+                ints=("turn", "n_items", "chars", *USAGE_COLUMNS))
+    at = list(df.columns).index("created_s")
+    df.insert(at, "created", _utc(created_t).to_numpy())
+    df.insert(at + 1, "done", _utc(done_t).to_numpy())
+    return df
+
+
+def usage_frame(src: object, *, totals: bool = True) -> pd.DataFrame:
+    """Token usage per response (from ``response.done``), plus a ``total`` row.
+
+    Responses without usage (cut short) are left out. With ``totals=False`` only the
+    per-response rows.
+    """
+    resp = responses_frame(src)
+    df = resp.loc[resp["input_tokens"].notna() | resp["output_tokens"].notna(),
+                  ["response_id", "model", *USAGE_COLUMNS]].reset_index(drop=True)
+    df["response_id"] = df["response_id"].astype(object)
+    if totals:
+        total = df[list(USAGE_COLUMNS)].sum(min_count=0).astype("int64")
+        row = pd.DataFrame([{"response_id": "total", "model": None, **total.to_dict()}])
+        row = row.astype(dict.fromkeys(USAGE_COLUMNS, "Int64"))
+        model = df["model"]
+        df = pd.concat([df.astype({"model": object}), row], ignore_index=True)
+        df["model"] = df["model"].astype(pd.CategoricalDtype(model.cat.categories)
+                                         if isinstance(model.dtype, pd.CategoricalDtype)
+                                         else object)
+    return df
+
+
+def tool_calls_frame(src: object) -> pd.DataFrame:
+    """One row per function call: what was asked, who answered, how long it took.
+
+    ``requested_s``: arrival of ``response.function_call_arguments.done`` (else the
+    completed ``response.output_item.done``); ``answered_s``: when *our*
+    ``function_call_output`` went out, or, if only the server told us, when its
+    ``conversation.item.added`` arrived. ``answered_by``: the ``rtwidgets.tool_answered``
+    meta frame's ``by`` (``handler``/``form``/``code``), ``code`` for an output we sent
+    without one, ``peer`` for an output that only arrived from the server; ``None`` while
+    pending. ``arguments`` is the parsed JSON (``None`` if it does not parse;
+    ``arguments_json`` keeps the text). ``latency_s`` = answered − requested.
+    """
+    fold = fold_of(_single(src))
+    cols = ("tool_call_id", "name", "arguments", "arguments_json", "output", "answered_by",
+            "status", "item_id", "response_id", "requested_s", "answered_s", "latency_s")
+    rows: dict[str, list[Any]] = {k: [] for k in cols}
+    tools = sorted(fold.tools.values(),
+                   key=lambda x: x.requested_m if x.requested_m is not None else float("inf"))
+    for tool in tools:
+        try:
+            args = json.loads(tool.arguments) if tool.arguments else None
+        except ValueError:
+            args = None
+        vals = [tool.call_id, tool.name, args, tool.arguments, tool.output, tool.answered_by,
+                "answered" if tool.answered_m is not None else "pending", tool.item_id,
+                tool.response_id, _f(tool.requested_m), _f(tool.answered_m),
+                _diff(tool.answered_m, tool.requested_m)]
+        for k, v in zip(cols, vals, strict=True):
+            rows[k].append(v)
+    arguments = rows.pop("arguments")
+    df = _frame(rows, categories=("name", "answered_by", "status"))
+    df.insert(2, "arguments", pd.Series(arguments, dtype=object))
+    return df
+
+
+def turns_frame(src: object) -> pd.DataFrame:
+    """One row per user turn with its latencies (see the module docstring for the spans)."""
+    fold = fold_of(_single(src))
+    cols = ("turn", "kind", "item_id", "user_text", "speech_start_s", "speech_stop_s",
+            "speech_s", "audio_start_ms", "audio_end_ms", "anchor_s", "response_id",
+            "n_responses", "response_status", "response_created_s", "first_text_s",
+            "audio_start_s", "response_done_s", "latency_response_s", "latency_first_text_s",
+            "latency_audio_s", "response_s", "playback_s", "response_chars", "interrupted")
+    rows: dict[str, list[Any]] = {k: [] for k in cols}
+    for turn in fold.turns:
+        resps = [fold.responses[r] for r in turn.response_ids if r in fold.responses]
+        first = resps[0] if resps else None
+        user = fold.items.get(turn.item_id or "")
+        audio_end = None
+        if first is not None:
+            audio_end = first.audio_stopped_m if first.audio_stopped_m is not None else (
+                first.audio_cleared_m)
+        interrupted = any(
+            _interrupted(r) or any(
+                (fold.items[i].truncated_ms is not None) for i in r.item_ids
+                if i in fold.items)
+            for r in resps
+        )
+        vals: list[Any] = [
+            turn.index, turn.kind, turn.item_id, user.text if user else None,
+            _f(turn.speech_start_m), _f(turn.speech_stop_m),
+            _diff(turn.speech_stop_m, turn.speech_start_m), turn.audio_start_ms,
+            turn.audio_end_ms, _f(turn.anchor_m), first.id if first else None, len(resps),
+            first.status if first else None,
+            _f(first.created_m if first else None), _f(first.first_text_m if first else None),
+            _f(first.audio_started_m if first else None),
+            _f(first.done_m if first else None),
+            _diff(first.created_m if first else None, turn.anchor_m),
+            _diff(first.first_text_m if first else None, turn.anchor_m),
+            _diff(first.audio_started_m if first else None, turn.anchor_m),
+            _diff(first.done_m if first else None, first.created_m if first else None),
+            _diff(audio_end, first.audio_started_m if first else None),
+            sum(_response_chars(fold, r) for r in resps),
+            interrupted,
+        ]
+        for k, v in zip(cols, vals, strict=True):
+            rows[k].append(v)
+    return _frame(rows, categories=("kind", "response_status"),
+                  ints=("turn", "audio_start_ms", "audio_end_ms", "n_responses",
+                        "response_chars"))
+
+
+def gaps_frame(src: object) -> pd.DataFrame:
+    """Reconnect gaps (``rtwidgets.gap`` meta frames): start, end, duration, reason."""
+    fold = fold_of(_single(src))
+    rows: dict[str, list[Any]] = {
+        "start_s": [g["start_m"] for g in fold.gaps],
+        "end_s": [g["end_m"] for g in fold.gaps],
+        "duration_s": [g["end_m"] - g["start_m"] for g in fold.gaps],
+        "reason": [g["reason"] for g in fold.gaps],
+    }
+    df = _frame(rows)
+    if df.empty:
+        df = pd.DataFrame({"start_s": pd.Series(dtype="float64"),
+                           "end_s": pd.Series(dtype="float64"),
+                           "duration_s": pd.Series(dtype="float64"),
+                           "reason": pd.Series(dtype=object)})
+    df.insert(2, "resumed", _utc([g["t"] for g in fold.gaps]).to_numpy())
+    return df
+
+
+def errors_frame(src: object) -> pd.DataFrame:
+    """Server ``error`` events, each linked to the client event that caused it if we sent it."""
+    fold = fold_of(_single(src))
+    keys = ("code", "type", "message", "param", "client_event_id", "client_event_type")
+    rows: dict[str, list[Any]] = {"time_s": [e["m"] for e in fold.errors]}
+    for k in keys:
+        rows[k] = [e[k] for e in fold.errors]
+    df = _frame(rows)
+    if df.empty:
+        df = pd.DataFrame({k: pd.Series(dtype="float64" if k == "time_s" else object)
+                           for k in rows})
+    df.insert(0, "time", _utc([e["t"] for e in fold.errors]).to_numpy())
+    return df
