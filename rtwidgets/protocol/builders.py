@@ -126,7 +126,8 @@ def validate_item(item: Any, path: str = "item", *, allow_reference: bool = Fals
     if "type" not in item:
         raise _fail(
             _join(path, "type"), "missing required parameter",
-            f"add 'type': one of {', '.join(_ITEM_TYPES)}", "missing_required_parameter",
+            f"add 'type': one of {', '.join(repr(t) for t in _ITEM_TYPES)}",
+            "missing_required_parameter",
         )
     types = (*_ITEM_TYPES, "item_reference") if allow_reference else _ITEM_TYPES
     kind = _enum(item["type"], _join(path, "type"), types)
@@ -168,7 +169,7 @@ def _message(item: Mapping[str, Any], path: str) -> None:
         ptype = part["type"]
         if ptype not in allowed:
             others = [r for r, types in _CONTENT_BY_ROLE.items() if ptype in types]
-            hint = f" (that type belongs to a {others[0]} message)" if others else ""
+            hint = f" (that type belongs in the {others[0]}'s messages)" if others else ""
             raise _fail(
                 _join(ppath, "type"), f"{short(ptype)} is not allowed in a {role} message{hint}",
                 f"use one of {', '.join(repr(a) for a in allowed)}",
