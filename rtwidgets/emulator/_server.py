@@ -1,0 +1,618 @@
+"""The emulator's HTTP + WebSocket server: the Realtime calls API, the sideband, the control API.
+
+Why: everything in rtwidgets (attach, widgets, analysis, notebooks, tests) must run offline
+against something the official ``openai`` SDK cannot tell from api.openai.com at the level it
+uses: ``POST /v1/realtime/calls`` (+ accept/reject/refer/hangup), the ``/v1/realtime``
+WebSocket (``?call_id=`` sideband or ``?model=`` session) and signed SIP webhooks. One aiohttp
+server on one port serves all of it, plus a small control API under ``/_emulator`` to start
+calls, inject faults and read the emulator's own record of what it sent and received.
+
+Never: reaches beyond the configured host (it binds 127.0.0.1 unless told otherwise); keeps
+or prints an API key (bearer tokens are checked for presence and dropped; ``requests`` holds
+no ``Authorization`` header); shows the webhook secret in a repr; imports rtwidgets code other
+than ``rtwidgets.protocol``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from aiohttp import web
+
+from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.ids import IdFactory
+from rtwidgets.protocol.session import default_session, merge_session
+
+from ._call import EmulatedCall, EmulatorOptions
+from ._faults import Fault, FaultError, parse_fault, parse_faults
+from ._scenario import Scenario, ScenarioError, load_scenario
+from ._webhooks import WebhookDelivery, WebhookSender
+
+if TYPE_CHECKING:
+    import openai
+
+__all__ = ["Emulator"]
+
+ScenarioSpec = str | Path | Mapping[str, Any] | Scenario
+
+_NO_KEY = ("You didn't provide an API key. You need to provide your API key in an "
+           "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+
+
+def _error_body(message: str, *, param: str | None = None, code: str | None = None,
+                type_: str = "invalid_request_error") -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _json_error(status: int, message: str, *, param: str | None = None,
+                code: str | None = None) -> web.Response:
+    return web.json_response(_error_body(message, param=param, code=code), status=status)
+
+
+def _has_bearer(request: web.Request) -> bool:
+    value = request.headers.get("Authorization", "")
+    scheme, _, token = value.partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+def _sdp_answer(ids: IdFactory) -> str:
+    ufrag = ids.base62(8)
+    pwd = ids.base62(22)
+    session_no = int(ids.hex32()[:15], 16)
+    hexes = ids.hex32() + ids.hex32()
+    fingerprint = ":".join(hexes[i:i + 2].upper() for i in range(0, 64, 2))
+    lines = [
+        "v=0", f"o=- {session_no} 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+        "a=group:BUNDLE 0 1", "a=msid-semantic:WMS *",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
+        f"a=ice-ufrag:{ufrag}", f"a=ice-pwd:{pwd}", f"a=fingerprint:sha-256 {fingerprint}",
+        "a=setup:active", "a=mid:0", "a=sendrecv", "a=rtcp-mux",
+        "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1",
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "c=IN IP4 0.0.0.0",
+        f"a=ice-ufrag:{ufrag}", f"a=ice-pwd:{pwd}", f"a=fingerprint:sha-256 {fingerprint}",
+        "a=setup:active", "a=mid:1", "a=sctp-port:5000",
+        "a=candidate:1 1 udp 2130706431 127.0.0.1 3478 typ host",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+class Emulator:
+    """A local Realtime server. Create with ``await Emulator.start(...)``; close with
+    ``await emu.close()`` or ``async with``.
+
+    Attributes:
+        base_url: ``http://HOST:PORT/v1`` (give it to ``openai.AsyncOpenAI(base_url=...)``).
+        websocket_base_url: ``ws://HOST:PORT/v1``.
+        requests: every calls-API request (method, path, call id, content type, body), in
+            order; no headers that carry credentials.
+        calls: every call and ``?model=`` session by id, ended ones included.
+        webhook_deliveries: every SIP webhook and its attempts.
+    """
+
+    def __init__(self, *, host: str, port: int, options: EmulatorOptions, scenario: Scenario,
+                 webhook_url: str | None, webhook_secret: str | None, seed: int | None,
+                 faults: list[Fault], webhook_retry_delays: Iterable[float]) -> None:
+        self.host = host
+        self.port = port
+        self.options = options
+        self.scenario = scenario
+        self.webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        self.seed = seed
+        self._faults = faults
+        self._ids = IdFactory(seed)
+        self._rng = random.Random(seed)
+        self.requests: list[dict[str, Any]] = []
+        self.calls: dict[str, EmulatedCall] = {}
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self._sender = (WebhookSender(webhook_url, webhook_secret, tuple(webhook_retry_delays))
+                        if webhook_url else None)
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def start(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 1.0,
+        scenario: ScenarioSpec = "conversation",
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        seed: int | None = None,
+        faults: Iterable[Fault | Mapping[str, Any]] | None = None,
+        *,
+        model: str = "gpt-realtime",
+        session_created_on_attach: bool = False,
+        rate_limits_position: Literal["start", "end"] = "end",
+        audio_deltas: bool = False,
+        close_frame_on_end: bool = True,
+        hold_until_attached: bool = True,
+        caller_patience_s: float = 30.0,
+        webhook_retry_delays: Iterable[float] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2),
+    ) -> Emulator:
+        """Validate the options, bind ``host:port`` (0 picks a free port) and serve.
+
+        Raises ``ValueError`` (naming the option and the fix) before binding anything.
+        """
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (
+                0 < speed <= 1000):
+            raise ValueError(f"speed: must be a number > 0 and <= 1000, got {speed!r}. "
+                             "Fix: use 1.0 for real time, e.g. 20 to run 20x faster")
+        if rate_limits_position not in ("start", "end"):
+            raise ValueError(f"rate_limits_position: must be 'start' or 'end', got "
+                             f"{rate_limits_position!r}. Fix: pick one of the two")
+        if webhook_secret is not None and (not isinstance(webhook_secret, str)
+                                           or not webhook_secret):
+            raise ValueError("webhook_secret: must be a non-empty string (e.g. 'whsec_…'). "
+                             "Fix: pass the secret your webhook receiver verifies with")
+        if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
+            raise ValueError("webhook_url: must start with http:// or https://. "
+                             "Fix: e.g. 'http://127.0.0.1:8000/webhook'")
+        options = EmulatorOptions(
+            speed=float(speed), model=model, session_created_on_attach=session_created_on_attach,
+            rate_limits_position=rate_limits_position, audio_deltas=audio_deltas,
+            close_frame_on_end=close_frame_on_end, hold_until_attached=hold_until_attached,
+            caller_patience_s=caller_patience_s,
+        )
+        emu = cls(host=host, port=port, options=options, scenario=load_scenario(scenario),
+                  webhook_url=webhook_url, webhook_secret=webhook_secret, seed=seed,
+                  faults=parse_faults(faults), webhook_retry_delays=webhook_retry_delays)
+        emu._session_for(emu.scenario)   # a bad scenario session fails here, not mid-call
+        await emu._serve()
+        return emu
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app.router.add_post("/v1/realtime/calls", self._create_call)
+        app.router.add_post("/v1/realtime/calls/{call_id}/{action}", self._call_action)
+        app.router.add_get("/v1/realtime", self._websocket)
+        app.router.add_post("/_emulator/calls", self._control_start)
+        app.router.add_get("/_emulator/calls", self._control_list)
+        app.router.add_get("/_emulator/calls/{call_id}", self._control_get)
+        app.router.add_post("/_emulator/calls/{call_id}/faults", self._control_faults)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        """End every live call (closing its sockets), stop serving, release the port."""
+        if self._closed:
+            return
+        self._closed = True
+        for call in list(self.calls.values()):
+            await call.end("emulator_closed")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sender is not None:
+            await self._sender.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> Emulator:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        live = sum(1 for c in self.calls.values() if c.status != "ended")
+        return (f"<Emulator {self.base_url} speed={self.options.speed:g} "
+                f"scenario={self.scenario.name!r} calls={len(self.calls)} live={live}"
+                f"{' webhook_url=' + repr(self.webhook_url) if self.webhook_url else ''}"
+                f"{' signed' if self._webhook_secret else ''}>")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def websocket_base_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v1"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{self.host}:{self.port}/_emulator"
+
+    def client(self, api_key: str = "sk-emulator", **kwargs: Any) -> openai.AsyncOpenAI:
+        """An ``openai.AsyncOpenAI`` pointed at this emulator (and its webhook secret)."""
+        import openai
+
+        kwargs.setdefault("webhook_secret", self._webhook_secret)
+        return openai.AsyncOpenAI(api_key=api_key, base_url=self.base_url,
+                                  websocket_base_url=self.websocket_base_url, **kwargs)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------ calls (Python API)
+
+    def _session_for(self, scenario: Scenario, model: str | None = None) -> dict[str, Any]:
+        base = default_session(model or self.options.model, self._ids,
+                               created_at=int(time.time()))
+        try:
+            return merge_session(base, {"type": "realtime", **scenario.session},
+                                 audio_started=False)
+        except ValidationError as err:
+            raise ScenarioError(f"session.{err.field.removeprefix('session.')}", err.problem,
+                                err.fix) from None
+
+    def _new_call(self, *, call_id: str, transport: Literal["webrtc", "sip", "websocket"],
+                  scenario: Scenario, session: dict[str, Any] | None = None,
+                  faults: list[Fault] | None = None,
+                  hold_until_attached: bool | None = None) -> EmulatedCall:
+        call = EmulatedCall(
+            call_id=call_id, transport=transport, scenario=scenario,
+            session=session if session is not None else self._session_for(scenario),
+            options=self.options, ids=self._ids, rng=self._rng,
+            faults=[*self._faults, *(faults or [])],
+            hold_until_attached=(self.options.hold_until_attached
+                                 if hold_until_attached is None else hold_until_attached),
+            on_end=lambda c: None,
+        )
+        self.calls[call_id] = call
+        return call
+
+    async def start_call(
+        self,
+        transport: Literal["webrtc", "sip"] = "webrtc",
+        scenario: ScenarioSpec | None = None,
+        *,
+        faults: Iterable[Fault | Mapping[str, Any]] | None = None,
+        hold_until_attached: bool = True,
+        session: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Start a scripted call and return its id.
+
+        ``webrtc``: as if a browser posted an offer (the caller waits for a sideband when
+        ``hold_until_attached``). ``sip``: sends ``realtime.call.incoming`` to
+        ``webhook_url`` and waits for ``accept``/``reject``.
+        """
+        if transport not in ("webrtc", "sip"):
+            raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
+                             "Fix: pick one of the two")
+        sc = self.scenario if scenario is None else load_scenario(scenario)
+        parsed_faults = parse_faults(faults)
+        sess = self._session_for(sc)
+        if session is not None:
+            try:
+                sess = merge_session(sess, {"type": "realtime", **session},
+                                     audio_started=False)
+            except ValidationError as err:
+                raise ValueError(str(err)) from None
+        call_id = self._ids.webrtc_call_id() if transport == "webrtc" else \
+            self._ids.sip_call_id()
+        call = self._new_call(call_id=call_id, transport=transport, scenario=sc, session=sess,
+                              faults=parsed_faults, hold_until_attached=hold_until_attached)
+        if transport == "webrtc":
+            call.start()
+            await call.emit("session.created", session=call.session)
+        else:
+            self._spawn(self._announce(call))
+        return call_id
+
+    async def _announce(self, call: EmulatedCall) -> None:
+        event_id = self._ids.webhook_event_id()
+        payload: dict[str, Any] = {
+            "object": "event",
+            "id": event_id,
+            "type": "realtime.call.incoming",
+            "created_at": int(time.time()),
+            "data": {"call_id": call.call_id, "sip_media_security": "srtp",
+                     "sip_headers": [dict(h) for h in call.scenario.sip_headers]},
+        }
+        delivery = WebhookDelivery(webhook_id=self._ids.webhook_delivery_id(),
+                                   event_id=event_id, call_id=call.call_id,
+                                   url=self.webhook_url or "")
+        self.webhook_deliveries.append(delivery)
+        if self._sender is None:
+            return
+        await self._sender.deliver(delivery, payload)
+
+    def call(self, call_id: str) -> EmulatedCall:
+        """The emulated call ``call_id`` (``KeyError`` naming the id if unknown)."""
+        try:
+            return self.calls[call_id]
+        except KeyError:
+            raise KeyError(f"call_id: no call {call_id!r} in this emulator. Fix: use an id "
+                           "returned by start_call() or a Location header") from None
+
+    def record(self, call_id: str) -> list[dict[str, Any]]:
+        """What the emulator sent and received on ``call_id``, in order.
+
+        Each record: ``direction`` ("sent" | "received" | "meta"), ``t`` (time.monotonic),
+        ``event`` (the dict; ``None`` with ``raw`` for a frame that was not JSON), and for
+        sent events ``sockets`` (ids of the sockets it reached), for received ``socket``.
+        """
+        return list(self.call(call_id).records)
+
+    def sockets(self, call_id: str) -> list[dict[str, Any]]:
+        """Every socket that attached to ``call_id``: id, opened/closed times, reason."""
+        return [s.as_dict() for s in self.call(call_id).socket_log]
+
+    async def inject(self, call_id: str, fault: Fault | Mapping[str, Any]) -> None:
+        """Apply a fault now (``at_ms``/``every_ms``/``count`` count from now)."""
+        call = self.call(call_id)
+        parsed = parse_fault(fault, "fault")
+        if parsed.count == 1 and parsed.at_ms == 0:
+            await call.apply_fault(parsed)
+        else:
+            call._spawn(call._run_fault(parsed, asyncio.get_running_loop().time()))
+
+    async def hangup(self, call_id: str, *, close_frame: bool | None = None) -> None:
+        """End a call from the server side (as ``POST .../hangup`` does)."""
+        await self.call(call_id).end("hangup", close_frame=close_frame)
+
+    async def wait_attached(self, call_id: str, timeout: float = 30.0) -> None:
+        await asyncio.wait_for(self.call(call_id).attached.wait(), timeout)
+
+    async def wait_ended(self, call_id: str, timeout: float = 60.0) -> str:
+        """Wait for the call to end; returns the end reason."""
+        call = self.call(call_id)
+        await asyncio.wait_for(call.ended.wait(), timeout)
+        return call.end_reason or ""
+
+    # ------------------------------------------------------------------ HTTP: calls API
+
+    def _log_request(self, request: web.Request, call_id: str | None, body: Any) -> None:
+        self.requests.append({
+            "t": time.monotonic(), "method": request.method, "path": request.path,
+            "call_id": call_id, "content_type": request.content_type, "body": body,
+        })
+
+    def _accept_session(self, body: Any, base: dict[str, Any], field: str) -> dict[str, Any]:
+        """Validate a full session object (accept body / multipart ``session``) and apply it."""
+        if not isinstance(body, dict):
+            raise ValidationError(field, "must be a JSON object (the session)",
+                                  'send {"type": "realtime", ...}', code="invalid_type")
+        if body.get("type") != "realtime":
+            raise ValidationError(f"{field}.type" if field else "type",
+                                  f"must be 'realtime', got {body.get('type')!r}",
+                                  "add \"type\": \"realtime\"",
+                                  code="missing_required_parameter" if "type" not in body
+                                  else "invalid_value")
+        start = dict(base)
+        if isinstance(body.get("model"), str):
+            start["model"] = body["model"]
+        try:
+            return merge_session(start, body, audio_started=False)
+        except ValidationError as err:
+            param = err.field.removeprefix("session.")
+            raise ValidationError(f"{field}.{param}" if field else param, err.problem, err.fix,
+                                  code=err.code) from None   # type: ignore[arg-type]
+
+    async def _create_call(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _json_error(401, _NO_KEY)
+        session_body: Any = None
+        if request.content_type == "multipart/form-data":
+            sdp = None
+            reader = await request.multipart()
+            async for part in reader:
+                name = getattr(part, "name", None)
+                data = await part.read(decode=True)  # type: ignore[union-attr]
+                if name == "sdp":
+                    sdp = data.decode("utf-8", "replace")
+                elif name == "session":
+                    try:
+                        session_body = json.loads(data)
+                    except json.JSONDecodeError:
+                        self._log_request(request, None, {"sdp": sdp, "session": None})
+                        return _json_error(400, "The 'session' part is not valid JSON.",
+                                           param="session", code="invalid_json")
+                else:
+                    return _json_error(400, f"Unknown parameter: '{name}'.", param=str(name),
+                                       code="unknown_parameter")
+        else:
+            sdp = await request.text()
+        self._log_request(request, None, {"sdp": sdp, "session": session_body})
+        if not sdp or not sdp.lstrip().startswith("v=0"):
+            return _json_error(400, "Invalid SDP offer: it must start with 'v=0'.",
+                               param="sdp", code="invalid_offer")
+        session = self._session_for(self.scenario)
+        if session_body is not None:
+            try:
+                session = self._accept_session(session_body, session, "session")
+            except ValidationError as err:
+                return _json_error(400, str(err), param=err.param, code=err.code)
+        call_id = self._ids.webrtc_call_id()
+        self.requests[-1]["call_id"] = call_id
+        call = self._new_call(call_id=call_id, transport="webrtc", scenario=self.scenario,
+                              session=session)
+        call.start()
+        await call.emit("session.created", session=call.session)
+        return web.Response(status=201, text=_sdp_answer(self._ids),
+                            content_type="application/sdp",
+                            headers={"Location": f"/v1/realtime/calls/{call_id}"})
+
+    async def _call_action(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _json_error(401, _NO_KEY)
+        call_id = request.match_info["call_id"]
+        action = request.match_info["action"]
+        raw = await request.read()
+        body: Any = None
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+            except json.JSONDecodeError:
+                self._log_request(request, call_id, raw.decode("utf-8", "replace"))
+                return _json_error(400, "We could not parse the JSON body of your request.",
+                                   code="invalid_json")
+        self._log_request(request, call_id, body)
+        if action not in ("accept", "reject", "refer", "hangup"):
+            return _json_error(404, f"Unknown action '{action}'.", code="not_found")
+        call = self.calls.get(call_id)
+        if call is None or call.status == "ended" or call.transport == "websocket":
+            return _json_error(404, f"Call '{call_id}' not found.", param="call_id",
+                               code="call_not_found")
+        if action == "hangup":
+            await call.end("hangup")
+            return web.Response(status=200)
+        if action == "accept":
+            if call.status != "incoming":
+                return _json_error(400, f"Call '{call_id}' is not waiting to be accepted.",
+                                   code="call_not_ringing")
+            try:
+                call.session = self._accept_session(body, call.session, "")
+            except ValidationError as err:
+                return _json_error(400, str(err), param=err.param, code=err.code)
+            call.start()
+            return web.Response(status=200)
+        if action == "reject":
+            if call.status != "incoming":
+                return _json_error(400, f"Call '{call_id}' is not waiting to be accepted.",
+                                   code="call_not_ringing")
+            body = body if body is not None else {}
+            code = body.get("status_code", 603) if isinstance(body, dict) else None
+            if not isinstance(body, dict) or isinstance(code, bool) or not isinstance(
+                    code, int) or not 400 <= code <= 699:
+                return _json_error(400, "status_code: must be a SIP final status code from 400 "
+                                   "to 699. Fix: e.g. 486 (busy) or 603 (decline)",
+                                   param="status_code", code="invalid_value")
+            await call.end(f"rejected ({code})")
+            return web.Response(status=200)
+        # refer
+        target = body.get("target_uri") if isinstance(body, dict) else None
+        if not isinstance(target, str) or not target.startswith(("tel:", "sip:", "sips:")):
+            return _json_error(400, "target_uri: is required and must be a tel: or sip: URI. "
+                               "Fix: e.g. 'tel:+14155550123' or 'sip:agent@example.com'",
+                               param="target_uri",
+                               code="missing_required_parameter" if target is None
+                               else "invalid_value")
+        if call.status != "active":
+            return _json_error(400, f"Call '{call_id}' is not connected.", code="call_not_active")
+        await call.end("referred")
+        return web.Response(status=200)
+
+    # ------------------------------------------------------------------ the WebSocket
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if not _has_bearer(request):
+            return _json_error(401, _NO_KEY)
+        call_id = request.query.get("call_id")
+        model = request.query.get("model")
+        if call_id and model:
+            return _json_error(400, "Give exactly one of 'call_id' (attach to a call) or "
+                               "'model' (a new session).", param="call_id", code="invalid_value")
+        if call_id:
+            call = self.calls.get(call_id)
+            if call is None or call.status != "active" or call.transport == "websocket":
+                return web.Response(status=404)
+            created = self.options.session_created_on_attach
+        elif model:
+            session = default_session(model, self._ids, created_at=int(time.time()))
+            call = self._new_call(call_id=session["id"], transport="websocket",
+                                  scenario=Scenario.idle(), session=session)
+            call.start()
+            created = True
+        else:
+            return _json_error(400, "Missing query parameter: give 'model' or 'call_id'.",
+                               param="model", code="missing_required_parameter")
+        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
+        await ws.prepare(request)
+        sock = call.attach(ws, request)
+        try:
+            if created:
+                await call.send_session_created(sock)
+            async for msg in ws:
+                if msg.type.name == "TEXT":
+                    await call.receive(sock, msg.data)
+                elif msg.type.name == "BINARY":
+                    await call.receive(sock, msg.data.decode("utf-8", "replace"))
+        finally:
+            call.detach(sock)
+            if call.transport == "websocket" and not call.sockets:
+                await call.end("client_closed")
+        return ws
+
+    # ------------------------------------------------------------------ control API
+
+    async def _control_start(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _json_error(400, "The body is not valid JSON. Fix: send "
+                               '{"transport": "webrtc", "scenario": "conversation"}',
+                               code="invalid_json")
+        if not isinstance(body, dict):
+            return _json_error(400, "The body must be a JSON object.", code="invalid_type")
+        unknown = set(body) - {"transport", "scenario", "faults", "hold_until_attached",
+                               "session"}
+        if unknown:
+            name = sorted(unknown)[0]
+            return _json_error(400, f"{name}: is not a known field. Fix: use transport, "
+                               "scenario, faults, hold_until_attached, session",
+                               param=name, code="unknown_parameter")
+        hold = body.get("hold_until_attached", self.options.hold_until_attached)
+        if not isinstance(hold, bool):
+            return _json_error(400, "hold_until_attached: must be true or false.",
+                               param="hold_until_attached", code="invalid_type")
+        try:
+            call_id = await self.start_call(
+                transport=body.get("transport", "webrtc"),
+                scenario=body.get("scenario"), faults=body.get("faults"),
+                hold_until_attached=hold, session=body.get("session"))
+        except (ScenarioError, FaultError) as err:
+            return _json_error(400, str(err), param=err.field, code="invalid_value")
+        except ValueError as err:
+            param = str(err).split(":", 1)[0]
+            return _json_error(400, str(err), param=param, code="invalid_value")
+        return web.json_response({"call_id": call_id}, status=201)
+
+    def _call_view(self, call: EmulatedCall) -> dict[str, Any]:
+        view = call.snapshot()
+        view["requests"] = [r for r in self.requests if r["call_id"] == call.call_id]
+        view["webhooks"] = [d.as_dict() for d in self.webhook_deliveries
+                            if d.call_id == call.call_id]
+        return view
+
+    async def _control_list(self, request: web.Request) -> web.Response:
+        return web.json_response({"calls": [
+            {"call_id": c.call_id, "transport": c.transport, "status": c.status,
+             "end_reason": c.end_reason, "scenario": c.scenario.name}
+            for c in self.calls.values()]})
+
+    async def _control_get(self, request: web.Request) -> web.Response:
+        call = self.calls.get(request.match_info["call_id"])
+        if call is None:
+            return _json_error(404, "No such call.", param="call_id", code="call_not_found")
+        return web.json_response(self._call_view(call))
+
+    async def _control_faults(self, request: web.Request) -> web.Response:
+        call = self.calls.get(request.match_info["call_id"])
+        if call is None or call.status == "ended":
+            return _json_error(404, "No such live call.", param="call_id", code="call_not_found")
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _json_error(400, 'The body is not valid JSON. Fix: send {"kind": "drop"} '
+                               "or a list of faults", code="invalid_json")
+        try:
+            faults = parse_faults(body if isinstance(body, list) else [body])
+        except FaultError as err:
+            return _json_error(400, str(err), param=err.field, code="invalid_value")
+        for fault in faults:
+            await self.inject(call.call_id, fault)
+        return web.json_response({"applied": [f.as_dict() for f in faults]})
