@@ -1,0 +1,161 @@
+"""The ``rtwidgets`` command: ``rtwidgets emulator`` (the local Realtime server) and its demo.
+
+Why: the emulator must be usable without writing Python: start it from a shell, point an SDK
+or a notebook at the printed URLs, stop it with Ctrl-C or SIGTERM (exit code 0). ``--demo``
+(or ``rtwidgets demo``) starts a scripted call, attaches a sideband and prints every event as
+it streams, the quickest way to see the protocol. This module must never print or log a
+secret: the webhook secret is only passed on; the demo's API key is a fixed fake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+_DEMO_KEY = "sk-emulator-demo"
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use e.g. 1 or 20") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError("must be > 0 and <= 1000; 1 is real time")
+    return value
+
+
+def _secret(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty; use e.g. whsec_<base64>")
+    return text
+
+
+def _add_emulator_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument("--speed", type=_speed, default=1.0,
+                   help="time scale of scripted calls (default 1 = real time)")
+    p.add_argument("--scenario", default="conversation",
+                   help="shipped scenario name or path to a scenario .json (default conversation)")
+    p.add_argument("--webhook-url", default=None,
+                   help="where SIP calls POST realtime.call.incoming")
+    p.add_argument("--webhook-secret", type=_secret, default=None,
+                   help="Standard Webhooks secret (whsec_…) to sign webhooks with")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed ids and timing jitter for reproducible runs")
+    p.add_argument("--start-call", choices=("webrtc", "sip"), default=None,
+                   help="start one scripted call at startup and print its id")
+    p.add_argument("--no-hold", action="store_true",
+                   help="let scripted callers start before a sideband attaches")
+    p.add_argument("--demo", action="store_true",
+                   help="start a scripted call, print its events as they stream, then exit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rtwidgets",
+        description="rtwidgets: Jupyter tools for the OpenAI Realtime API's sideband.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    emu = sub.add_parser("emulator", help="run the local Realtime emulator")
+    _add_emulator_args(emu)
+    demo = sub.add_parser("demo", help="the emulator with a scripted call printed live "
+                          "(same as: rtwidgets emulator --demo --port 0)")
+    _add_emulator_args(demo)
+    demo.set_defaults(demo=True, port=0)
+    return parser
+
+
+def _short(event: dict[str, Any]) -> str:
+    """One line per event: its type and the text it carries, if any."""
+    t = str(event.get("type", "?"))
+    for key in ("delta", "transcript", "text", "arguments"):
+        value = event.get(key)
+        if isinstance(value, str) and not t.startswith("response.output_audio.delta"):
+            return f"{t:<55} {json.dumps(value)[:70]}"
+    if t == "response.done":
+        return f"{t:<55} status={event['response'].get('status')}"
+    if t == "error":
+        return f"{t:<55} {event['error'].get('code')}: {event['error'].get('message')}"
+    return t
+
+
+async def _demo(emu: Any, transport: str, stop: asyncio.Event) -> None:
+    import aiohttp
+
+    call_id = await emu.start_call(transport="webrtc" if transport == "sip" else transport)
+    print(f"demo call: {call_id} (scenario {emu.scenario.name!r}); events follow", flush=True)
+    url = f"{emu.websocket_base_url}/realtime?call_id={call_id}"
+    async with aiohttp.ClientSession() as http, http.ws_connect(
+            url, headers={"Authorization": f"Bearer {_DEMO_KEY}"}) as ws:
+        reader = asyncio.ensure_future(ws.receive())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            while True:
+                done, _ = await asyncio.wait({reader, stopper},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if stopper in done:
+                    break
+                msg = reader.result()
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                print(_short(json.loads(msg.data)), flush=True)
+                reader = asyncio.ensure_future(ws.receive())
+        finally:
+            reader.cancel()
+            stopper.cancel()
+    print(f"call ended: {emu.call(call_id).end_reason or 'demo stopped'}", flush=True)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from rtwidgets.emulator import Emulator, FaultError, ScenarioError
+
+    try:
+        emu = await Emulator.start(
+            host=args.host, port=args.port, speed=args.speed, scenario=args.scenario,
+            webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, seed=args.seed,
+            hold_until_attached=not args.no_hold)
+    except (ScenarioError, FaultError, ValueError) as err:
+        print(f"rtwidgets emulator: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"rtwidgets emulator: cannot listen on {args.host}:{args.port} ({err.strerror}). "
+              "Fix: pick another --port, or --port 0 for any free port", file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print(f"rtwidgets emulator listening: base_url={emu.base_url} "
+              f"websocket_base_url={emu.websocket_base_url}", flush=True)
+        print(f"control API: {emu.control_url}/calls  scenario={emu.scenario.name} "
+              f"speed={args.speed:g}", flush=True)
+        if args.demo:
+            await _demo(emu, args.start_call or "webrtc", stop)
+        else:
+            if args.start_call:
+                call_id = await emu.start_call(transport=args.start_call)
+                print(f"started {args.start_call} call: {call_id}", flush=True)
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await emu.close()
+        print("rtwidgets emulator stopped", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rtwidgets`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command in ("emulator", "demo"):
+        return asyncio.run(_run(args))
+    return 2  # pragma: no cover - argparse requires a command
