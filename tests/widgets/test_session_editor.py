@@ -1,0 +1,466 @@
+"""SessionEditor and PrivateText, driven from Python with a recording comm.
+
+Two sources: ``FakeLive`` (a Call-shaped double whose "server" is the protocol's own
+``merge_session``, so tests are fast and exact about what was sent), and the real emulator
+through ``rtwidgets.attach`` (end to end: one ``session.update`` on the wire, the applied
+diff, a server refusal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import ipywidgets.widgets.widget as ipw_widget
+import pytest
+
+from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.ids import IdFactory
+from rtwidgets.protocol.session import default_session, merge_session, session_diff
+from rtwidgets.widgets._session_editor import (
+    PrivateText,
+    SessionEditor,
+    editable_session,
+    minimal_update,
+    render_update_code,
+)
+
+SECRET_TEXT = "You are Zanzibar, a pirate who never reveals the treasure map."
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def custom_sent(widget: Any) -> list[dict[str, Any]]:
+    """Custom messages ``widget`` sent to the browser (recording comm from conftest)."""
+    return [
+        data["content"]
+        for msg_type, data in widget.comm.messages
+        if msg_type == "comm_msg" and data.get("method") == "custom"
+    ]
+
+
+def browser_edit(widget: PrivateText, text: str, view: str = "v1") -> None:
+    """The browser's PrivateText view sends an edit (as _forms.js does)."""
+    widget.comm.handle_msg(
+        {
+            "content": {
+                "data": {
+                    "method": "custom",
+                    "content": {"kind": "edit", "text": text, "view": view},
+                }
+            },
+            "buffers": [],
+        }
+    )
+
+
+def all_states(root: Any) -> list[dict[str, Any]]:
+    """``get_state()`` of ``root`` and every widget it references, recursively."""
+    seen: set[str] = set()
+    out: list[dict[str, Any]] = []
+    todo = [root]
+    while todo:
+        widget = todo.pop()
+        if widget.model_id in seen:
+            continue
+        seen.add(widget.model_id)
+        state = widget.get_state()
+        out.append(state)
+        for ref in _refs(state):
+            child = ipw_widget._instances.get(ref)
+            if child is not None:
+                todo.append(child)
+    return out
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, str) and value.startswith("IPY_MODEL_"):
+        return [value[len("IPY_MODEL_") :]]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _refs(v)]
+    return []
+
+
+@dataclass(frozen=True)
+class Frame:
+    seq: int
+    direction: str
+    t: float
+    m: float
+    type: str
+    event: dict[str, Any]
+    flags: frozenset[str] = frozenset()
+
+
+class SessionUpdateError(Exception):
+    pass
+
+
+class FakeLive:
+    """A Call-shaped double: ``update_session`` is answered by the protocol's merge."""
+
+    def __init__(self, session: dict[str, Any] | None = None) -> None:
+        self.call_id = "rtc_u1_" + "ab" * 16
+        self.state = SimpleNamespace(
+            session=session or default_session("gpt-realtime", IdFactory(1), created_at=1),
+            audio_started=False,
+            tool_calls={},
+        )
+        self.updates: list[dict[str, Any]] = []
+        self.refuse: str | None = None
+        self._subs: list[Callable[[Any], None]] = []
+        self._seq = 0
+
+    def frames(self) -> list[Any]:
+        return []
+
+    def subscribe(self, cb: Callable[[Any], None]) -> Callable[[], None]:
+        self._subs.append(cb)
+        return lambda: self._subs.remove(cb)
+
+    def emit(self, event: dict[str, Any], direction: str = "in") -> None:
+        self._seq += 1
+        if event["type"] in ("session.created", "session.updated"):
+            self.state.session = event["session"]
+        frame = Frame(self._seq, direction, 1.0 + self._seq, self._seq / 1000, event["type"], event)
+        for cb in list(self._subs):
+            cb(frame)
+
+    async def update_session(self, **fields: Any) -> Any:
+        self.updates.append(copy.deepcopy(fields))
+        await asyncio.sleep(0)
+        if self.refuse:
+            raise SessionUpdateError(self.refuse)
+        applied = merge_session(
+            self.state.session,
+            {"type": "realtime", **fields},
+            audio_started=self.state.audio_started,
+        )
+        self.emit({"type": "session.updated", "event_id": "event_1", "session": applied})
+        return SimpleNamespace(session=applied, diff=session_diff(fields, applied))
+
+
+@pytest.fixture
+def live() -> FakeLive:
+    return FakeLive()
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def test_minimal_update_keeps_only_changed_leaves() -> None:
+    base = editable_session(default_session("gpt-realtime", IdFactory(1), created_at=1))
+    desired = copy.deepcopy(base)
+    desired["audio"]["output"]["voice"] = "marin"
+    desired["instructions"] = "hi"
+    assert minimal_update(base, desired) == {
+        "instructions": "hi",
+        "audio": {"output": {"voice": "marin"}},
+    }
+    assert minimal_update(base, base) == {}
+    assert "id" not in base
+    assert "object" not in base
+    assert "expires_at" not in base
+
+
+def test_render_update_code_is_valid_python() -> None:
+    code = render_update_code({"instructions": "be brief", "audio": {"output": {"voice": "marin"}}})
+    assert code.startswith("await call.update_session(\n")
+    compile("async def f(call):\n    " + code.replace("\n", "\n    "), "<code>", "exec")
+    assert "instructions='be brief'" in code
+
+
+# -- PrivateText ---------------------------------------------------------------------------
+
+
+def test_private_text_keeps_text_out_of_synced_state() -> None:
+    box = PrivateText(SECRET_TEXT)
+    assert SECRET_TEXT not in json.dumps(box.get_state())
+    box.comm.messages.clear()
+    box.comm.handle_msg(
+        {
+            "content": {
+                "data": {"method": "custom", "content": {"kind": "snapshot", "view": "v9"}}
+            },
+            "buffers": [],
+        }
+    )
+    assert custom_sent(box) == [{"kind": "set", "text": SECRET_TEXT, "for": "v9"}]
+
+
+def test_private_text_edit_from_browser_updates_python_and_other_views() -> None:
+    box = PrivateText("old")
+    seen: list[str] = []
+    box.on_edit(seen.append)
+    box.comm.messages.clear()
+    browser_edit(box, "new text", view="v1")
+    assert box.text == "new text"
+    assert seen == ["new text"]
+    # Relayed to the other views, tagged so the editing view ignores its own echo.
+    assert custom_sent(box) == [{"kind": "set", "text": "new text", "origin": "v1"}]
+    assert "new text" not in json.dumps(box.get_state())
+
+
+def test_private_text_public_mode_mirrors_value_and_view_mode_refuses_edits() -> None:
+    box = PrivateText("shown", private=False)
+    assert box.get_state()["value"] == "shown"
+    box.text = "changed"
+    assert box.get_state()["value"] == "changed"
+    view = PrivateText("fixed", mode="view")
+    browser_edit(view, "hacked")
+    assert view.text == "fixed"
+    with pytest.raises(ValueError, match="mode"):
+        PrivateText(mode="html")
+
+
+def test_private_text_redact_sends_no_text_to_the_browser() -> None:
+    box = PrivateText(SECRET_TEXT, redact=True)
+    box.comm.handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"kind": "snapshot"}}}, "buffers": []}
+    )
+    assert all(SECRET_TEXT not in json.dumps(m) for _, m in box.comm.messages)
+    assert box.disabled
+
+
+# -- SessionEditor over a fake live call ---------------------------------------------------
+
+
+def test_editor_shows_the_server_session(live: FakeLive) -> None:
+    live.state.session["instructions"] = SECRET_TEXT
+    editor = SessionEditor(live)
+    assert editor.model_box.value == "gpt-realtime"
+    assert editor.model_box.disabled
+    assert editor.instructions.text == SECRET_TEXT
+    assert editor.voice.value == "alloy"
+    assert editor.td_type.value == "server_vad"
+    assert editor.changed() == {}
+    assert editor.apply_button.disabled  # nothing to apply
+
+
+async def test_apply_sends_one_update_with_only_changed_fields(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    browser_edit(editor.instructions, "Speak like a pirate.")
+    editor.voice.value = "marin"
+    editor.td_silence.value = 700
+    assert not editor.apply_button.disabled
+    expected = {
+        "instructions": "Speak like a pirate.",
+        "audio": {
+            "output": {"voice": "marin"},
+            "input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": 700}},
+        },
+    }
+    assert editor.changed() == expected
+    result = await editor.apply()
+    assert live.updates == [expected]
+    assert result.diff == []
+    assert "applied" in editor.status.value
+    assert "4 of 4 as requested" in editor.status.value
+    assert "= audio.output.voice" in editor.result.text
+    # The form now shows the new server session, with nothing left to apply.
+    assert editor.changed() == {}
+    assert editor.apply_button.disabled
+    assert live.state.session["audio"]["input"]["turn_detection"]["threshold"] == 0.5
+
+
+async def test_apply_button_runs_as_a_task_and_disables_while_in_flight(live: FakeLive) -> None:
+    gate = asyncio.Event()
+    original = live.update_session
+
+    async def slow(**fields: Any) -> Any:
+        await gate.wait()
+        return await original(**fields)
+
+    live.update_session = slow  # type: ignore[method-assign]
+    editor = SessionEditor(live)
+    editor.modalities.value = "text"
+    editor.apply_button.click()  # returns at once: the click handler only spawns a task
+    await asyncio.sleep(0.01)
+    assert editor.pending_actions == 1
+    assert editor.apply_button.disabled
+    assert "applying output_modalities" in editor.status.value
+    gate.set()
+    await editor.wait_actions()
+    assert live.updates == [{"output_modalities": ["text"]}]
+    assert live.state.session["output_modalities"] == ["text"]
+
+
+async def test_invalid_tools_json_sends_nothing_and_names_the_field(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    browser_edit(editor.tools, '[{"type": "function", "name": "lookup",')
+    assert editor.apply_button.disabled
+    assert "session.tools" in editor.field_error.value
+    assert "not valid JSON" in editor.field_error.value
+    assert editor.tools.invalid
+    with pytest.raises(ValidationError) as info:
+        await editor.apply()
+    assert info.value.field == "session.tools"
+    assert live.updates == []
+
+
+async def test_invalid_tool_schema_sends_nothing(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    bad = [{"type": "function", "name": "lookup", "parameters": {"type": "strnig"}}]
+    browser_edit(editor.tools, json.dumps(bad))
+    assert editor.apply_button.disabled
+    assert "session.tools[0].parameters" in editor.field_error.value
+    with pytest.raises(ValidationError) as info:
+        await editor.apply()
+    assert info.value.field.startswith("session.tools[0].parameters")
+    assert live.updates == []
+
+
+async def test_valid_tools_offer_tool_choice_and_apply(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    tools = [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }
+    ]
+    browser_edit(editor.tools, json.dumps(tools))
+    assert "function: get_weather" in editor.tool_choice.options
+    editor.tool_choice.value = "function: get_weather"
+    await editor.apply()
+    assert live.updates == [
+        {"tools": tools, "tool_choice": {"type": "function", "name": "get_weather"}}
+    ]
+
+
+async def test_server_refusal_is_shown_inline(live: FakeLive) -> None:
+    live.refuse = "Invalid value: 'text'. Supported values are: 'audio'."
+    editor = SessionEditor(live)
+    editor.modalities.value = "text"
+    editor.apply_button.click()
+    await editor.wait_actions()
+    assert "not applied" in editor.error.value
+    assert "Supported values are" in editor.error.value
+    assert not editor.apply_button.disabled  # can try again
+    assert len(live.updates) == 1
+
+
+async def test_voice_is_locked_after_audio(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    live.state.audio_started = True
+    live.emit({"type": "output_audio_buffer.started", "event_id": "e", "response_id": "resp_1"})
+    assert editor.voice.disabled
+    assert "locked" in editor.voice_note.value
+    editor.set_field("voice", "marin")  # a script can still try: refused before sending
+    assert "session.audio.output.voice" in editor.field_error.value
+    with pytest.raises(ValidationError, match="locked"):
+        await editor.apply()
+    assert live.updates == []
+
+
+async def test_raw_json_tab_sends_only_the_difference(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    editor.tabs.selected_index = 1
+    raw = json.loads(editor.raw.text)
+    assert "id" not in raw
+    assert raw["model"] == "gpt-realtime"
+    raw["audio"]["output"]["speed"] = 1.2
+    browser_edit(editor.raw, json.dumps(raw))
+    assert editor.changed() == {"audio": {"output": {"speed": 1.2}}}
+    raw["model"] = "gpt-other"
+    browser_edit(editor.raw, json.dumps(raw))
+    assert "session.model" in editor.field_error.value
+    assert editor.apply_button.disabled
+    with pytest.raises(ValidationError):
+        await editor.apply()
+    browser_edit(editor.raw, "{not json")
+    assert "not valid JSON" in editor.field_error.value
+    assert live.updates == []
+
+
+async def test_external_session_update_keeps_unsaved_edits(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    browser_edit(editor.instructions, "my draft")
+    other = copy.deepcopy(live.state.session)
+    other["audio"]["output"]["voice"] = "cedar"
+    live.emit({"type": "session.updated", "event_id": "e2", "session": other})
+    assert editor.voice.value == "cedar"  # untouched field follows the server
+    assert editor.instructions.text == "my draft"  # the person's edit survives
+    assert editor.changed() == {"instructions": "my draft"}
+
+
+def test_show_code_toggle(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    editor.set_field("output_modalities", ["text"])
+    assert editor.code.layout.display == "none"
+    editor.code_toggle.value = True
+    assert editor.code.layout.display == ""
+    assert editor.code.text == "await call.update_session(\n    output_modalities=['text'],\n)"
+
+
+def test_semantic_vad_switch_sends_the_full_object(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    editor.td_type.value = "semantic_vad"
+    editor.td_eagerness.value = "high"
+    assert editor.changed() == {
+        "audio": {
+            "input": {
+                "turn_detection": {
+                    "type": "semantic_vad",
+                    "eagerness": "high",
+                    "create_response": True,
+                    "interrupt_response": True,
+                }
+            }
+        }
+    }
+    editor.td_type.value = "none"
+    assert editor.changed() == {"audio": {"input": {"turn_detection": None}}}
+
+
+def test_bad_idle_timeout_names_the_field(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    editor.td_idle.value = "soon"
+    assert "turn_detection.idle_timeout_ms" in editor.field_error.value
+    editor.td_idle.value = "1000"
+    assert "idle_timeout_ms" in editor.field_error.value  # below 5000: the protocol check
+    editor.td_idle.value = "6000"
+    assert editor.field_error.value == ""
+
+
+def test_no_instructions_or_tools_in_saved_widget_state(live: FakeLive) -> None:
+    live.state.session["instructions"] = SECRET_TEXT
+    live.state.session["tools"] = [
+        {"type": "function", "name": "dig", "description": "treasure_map under the palm"}
+    ]
+    editor = SessionEditor(live)
+    editor.code_toggle.value = True
+    browser_edit(editor.instructions, SECRET_TEXT + " Always.")
+    dumped = json.dumps(all_states(editor))
+    assert SECRET_TEXT not in dumped
+    assert "treasure_map" not in dumped
+    assert "function: dig" in dumped  # tool *names* are labels (tool choice), not tool text
+    assert len(all_states(editor)) > 20  # the walk really reached the children
+
+
+def test_public_mode_allows_synced_values(live: FakeLive) -> None:
+    live.state.session["instructions"] = SECRET_TEXT
+    editor = SessionEditor(live, private=False)
+    assert SECRET_TEXT in json.dumps(all_states(editor))
+
+
+def test_repr_and_unbind(live: FakeLive) -> None:
+    live.state.session["instructions"] = SECRET_TEXT
+    editor = SessionEditor(live)
+    assert SECRET_TEXT not in repr(editor)
+    assert live.call_id in repr(editor)
+    editor.unbind()
+    assert editor.instructions.text == ""
+    assert editor.apply_button.disabled
+    assert live._subs == []
+    editor.close()
+    editor.close()
