@@ -387,7 +387,7 @@ REFUSALS: dict[str, tuple[RefusalCase, int, str]] = {
         _signed(incoming_body(call_id="rtc_nope")), 400, "malformed"
     ),
     "signed event with bad sip headers": (
-        _signed(incoming_body(sip_headers=[{"name": "From"}])),  # type: ignore[list-item]
+        _signed(incoming_body(sip_headers=[{"name": "From"}])),
         400,
         "malformed",
     ),

@@ -18,7 +18,7 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -131,15 +131,16 @@ async def test_valid_deliveries_are_queued_exactly_once(
     assert inbox.pending == 0
 
 
-def _mutate_text(draw: Any, text: str, alphabet: str) -> str:
+def _mutate_text(draw: Callable[[st.SearchStrategy[Any]], Any], text: str, alphabet: str) -> str:
     """``text`` with one character replaced, inserted or removed (never equal to ``text``)."""
-    kind = draw(st.sampled_from(["replace", "insert", "delete"] if text else ["insert"]))
-    i = draw(st.integers(min_value=0, max_value=max(len(text) - 1, 0)))
+    kind: str = draw(st.sampled_from(["replace", "insert", "delete"] if text else ["insert"]))
+    i: int = draw(st.integers(min_value=0, max_value=max(len(text) - 1, 0)))
     if kind == "insert":
-        return text[:i] + draw(st.sampled_from(alphabet)) + text[i:]
+        extra: str = draw(st.sampled_from(alphabet))
+        return text[:i] + extra + text[i:]
     if kind == "delete":
         return text[:i] + text[i + 1 :]
-    new = draw(st.sampled_from(alphabet).filter(lambda c: c != text[i]))
+    new: str = draw(st.sampled_from(alphabet).filter(lambda c: c != text[i]))
     return text[:i] + new + text[i + 1 :]
 
 
