@@ -266,7 +266,10 @@ class LiveTransport:
                 try:
                     conn = await self._connect()
                 except _Refused as exc:
-                    self._closed_reason = _scrub(str(exc), self._secrets)
+                    refused = str(exc)
+                    if down_reason:
+                        refused = f"{refused}, after the {down_reason}"
+                    self._closed_reason = _scrub(refused, self._secrets)
                     yield TransportNotice("ended", self._closed_reason, down_since)
                     return
                 except Exception as exc:

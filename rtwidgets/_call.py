@@ -1,0 +1,983 @@
+"""``attach`` and ``Call``: one attached Realtime call as an async Python object.
+
+Why: every widget, analysis and script needs the same engine under it — one sideband
+transport, one ``SessionState``, one durable capture — and everything a form can do must be
+doable from code (``await call.update_session(...)``, ``await call.send_tool_output(...)``).
+
+How it runs: one receive task per ``Call`` (strong reference on the object) reads the
+transport; each frame is encoded into its capture line once (``FrameEncoder``), written to the
+capture and kept in the lean ``FrameStore``, fed to the state, then handed to waiters,
+``events()`` streams, ``on()`` callbacks and subscribers, in that order. Outgoing events are
+validated first (``validate_client_event``: a bad event raises ``ValidationError`` and nothing
+is sent or captured), sent, then captured. Meta frames record attach, status changes, gaps
+and who answered a tool call.
+
+Decisions:
+- ``events()`` streams are bounded (``maxsize``, default 10 000): a slow reader loses the
+  *oldest* events, counted in ``stream.dropped`` and ``call.stats.dropped_events``; the
+  capture and ``frames()`` always keep everything.
+- Subscribers and ``on()`` callbacks run synchronously on the loop; one that raises is logged
+  and kept. A coroutine returned by an ``on()`` callback runs as a task.
+- ``@call.tool(name)`` handlers run once per function ``call_id`` (first of
+  ``response.function_call_arguments.done`` / ``response.output_item.done``), with the
+  arguments as keyword arguments after a JSON-schema check against the tool declared in the
+  session. Sync handlers run in the loop's default executor (a blocking handler cannot stall
+  the receive loop); async ones as tasks. Any failure, invalid argument or timeout becomes an
+  ``{"error": "..."}`` output. Exactly one answer per call id.
+- ``response.create`` after tool outputs waits for the asking response's ``response.done``
+  and is sent once per response, by the last answer of its pending calls, so it never races
+  the server into ``conversation_already_has_active_response``.
+- Attaching again to a call id in the same process closes the earlier ``Call`` first.
+- A refused handshake (404/410) or a hangup ends the call; the status says why.
+
+Never: send a client event that failed validation, send while not live (raises, nothing
+sent), put the API key into a repr, a capture line, a log line or an exception, or let a
+handler, subscriber or malformed frame stop the receive loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from rtwidgets._capture import (
+    BAD_FRAME_TYPE,
+    F_BAD,
+    CaptureWriter,
+    Frame,
+    FrameEncoder,
+    FrameStore,
+    flags_of,
+    make_header,
+)
+from rtwidgets._transport import (
+    LiveTransport,
+    ReconnectPolicy,
+    RecordedFrame,
+    Transport,
+    TransportNotice,
+    TransportNotLive,
+)
+from rtwidgets.protocol.builders import validate_client_event
+from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.ids import IdFactory
+from rtwidgets.protocol.session import SessionDiff, session_diff
+from rtwidgets.protocol.state import SessionState
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = [
+    "Call",
+    "CallEndedError",
+    "CallError",
+    "CallNotLiveError",
+    "CallStats",
+    "CallStatus",
+    "EventStream",
+    "SessionUpdateError",
+    "SessionUpdateResult",
+    "ToolCallError",
+    "attach",
+]
+
+log = logging.getLogger("rtwidgets.call")
+
+StatusState = Literal["connecting", "live", "reconnecting", "ended"]
+_IDS: Final = IdFactory()
+_CALL_ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+_MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
+_ANSWER_BY: Final = frozenset({"handler", "form", "code"})
+
+#: Live attachments of this process, by call id (re-attaching replaces the earlier one).
+_ATTACHED: dict[str, Call] = {}
+
+
+class CallError(RuntimeError):
+    """Base of the errors a ``Call`` raises for things the server or the call state refused."""
+
+
+class CallEndedError(CallError):
+    """The call has ended (or was closed) while something waited on it."""
+
+
+class CallNotLiveError(CallError):
+    """A send while the sideband is not connected; nothing was sent."""
+
+
+class SessionUpdateError(CallError):
+    """The server answered a ``session.update`` with an ``error`` event.
+
+    Attributes: ``message``, ``code``, ``param`` (as the server sent them), ``event_id`` (ours).
+    """
+
+    def __init__(self, message: str, *, code: str | None, param: str | None,
+                 event_id: str) -> None:
+        self.message = message
+        self.code = code
+        self.param = param
+        self.event_id = event_id
+        where = f" (param {param})" if param else ""
+        super().__init__(f"session.update refused by the server: {message}{where}"
+                         f" [code {code}]" if code else
+                         f"session.update refused by the server: {message}{where}")
+
+
+class ToolCallError(ValueError):
+    """An unknown or already answered tool call id, or a bad output; nothing was sent."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{field}: {problem}. Fix: {fix}")
+
+
+@dataclass(frozen=True, slots=True)
+class CallStatus:
+    """Where the call is: ``state`` in connecting/live/reconnecting/ended, and why."""
+
+    state: StatusState
+    reason: str = ""
+    since_m: float = 0.0
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.reason}" if self.reason else self.state
+
+
+@dataclass(slots=True)
+class CallStats:
+    """Running counters of one call (updated in place)."""
+
+    events_in: int = 0
+    events_out: int = 0
+    meta_frames: int = 0
+    reconnects: int = 0
+    errors: int = 0
+    bad_frames: int = 0
+    dropped_events: int = 0
+    handler_errors: int = 0
+    callback_errors: int = 0
+    started_m: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdateResult:
+    """What ``update_session`` got: the session the server applied and what differs."""
+
+    session: dict[str, Any]
+    diff: list[SessionDiff]
+    requested: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def applied_as_requested(self) -> bool:
+        return not self.diff
+
+
+def _matches(key: str, etype: str) -> bool:
+    if key == "*" or etype == key:
+        return True
+    prefix = key if key.endswith(".") else key + "."
+    return etype.startswith(prefix)
+
+
+def _transport_kind(call_id: str) -> str | None:
+    m = re.match(r"^rtc_(?:u(\d)_)?[0-9a-f]{32}$", call_id)
+    if m is None:
+        return None
+    return "sip" if m.group(1) in (None, "0") else "webrtc"
+
+
+class EventStream:
+    """``async for event in call.events()``: a bounded stream of incoming event dicts.
+
+    Registered when created (nothing between ``call.events()`` and the first ``anext`` is
+    missed). Holds at most ``maxsize`` events; when full the oldest is dropped and counted in
+    ``dropped``. Ends when the call ends or ``aclose()`` is called.
+    """
+
+    def __init__(self, call: Call, maxsize: int, key: str | None) -> None:
+        if not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(f"maxsize: {maxsize!r} is not a positive int. Fix: use e.g. 10000")
+        self._call = call
+        self._buf: deque[dict[str, Any]] = deque(maxlen=maxsize)
+        self._ready = asyncio.Event()
+        self._closed = False
+        self.key = key
+        self.dropped = 0
+
+    def put(self, event: dict[str, Any]) -> None:
+        buf = self._buf
+        if len(buf) == buf.maxlen:
+            self.dropped += 1
+            self._call.stats.dropped_events += 1
+        buf.append(event)
+        self._ready.set()
+
+    def end(self) -> None:
+        self._closed = True
+        self._ready.set()
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while True:
+            if self._buf:
+                return self._buf.popleft()
+            if self._closed:
+                self._call._streams.discard(self)
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+
+    async def aclose(self) -> None:
+        self.end()
+        self._buf.clear()
+        self._call._streams.discard(self)
+
+
+class _Waiter:
+    __slots__ = ("directions", "future", "predicate", "type")
+
+    def __init__(self, etype: str, predicate: Callable[[dict[str, Any]], bool] | None,
+                 future: asyncio.Future[dict[str, Any]], directions: str) -> None:
+        self.type = etype
+        self.predicate = predicate
+        self.future = future
+        self.directions = directions
+
+
+class Call:
+    """One attached call. Create with ``await rtwidgets.attach(call_id, ...)``.
+
+    Read API (shared with ``Recording``): ``call_id``, ``transport_kind``, ``state``,
+    ``status``, ``stats``, ``frames()``, ``subscribe(cb)``, ``events()``, ``on(key, cb)``,
+    ``wait_for(type, ...)``. Write API: ``send``, ``update_session``, ``send_tool_output``,
+    ``tool``, ``cancel_response``, ``hangup``; lifetime: ``close()`` / ``async with``.
+    """
+
+    _source = "live"
+
+    def __init__(
+        self, call_id: str, transport: Transport, *,
+        capture: str | Path | None = None,
+        audio: str = "dropped",
+        redact_transcripts: bool = False,
+        handler_timeout: float = 30.0,
+        events_maxsize: int = 10_000,
+        client: AsyncOpenAI | None = None,
+        owns_client: bool = False,
+    ) -> None:
+        self.call_id = call_id
+        self.transport_kind = _transport_kind(call_id)
+        self.state = SessionState()
+        self.stats = CallStats()
+        self.handler_timeout = handler_timeout
+        self.events_maxsize = events_maxsize
+        self._transport = transport
+        self._client = client
+        self._owns_client = owns_client
+        self._encoder = FrameEncoder(audio=audio, redact_transcripts=redact_transcripts)
+        self._store = FrameStore()
+        self._m0 = time.monotonic()
+        self._t0 = time.time()
+        self._writer: CaptureWriter | None = None
+        if capture is not None:
+            self._writer = CaptureWriter(capture, make_header(
+                call_id, transport=self.transport_kind, source=self._source, audio=audio,
+                redact_transcripts=redact_transcripts, created_at=self._t0))
+        self._status = CallStatus("connecting")
+        self._status_event = asyncio.Event()
+        self._subscribers: list[Callable[[Frame], Any]] = []
+        self._callbacks: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
+        self._streams: set[EventStream] = set()
+        self._waiters: list[_Waiter] = []
+        self._tool_handlers: dict[str, Callable[..., Any]] = {}
+        self._tool_dispatched: set[str] = set()
+        self._answered: set[str] = set()
+        self._responded: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._recv_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._close_reason: str | None = None
+        self._attached_written = False
+
+    # ------------------------------------------------------------------ read API
+
+    @property
+    def status(self) -> CallStatus:
+        return self._status
+
+    @property
+    def capture_path(self) -> Path | None:
+        return self._writer.path if self._writer is not None else None
+
+    @property
+    def tool_handlers(self) -> Mapping[str, Callable[..., Any]]:
+        return MappingProxyType(self._tool_handlers)
+
+    def frames(self) -> FrameStore:
+        """Every frame so far, both directions and meta (a lazy, memory-lean sequence)."""
+        return self._store
+
+    def subscribe(self, callback: Callable[[Frame], Any]) -> Callable[[], None]:
+        """Call ``callback(frame)`` for every new frame; returns the unsubscribe function."""
+        if not callable(callback):
+            raise TypeError("callback: not callable. Fix: pass a function taking a Frame")
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def on(self, type_or_prefix: str, callback: Callable[[dict[str, Any]], Any]
+           ) -> Callable[[], None]:
+        """Call ``callback(event)`` for incoming and meta events of a type or prefix.
+
+        ``"response.done"`` matches that type; ``"response"`` (or ``"response."``) every
+        ``response.*`` type; ``"*"`` everything. Returns the function that removes it.
+        """
+        if not isinstance(type_or_prefix, str) or not type_or_prefix:
+            raise ValueError("type_or_prefix: expected a non-empty string. Fix: use e.g. "
+                             "'response.done' or 'response'")
+        if not callable(callback):
+            raise TypeError("callback: not callable. Fix: pass a function taking an event dict")
+        entry = (type_or_prefix, callback)
+        self._callbacks.append(entry)
+
+        def off() -> None:
+            with contextlib.suppress(ValueError):
+                self._callbacks.remove(entry)
+
+        return off
+
+    def events(self, type_or_prefix: str | None = None, *, maxsize: int | None = None
+               ) -> EventStream:
+        """A bounded async stream of incoming server events (optionally of a type/prefix)."""
+        stream = EventStream(self, self.events_maxsize if maxsize is None else maxsize,
+                             type_or_prefix)
+        task = self._recv_task
+        if self._closed or (task is not None and task.done()) or (
+                task is None and self._status.state == "ended"):
+            stream.end()
+        self._streams.add(stream)
+        return stream
+
+    async def wait_for(
+        self, type: str, predicate: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float | None = 30.0,
+    ) -> dict[str, Any]:
+        """The next incoming (or meta) event of ``type`` for which ``predicate`` holds.
+
+        Raises ``TimeoutError`` after ``timeout`` s and ``CallEndedError`` if the call ends first.
+        """
+        fut = self._add_waiter(type, predicate)
+        return await self._await_waiter(fut, timeout, f"waiting for {type!r}")
+
+    def _add_waiter(self, etype: str, predicate: Callable[[dict[str, Any]], bool] | None,
+                    directions: str = "in meta") -> asyncio.Future[dict[str, Any]]:
+        if not isinstance(etype, str) or not etype:
+            raise ValueError("type: expected an event type string. Fix: e.g. 'response.done'")
+        if self._status.state == "ended" and not etype.startswith("rtwidgets."):
+            raise CallEndedError(f"call {self.call_id} has ended ({self._status.reason})")
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters.append(_Waiter(etype, predicate, fut, directions))
+        return fut
+
+    async def _await_waiter(self, fut: asyncio.Future[dict[str, Any]], timeout: float | None,
+                            what: str) -> dict[str, Any]:
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"call {self.call_id}: {what} timed out after {timeout} s"
+                               ) from None
+        finally:
+            self._waiters = [w for w in self._waiters if w.future is not fut]
+
+    # ------------------------------------------------------------------ lifetime
+
+    def start(self) -> None:
+        """Start the receive task (and the capture's flush task). Idempotent."""
+        if self._recv_task is None:
+            if self._writer is not None:
+                self._writer.start()
+            self._recv_task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"rtwidgets-call:{self.call_id}")
+
+    async def wait_connected(self, timeout: float | None = 30.0) -> CallStatus:
+        """Wait until the status leaves ``connecting`` (live, or ended with the reason)."""
+        if self._status.state == "connecting":
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._status_event.wait(), timeout)
+        return self._status
+
+    async def close(self, reason: str = "closed by this client") -> None:
+        """Stop reading, end the status, flush and close the capture. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_reason = reason
+        with contextlib.suppress(Exception):
+            await self._transport.close()
+        task = self._recv_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for t in list(self._tasks):
+            t.cancel()
+        if self._status.state != "ended":
+            self._set_status("ended", reason)
+        self._finish()
+        if self._owns_client and self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+        if _ATTACHED.get(self.call_id) is self:
+            del _ATTACHED[self.call_id]
+
+    def _finish(self) -> None:
+        ended = CallEndedError(f"call {self.call_id} has ended ({self._status.reason})")
+        for w in self._waiters:
+            if not w.future.done():
+                w.future.set_exception(ended)
+        self._waiters = []
+        for s in list(self._streams):
+            s.end()
+        if self._writer is not None:
+            self._writer.close()
+
+    async def __aenter__(self) -> Call:
+        self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        reason = f" ({self._status.reason})" if self._status.reason else ""
+        return (f"<{type(self).__name__} {self.call_id} {self._status.state}{reason}, "
+                f"{len(self._store)} frames>")
+
+    # ------------------------------------------------------------------ receive path
+
+    async def _run(self) -> None:
+        try:
+            ingest = self._ingest
+            async for item in self._transport:
+                if type(item) is bytes or type(item) is str:
+                    ingest("in", item)
+                elif type(item) is RecordedFrame:
+                    self._ingest_recorded(item)
+                elif type(item) is TransportNotice:
+                    self._on_notice(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("call %s: receive loop failed", self.call_id)
+            self._set_status("ended", f"receive loop failed: {type(exc).__name__}")
+        if self._status.state != "ended":
+            self._set_status("ended", self._close_reason or self._transport.closed_reason
+                             or "transport closed")
+        self._finish()
+
+    def _now(self) -> tuple[float, float]:
+        m = time.monotonic() - self._m0
+        return self._t0 + m, m
+
+    def _ingest(self, direction: str, raw: bytes | str) -> None:
+        now = time.monotonic()
+        m = now - self._m0
+        t = self._t0 + m
+        line, event, etype, flags = self._encoder.encode(direction, raw, t, m)
+        writer = self._writer
+        if writer is not None:
+            writer.write(line, now)
+        self._store.append(line, flags)
+        stats = self.stats
+        if direction == "in":
+            stats.events_in += 1
+            if flags & F_BAD:
+                stats.bad_frames += 1
+            elif etype == "error":
+                stats.errors += 1
+        elif direction == "out":
+            stats.events_out += 1
+        else:
+            stats.meta_frames += 1
+        try:
+            self.state.feed(event, direction=direction, t=t)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("call %s: state could not fold a %s frame", self.call_id, etype)
+        self._dispatch(direction, event, etype, flags, self._encoder.seq - 1, t, m)
+
+    def _ingest_recorded(self, item: RecordedFrame) -> None:
+        rec = json.loads(item.line)
+        if "bad" in rec or item.flags & F_BAD:
+            raw = rec.get("bad")
+            if raw is None:
+                raw = json.dumps(rec.get("frame"))
+            event: dict[str, Any] = {"type": BAD_FRAME_TYPE, "raw": raw,
+                                     "error": rec.get("error", "")}
+        else:
+            event = rec["frame"]
+        etype = event["type"]
+        self._store.append(item.line, item.flags)
+        direction = rec["dir"]
+        if direction == "in":
+            self.stats.events_in += 1
+            if etype == "error":
+                self.stats.errors += 1
+        elif direction == "out":
+            self.stats.events_out += 1
+        else:
+            self.stats.meta_frames += 1
+        try:
+            self.state.feed(event, direction=direction, t=rec["t"])
+        except Exception:
+            log.exception("replay %s: state could not fold a %s frame", self.call_id, etype)
+        self._dispatch(direction, event, etype, item.flags, rec["seq"], rec["t"], rec["m"])
+
+    def _dispatch(self, direction: str, event: dict[str, Any], etype: str, flags: int,
+                  seq: int, t: float, m: float) -> None:
+        if direction != "out":
+            if self._waiters:
+                for w in self._waiters:
+                    if w.type == etype and direction in w.directions and not w.future.done():
+                        try:
+                            ok = w.predicate is None or w.predicate(event)
+                        except Exception as exc:
+                            w.future.set_exception(exc)
+                            continue
+                        if ok:
+                            w.future.set_result(event)
+            if direction == "in" and self._streams:
+                for s in self._streams:
+                    if s.key is None or _matches(s.key, etype):
+                        s.put(event)
+            if self._callbacks:
+                for key, cb in list(self._callbacks):
+                    if _matches(key, etype):
+                        try:
+                            res = cb(event)
+                            if inspect.isawaitable(res):
+                                self._spawn(res)
+                        except Exception:
+                            self.stats.callback_errors += 1
+                            log.exception("call %s: on(%r) callback failed", self.call_id, key)
+            if self._tool_handlers and direction == "in" and (
+                    etype == "response.function_call_arguments.done"
+                    or etype == "response.output_item.done"):
+                self._maybe_run_tool(event, etype)
+        if self._subscribers:
+            frame = Frame(seq, direction, t, m, etype, event, flags_of(flags))
+            for sub in list(self._subscribers):
+                try:
+                    sub(frame)
+                except Exception:
+                    self.stats.callback_errors += 1
+                    log.exception("call %s: subscriber failed", self.call_id)
+
+    def _on_notice(self, notice: TransportNotice) -> None:
+        kind = notice.kind
+        if kind == "live":
+            if not self._attached_written:
+                self._attached_written = True
+                self._meta("rtwidgets.attached",
+                           url_path=f"/v1/realtime?call_id={self.call_id}")
+            self._set_status("live", notice.reason if notice.reason == "replay" else "")
+        elif kind == "reconnecting":
+            self.stats.reconnects += 1
+            self._set_status("reconnecting", notice.reason)
+        elif kind == "gap":
+            since = (notice.since - self._m0) if notice.since is not None else None
+            self._meta("rtwidgets.gap", reason=notice.reason,
+                       since_m=round(since, 6) if since is not None else None)
+        elif kind == "ended":
+            self._set_status("ended", notice.reason)
+        elif kind == "reset":
+            self._reset()
+
+    def _reset(self) -> None:
+        self.state = SessionState()
+        self._store.clear()
+        self.stats = CallStats()
+
+    def _meta(self, etype: str, **fields: Any) -> None:
+        self._ingest("meta", json.dumps({"type": etype, **fields}, separators=(",", ":")))
+
+    def _set_status(self, state: StatusState, reason: str = "") -> None:
+        _, m = self._now()
+        self._status = CallStatus(state, reason, m)
+        self._status_event.set()
+        if self._writer is not None and self._writer.closed:
+            return
+        self._meta("rtwidgets.status", status=state, reason=reason)
+
+    def _spawn(self, aw: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(aw)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.stats.callback_errors += 1
+            log.error("call %s: background task failed: %r", self.call_id, task.exception())
+
+    # ------------------------------------------------------------------ send path
+
+    def _check_live(self) -> None:
+        if self._status.state != "live" or self._closed:
+            raise CallNotLiveError(
+                f"call {self.call_id} is {self._status.state}"
+                f"{' (' + self._status.reason + ')' if self._status.reason else ''}; nothing was "
+                "sent. Fix: wait until call.status.state == 'live' (or attach again)")
+
+    async def _send_event(self, event: dict[str, Any]) -> None:
+        text = json.dumps(event, separators=(",", ":"))
+        if len(text) > _MAX_EVENT_BYTES:
+            raise ValidationError("event", f"the event is {len(text)} bytes, above the "
+                                  f"{_MAX_EVENT_BYTES}-byte limit", "send a smaller payload")
+        self._check_live()
+        try:
+            await self._transport.send(text)
+        except TransportNotLive as exc:
+            raise CallNotLiveError(str(exc)) from None
+        self._ingest("out", text)
+
+    def _prepare(self, event: Any) -> dict[str, Any]:
+        if isinstance(event, str | bytes):
+            try:
+                event = json.loads(event)
+            except ValueError as exc:
+                raise ValidationError("event", f"not valid JSON ({exc})",
+                                      "pass a dict or the text of a JSON object",
+                                      code="invalid_event") from None
+        if isinstance(event, Mapping) and "event_id" not in event:
+            event = {**event, "event_id": _IDS.client_event_id()}
+        validate_client_event(event)
+        return dict(event)
+
+    async def send(self, event: Mapping[str, Any] | str) -> str:
+        """Validate and send one client event; returns its ``event_id`` (added if missing).
+
+        Raises ``ValidationError`` (names the field; nothing sent) or ``CallNotLiveError``.
+        """
+        ev = self._prepare(event)
+        await self._send_event(ev)
+        return str(ev["event_id"])
+
+    async def update_session(self, *, timeout: float = 30.0, **fields: Any
+                             ) -> SessionUpdateResult:
+        """Send ``session.update`` with ``fields`` and return what the server applied.
+
+        Raises ``ValidationError`` before sending, ``SessionUpdateError`` with the server's
+        message when an ``error`` answers this event, ``TimeoutError`` without an answer.
+        """
+        session = {"type": "realtime", **fields}
+        ev = self._prepare({"type": "session.update", "session": session})
+        eid = ev["event_id"]
+        self._check_live()
+        fut = self._add_waiter("session.updated", None)
+        err = self._add_waiter("error", lambda e: isinstance(e.get("error"), dict)
+                               and e["error"].get("event_id") == eid)
+        try:
+            await self._send_event(ev)
+            done, _ = await asyncio.wait({fut, err}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._waiters = [w for w in self._waiters if w.future not in (fut, err)]
+            for f in (fut, err):
+                if not f.done():
+                    f.cancel()
+        if not done:
+            raise TimeoutError(f"call {self.call_id}: no answer to session.update within "
+                               f"{timeout} s")
+        if err in done and not err.cancelled():
+            e = err.result()["error"]
+            raise SessionUpdateError(str(e.get("message", "")), code=e.get("code"),
+                                     param=e.get("param"), event_id=eid)
+        applied = fut.result()["session"]
+        requested = {k: v for k, v in session.items() if k != "type"}
+        return SessionUpdateResult(applied, session_diff(requested, applied), session)
+
+    async def cancel_response(self) -> str:
+        """Send ``response.cancel`` (for the active response when known); returns its event id."""
+        ev: dict[str, Any] = {"type": "response.cancel"}
+        if self.state.active_response_id:
+            ev["response_id"] = self.state.active_response_id
+        return await self.send(ev)
+
+    async def hangup(self) -> None:
+        """End the call for everybody (``POST /v1/realtime/calls/{id}/hangup``), then close."""
+        if self._client is None:
+            raise CallError(f"call {self.call_id}: no client to hang up with. Fix: attach with "
+                            "client=...")
+        from rtwidgets._control import hangup as control_hangup
+
+        await control_hangup(self.call_id, client=self._client)
+        await self.close("hung up by this client")
+
+    # ------------------------------------------------------------------ tools
+
+    def tool(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a sync or async handler for the function tool ``name`` (a decorator)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("name: expected the tool's name. Fix: e.g. @call.tool('get_weather')")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if not callable(fn):
+                raise TypeError("handler: not callable. Fix: decorate a function")
+            self._tool_handlers[name] = fn
+            for rec in list(self.state.tool_calls.values()):
+                if rec.name == name and rec.status == "pending":
+                    self._start_tool(name, rec.call_id, rec.arguments)
+            return fn
+
+        return register
+
+    def _maybe_run_tool(self, event: dict[str, Any], etype: str) -> None:
+        if etype == "response.function_call_arguments.done":
+            call_id, name, args = event.get("call_id"), event.get("name"), event.get("arguments")
+        else:
+            item = event.get("item")
+            if not isinstance(item, dict) or item.get("type") != "function_call":
+                return
+            call_id, name, args = item.get("call_id"), item.get("name"), item.get("arguments")
+        if isinstance(call_id, str) and isinstance(name, str) and name in self._tool_handlers:
+            self._start_tool(name, call_id, args if isinstance(args, str) else "")
+
+    def _start_tool(self, name: str, call_id: str, arguments: str) -> None:
+        if call_id in self._tool_dispatched or call_id in self._answered:
+            return
+        rec = self.state.tool_calls.get(call_id)
+        if rec is not None and rec.status != "pending":
+            return
+        self._tool_dispatched.add(call_id)
+        self._spawn(self._run_tool(name, call_id, arguments))
+
+    def _tool_schema(self, name: str) -> Any:
+        session = self.state.session or {}
+        for tool in session.get("tools") or ():
+            if isinstance(tool, dict) and tool.get("name") == name and tool.get(
+                    "type", "function") == "function":
+                return tool.get("parameters")
+        return None
+
+    async def _run_tool(self, name: str, call_id: str, arguments: str) -> None:
+        handler = self._tool_handlers[name]
+        timeout = self.handler_timeout
+        try:
+            output = await asyncio.wait_for(self._call_handler(name, handler, arguments), timeout)
+        except asyncio.TimeoutError:
+            self.stats.handler_errors += 1
+            output = json.dumps({"error": f"tool {name!r} timed out after {timeout} s"})
+        except _BadArguments as exc:
+            self.stats.handler_errors += 1
+            output = json.dumps({"error": str(exc)})
+        except Exception as exc:
+            self.stats.handler_errors += 1
+            log.warning("call %s: tool %r raised %s", self.call_id, name, type(exc).__name__)
+            output = json.dumps({"error": f"{type(exc).__name__}: {exc}"[:1000]})
+        try:
+            await self.send_tool_output(call_id, output, respond=True, by="handler")
+        except (CallError, ToolCallError, TimeoutError) as exc:
+            log.warning("call %s: could not send the output of %s: %s", self.call_id, call_id,
+                        exc)
+
+    async def _call_handler(self, name: str, handler: Callable[..., Any], arguments: str
+                            ) -> str:
+        try:
+            args = json.loads(arguments) if arguments and arguments.strip() else {}
+        except ValueError as exc:
+            raise _BadArguments(f"arguments of {name!r} are not valid JSON: {exc}") from None
+        if not isinstance(args, dict):
+            raise _BadArguments(f"arguments of {name!r} must be a JSON object")
+        schema = self._tool_schema(name)
+        if isinstance(schema, dict):
+            import jsonschema
+
+            try:
+                cls = jsonschema.validators.validator_for(schema)
+                errors = sorted(cls(schema).iter_errors(args), key=lambda e: list(e.path))
+            except jsonschema.SchemaError as exc:
+                raise _BadArguments(f"the declared schema of {name!r} is invalid: "
+                                    f"{exc.message}") from None
+            if errors:
+                first = errors[0]
+                where = ".".join(str(p) for p in first.path) or "(arguments)"
+                raise _BadArguments(f"invalid arguments for {name!r}: {where}: {first.message}")
+        if inspect.iscoroutinefunction(handler):
+            result = await handler(**args)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(None, functools.partial(handler, **args))
+            if inspect.isawaitable(result):
+                result = await result
+        if isinstance(result, str):
+            return result
+        return json.dumps(result, default=str)
+
+    async def send_tool_output(self, call_id: str, output: Any, respond: bool = True,
+                               by: str = "code") -> None:
+        """Answer a function call: a ``function_call_output`` item, then ``response.create``.
+
+        ``output`` is a string or JSON-serialisable value. Refuses (``ToolCallError``, nothing
+        sent) an unknown or already answered ``call_id``.
+        """
+        if not isinstance(call_id, str) or not call_id:
+            raise ToolCallError("call_id", f"expected a tool call id, got {type(call_id).__name__}",
+                                "use an id from call.state.pending_tool_calls()")
+        if by not in _ANSWER_BY:
+            raise ToolCallError("by", f"{by!r} is not one of {sorted(_ANSWER_BY)}",
+                                "use 'code', 'form' or 'handler'")
+        if not isinstance(respond, bool):
+            raise ToolCallError("respond", "expected True or False", "pass respond=True/False")
+        rec = self.state.tool_calls.get(call_id)
+        if rec is None:
+            raise ToolCallError("call_id", f"{call_id[:64]!r} is not a tool call of this call",
+                                "use an id from call.state.pending_tool_calls()")
+        if call_id in self._answered or rec.status != "pending":
+            who = f" by {rec.answered_by}" if rec.answered_by else ""
+            raise ToolCallError("call_id", f"{call_id!r} was already answered{who}",
+                                "answer each tool call once")
+        if not isinstance(output, str):
+            try:
+                output = json.dumps(output)
+            except (TypeError, ValueError) as exc:
+                raise ToolCallError("output", f"not JSON-serialisable ({exc})",
+                                    "pass a string or plain dict/list values") from None
+        ev = self._prepare({"type": "conversation.item.create", "item": {
+            "type": "function_call_output", "call_id": call_id, "output": output}})
+        self._check_live()
+        self._answered.add(call_id)
+        try:
+            await self._send_event(ev)
+        except BaseException:
+            self._answered.discard(call_id)
+            raise
+        self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
+        if respond:
+            await self._respond_after(rec.response_id)
+
+    async def _respond_after(self, response_id: str | None) -> None:
+        # The asking response must be done before response.create, or the server refuses it.
+        if response_id is not None and self.state.active_response_id == response_id:
+            await self.wait_for("response.done", lambda e: isinstance(e.get("response"), dict)
+                                and e["response"].get("id") == response_id,
+                                timeout=self.handler_timeout)
+        key = response_id or f"none:{len(self._responded)}"
+        others = [r for r in self.state.tool_calls.values()
+                  if r.response_id == response_id and r.status == "pending"
+                  and r.call_id not in self._answered]
+        if others or key in self._responded:
+            return
+        self._responded.add(key)
+        await self.send({"type": "response.create"})
+
+
+class _BadArguments(Exception):
+    pass
+
+
+def _default_capture_path(call_id: str) -> Path:
+    folder = Path("captures")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"{call_id}-{stamp}.jsonl"
+    n = 1
+    while path.exists():
+        path = folder / f"{call_id}-{stamp}-{n}.jsonl"
+        n += 1
+    return path
+
+
+async def attach(
+    call_id: str, *,
+    client: AsyncOpenAI | None = None,
+    capture: str | Path | bool | None = None,
+    audio: str = "dropped",
+    redact_transcripts: bool = False,
+    reconnect: bool | ReconnectPolicy = True,
+    handler_timeout: float = 30.0,
+    connect_timeout: float = 30.0,
+    events_maxsize: int = 10_000,
+) -> Call:
+    """Attach to a live call's sideband and return the ``Call`` (live, or ended with a reason).
+
+    Args:
+        call_id: the call (``rtc_…`` from a ``Location`` header or a SIP webhook).
+        client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        capture: the JSONL path; ``None`` for ``captures/<call_id>-<UTC time>.jsonl``;
+            ``False`` to keep the record in memory only.
+        audio: ``"dropped"`` (default: blank audio payloads, keep their length) or ``"kept"``.
+        redact_transcripts: write transcripts to the capture as ``[redacted N chars]``.
+        reconnect: ``True`` (default backoff), ``False`` (end at the first drop) or a policy.
+        handler_timeout: seconds a tool handler may run before an error output is sent.
+        connect_timeout: seconds to wait for the first connection before returning.
+        events_maxsize: bound of each ``events()`` stream.
+    """
+    if not isinstance(call_id, str) or not _CALL_ID_RE.match(call_id):
+        raise ValidationError("call_id", f"{str(call_id)[:40]!r} is not a call id",
+                              "pass the id from the Location header or the webhook, "
+                              "e.g. 'rtc_u1_…'", code="invalid_value")
+    if audio not in ("dropped", "kept"):
+        raise ValidationError("audio", f"{audio!r} is not an option", "use 'dropped' or 'kept'")
+    if not isinstance(redact_transcripts, bool):
+        raise ValidationError("redact_transcripts", "expected True or False",
+                              "pass a bool", code="invalid_type")
+    if isinstance(reconnect, bool):
+        policy: ReconnectPolicy | None = ReconnectPolicy() if reconnect else None
+    elif isinstance(reconnect, ReconnectPolicy):
+        policy = reconnect
+    else:
+        raise ValidationError("reconnect", f"expected a bool or ReconnectPolicy, got "
+                              f"{type(reconnect).__name__}", "pass True, False or "
+                              "ReconnectPolicy(...)", code="invalid_type")
+    if not isinstance(handler_timeout, int | float) or handler_timeout <= 0:
+        raise ValidationError("handler_timeout", "expected a positive number of seconds",
+                              "use e.g. 30")
+    owns = False
+    if client is None:
+        import openai
+
+        try:
+            client = openai.AsyncOpenAI()
+        except openai.OpenAIError:
+            raise CallError("client: no API key in the environment. Fix: set OPENAI_API_KEY "
+                            "or pass client=openai.AsyncOpenAI(...) (or emu.client())") from None
+        owns = True
+    if capture is True or capture is None:
+        path: Path | None = _default_capture_path(call_id)
+    elif capture is False:
+        path = None
+    else:
+        path = Path(capture)
+    previous = _ATTACHED.get(call_id)
+    if previous is not None:
+        await previous.close("replaced by a new attachment to the same call")
+    transport = LiveTransport(client, call_id, reconnect=policy)
+    call = Call(call_id, transport, capture=path, audio=audio,
+                redact_transcripts=redact_transcripts, handler_timeout=float(handler_timeout),
+                events_maxsize=events_maxsize, client=client, owns_client=owns)
+    _ATTACHED[call_id] = call
+    call.start()
+    await call.wait_connected(connect_timeout)
+    return call
