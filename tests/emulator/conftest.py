@@ -1,0 +1,144 @@
+"""Shared helpers for the emulator tests: a fast emulator, raw sidebands, SDK validation.
+
+Tests run the emulator at speed 50 so a scripted call lasts well under a second or two.
+Raw sidebands (aiohttp's client) keep the exact frames; the official SDK is used where the
+point is that the SDK can drive the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import typing
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pydantic
+import pytest
+from openai.types.realtime import RealtimeServerEvent
+
+from rtwidgets.emulator import Emulator
+
+API_KEY = "sk-test-not-a-real-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+FAST = 50.0
+
+
+def _server_event_classes() -> dict[str, type[pydantic.BaseModel]]:
+    union = typing.get_args(RealtimeServerEvent)[0]
+    out: dict[str, type[pydantic.BaseModel]] = {}
+    for cls in typing.get_args(union):
+        (literal,) = typing.get_args(cls.model_fields["type"].annotation)
+        out[literal] = cls
+    return out
+
+
+SERVER_EVENT_CLASSES = _server_event_classes()
+
+# The SDK types session.created/updated's session as the *request* shape, so the response
+# shape's id/object/expires_at land in extras (realtime-protocol.md §9.4 caveat 3).
+_SESSION_EXTRAS = {"id", "object", "expires_at"}
+
+
+def _extras(model: Any, path: str, allowed_top: set[str]) -> list[str]:
+    bad: list[str] = []
+    if isinstance(model, pydantic.BaseModel):
+        allowed = allowed_top
+        for key in (model.model_extra or {}):
+            if key not in allowed:
+                bad.append(f"{path}.{key}" if path else key)
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            sub_allowed = _SESSION_EXTRAS if name == "session" and path == "" else set()
+            bad.extend(_extras(value, f"{path}.{name}" if path else name, sub_allowed))
+    elif isinstance(model, list):
+        for i, value in enumerate(model):
+            bad.extend(_extras(value, f"{path}[{i}]", set()))
+    return bad
+
+
+def validate_server_event(event: dict[str, Any]) -> None:
+    """Validate against the event type's own SDK class; no extra field but ``obfuscation``."""
+    cls = SERVER_EVENT_CLASSES.get(event["type"])
+    assert cls is not None, f"{event['type']} is not a server event type of the SDK"
+    model = cls.model_validate(event)
+    bad = _extras(model, "", {"obfuscation"})
+    assert not bad, f"{event['type']}: fields the SDK does not know: {bad}"
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with await Emulator.start(speed=FAST, seed=7, caller_patience_s=5.0) as e:
+        yield e
+
+
+class Sideband:
+    """A raw sideband socket that keeps every frame it received."""
+
+    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse):
+        self.http = http
+        self.ws = ws
+        self.frames: list[str] = []
+        self.events: list[dict[str, Any]] = []
+        self.closed_code: int | None = None
+
+    async def send(self, event: dict[str, Any] | str) -> None:
+        await self.ws.send_str(event if isinstance(event, str) else json.dumps(event))
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        msg = await asyncio.wait_for(self.ws.receive(), timeout)
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"socket closed: {msg.type!r} {msg.data!r}")
+        self.frames.append(msg.data)
+        try:
+            event = json.loads(msg.data)
+        except json.JSONDecodeError:
+            event = {"type": "<bad frame>", "raw": msg.data}
+        self.events.append(event)
+        return typing.cast(dict[str, Any], event)
+
+    async def until(self, type_: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            event = await self.next(max(0.01, deadline - loop.time()))
+            if event.get("type") == type_ and all(event.get(k) == v for k, v in match.items()):
+                return event
+
+    async def drain(self, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Read until the server closes the socket; returns everything received."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            msg = await asyncio.wait_for(self.ws.receive(), max(0.01, deadline - loop.time()))
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                self.closed_code = self.ws.close_code
+                return self.events
+            self.frames.append(msg.data)
+            try:
+                self.events.append(json.loads(msg.data))
+            except json.JSONDecodeError:
+                self.events.append({"type": "<bad frame>", "raw": msg.data})
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.http.close()
+
+
+async def open_sideband(emu: Emulator, call_id: str | None = None, *, model: str | None = None,
+                        headers: dict[str, str] | None = None) -> Sideband:
+    http = aiohttp.ClientSession()
+    query = f"call_id={call_id}" if call_id else f"model={model}"
+    try:
+        ws = await http.ws_connect(f"{emu.websocket_base_url}/realtime?{query}",
+                                   headers=AUTH if headers is None else headers,
+                                   max_msg_size=0)
+    except BaseException:
+        await http.close()
+        raise
+    return Sideband(http, ws)
+
+
+def types_of(events: list[dict[str, Any]]) -> list[str]:
+    return [e.get("type", "") for e in events]

@@ -1,0 +1,169 @@
+"""The calls REST API, driven by the official openai SDK: create (raw and multipart), accept,
+reject, refer, hangup, their 404s and 400 envelopes, and the 401 without a key."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import aiohttp
+import openai
+import pytest
+
+from rtwidgets.emulator import Emulator
+
+from .conftest import API_KEY, AUTH
+
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+CALL_ID = re.compile(r"^rtc_u1_[0-9a-f]{32}$")
+
+
+async def test_create_raw_sdp_returns_201_answer_and_location(emu: Emulator) -> None:
+    client = emu.client(api_key=API_KEY)
+    raw = await client.realtime.calls.with_raw_response.create(sdp=OFFER)
+    assert raw.status_code == 201
+    assert raw.headers["content-type"].startswith("application/sdp")
+    location = raw.headers["location"]
+    call_id = location.rsplit("/", 1)[-1]
+    assert location == f"/v1/realtime/calls/{call_id}" and CALL_ID.match(call_id)
+    answer = raw.content.decode()
+    assert answer.startswith("v=0\r\n") and "a=fingerprint:sha-256" in answer
+    assert "m=application 9 UDP/DTLS/SCTP webrtc-datachannel" in answer
+    assert emu.requests[-1]["body"]["sdp"] == OFFER
+    assert emu.requests[-1]["call_id"] == call_id
+    assert emu.call(call_id).status == "active"
+    await client.close()
+
+
+async def test_raw_application_sdp_body_is_accepted(emu: Emulator) -> None:
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{emu.base_url}/realtime/calls", data=OFFER,
+            headers={**AUTH, "Content-Type": "application/sdp"}) as resp:
+        assert resp.status == 201
+        assert resp.headers["Location"].startswith("/v1/realtime/calls/rtc_u1_")
+    assert emu.requests[-1]["content_type"] == "application/sdp"
+
+
+async def test_create_multipart_with_session_applies_it(emu: Emulator) -> None:
+    client = emu.client(api_key=API_KEY)
+    raw = await client.realtime.calls.with_raw_response.create(
+        sdp=OFFER, session={"type": "realtime", "model": "gpt-realtime-2.1",
+                            "instructions": "Be brief.",
+                            "audio": {"output": {"voice": "marin"}}})
+    assert raw.status_code == 201
+    call_id = raw.headers["location"].rsplit("/", 1)[-1]
+    assert emu.requests[-1]["content_type"] == "multipart/form-data"
+    assert emu.requests[-1]["body"]["session"]["instructions"] == "Be brief."
+    session = emu.call(call_id).session
+    assert session["instructions"] == "Be brief."
+    assert session["model"] == "gpt-realtime-2.1"
+    assert session["audio"]["output"]["voice"] == "marin"
+    assert session["audio"]["output"]["speed"] == 1.0   # merged onto the defaults
+    await client.close()
+
+
+async def test_create_with_bad_session_is_400_envelope_and_no_call(emu: Emulator) -> None:
+    client = emu.client(api_key=API_KEY)
+    with pytest.raises(openai.BadRequestError) as err:
+        await client.realtime.calls.create(
+            sdp=OFFER, session={"type": "realtime",  # type: ignore[typeddict-item]
+                                "audio": {"output": {"speed": 7}}})
+    assert err.value.status_code == 400
+    body = err.value.body
+    assert isinstance(body, dict)
+    assert body["param"] == "session.audio.output.speed"
+    assert body["type"] == "invalid_request_error" and "Fix:" in body["message"]
+    assert emu.calls == {}
+    with pytest.raises(openai.BadRequestError) as err:
+        await client.realtime.calls.create(sdp="not an offer")
+    assert isinstance(err.value.body, dict) and err.value.body["param"] == "sdp"
+    await client.close()
+
+
+async def test_missing_key_is_401(emu: Emulator) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{emu.base_url}/realtime/calls", data=OFFER,
+                             headers={"Content-Type": "application/sdp"}) as resp:
+            assert resp.status == 401
+            body = await resp.json()
+            assert set(body["error"]) == {"message", "type", "param", "code"}
+        async with http.post(f"{emu.base_url}/realtime/calls/rtc_u1_{'0' * 32}/hangup") as resp:
+            assert resp.status == 401
+    assert emu.calls == {}
+
+
+async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
+    async with await Emulator.start(speed=50, seed=3) as emu:
+        client = emu.client(api_key=API_KEY)
+        # accept: 200, empty body; the call runs with the accepted session.
+        call_id = await emu.start_call(transport="sip")
+        assert call_id.startswith("rtc_u0_") and emu.call(call_id).status == "incoming"
+        raw = await client.realtime.calls.with_raw_response.accept(
+            call_id, type="realtime", model="gpt-realtime-2.1", instructions="Hello there.",
+            audio={"output": {"voice": "cedar"}})
+        assert raw.status_code == 200 and raw.content == b""
+        call = emu.call(call_id)
+        assert call.status == "active"
+        assert call.session["instructions"] == "Hello there."
+        assert call.session["audio"]["output"]["voice"] == "cedar"
+        assert emu.requests[-1]["body"]["type"] == "realtime"
+        # accepting twice is refused with the envelope
+        with pytest.raises(openai.BadRequestError):
+            await client.realtime.calls.accept(call_id, type="realtime")
+        # refer needs target_uri
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{emu.base_url}/realtime/calls/{call_id}/refer", json={}, headers=AUTH) as r:
+            assert r.status == 400
+            assert (await r.json())["error"]["param"] == "target_uri"
+        await client.realtime.calls.refer(call_id, target_uri="tel:+14155550123")
+        assert emu.requests[-1]["body"] == {"target_uri": "tel:+14155550123"}
+        assert call.status == "ended" and call.end_reason == "referred"
+        with pytest.raises(openai.NotFoundError):
+            await client.realtime.calls.hangup(call_id)
+
+        # reject with a status code; then it is gone
+        rejected = await emu.start_call(transport="sip")
+        await client.realtime.calls.reject(rejected, status_code=486)
+        assert emu.call(rejected).end_reason == "rejected (486)"
+        assert emu.requests[-1]["body"] == {"status_code": 486}
+        with pytest.raises(openai.NotFoundError):
+            await client.realtime.calls.accept(rejected, type="realtime")
+        bad = await emu.start_call(transport="sip")
+        with pytest.raises(openai.BadRequestError) as err:
+            await client.realtime.calls.reject(bad, status_code=200)
+        assert isinstance(err.value.body, dict) and err.value.body["param"] == "status_code"
+        with pytest.raises(openai.BadRequestError) as err:
+            await client.realtime.calls.accept(bad, type="transcription")  # type: ignore[arg-type]
+        assert isinstance(err.value.body, dict) and err.value.body["param"] == "type"
+        with pytest.raises(openai.BadRequestError) as err:
+            await client.realtime.calls.accept(bad, type="realtime",
+                                               output_modalities=["video"])  # type: ignore[list-item]
+        assert isinstance(err.value.body, dict)
+        assert err.value.body["param"].startswith("output_modalities")
+        assert emu.call(bad).status == "incoming"   # a bad accept changes nothing
+
+        # hangup of a WebRTC call
+        webrtc = await emu.start_call()
+        raw_h = await client.realtime.calls.with_raw_response.hangup(webrtc)
+        assert raw_h.status_code == 200 and raw_h.content == b""
+        assert emu.call(webrtc).end_reason == "hangup"
+        with pytest.raises(openai.NotFoundError) as nf:
+            await client.realtime.calls.hangup(webrtc)
+        assert isinstance(nf.value.body, dict) and nf.value.body["code"] == "call_not_found"
+        with pytest.raises(openai.NotFoundError):
+            await client.realtime.calls.hangup("rtc_u1_" + "f" * 32)
+        # a non-JSON body gets the envelope
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{emu.base_url}/realtime/calls/{bad}/accept", data="{nope",
+                headers={**AUTH, "Content-Type": "application/json"}) as r:
+            assert r.status == 400
+            assert json.loads(await r.text())["error"]["code"] == "invalid_json"
+        await client.close()
+
+
+async def test_requests_never_hold_the_api_key(emu: Emulator) -> None:
+    client = emu.client(api_key=API_KEY)
+    await client.realtime.calls.create(sdp=OFFER)
+    await client.close()
+    assert API_KEY not in json.dumps(emu.requests)
+    assert API_KEY not in repr(emu)

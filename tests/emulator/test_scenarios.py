@@ -1,0 +1,261 @@
+"""Every shipped scenario, run to its end: the events validate against the SDK's own classes
+and follow the orderings of realtime-protocol.md §7; tools and barge-in behave as scripted."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rtwidgets.emulator import Emulator, ScenarioError, list_scenarios, load_scenario
+from rtwidgets.emulator._scenario import render_template
+
+from .conftest import FAST, open_sideband, types_of, validate_server_event
+
+WEATHER_TOOL = {"type": "function", "name": "get_weather", "description": "Current weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+def check_orderings(events: list[dict[str, Any]]) -> None:
+    """The §7 guarantees, checked over one call's events as a sideband saw them."""
+    pos: dict[tuple[str, str], int] = {}
+    by_response: dict[str, list[int]] = defaultdict(list)
+    rate_limits_in: Counter[str] = Counter()
+    open_responses: list[str] = []
+    conversation: list[str] = []
+    for i, e in enumerate(events):
+        t = e["type"]
+        rid = e.get("response_id") or (e.get("response") or {}).get("id")
+        if rid and t.startswith("response."):
+            by_response[rid].append(i)
+        if t == "response.created":
+            open_responses.append(rid)
+        if t == "response.done":
+            open_responses.remove(rid)
+        if t == "rate_limits.updated":
+            assert open_responses, "rate_limits.updated outside a response"
+            rate_limits_in[open_responses[-1]] += 1
+        key_id = e.get("item_id") or (e.get("item") or {}).get("id")
+        if key_id:
+            pos.setdefault((t, key_id), i)
+        if t == "conversation.item.added":
+            prev = e.get("previous_item_id")
+            expected = conversation[-1] if conversation else None
+            assert prev == expected, f"event {i}: previous_item_id {prev} != {expected}"
+            conversation.append(e["item"]["id"])
+        if t == "conversation.item.deleted":
+            conversation.remove(e["item_id"])
+    for rid, idx in by_response.items():
+        assert events[idx[0]]["type"] == "response.created", rid
+        assert events[idx[-1]]["type"] == "response.done", rid
+        assert rate_limits_in[rid] == 1, f"{rid}: rate_limits.updated x{rate_limits_in[rid]}"
+
+    def before(a: str, b: str, item: str) -> None:
+        if (a, item) in pos and (b, item) in pos:
+            assert pos[(a, item)] < pos[(b, item)], f"{a} should precede {b} for {item}"
+
+    items = {k[1] for k in pos}
+    for item in items:
+        for a, b in [
+            ("input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"),
+            ("input_audio_buffer.speech_stopped", "input_audio_buffer.committed"),
+            ("input_audio_buffer.committed", "conversation.item.added"),
+            ("conversation.item.added", "conversation.item.done"),
+            ("input_audio_buffer.committed",
+             "conversation.item.input_audio_transcription.delta"),
+            ("conversation.item.input_audio_transcription.delta",
+             "conversation.item.input_audio_transcription.completed"),
+            ("response.output_item.added", "conversation.item.added"),
+            ("conversation.item.added", "response.content_part.added"),
+            ("response.content_part.added", "response.output_audio_transcript.delta"),
+            ("response.output_audio_transcript.delta", "response.output_audio.done"),
+            ("response.output_audio.done", "response.output_audio_transcript.done"),
+            ("response.output_audio_transcript.done", "response.content_part.done"),
+            ("response.content_part.done", "response.output_item.done"),
+            ("response.function_call_arguments.delta", "response.function_call_arguments.done"),
+            ("response.function_call_arguments.done", "response.output_item.done"),
+            ("response.output_item.done", "conversation.item.done"),
+        ]:
+            before(a, b, item)
+    # output_audio_buffer.started follows its response's first content part; stopped or
+    # cleared follows that response's response.done.
+    for i, e in enumerate(events):
+        if e["type"] == "output_audio_buffer.started":
+            idx = by_response[e["response_id"]]
+            assert any(events[j]["type"] == "response.content_part.added" and j < i for j in idx)
+        if e["type"] == "output_audio_buffer.stopped":
+            done = [j for j in by_response[e["response_id"]]
+                    if events[j]["type"] == "response.done"]
+            assert done and done[0] < i
+
+
+async def run_scenario(emu: Emulator, name: str, *, session: dict[str, Any] | None = None,
+                       answer_tools: bool = True) -> list[dict[str, Any]]:
+    call_id = await emu.start_call(scenario=name, session=session)
+    sb = await open_sideband(emu, call_id)
+    try:
+        while True:
+            event = await sb.next(timeout=20)
+            if event["type"] == "response.function_call_arguments.done" and answer_tools:
+                args = json.loads(event["arguments"])
+                await sb.send({"type": "conversation.item.create", "event_id": "evt_out",
+                               "item": {"type": "function_call_output",
+                                        "call_id": event["call_id"],
+                                        "output": json.dumps({"temperature": 21,
+                                                              "conditions": "sunny",
+                                                              "city": args["city"]})}})
+                await sb.send({"type": "response.create", "event_id": "evt_rc"})
+    except ConnectionError:
+        pass
+    await sb.close()
+    assert await emu.wait_ended(call_id, 10) == "caller_hangup"
+    return sb.events
+
+
+def test_shipped_scenarios_are_listed() -> None:
+    assert {"conversation", "tools", "barge_in"} <= set(list_scenarios())
+    assert len(load_scenario("conversation").turns) >= 3
+
+
+@pytest.mark.parametrize("name", ["conversation", "tools", "barge_in"])
+async def test_every_event_validates_and_orderings_hold(emu: Emulator, name: str) -> None:
+    session = {"tools": [WEATHER_TOOL]} if name == "tools" else None
+    events = await run_scenario(emu, name, session=session)
+    assert events, "nothing received"
+    for event in events:
+        validate_server_event(event)
+    check_orderings(events)
+    # Deltas carry obfuscation; every done response carries usage.
+    for e in events:
+        if e["type"].endswith(".delta"):
+            assert isinstance(e.get("obfuscation"), str) and e["obfuscation"]
+        if e["type"] == "response.done":
+            usage = e["response"]["usage"]
+            assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
+    # Sideband default: no audio deltas, but output buffer events.
+    kinds = set(types_of(events))
+    assert "response.output_audio.delta" not in kinds
+    assert {"output_audio_buffer.started", "output_audio_buffer.stopped"} <= kinds
+    # What the sideband got is exactly what the emulator records as sent to it.
+    sent = [r["event"] for r in emu.record(next(iter(emu.calls)))
+            if r["direction"] == "sent" and "ws1" in r["sockets"]]
+    assert sent == events
+
+
+async def test_conversation_caller_turns_emit_full_vad_sequence(emu: Emulator) -> None:
+    events = await run_scenario(emu, "conversation")
+    kinds = types_of(events)
+    turns = load_scenario("conversation").turns
+    for t in ("input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+              "input_audio_buffer.committed",
+              "conversation.item.input_audio_transcription.completed"):
+        assert kinds.count(t) == len(turns), t
+    transcripts = [e["transcript"] for e in events
+                   if e["type"] == "conversation.item.input_audio_transcription.completed"]
+    assert transcripts == [t.caller for t in turns]
+    said = [e["transcript"] for e in events
+            if e["type"] == "response.output_audio_transcript.done"]
+    assert said == [load_scenario("conversation").greeting, *[t.reply for t in turns]]
+    # Deltas concatenate to the done transcript.
+    first = [e for e in events if e["type"] == "response.output_audio_transcript.delta"]
+    item = first[0]["item_id"]
+    assert "".join(e["delta"] for e in first if e["item_id"] == item) == said[0]
+
+
+async def test_tools_calls_function_only_when_declared_and_uses_output(emu: Emulator) -> None:
+    events = await run_scenario(emu, "tools", session={"tools": [WEATHER_TOOL]})
+    done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
+    assert len(done) == 1
+    assert done[0]["name"] == "get_weather"
+    assert json.loads(done[0]["arguments"]) == {"city": "Paris", "unit": "celsius"}
+    said = [e["transcript"] for e in events
+            if e["type"] == "response.output_audio_transcript.done"]
+    assert "Right now in Paris it is 21 degrees and sunny." in said
+    # The function call item is in the response's output, completed.
+    resp = next(e["response"] for e in events if e["type"] == "response.done"
+                and any(o["type"] == "function_call" for o in e["response"]["output"]))
+    call_item = [o for o in resp["output"] if o["type"] == "function_call"][0]
+    assert call_item["status"] == "completed" and call_item["call_id"] == done[0]["call_id"]
+
+
+async def test_tools_without_declared_tool_answers_without_calling(emu: Emulator) -> None:
+    events = await run_scenario(emu, "tools")
+    assert "response.function_call_arguments.done" not in types_of(events)
+    said = [e["transcript"] for e in events
+            if e["type"] == "response.output_audio_transcript.done"]
+    assert said[0].startswith("I can't look up live weather")
+
+
+async def test_tools_with_tool_choice_none_does_not_call(emu: Emulator) -> None:
+    events = await run_scenario(emu, "tools",
+                                session={"tools": [WEATHER_TOOL], "tool_choice": "none"})
+    assert "response.function_call_arguments.done" not in types_of(events)
+
+
+async def test_barge_in_cancels_clears_and_truncates(emu: Emulator) -> None:
+    events = await run_scenario(emu, "barge_in")
+    kinds = types_of(events)
+    cancelled = [e for e in events if e["type"] == "response.done"
+                 and e["response"]["status"] == "cancelled"]
+    assert len(cancelled) == 1
+    assert cancelled[0]["response"]["status_details"] == {"type": "cancelled",
+                                                          "reason": "turn_detected"}
+    i_done = events.index(cancelled[0])
+    i_cleared = kinds.index("output_audio_buffer.cleared")
+    i_trunc = kinds.index("conversation.item.truncated")
+    speech = [i for i, k in enumerate(kinds) if k == "input_audio_buffer.speech_started"]
+    assert speech[1] < i_done < i_cleared < i_trunc
+    truncated = events[i_trunc]
+    interrupted = cancelled[0]["response"]["output"][0]
+    assert truncated["item_id"] == interrupted["id"]
+    assert interrupted["status"] == "incomplete"
+    assert 0 < truncated["audio_end_ms"]
+    # Only part of the long answer was said.
+    full = load_scenario("barge_in").turns[0].reply
+    assert isinstance(full, str)
+    assert len(interrupted["content"][0]["transcript"]) < len(full)
+
+
+async def test_seeded_emulators_are_reproducible() -> None:
+    runs = []
+    for _ in range(2):
+        async with await Emulator.start(speed=FAST, seed=42) as emu:
+            events = await run_scenario(emu, "conversation")
+            runs.append([(e["type"], e.get("event_id"), e.get("delta")) for e in events])
+    assert runs[0] == runs[1]
+
+
+async def test_scenario_from_path_and_bad_files(tmp_path: Path) -> None:
+    data = json.loads((Path(__file__).parents[2] / "rtwidgets/emulator/scenarios/"
+                       "conversation.json").read_text())
+    data["name"] = "mine"
+    data["turns"] = data["turns"][:1]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data))
+    assert load_scenario(str(path)).name == "mine"
+    async with await Emulator.start(speed=FAST, scenario=path) as emu:
+        events = await run_scenario(emu, str(path))
+        assert types_of(events).count("input_audio_buffer.committed") == 1
+
+    bad = dict(data, turns=[{"caller": "hi", "reply": {"tool": {"name": "x"}}}])
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert err.value.field == "turns[0].reply.tool.say"
+    with pytest.raises(ScenarioError, match="end.by"):
+        load_scenario(dict(data, end={"by": "never"}))
+    with pytest.raises(ScenarioError, match="neither a shipped scenario"):
+        load_scenario("no_such_scenario")
+    (tmp_path / "broken.json").write_text("{nope")
+    with pytest.raises(ScenarioError, match="not valid JSON"):
+        load_scenario(tmp_path / "broken.json")
+    with pytest.raises(ScenarioError) as err:
+        await Emulator.start(scenario=dict(data, session={"audio": {"output": {"speed": 9}}}))
+    assert err.value.field == "session.audio.output.speed"
+
+
+def test_render_template_fills_known_and_keeps_unknown_keys() -> None:
+    assert render_template("{a} and {b}", {"a": 1}) == "1 and {b}"
+    assert render_template("{a!x}", {"a": 1}) == "{a!x}"
