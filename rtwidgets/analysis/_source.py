@@ -298,7 +298,7 @@ class FrameSource:
                 )
         else:
             self._obj = origin
-        self.header: dict[str, Any] = {}
+        self._header: dict[str, Any] = {}
         self._name = name
         self._offset = 0          # bytes of the file consumed (complete lines only)
         self._consumed = 0        # frames of a live object consumed
@@ -313,6 +313,13 @@ class FrameSource:
 
     def _rows(self) -> int:
         return sum(p.num_rows for p in self._parts)
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The capture's header line (``{}`` for a live object)."""
+        if self._core is None:
+            self.refresh()
+        return self._header
 
     @property
     def call_id(self) -> str:
@@ -348,7 +355,7 @@ class FrameSource:
         if size < self._offset:           # the file was replaced: start over
             self._offset = 0
             self._parts.clear()
-            self.header = {}
+            self._header = {}
         if size == self._offset:
             return
         with self._path.open("rb") as fh:
@@ -386,7 +393,7 @@ class FrameSource:
                         f"capture {str(self._path)!r}: header.version is {version}, this "
                         "rtwidgets reads version 1. Fix: upgrade rtwidgets"
                     )
-                self.header = head
+                self._header = head
                 lines = lines[1:]
         self._offset += consumed
         if lines:
@@ -435,8 +442,7 @@ class FrameSource:
 
     def core(self) -> pa.Table:
         """The core columns (``CORE_SCHEMA``), refreshed from the origin."""
-        if self._core is None:
-            self.refresh()
+        self.refresh()
         assert self._core is not None
         return self._core
 

@@ -55,13 +55,15 @@ class SyntheticCall:
         self.call_id = self.ids.webrtc_call_id()
         self.created_at = created_at
         self.model = model
-        self.lines: list[str] = [json.dumps({
+        self.header = json.dumps({
             "format": "rtwidgets.capture", "version": 1, "call_id": self.call_id,
             "created_at": created_at, "transport": transport, "source": "synthetic",
             "options": {"audio": "dropped", "redact_transcripts": False},
             "rtwidgets": "0.1.0",
-        }, separators=(",", ":"))]
-        self.seq = 0
+        }, separators=(",", ":"))
+        # (m, order added, head fields, frame text or None): rendered sorted by m, so a
+        # test can lay down overlapping sequences (a barge-in) in any order.
+        self.records: list[tuple[float, int, dict[str, Any], str | None]] = []
         self.last_item: str | None = None
         self.conv = self.ids.conversation_id()
 
@@ -70,24 +72,20 @@ class SyntheticCall:
     def frame(self, m: float, frame: dict[str, Any], *, direction: str = "in",
               dropped: dict[str, int] | None = None) -> None:
         """One frame line; ``frame`` is serialised as the wire would carry it."""
-        if direction == "in" and "event_id" not in frame and frame["type"] != (
+        if direction == "in" and "event_id" not in frame and frame.get("type") != (
             "input_audio_buffer.dtmf_event_received"
         ):
-            frame = {"type": frame["type"], "event_id": self.ids.event_id(),
+            frame = {"type": frame.get("type"), "event_id": self.ids.event_id(),
                      **{k: v for k, v in frame.items() if k != "type"}}
-        head = {"seq": self.seq, "dir": direction, "t": round(self.created_at + m, 6),
-                "m": round(m, 6)}
+        head: dict[str, Any] = {"dir": direction}
         if dropped:
             head["dropped"] = dropped
-        text = json.dumps(head, separators=(",", ":"))[:-1]
-        self.lines.append(f'{text},"frame":{json.dumps(frame, separators=(",", ":"))}}}')
-        self.seq += 1
+        self.records.append((m, len(self.records), head, json.dumps(frame,
+                                                                     separators=(",", ":"))))
 
     def bad(self, m: float, raw: str, error: str = "Expecting value: line 1 column 1") -> None:
-        head = {"seq": self.seq, "dir": "in", "t": round(self.created_at + m, 6),
-                "m": round(m, 6), "bad": raw, "error": error}
-        self.lines.append(json.dumps(head, separators=(",", ":")))
-        self.seq += 1
+        self.records.append((m, len(self.records), {"dir": "in", "bad": raw, "error": error},
+                             None))
 
     def meta(self, m: float, type_: str, **fields: Any) -> None:
         self.frame(m, {"type": type_, **fields}, direction="meta")
@@ -283,6 +281,18 @@ class SyntheticCall:
         return TurnIds(x, rid, item, call_id)
 
     # -- output ----------------------------------------------------------------------------
+
+    @property
+    def lines(self) -> list[str]:
+        """The capture's lines: header, then frames in arrival (``m``) order, seq renumbered."""
+        out = [self.header]
+        for seq, (m, _, head, frame) in enumerate(sorted(self.records, key=lambda r: r[:2])):
+            rec: dict[str, Any] = {"seq": seq, "dir": head["dir"],
+                                   "t": round(self.created_at + m, 6), "m": round(m, 6)}
+            rec.update({k: v for k, v in head.items() if k != "dir"})
+            text = json.dumps(rec, separators=(",", ":"))
+            out.append(text if frame is None else f'{text[:-1]},"frame":{frame}}}')
+        return out
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
