@@ -7,6 +7,18 @@ and never touch a socket (see ``_base.py`` for the contract every view follows).
 
 from __future__ import annotations
 
-from ._base import SourceView
+from ._base import SourceView, StreamView
+from ._console import CallConsole, console_mimebundle
+from ._event_log import EventLog
+from ._status import StatusBar
+from ._transcript import Transcript
 
-__all__ = ["SourceView"]
+__all__ = [
+    "CallConsole",
+    "EventLog",
+    "SourceView",
+    "StatusBar",
+    "StreamView",
+    "Transcript",
+    "console_mimebundle",
+]

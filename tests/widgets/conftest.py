@@ -133,6 +133,8 @@ class MiniState:
                             ev.get("previous_item_id"), call_id=item.get("call_id"),
                             name=item.get("name"), arguments=item.get("arguments"),
                             output=item.get("output"))
+                rec.text = " ".join(
+                    c.get("text") or c.get("transcript") or "" for c in item.get("content", []))
                 self.items[rec.id] = rec
                 self.item_order.append(rec.id)
         elif kind.endswith(".delta") and "item_id" in ev:

@@ -1,0 +1,247 @@
+"""StatusBar: one line saying what the call is doing — status, counts, tokens and cost so far.
+
+Why: the first question about a call is "is it alive, and what has it cost?". This bar
+answers it from the source's read API (``status``, ``stats``, ``state.usage_total``) and,
+when ``rtwidgets.analysis`` can price the model, ``cost_frame``. It is a plain
+``ipywidgets.HTML`` whose ``value`` is the only synced content: call id, transport, status
+and reason, elapsed, counts, tokens, cost. That is the small summary a saved notebook may
+keep; no transcript, instructions, tool arguments or secret ever goes in it.
+
+Rate: redrawn at most every ``interval`` (default 0.25 s) from frames, plus a 1 s tick for the
+elapsed time while the call is not ended. Cost is recomputed only after a ``response.done``
+and at most every ``cost_every`` seconds (it re-reads the capture).
+
+It must never: write per frame, hold text, or raise into the loop when pricing fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import ipywidgets
+
+from ._base import SourceView
+from ._batcher import Batcher
+
+__all__ = ["StatusBar", "format_elapsed"]
+
+_STYLE = (
+    "display:flex;flex-wrap:wrap;gap:4px 14px;padding:4px 8px;"
+    "border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;"
+    "background:var(--jp-layout-color2,#f5f5f5);color:var(--jp-ui-font-color1,#222);"
+    "font-family:var(--jp-ui-font-family,system-ui,sans-serif);"
+    "font-size:var(--jp-ui-font-size1,13px)"
+)
+_LABEL = "color:var(--jp-ui-font-color2,#555);margin-right:3px"
+_STATUS_COLOURS = {
+    "live": "var(--jp-success-color1,#388e3c)",
+    "connecting": "var(--jp-warn-color1,#f57c00)",
+    "reconnecting": "var(--jp-warn-color1,#f57c00)",
+    "ended": "var(--jp-ui-font-color2,#555)",
+}
+
+
+def format_elapsed(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a duration in seconds."""
+    s = max(0, int(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
+    """Call id, transport, status+reason, elapsed, events in/out, reconnects, errors, tokens,
+    cost. ``StatusBar(source=None, *, interval=0.25, cost=True, cost_every=5.0)``."""
+
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        interval: float = 0.25,
+        cost: bool = True,
+        cost_every: float = 5.0,
+        **options: Any,
+    ) -> None:
+        self._batcher = Batcher(self._render, interval=interval)
+        self._tick: asyncio.TimerHandle | None = None
+        self._with_cost = cost
+        self._cost_every = cost_every
+        self._cost_usd: float | None = None
+        self._cost_due = True
+        self._cost_at = -math.inf
+        # elapsed is the capture clock (frame.m) extrapolated by the loop clock while live
+        self._anchor_m = 0.0
+        self._anchor_loop: float | None = None
+        self._ticking_ok = True
+        super().__init__(source, **options)
+        self.add_class("rtw-status")
+        if source is None:
+            self._render()
+
+    # -- public ----------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers the bar shows, as a dict (also what tests assert)."""
+        src = self.source
+        if src is None:
+            return {"call_id": None, "status": "detached"}
+        status = getattr(src, "status", None)
+        stats = getattr(src, "stats", None)
+        state = getattr(src, "state", None)
+        errors = getattr(stats, "errors", None)
+        if errors is None:
+            errors = len(getattr(state, "errors", ()) or ())
+        usage = getattr(state, "usage_total", None) or {}
+        return {
+            "call_id": src.call_id,
+            "transport": getattr(src, "transport_kind", None),
+            "status": getattr(status, "state", None) or ("recorded" if status is None else "?"),
+            "reason": getattr(status, "reason", None),
+            "elapsed_s": self._elapsed(),
+            "events_in": _count(stats, state, "events_in"),
+            "events_out": _count(stats, state, "events_out"),
+            "reconnects": getattr(stats, "reconnects", 0) or 0,
+            "errors": errors,
+            "tokens": int(usage.get("total_tokens", 0)) if isinstance(usage, Mapping) else 0,
+            "cost_usd": self._cost_usd,
+        }
+
+    def refresh(self) -> None:
+        """Redraw now."""
+        self._batcher.flush_now()
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def _on_bind(self, source: Any) -> None:
+        frames = source.frames()
+        self._anchor_m = frames[-1].m if len(frames) else 0.0
+        self._anchor_loop = _loop_time()
+        self._cost_usd = None
+        self._cost_due = True
+        self._cost_at = -math.inf
+        self._render()
+        self._schedule_tick()
+
+    def _on_unbind(self) -> None:
+        self._cancel_tick()
+        self._cost_usd = None
+        self._render()
+
+    def _on_close(self) -> None:
+        self._cancel_tick()
+        self._batcher.close()
+
+    def _on_frame(self, frame: Any) -> None:
+        self._anchor_m = frame.m
+        self._anchor_loop = _loop_time()
+        if frame.type == "response.done":
+            self._cost_due = True
+        self._batcher.poke()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _live(self) -> bool:
+        status = getattr(self.source, "status", None)
+        return getattr(status, "state", None) in ("connecting", "live", "reconnecting")
+
+    def _elapsed(self) -> float:
+        if self._anchor_loop is None or not self._live():
+            return self._anchor_m
+        now = _loop_time()
+        if now is None:
+            return self._anchor_m
+        return self._anchor_m + max(0.0, now - self._anchor_loop)
+
+    def _update_cost(self) -> None:
+        if not (self._with_cost and self._cost_due) or self.source is None:
+            return
+        now = _loop_time() or 0.0
+        if now - self._cost_at < self._cost_every:
+            self._batcher.poke()  # come back once the pause is over
+            return
+        self._cost_at = now
+        self._cost_due = False
+        try:
+            from rtwidgets.analysis import cost_frame
+        except ImportError:
+            return
+        try:
+            frame = cost_frame(self.source)
+            total = frame.loc[frame["response_id"] == "total", "total_usd"]
+            value = float(total.iloc[0]) if len(total) else math.nan
+        except Exception:  # pricing is a nicety: tokens are still shown
+            value = math.nan
+        self._cost_usd = None if math.isnan(value) else value
+
+    def _render(self) -> None:
+        if self.closed:
+            return
+        self._update_cost()
+        s = self.summary()
+        if s["call_id"] is None:
+            self.value = f'<div class="rtw-status-bar" style="{_STYLE}">not attached</div>'
+            return
+        status = html.escape(str(s["status"]))
+        if s["reason"]:
+            status += f" ({html.escape(str(s['reason']))})"
+        colour = _STATUS_COLOURS.get(str(s["status"]), "inherit")
+        parts = [
+            ("call", f"<code>{html.escape(s['call_id'])}</code>"),
+            ("via", html.escape(str(s["transport"] or "?"))),
+            ("status", f'<span class="rtw-status-{html.escape(str(s["status"]))}" '
+                       f'style="color:{colour}">{status}</span>'),
+            ("elapsed", format_elapsed(s["elapsed_s"])),
+            ("events", f"{s['events_in']} in / {s['events_out']} out"),
+            ("reconnects", str(s["reconnects"])),
+            ("errors", f'<span class="rtw-status-errors" style="color:'
+                       f'{"var(--jp-error-color1,#d32f2f)" if s["errors"] else "inherit"}">'
+                       f'{s["errors"]}</span>'),
+            ("tokens", str(s["tokens"])),
+        ]
+        if s["cost_usd"] is not None:
+            parts.append(("cost", f"${s['cost_usd']:.4f}"))
+        body = "".join(
+            f'<span data-field="{name}"><b style="{_LABEL}">{name}</b>{value}</span>'
+            for name, value in parts
+        )
+        self.value = f'<div class="rtw-status-bar" style="{_STYLE}">{body}</div>'
+
+    # -- elapsed tick ----------------------------------------------------------------------
+
+    def _schedule_tick(self) -> None:
+        self._cancel_tick()
+        if self.closed or self.source is None or not self._live():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._tick = loop.call_later(1.0, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._tick = None
+        self._render()
+        self._schedule_tick()
+
+    def _cancel_tick(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
+
+def _count(stats: Any, state: Any, name: str) -> int:
+    value = getattr(stats, name, None)
+    if value is None:
+        value = getattr(state, name, 0)
+    return int(value or 0)
+
+
+def _loop_time() -> float | None:
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return None
