@@ -324,6 +324,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         if source is not None:
             self.bind(source)
         else:
+            self._load_controls({}, baseline=True)  # unbound: edits count from the defaults
             self._refresh()
 
     # -- construction ----------------------------------------------------------------------

@@ -1,0 +1,438 @@
+"""IncomingCalls: ringing SIP calls from a ``WebhookInbox``, with accept/reject/refer/attach.
+
+Why: a SIP call reaches a notebook only as a signed ``realtime.call.incoming`` webhook, and
+it rings only for a while. A person wants the calls listed as they arrive (From, To, the SIP
+headers), and to answer one in a click: Accept with a session (the fields of an attached
+``SessionEditor``, or a JSON box), Reject with a SIP status, Refer to a ``tel:``/``sip:`` URI,
+then Attach the sideband and get a console for the call. Each button's action is an
+awaitable twin on this form (``await incoming.accept(call_id, session=…)``, ``reject``,
+``refer``, ``attach``) calling the ``IncomingCall``'s own coroutine.
+
+The source is a ``WebhookInbox`` (not a ``Call``), so this view follows the shared view
+contract (``bind``/``unbind``/``close``, actions as tasks, errors in place) with its own
+``bind``. It listens with ``inbox.subscribe`` (sees every call at once, without taking it
+from the queue) and, with ``consume=True`` (the default), also drains the inbox's queue in a
+task on the running loop so a notebook that only uses this form never fills the queue (the
+inbox answers 503 when it is full). Pass ``consume=False`` when your own code runs
+``async for incoming in inbox``.
+
+Privacy: SIP headers (caller numbers and addresses) and the accept-session JSON are shown
+with ``PrivateText`` (see ``_session_editor``): never in a synced trait unless
+``private=False``. The headers are untrusted caller input: they are shown as text, never
+as HTML.
+
+What it must never do: send a control request that failed its check (bad session JSON, a
+status outside 400–699, a URI that is not tel:/sip:) — the control layer validates before
+any request and raises ``ValidationError``; block the kernel; call ``display()`` from a task
+(the console for an attached call is added inside this widget instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as w
+
+from ..protocol.errors import ValidationError
+from ._base import SourceView, describe_error
+from ._session_editor import PrivateText, _css_error, _css_note, _css_ok
+
+__all__ = ["IncomingCalls"]
+
+_STATUS_COLORS = {
+    "ringing": "#f57c00",
+    "accepted": "#388e3c",
+    "attached": "#1976d2",
+    "rejected": "#d32f2f",
+    "referred": "#7b1fa2",
+    "ended": "#616161",
+}
+
+
+def _headers_text(incoming: Any) -> str:
+    lines = [f"From: {getattr(incoming, 'from_', None) or '?'}"]
+    lines.append(f"To:   {getattr(incoming, 'to', None) or '?'}")
+    headers = list(getattr(incoming, "sip_headers", []) or [])
+    if headers:
+        lines.append("")
+        lines.extend(f"{name}: {value}" for name, value in headers)
+    return "\n".join(lines)
+
+
+class _Row:
+    """The widgets of one incoming call."""
+
+    def __init__(self, call_id: str, *, private: bool, redact: bool) -> None:
+        self.call_id = call_id
+        self.header = w.HTML("")
+        self.headers = PrivateText(mode="view", private=private, redact=redact)
+        self.accept = w.Button(description="Accept", icon="phone", button_style="success")
+        self.reject = w.Button(description="Reject", icon="phone-slash", button_style="danger")
+        self.status_code = w.BoundedIntText(
+            value=603, min=400, max=699, description="status", layout={"width": "150px"}
+        )
+        self.refer = w.Button(description="Refer", icon="share")
+        self.target = PrivateText(
+            mode="line", private=private, description="", placeholder="tel:+14155550123"
+        )
+        self.target.layout.width = "220px"
+        self.attach = w.Button(description="Attach", icon="plug")
+        self.error = w.HTML("")
+        self.consoles = w.VBox([])
+        self.buttons = w.HBox(
+            [self.accept, self.reject, self.status_code, self.refer, self.target, self.attach]
+        )
+        self.box = w.VBox([self.header, self.headers, self.buttons, self.error, self.consoles])
+        self.box.add_class("rtw-incoming-call")
+        self.busy = False
+
+
+class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
+    """Incoming SIP calls of a ``WebhookInbox``, each with Accept/Reject/Refer/Attach.
+
+    ``IncomingCalls(inbox, editor=None, on_attach=None, consume=True, private=True)``:
+    ``editor`` is a ``SessionEditor`` whose current fields are the accept session (else the
+    JSON box is used); ``on_attach(call)`` is called with each attached ``Call`` (default:
+    a ``CallConsole`` for it is shown under the call's row).
+    """
+
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        editor: Any = None,
+        on_attach: Callable[[Any], Any] | None = None,
+        consume: bool = True,
+        private: bool = True,
+        redact: bool = False,
+        attach_options: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.private = bool(private)
+        self.editor = editor
+        self.on_attach = on_attach
+        self.consume = bool(consume)
+        self.attach_options = dict(attach_options or {})
+        self._rows: dict[str, _Row] = {}
+        self._calls: dict[str, Any] = {}  # call_id -> IncomingCall
+        self.attached: dict[str, Any] = {}  # call_id -> Call
+        self._consumer: asyncio.Task[None] | None = None
+        self.title = w.HTML("<b>Incoming SIP calls</b>")
+        self.session_from = w.ToggleButtons(
+            description="accept with",
+            options=[("session editor", "editor"), ("JSON", "json")],
+            value="editor" if editor is not None else "json",
+        )
+        self.session_json = PrivateText(
+            '{\n  "type": "realtime"\n}',
+            mode="text",
+            rows=5,
+            private=private,
+            redact=redact,
+            description="accept session (JSON)",
+        )
+        self.error = w.HTML("")
+        self.empty = w.HTML(_css_note("no incoming call yet"))
+        self.rows_box = w.VBox([])
+        super().__init__(
+            source=None,
+            redact=redact,
+            children=[
+                self.title,
+                self.session_from,
+                self.session_json,
+                self.error,
+                self.empty,
+                self.rows_box,
+            ],
+            **kwargs,
+        )
+        self.add_class("rtw-incoming")
+        self.session_from.observe(lambda _c: self._show_session_source(), names="value")
+        self._show_session_source()
+        if source is not None:
+            self.bind(source)
+
+    # -- binding (the source is a WebhookInbox, not a Call) --------------------------------
+
+    def bind(self, source: Any) -> None:
+        """Show the calls of ``source`` (a ``WebhookInbox``); replaces the previous inbox."""
+        if self.closed:
+            raise RuntimeError("IncomingCalls is closed; create a new view to bind")
+        missing = [n for n in ("seen", "subscribe") if not hasattr(source, n)]
+        if missing:
+            raise TypeError(
+                f"source: {type(source).__name__} lacks {', '.join(missing)}. Fix: pass a "
+                "started rtwidgets.WebhookInbox"
+            )
+        if self.source is not None:
+            self.unbind()
+        self._rtw_source = source
+        self._rtw_unsubscribe = source.subscribe(self._add)
+        for incoming in list(source.seen):
+            self._add(incoming)
+        if self.consume:
+            self._start_consumer()
+
+    def _on_unbind(self) -> None:
+        self._stop_consumer()
+        for row in self._rows.values():
+            row.headers.close()
+            row.target.close()
+        self._rows.clear()
+        self._calls.clear()
+        self.rows_box.children = []
+        self.empty.layout.display = ""
+
+    def _on_close(self) -> None:
+        self._stop_consumer()
+
+    def _show_error(self, label: str, exc: BaseException) -> None:
+        self.error.value = _css_error(f"{label} failed: {describe_error(exc)}")
+
+    def _start_consumer(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.error.value = _css_error(
+                "not listening: no running event loop. Fix: use the form inside a Jupyter "
+                "kernel, or call start() from async code"
+            )
+            return
+        self._consumer = loop.create_task(self._consume(), name="rtwidgets:IncomingCalls")
+
+    def start(self) -> None:
+        """Start draining the inbox (when ``bind`` ran without a running loop)."""
+        if (
+            self.source is not None
+            and self.consume
+            and (self._consumer is None or self._consumer.done())
+        ):
+            self._start_consumer()
+
+    def _stop_consumer(self) -> None:
+        task, self._consumer = self._consumer, None
+        if task is not None and not task.done():
+            task.cancel()
+
+    async def _consume(self) -> None:
+        inbox = self.source
+        try:
+            async for incoming in inbox:
+                self._add(incoming)  # usually already shown through subscribe
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken inbox is shown, not raised into the loop
+            self._show_error("Listening", exc)
+
+    # -- rows ------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[str]:
+        """Call ids shown, oldest first."""
+        return list(self._rows)
+
+    def row(self, call_id: str) -> _Row:
+        return self._rows[call_id]
+
+    def _add(self, incoming: Any) -> None:
+        call_id = str(incoming.call_id)
+        self._calls[call_id] = incoming
+        if call_id in self._rows:
+            self._render(call_id)
+            return
+        row = _Row(call_id, private=self.private, redact=self.redact)
+        row.headers.text = _headers_text(incoming)
+        row.accept.on_click(lambda _b: self._click(call_id, "Accept", self.accept(call_id)))
+        row.reject.on_click(
+            lambda _b: self._click(
+                call_id, "Reject", self.reject(call_id, status_code=row.status_code.value)
+            )
+        )
+        row.refer.on_click(
+            lambda _b: self._click(call_id, "Refer", self.refer(call_id, row.target.text.strip()))
+        )
+        row.attach.on_click(lambda _b: self._click(call_id, "Attach", self.attach(call_id)))
+        self._rows[call_id] = row
+        self.rows_box.children = [*self.rows_box.children, row.box]
+        self.empty.layout.display = "none"
+        self._render(call_id)
+
+    def _render(self, call_id: str) -> None:
+        row = self._rows[call_id]
+        incoming = self._calls[call_id]
+        status = "attached" if call_id in self.attached else str(getattr(incoming, "status", "?"))
+        color = _STATUS_COLORS.get(status, "#616161")
+        received = getattr(incoming, "received_at", None)
+        when = (
+            f"received {time.strftime('%H:%M:%S', time.localtime(received))}"
+            if isinstance(received, (int, float))
+            else ""
+        )
+        security = getattr(incoming, "sip_media_security", None)
+        row.header.value = " ".join(
+            [
+                f'<b class="rtw-incoming-id">{html.escape(call_id)}</b>',
+                f'<span class="rtw-badge rtw-status-{html.escape(status)}" style="border: 1px '
+                f'solid {color}; color: {color}; border-radius: 8px; padding: 0 6px">'
+                f"{html.escape(status)}</span>",
+                _css_note(when),
+                _css_note(f"media {security}") if security else "",
+            ]
+        )
+        ringing = status == "ringing"
+        row.accept.disabled = row.busy or not ringing
+        row.reject.disabled = row.busy or not ringing
+        # REFER transfers a connected call; attach needs an accepted one.
+        row.refer.disabled = row.busy or status not in ("accepted", "attached")
+        row.attach.disabled = row.busy or status != "accepted"
+
+    def _show_session_source(self) -> None:
+        use_editor = self.session_from.value == "editor"
+        self.session_json.layout.display = "none" if use_editor else ""
+        self.session_from.layout.display = "" if self.editor is not None else "none"
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _click(self, call_id: str, label: str, work: Any) -> None:
+        row = self._rows.get(call_id)
+        if row is None or row.busy:
+            work.close()
+            return
+
+        async def guarded() -> None:
+            # Shown on the row; the scripted methods raise instead.
+            with contextlib.suppress(Exception):
+                await work
+
+        self._spawn(guarded(), label=label)
+
+    def _incoming(self, call_id: str) -> Any:
+        incoming = self._calls.get(call_id)
+        if incoming is None:
+            raise ValidationError(
+                "call_id",
+                f"{call_id!r} is not an incoming call of this inbox",
+                f"use one of: {', '.join(self._calls) or 'none yet'}",
+            )
+        return incoming
+
+    def accept_session(self) -> dict[str, Any]:
+        """The session Accept would send now (from the editor or the JSON box); validated."""
+        if self.editor is not None and self.session_from.value == "editor":
+            fields = dict(self.editor.session_fields())
+        else:
+            text = self.session_json.text.strip() or "{}"
+            try:
+                fields = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(
+                    "session",
+                    f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                    'correct the accept session JSON (an object like {"type": "realtime"})',
+                    code="invalid_type",
+                ) from None
+            if not isinstance(fields, dict):
+                raise ValidationError(
+                    "session",
+                    f"expected a JSON object, got {type(fields).__name__}",
+                    'write the session as an object: {"type": "realtime", …}',
+                    code="invalid_type",
+                )
+        fields.setdefault("type", "realtime")
+        from ..protocol.session import validate_session
+
+        validate_session(fields, partial=True)
+        return fields
+
+    async def _run(self, call_id: str, label: str, work: Callable[[Any], Any]) -> Any:
+        row = self._rows.get(call_id)
+        try:
+            incoming = self._incoming(call_id)
+        except ValidationError as err:
+            self.error.value = _css_error(str(err))
+            raise
+        if row is not None:
+            row.busy = True
+            row.error.value = _css_note(f"{label.lower()}…")
+            self._render(call_id)
+        try:
+            result = await work(incoming)
+        except BaseException as exc:
+            if row is not None:
+                row.error.value = _css_error(f"{label} failed: {describe_error(exc)}")
+            raise
+        finally:
+            if row is not None:
+                row.busy = False
+                self._render(call_id)
+        if row is not None:
+            row.error.value = _css_ok(f"{label.lower()}: done")
+            self._render(call_id)
+        return result
+
+    async def accept(self, call_id: str, session: Mapping[str, Any] | None = None) -> None:
+        """Accept a ringing call with ``session`` (default: the form's accept session)."""
+        row = self._rows.get(call_id)
+        try:
+            body = dict(session) if session is not None else self.accept_session()
+        except ValidationError as err:
+            if row is not None:
+                row.error.value = _css_error(str(err))
+            raise
+
+        async def go(incoming: Any) -> None:
+            await incoming.accept(body)
+
+        await self._run(call_id, "Accept", go)
+
+    async def reject(self, call_id: str, status_code: int | None = None) -> None:
+        """Reject a ringing call with a SIP status (400–699; ``None``: the server's 603)."""
+
+        async def go(incoming: Any) -> None:
+            await incoming.reject(status_code)
+
+        await self._run(call_id, "Reject", go)
+
+    async def refer(self, call_id: str, target_uri: str) -> None:
+        """Transfer the call to a ``tel:`` or ``sip:`` URI (SIP REFER)."""
+
+        async def go(incoming: Any) -> None:
+            await incoming.refer(target_uri)
+
+        await self._run(call_id, "Refer", go)
+
+    async def attach(self, call_id: str) -> Any:
+        """Attach the sideband to an accepted call; returns the ``Call``.
+
+        Then ``on_attach(call)`` runs (may be async); without one, a ``CallConsole`` for the
+        call is shown under its row.
+        """
+
+        async def go(incoming: Any) -> Any:
+            return await incoming.attach(**self.attach_options)
+
+        call = await self._run(call_id, "Attach", go)
+        self.attached[call_id] = call
+        self._render(call_id)
+        if self.on_attach is not None:
+            result = self.on_attach(call)
+            if asyncio.iscoroutine(result):
+                await result
+        else:
+            self._show_console(call_id, call)
+        return call
+
+    def _show_console(self, call_id: str, call: Any) -> None:
+        from ._console import CallConsole  # the console composes this form: import late
+
+        console = CallConsole(call)
+        row = self._rows.get(call_id)
+        if row is not None:
+            row.consoles.children = [console]

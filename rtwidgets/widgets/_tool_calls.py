@@ -1,0 +1,451 @@
+"""ToolCalls: the function calls the model made in a call, and a form to answer them.
+
+Why: on the sideband, the server asks *us* to run tools (``response.function_call_arguments
+.done``); until someone sends a ``function_call_output`` the model waits. A person steering a
+call needs to see what is pending (name, arguments, how long it has waited), answer it by
+hand ("Send", or "Send and respond" which also sends ``response.create``), and see which
+calls a registered Python handler (``@call.tool``) answered and how fast. Every button has
+an awaitable twin: ``await tool_calls.send(call_id, output, respond=True)``.
+
+Reads only ``call.state.tool_calls`` (``ToolCallRecord``: status, answered_by, times) — the
+reducer decides what is pending or answered, never this view. Answers go through
+``await call.send_tool_output(call_id, output, respond=…, by="form")``.
+
+Privacy: arguments and outputs are tool data. They are shown with ``PrivateText`` (see
+``_session_editor``): the text travels in custom messages only, never in a synced trait,
+unless ``private=False``; ``redact=True`` keeps it out of the browser altogether. Function
+names, ids, ages and latencies are plain labels.
+
+What it must never do: send an output that failed its check (bad JSON in JSON mode, an
+empty output, an unknown or already answered call id), send from a click handler without a
+task, or refresh the browser per frame (rows change only on the few frame types that can
+change a tool call; ages refresh on a one-second timer, and only while calls are pending).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import ipywidgets as w
+
+from ..protocol.errors import ValidationError
+from ._base import SourceView, describe_error
+from ._session_editor import PrivateText, _css_error, _css_note, _css_ok
+
+__all__ = ["ToolCalls"]
+
+#: Frame types after which a tool call may have appeared or changed status.
+_TOOL_FRAME_TYPES: Final = frozenset(
+    {
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.done",
+        "conversation.item.added",
+        "conversation.item.done",
+        "conversation.item.create",
+        "rtwidgets.tool_answered",
+    }
+)
+
+
+def _badge(text: str, css: str, color: str) -> str:
+    return (
+        f'<span class="rtw-badge {css}" style="border: 1px solid {color}; color: {color}; '
+        "border-radius: 8px; padding: 0 6px; margin-left: 4px; "
+        f'font-size: var(--jp-ui-font-size0, 11px)">{html.escape(text)}</span>'
+    )
+
+
+def _fmt_seconds(seconds: float) -> str:
+    if seconds < 1.0:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+def pretty_arguments(arguments: str | None) -> str:
+    """Arguments JSON indented for reading; unparsable text is shown as it came."""
+    if not arguments:
+        return ""
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+    except (json.JSONDecodeError, TypeError):
+        return arguments
+
+
+def check_output(text: str, fmt: str) -> str:
+    """The output string to send for what the person typed; raises ValidationError.
+
+    ``fmt`` is ``"json"`` (must parse; sent compact) or ``"text"`` (sent as typed).
+    """
+    if fmt not in ("json", "text"):
+        raise ValidationError("format", f"{fmt!r} is not an output format", "use 'json' or 'text'")
+    if not text.strip():
+        raise ValidationError(
+            "output", "is empty", 'type the tool\'s result (JSON such as {"ok": true}, or text)'
+        )
+    if fmt == "text":
+        return text
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            "output",
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "correct the JSON, or switch the format to Text to send it as plain text",
+            code="invalid_type",
+        ) from None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Row:
+    """The widgets of one tool call (plain holder; the view owns the logic)."""
+
+    def __init__(self, call_id: str, *, private: bool, redact: bool) -> None:
+        self.call_id = call_id
+        self.header = w.HTML("")
+        self.arguments = PrivateText(mode="view", private=private, redact=redact)
+        self.output = PrivateText(
+            mode="text",
+            rows=3,
+            private=private,
+            redact=redact,
+            description="output",
+            placeholder='{"result": …}',
+        )
+        self.format = w.ToggleButtons(
+            options=[("JSON", "json"), ("Text", "text")],
+            value="json",
+            style={"button_width": "56px"},
+        )
+        self.send = w.Button(description="Send", icon="paper-plane")
+        self.send_respond = w.Button(
+            description="Send and respond", icon="reply", button_style="primary"
+        )
+        self.error = w.HTML("")
+        self.answer = PrivateText(mode="view", private=private, redact=redact)
+        self.editor = w.VBox(
+            [self.output, w.HBox([self.format, self.send, self.send_respond]), self.error]
+        )
+        self.box = w.VBox([self.header, self.arguments, self.editor, self.answer])
+        self.box.add_class("rtw-toolcall")
+        self.sending = False
+        self.signature: tuple[Any, ...] = ()
+
+
+class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
+    """Pending and answered tool calls of a ``Call``, with an output form per pending call.
+
+    ``ToolCalls(call, private=True, age_interval=1.0)``. Scripted twin of the buttons:
+    ``await tool_calls.send(call_id, output, respond=True)``.
+    """
+
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        private: bool = True,
+        redact: bool = False,
+        age_interval: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        if not age_interval > 0:
+            raise ValueError(
+                f"age_interval: {age_interval!r} is not a positive number of seconds. "
+                "Fix: pass e.g. age_interval=1.0"
+            )
+        self.private = bool(private)
+        self.age_interval = float(age_interval)
+        self._rows: dict[str, _Row] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self.title = w.HTML("<b>Tool calls</b>")
+        self.pending_title = w.HTML("")
+        self.pending_box = w.VBox([])
+        self.answered_title = w.HTML("")
+        self.answered_box = w.VBox([])
+        self.error = w.HTML("")
+        super().__init__(
+            source=None,
+            redact=redact,
+            children=[
+                self.title,
+                self.error,
+                self.pending_title,
+                self.pending_box,
+                self.answered_title,
+                self.answered_box,
+            ],
+            **kwargs,
+        )
+        self.add_class("rtw-toolcalls")
+        if source is not None:
+            self.bind(source)
+        else:
+            self._sync_rows()
+
+    # -- view contract ---------------------------------------------------------------------
+
+    def _on_bind(self, source: Any) -> None:
+        self.title.value = f"<b>Tool calls</b> {_css_note(str(getattr(source, 'call_id', '')))}"
+        self.error.value = ""
+        self._sync_rows()
+
+    def _on_unbind(self) -> None:
+        self._stop_ticker()
+        for row in self._rows.values():
+            for widget in (row.arguments, row.output, row.answer):
+                widget.close()
+        self._rows.clear()
+        self.title.value = "<b>Tool calls</b>"
+        self._sync_rows()
+
+    def _on_close(self) -> None:
+        self._stop_ticker()
+
+    def _on_frame(self, frame: Any) -> None:
+        if frame.type in _TOOL_FRAME_TYPES:
+            self._sync_rows()
+
+    def _show_error(self, label: str, exc: BaseException) -> None:
+        self.error.value = _css_error(f"{label} failed: {describe_error(exc)}")
+
+    # -- reading the state -----------------------------------------------------------------
+
+    def _records(self) -> list[Any]:
+        state = getattr(self.source, "state", None)
+        calls = getattr(state, "tool_calls", None) if state is not None else None
+        return list(calls.values()) if isinstance(calls, Mapping) else []
+
+    def _record(self, call_id: str) -> Any:
+        state = getattr(self.source, "state", None)
+        calls = getattr(state, "tool_calls", None) if state is not None else None
+        return calls.get(call_id) if isinstance(calls, Mapping) else None
+
+    def _handlers(self) -> set[str]:
+        handlers = getattr(self.source, "tool_handlers", None)
+        try:
+            return {str(name) for name in handlers} if handlers is not None else set()
+        except TypeError:
+            return set()
+
+    def _can_send(self) -> bool:
+        return self.source is not None and hasattr(self.source, "send_tool_output")
+
+    @property
+    def pending(self) -> list[str]:
+        """Call ids of the pending tool calls, oldest first."""
+        return [r.call_id for r in self._records() if r.status != "answered"]
+
+    @property
+    def answered(self) -> list[str]:
+        return [r.call_id for r in self._records() if r.status == "answered"]
+
+    def row(self, call_id: str) -> _Row:
+        """The widgets of one call's row (tests and the console drive them)."""
+        return self._rows[call_id]
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _sync_rows(self) -> None:
+        records = self._records()
+        handlers = self._handlers()
+        now = time.time()
+        pending: list[Any] = []
+        answered: list[Any] = []
+        for rec in records:
+            row = self._rows.get(rec.call_id)
+            if row is None:
+                row = self._new_row(rec.call_id)
+                row.arguments.text = pretty_arguments(rec.arguments)
+            signature = (
+                rec.status,
+                rec.answered_by,
+                rec.output,
+                rec.arguments,
+                rec.name in handlers,
+            )
+            if signature != row.signature:
+                row.signature = signature
+                row.arguments.text = pretty_arguments(rec.arguments)
+                if rec.status == "answered":
+                    row.answer.text = rec.output or ""
+                    row.answer.layout.display = ""
+                    row.editor.layout.display = "none"
+                else:
+                    row.answer.layout.display = "none"
+                    row.editor.layout.display = "" if self._can_send() else "none"
+            row.header.value = self._header(rec, handlers, now)
+            (answered if rec.status == "answered" else pending).append(row.box)
+        if tuple(self.pending_box.children) != tuple(pending):
+            self.pending_box.children = pending
+        if tuple(self.answered_box.children) != tuple(answered):
+            self.answered_box.children = answered
+        self.pending_title.value = (
+            f"<b>Pending</b> ({len(pending)})" if pending else _css_note("no pending tool call")
+        )
+        self.answered_title.value = f"<b>Answered</b> ({len(answered)})" if answered else ""
+        if pending:
+            self._start_ticker()
+        else:
+            self._stop_ticker()
+
+    def _new_row(self, call_id: str) -> _Row:
+        row = _Row(call_id, private=self.private, redact=self.redact)
+        row.send.on_click(lambda _b: self._click_send(call_id, respond=False))
+        row.send_respond.on_click(lambda _b: self._click_send(call_id, respond=True))
+        row.output.on_edit(lambda _s: self._clear_row_error(call_id))
+        self._rows[call_id] = row
+        return row
+
+    def _header(self, rec: Any, handlers: set[str], now: float) -> str:
+        name = html.escape(str(rec.name or "?"))
+        parts = [f'<b class="rtw-toolcall-name">{name}</b>', _css_note(str(rec.call_id))]
+        requested = rec.requested_t
+        if rec.status == "answered":
+            by = rec.answered_by or "?"
+            if by == "handler":
+                parts.append(_badge("answered by handler", "rtw-badge-handler", "#7b1fa2"))
+            else:
+                parts.append(_badge(f"answered by {by}", "rtw-badge-answered", "#388e3c"))
+            if rec.answered_t is not None and requested is not None:
+                latency = max(0.0, rec.answered_t - requested)
+                parts.append(_css_note(f"latency {_fmt_seconds(latency)}"))
+        else:
+            parts.append(_badge("pending", "rtw-badge-pending", "#f57c00"))
+            if rec.name in handlers:
+                parts.append(_badge("Python handler registered", "rtw-badge-handler", "#7b1fa2"))
+            if requested is not None:
+                parts.append(_css_note(f"waiting {_fmt_seconds(max(0.0, now - requested))}"))
+        return " ".join(parts)
+
+    def refresh_ages(self) -> None:
+        """Update the "waiting …" of pending rows (the ticker calls this every interval)."""
+        handlers = self._handlers()
+        now = time.time()
+        for rec in self._records():
+            row = self._rows.get(rec.call_id)
+            if row is not None and rec.status != "answered":
+                row.header.value = self._header(rec, handlers, now)
+
+    def _start_ticker(self) -> None:
+        if self._ticker is not None and not self._ticker.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (plain script): ages refresh on the next frame instead
+        self._ticker = loop.create_task(self._tick(), name="rtwidgets:ToolCalls:ages")
+
+    def _stop_ticker(self) -> None:
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None and not ticker.done():
+            ticker.cancel()
+
+    async def _tick(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.age_interval)
+            self.refresh_ages()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _clear_row_error(self, call_id: str) -> None:
+        row = self._rows.get(call_id)
+        if row is not None and row.error.value:
+            row.error.value = ""
+            row.output.invalid = False
+
+    def _click_send(self, call_id: str, *, respond: bool) -> None:
+        row = self._rows.get(call_id)
+        if row is None or row.sending:
+            return
+        try:
+            output = check_output(row.output.text, row.format.value)
+        except ValidationError as err:
+            row.error.value = _css_error(str(err))
+            row.output.invalid = True
+            return
+        label = "Send and respond" if respond else "Send"
+        self._spawn(self._send_from_form(call_id, output, respond), label=label)
+
+    async def _send_from_form(self, call_id: str, output: str, respond: bool) -> None:
+        # Errors are shown on the row; the scripted send() raises them instead.
+        with contextlib.suppress(Exception):
+            await self.send(call_id, output, respond=respond)
+
+    async def send(self, call_id: str, output: Any, *, respond: bool = True) -> None:
+        """Answer a pending tool call: ``function_call_output`` (+ ``response.create``).
+
+        ``output`` is sent as given when it is a ``str``; anything else is JSON-encoded.
+        Raises ``ValidationError`` (nothing sent) for an unknown or answered call id or an
+        unencodable output, and whatever ``send_tool_output`` raises; errors show on the row.
+        """
+        row = self._rows.get(call_id)
+        try:
+            text = self._check_send(call_id, output)
+        except ValidationError as err:
+            if row is not None:
+                row.error.value = _css_error(str(err))
+            raise
+        if row is not None:
+            row.sending = True
+            row.send.disabled = row.send_respond.disabled = True
+            row.error.value = _css_note("sending…")
+        try:
+            await self.source.send_tool_output(call_id, text, respond=respond, by="form")
+        except BaseException as exc:
+            if row is not None:
+                row.error.value = _css_error(f"not sent: {describe_error(exc)}")
+            raise
+        finally:
+            if row is not None:
+                row.sending = False
+                row.send.disabled = row.send_respond.disabled = False
+        if row is not None:
+            row.error.value = _css_ok(
+                "sent, response requested" if respond else "sent (no response requested)"
+            )
+        self._sync_rows()
+
+    def _check_send(self, call_id: str, output: Any) -> str:
+        if not self._can_send():
+            raise ValidationError(
+                "call_id",
+                "this view is not bound to a live call",
+                "bind it to a Call from rtwidgets.attach(...) (a recording cannot answer)",
+            )
+        rec = self._record(call_id)
+        if rec is None:
+            pending = ", ".join(self.pending) or "none"
+            raise ValidationError(
+                "call_id",
+                f"{call_id!r} is not a tool call of this call",
+                f"use the call_id of a pending tool call (pending: {pending})",
+            )
+        if rec.status == "answered":
+            raise ValidationError(
+                "call_id",
+                f"{call_id!r} is already answered (by {rec.answered_by or '?'})",
+                "nothing to do: each tool call takes one output",
+            )
+        if isinstance(output, str):
+            text = output
+        else:
+            try:
+                text = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    "output",
+                    f"cannot be encoded as JSON ({exc})",
+                    "pass a str, or a dict/list of JSON values",
+                    code="invalid_type",
+                ) from None
+        if not text.strip():
+            raise ValidationError("output", "is empty", "pass the tool's result")
+        return text

@@ -1,0 +1,271 @@
+"""IncomingCalls over a real WebhookInbox fed by the emulator's signed SIP webhooks.
+
+The emulator rings a SIP call (``start_call(transport="sip")``), signs the
+``realtime.call.incoming`` webhook and posts it to the inbox on 127.0.0.1; the form lists
+the call and its buttons (driven from Python, as clicks) go through ``IncomingCall`` and the
+SDK to the emulator's calls API, which records every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import ipywidgets.widgets.widget as ipw_widget
+import openai
+import pytest
+
+from rtwidgets._webhooks import WebhookInbox
+from rtwidgets.emulator import Emulator
+from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.widgets._incoming import IncomingCalls
+from rtwidgets.widgets._session_editor import SessionEditor
+
+WEBHOOK_SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy1vbmx5LW5vdC1yZWFs"  # fake
+API_KEY = "sk-test-not-a-real-key"
+
+
+class Rig:
+    def __init__(self, emu: Emulator, inbox: WebhookInbox, client: openai.AsyncOpenAI) -> None:
+        self.emu = emu
+        self.inbox = inbox
+        self.client = client
+
+    def requests(self, call_id: str, action: str) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.emu.requests
+            if r.get("call_id") == call_id and str(r["path"]).endswith("/" + action)
+        ]
+
+    def all_actions(self, call_id: str) -> list[str]:
+        return [
+            str(r["path"]).rsplit("/", 1)[-1]
+            for r in self.emu.requests
+            if r.get("call_id") == call_id and r["method"] == "POST"
+        ]
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    # The inbox's client must point at the emulator, and the emulator must know the inbox's
+    # URL: start the inbox first, then aim its client at the emulator once it is up.
+    client = openai.AsyncOpenAI(api_key=API_KEY, base_url="http://127.0.0.1:9/v1")
+    inbox = await WebhookInbox(secret=WEBHOOK_SECRET, client=client).start()
+    assert inbox.url is not None
+    emu = await Emulator.start(
+        speed=50,
+        seed=7,
+        scenario="conversation",
+        webhook_url=inbox.url,
+        webhook_secret=WEBHOOK_SECRET,
+    )
+    client.base_url = emu.base_url
+    client.websocket_base_url = emu.websocket_base_url
+    try:
+        yield Rig(emu, inbox, client)
+    finally:
+        await inbox.close()
+        await emu.close()
+        await client.close()
+
+
+async def ring(rig: Rig, view: IncomingCalls) -> str:
+    call_id = await rig.emu.start_call(transport="sip")
+    for _ in range(400):
+        if call_id in view.calls:
+            return call_id
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{call_id} never reached the form")
+
+
+def states_text(root: Any) -> str:
+    seen: set[str] = set()
+    out: list[Any] = []
+    todo = [root]
+    while todo:
+        widget = todo.pop()
+        if widget.model_id in seen:
+            continue
+        seen.add(widget.model_id)
+        state = widget.get_state()
+        out.append(state)
+        text = json.dumps(state)
+        for part in text.split('"IPY_MODEL_')[1:]:
+            child = ipw_widget._instances.get(part.split('"', 1)[0])
+            if child is not None:
+                todo.append(child)
+    return json.dumps(out)
+
+
+async def test_incoming_call_is_listed_with_from_to_and_headers(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    row = view.row(call_id)
+    assert call_id in row.header.value
+    assert "ringing" in row.header.value
+    incoming = rig.inbox.seen[-1]
+    assert incoming.from_ is not None
+    assert f"From: {incoming.from_}" in row.headers.text
+    assert f"To:   {incoming.to}" in row.headers.text
+    # Caller numbers are private: not in any synced trait.
+    assert incoming.from_ not in states_text(view)
+    assert not row.accept.disabled
+    assert row.attach.disabled  # not accepted yet
+    view.close()
+
+
+async def test_accept_with_json_session_reaches_the_emulator(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    view.session_json.text = json.dumps(
+        {"type": "realtime", "instructions": "Answer as the front desk."}
+    )
+    view.row(call_id).accept.click()
+    await view.wait_actions()
+    sent = rig.requests(call_id, "accept")
+    assert len(sent) == 1
+    assert sent[0]["body"]["instructions"] == "Answer as the front desk."
+    assert rig.emu.call(call_id).session["instructions"] == "Answer as the front desk."
+    assert "accepted" in view.row(call_id).header.value
+    assert not view.row(call_id).attach.disabled
+    assert view.row(call_id).accept.disabled
+    view.close()
+
+
+async def test_accept_with_the_session_editor_fields(rig: Rig) -> None:
+    editor = SessionEditor()
+    editor.set_field("instructions", "Be the night operator.")
+    editor.set_field("voice", "cedar")
+    view = IncomingCalls(rig.inbox, editor=editor)
+    assert view.session_from.value == "editor"
+    call_id = await ring(rig, view)
+    await view.accept(call_id)
+    body = rig.requests(call_id, "accept")[0]["body"]
+    assert body["type"] == "realtime"
+    assert body["instructions"] == "Be the night operator."
+    assert body["audio"]["output"]["voice"] == "cedar"
+    view.close()
+
+
+async def test_bad_accept_json_sends_nothing(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    view.session_json.text = '{"type": "realtime", "instructions": '
+    view.row(call_id).accept.click()
+    await view.wait_actions()
+    assert "session" in view.row(call_id).error.value
+    assert "not valid JSON" in view.row(call_id).error.value
+    view.session_json.text = json.dumps({"type": "realtime", "voice": "marin"})
+    with pytest.raises(ValidationError) as info:
+        await view.accept(call_id)
+    assert info.value.field == "session.voice"
+    assert rig.all_actions(call_id) == []
+    assert "ringing" in view.row(call_id).header.value
+    view.close()
+
+
+async def test_reject_with_status_code(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    row = view.row(call_id)
+    row.status_code.value = 486
+    row.reject.click()
+    await view.wait_actions()
+    assert rig.requests(call_id, "reject")[0]["body"] == {"status_code": 486}
+    assert await rig.emu.wait_ended(call_id, timeout=5) == "rejected (486)"
+    assert "rejected" in row.header.value
+    assert row.accept.disabled
+    assert row.reject.disabled
+    view.close()
+
+
+async def test_bad_reject_code_and_refer_uri_send_nothing(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    with pytest.raises(ValidationError) as info:
+        await view.reject(call_id, status_code=200)
+    assert info.value.field == "status_code"
+    assert "status_code" in view.row(call_id).error.value
+    with pytest.raises(ValidationError) as info:
+        await view.refer(call_id, "https://example.com")
+    assert info.value.field == "target_uri"
+    with pytest.raises(ValidationError) as info:
+        await view.accept("rtc_u0_" + "0" * 32)
+    assert info.value.field == "call_id"
+    assert rig.all_actions(call_id) == []
+    view.close()
+
+
+async def test_refer_after_accept(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    await view.accept(call_id, session={"type": "realtime"})
+    row = view.row(call_id)
+    assert not row.refer.disabled
+    row.target.text = "tel:+14155550123"
+    row.refer.click()
+    await view.wait_actions()
+    assert rig.requests(call_id, "refer")[0]["body"] == {"target_uri": "tel:+14155550123"}
+    assert await rig.emu.wait_ended(call_id, timeout=5) == "referred"
+    assert "referred" in row.header.value
+    view.close()
+
+
+async def test_server_refusal_is_shown_on_the_row(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    await rig.emu.hangup(call_id)  # the caller hangs up before anyone answers
+    view.row(call_id).accept.click()
+    await view.wait_actions()
+    assert "Accept failed" in view.row(call_id).error.value
+    assert len(rig.requests(call_id, "accept")) == 1
+    view.close()
+
+
+async def test_attach_calls_on_attach_with_the_call(rig: Rig) -> None:
+    pytest.importorskip("rtwidgets._call")
+    attached: list[Any] = []
+    view = IncomingCalls(rig.inbox, on_attach=attached.append)
+    call_id = await ring(rig, view)
+    await view.accept(call_id, session={"type": "realtime"})
+    call = await view.attach(call_id)
+    try:
+        assert attached == [call]
+        assert call.call_id == call_id
+        assert "attached" in view.row(call_id).header.value
+        await rig.emu.wait_attached(call_id, timeout=5)
+    finally:
+        await call.close()
+    view.close()
+
+
+async def test_consume_drains_the_inbox_queue(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox)  # consume=True
+    await ring(rig, view)
+    for _ in range(100):
+        if rig.inbox.pending == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert rig.inbox.pending == 0
+    view.close()
+    assert view.closed
+
+
+async def test_consume_false_leaves_the_queue_to_user_code(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox, consume=False)
+    call_id = await ring(rig, view)
+    incoming = await rig.inbox.get(timeout=2)
+    assert incoming.call_id == call_id
+    # A call already seen before the view existed is listed at bind.
+    later = IncomingCalls(rig.inbox, consume=False)
+    assert later.calls == [call_id]
+    view.close()
+    later.close()
+
+
+def test_bind_refuses_a_non_inbox() -> None:
+    with pytest.raises(TypeError, match="WebhookInbox"):
+        IncomingCalls(object())
