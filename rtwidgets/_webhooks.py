@@ -263,9 +263,9 @@ class WebhookInbox:
             reverse proxy (see the module docstring).
         port: the port to bind; ``0`` picks a free one (read ``inbox.url``).
         path: the only path that takes deliveries.
-        client: the ``openai.AsyncOpenAI`` used for verification and passed to each
-            ``IncomingCall`` for accept/reject/refer/hangup/attach (default: one from the
-            environment at the time of each call).
+        client: the ``openai.AsyncOpenAI`` passed to each ``IncomingCall`` for
+            accept/reject/refer/hangup/attach (default: one from the environment at the time
+            of each call); its ``webhook_secret`` is used when ``secret`` is not given.
         tolerance: the replay window in seconds, 1–300 (the SDK's ``unwrap`` enforces 300;
             a smaller value tightens it).
         max_body: the largest body taken, in bytes (default 1 MiB).
@@ -325,7 +325,7 @@ class WebhookInbox:
         self.port = port
         self.path = path
         self._client = client
-        self._verifier: openai.AsyncOpenAI | None = None  # the inbox's own, when client=None
+        self._verifier: openai.AsyncOpenAI | None = None  # the inbox's own, never sends
         self.tolerance = tolerance
         self.max_body = max_body
         self._queue: asyncio.Queue[IncomingCall | None] = asyncio.Queue()
@@ -377,12 +377,12 @@ class WebhookInbox:
         if self._closed:
             raise InboxClosedError("this WebhookInbox was closed; create a new one")
         self._secret = self._resolve_secret()
-        if self._client is None:
-            # Verification needs only the SDK's webhook code, never a request: this client
-            # points at a closed local port so that nothing could leave even by mistake.
-            self._verifier = openai.AsyncOpenAI(
-                api_key="unused-webhook-verification-only", base_url="http://127.0.0.1:9/v1"
-            )
+        # Verification needs only the SDK's webhook code, never a request: this client
+        # points at a closed local port so that nothing could leave even by mistake, and it
+        # stays the same when ``inbox.client`` is swapped later.
+        self._verifier = openai.AsyncOpenAI(
+            api_key="unused-webhook-verification-only", base_url="http://127.0.0.1:9/v1"
+        )
         app = web.Application(client_max_size=self.max_body)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -428,6 +428,25 @@ class WebhookInbox:
         await self.close()
 
     # ------------------------------------------------------------------ reading
+
+    @property
+    def client(self) -> openai.AsyncOpenAI | None:
+        """The client each new ``IncomingCall`` controls its call with (``None``: default).
+
+        Settable, e.g. to an emulator's client once the emulator knows ``inbox.url``.
+        """
+        return self._client
+
+    @client.setter
+    def client(self, client: openai.AsyncOpenAI | None) -> None:
+        if client is not None and not isinstance(client, openai.AsyncOpenAI):
+            raise ValidationError(
+                "client",
+                f"expected an openai.AsyncOpenAI, got {type(client).__name__}",
+                "pass client=openai.AsyncOpenAI(...) (or emu.client()), or None",
+                code="invalid_type",
+            )
+        self._client = client
 
     @property
     def url(self) -> str | None:
@@ -579,7 +598,7 @@ class WebhookInbox:
             self._taken.add(event_id)
 
     def _unwrap(self, body: bytes, headers: dict[str, str]) -> UnwrapWebhookEvent:
-        client = self._client if self._client is not None else self._verifier
+        client = self._verifier
         # Both are set by start(), and requests arrive only after it.
         assert client is not None
         assert self._secret is not None

@@ -30,6 +30,7 @@ from rtwidgets._control import (
     refer,
     reject,
 )
+from rtwidgets.emulator import Emulator
 from rtwidgets.protocol.errors import ValidationError
 
 KEY = "sk-test-not-a-real-key"
@@ -439,3 +440,93 @@ async def test_the_default_client_comes_from_the_environment(
         ("POST", f"/v1/realtime/calls/{SIP_CALL}/hangup", f"Bearer {KEY}"),
         ("POST", f"/v1/realtime/calls/{SIP_CALL}/refer", f"Bearer {KEY}"),
     ]
+
+
+# --------------------------------------------------------------------------- the emulator
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = await Emulator.start(speed=50.0, seed=7)
+    async with emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def emu_client(emu: Emulator) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with emu.client(api_key=KEY, max_retries=0) as c:
+        yield c
+
+
+async def test_create_call_against_the_emulator(
+    emu: Emulator, emu_client: openai.AsyncOpenAI
+) -> None:
+    created = await create_call(SDP_OFFER, {"instructions": "Be brief."}, client=emu_client)
+    assert created.call_id in emu.calls
+    assert created.call_id.startswith("rtc_u1_")
+    assert created.sdp_answer.startswith("v=0")
+    (request,) = emu.requests
+    assert request["path"] == "/v1/realtime/calls"
+    assert request["body"]["session"] == {"type": "realtime", "instructions": "Be brief."}
+    assert emu.calls[created.call_id].session["instructions"] == "Be brief."
+    await hangup(created.call_id, client=emu_client)
+    assert await emu.wait_ended(created.call_id, timeout=5) == "hangup"
+
+
+async def test_accept_then_refer_a_sip_call_on_the_emulator(
+    emu: Emulator, emu_client: openai.AsyncOpenAI
+) -> None:
+    call_id = await emu.start_call(transport="sip")
+    session = {"instructions": "You are the front desk.", "audio": {"output": {"voice": "marin"}}}
+    await accept(call_id, session, client=emu_client)
+    assert emu.requests[-1]["path"] == f"/v1/realtime/calls/{call_id}/accept"
+    assert emu.requests[-1]["body"] == {"type": "realtime", **session}
+    assert emu.calls[call_id].session["audio"]["output"]["voice"] == "marin"
+    # Accepting twice: the server refuses and the error names the call and the status.
+    with pytest.raises(CallControlError) as err:
+        await accept(call_id, client=emu_client, instructions="again")
+    assert err.value.status_code == 400
+    assert call_id in str(err.value)
+    await refer(call_id, "tel:+14155550123", client=emu_client)
+    assert emu.requests[-1]["body"] == {"target_uri": "tel:+14155550123"}
+    assert await emu.wait_ended(call_id, timeout=5) == "referred"
+    with pytest.raises(CallNotFoundError):
+        await hangup(call_id, client=emu_client)
+
+
+async def test_reject_a_ringing_sip_call_on_the_emulator(
+    emu: Emulator, emu_client: openai.AsyncOpenAI
+) -> None:
+    call_id = await emu.start_call(transport="sip")
+    await reject(call_id, 486, client=emu_client)
+    assert emu.requests[-1]["body"] == {"status_code": 486}
+    assert await emu.wait_ended(call_id, timeout=5) == "rejected (486)"
+
+
+async def test_an_unknown_call_on_the_emulator_is_not_found(
+    emu_client: openai.AsyncOpenAI,
+) -> None:
+    with pytest.raises(CallNotFoundError) as err:
+        await hangup("rtc_u0_" + "0" * 32, client=emu_client)
+    assert "rtc_u0_" + "0" * 32 in str(err.value)
+    assert KEY not in str(err.value)
+
+
+async def test_refusals_reach_nothing_on_the_emulator(
+    emu: Emulator, emu_client: openai.AsyncOpenAI
+) -> None:
+    call_id = await emu.start_call(transport="sip")
+    refusals: list[Callable[[], Awaitable[Any]]] = [
+        lambda: accept(call_id, {"type": "transcription"}, client=emu_client),
+        lambda: accept(call_id, client=emu_client, speed=2),
+        lambda: accept(call_id, client=emu_client, audio={"output": {"speed": 3.0}}),
+        lambda: reject(call_id, 302, client=emu_client),
+        lambda: refer(call_id, "agent@example.com", client=emu_client),
+        lambda: hangup(call_id.upper(), client=emu_client),
+        lambda: create_call("not sdp", client=emu_client),
+    ]
+    for refusal in refusals:
+        with pytest.raises(ValidationError):
+            await refusal()
+    assert emu.requests == []
+    assert emu.calls[call_id].status == "incoming"

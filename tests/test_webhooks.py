@@ -22,7 +22,9 @@ import openai
 import openai.lib._webhooks as sdk_webhooks
 import pytest
 
+from rtwidgets._control import CallNotFoundError
 from rtwidgets._webhooks import InboxClosedError, IncomingCall, WebhookInbox
+from rtwidgets.emulator import Emulator
 from rtwidgets.protocol.errors import ValidationError
 
 SECRET = "whsec_" + base64.b64encode(b"rtwidgets-test-webhook-key-32byt").decode()
@@ -76,6 +78,17 @@ def signed_headers(
         "webhook-signature": sign(secret, webhook_id, ts, body),
         "content-type": "application/json",
     }
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Wait until ``predicate()`` holds (for effects seen on the other side of a socket)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if predicate():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -585,3 +598,89 @@ async def test_the_secret_appears_in_no_repr_log_or_error(
     assert SECRET[6:] not in blob
     assert key not in blob
     assert "+1425" not in "\n".join(r.getMessage() for r in caplog.records)  # no bodies
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+async def _first(box: WebhookInbox) -> AsyncIterator[IncomingCall]:
+    """The first call ``async for`` yields, as a user's loop that breaks after one would."""
+    async for incoming in box:
+        yield incoming
+        return
+
+
+async def test_sip_call_end_to_end_through_the_emulator() -> None:
+    key = "sk-test-not-a-real-key"
+    async with WebhookInbox(secret=SECRET) as box:
+        assert box.url is not None
+        emu = await Emulator.start(speed=50.0, seed=3, webhook_url=box.url,
+                                   webhook_secret=SECRET)
+        async with emu, emu.client(api_key=key, max_retries=0) as client:
+            box.client = client  # the calls below go to the emulator
+            call_id = await emu.start_call(transport="sip")
+            taken = [incoming async for incoming in _first(box)]
+            (incoming,) = taken
+            assert incoming.call_id == call_id
+            assert incoming.from_ is not None
+            assert incoming.sip_headers == [
+                (h["name"], h["value"]) for h in emu.scenario.sip_headers
+            ]
+            # The call was queued before the 200 went out; the sender sees it just after.
+            await eventually(lambda: emu.webhook_deliveries[0].delivered)
+            assert emu.webhook_deliveries[0].webhook_id == incoming.webhook_id
+            session = {"instructions": "Answer as the front desk.",
+                       "audio": {"output": {"voice": "cedar"}}}
+            await incoming.accept(session)
+            assert incoming.status == "accepted"
+            accept_request = emu.requests[-1]
+            assert accept_request["path"] == f"/v1/realtime/calls/{call_id}/accept"
+            assert accept_request["body"] == {"type": "realtime", **session}
+            assert emu.calls[call_id].status == "active"
+            await incoming.hangup()
+            assert incoming.status == "ended"
+            assert await emu.wait_ended(call_id, timeout=5) == "hangup"
+            assert [r["path"].rsplit("/", 1)[-1] for r in emu.requests] == ["accept", "hangup"]
+        assert box.stats.accepted == 1
+        assert box.stats.refused == {}
+
+
+async def test_a_delivery_signed_with_another_secret_never_reaches_the_queue() -> None:
+    async with WebhookInbox(secret=SECRET) as box:
+        assert box.url is not None
+        emu = await Emulator.start(speed=50.0, webhook_url=box.url, webhook_secret=OTHER_SECRET,
+                                   webhook_retry_delays=(0.01, 0.01))
+        async with emu:
+            call_id = await emu.start_call(transport="sip")
+            await eventually(
+                lambda: bool(emu.webhook_deliveries)
+                and len(emu.webhook_deliveries[0].attempts) == 3
+            )
+            delivery = emu.webhook_deliveries[0]
+            assert delivery.call_id == call_id
+            assert not delivery.delivered
+        assert box.stats.refused == {"bad_signature": 3}
+        assert box.pending == 0
+        with pytest.raises(TimeoutError):
+            await box.get(timeout=0.02)
+
+
+async def test_the_inbox_takes_its_secret_from_the_emulator_client() -> None:
+    emu = await Emulator.start(speed=50.0, webhook_secret=SECRET)
+    async with (
+        emu,
+        emu.client(api_key="sk-test-not-a-real-key") as client,
+        WebhookInbox(client=client) as box,
+    ):
+        assert box.url is not None
+        assert box.client is client
+        body = incoming_body()
+        async with aiohttp.ClientSession() as http:
+            assert await post(http, box.url, body, signed_headers(body)) == 200
+        incoming = await box.get(timeout=1)
+        # The call's control goes through the inbox's client: the emulator answers 404
+        # for a call it never made, and the error names the call.
+        with pytest.raises(CallNotFoundError) as err:
+            await incoming.reject(486)
+        assert CALL_ID in str(err.value)
+        assert incoming.status == "ringing"
