@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -610,7 +611,7 @@ async def _first(box: WebhookInbox) -> AsyncIterator[IncomingCall]:
         return
 
 
-async def test_sip_call_end_to_end_through_the_emulator() -> None:
+async def test_sip_call_end_to_end_through_the_emulator(tmp_path: Path) -> None:
     key = "sk-test-not-a-real-key"
     async with WebhookInbox(secret=SECRET) as box:
         assert box.url is not None
@@ -637,9 +638,22 @@ async def test_sip_call_end_to_end_through_the_emulator() -> None:
             assert accept_request["path"] == f"/v1/realtime/calls/{call_id}/accept"
             assert accept_request["body"] == {"type": "realtime", **session}
             assert emu.calls[call_id].status == "active"
-            await incoming.hangup()
-            assert incoming.status == "ended"
-            assert await emu.wait_ended(call_id, timeout=5) == "hangup"
+            call = await incoming.attach(capture=tmp_path / "sip.jsonl")
+            try:
+                assert call.call_id == call_id
+                assert call.status.state == "live"
+                await emu.wait_attached(call_id, timeout=5)
+                await incoming.hangup()
+                assert incoming.status == "ended"
+                assert await emu.wait_ended(call_id, timeout=5) == "hangup"
+                ended = await call.wait_ended(timeout=5)
+                assert ended.state == "ended"
+            finally:
+                await call.close()
+            capture = (tmp_path / "sip.jsonl").read_text()
+            assert call_id in capture
+            assert key not in capture
+            assert SECRET not in capture
             assert [r["path"].rsplit("/", 1)[-1] for r in emu.requests] == ["accept", "hangup"]
         assert box.stats.accepted == 1
         assert box.stats.refused == {}
