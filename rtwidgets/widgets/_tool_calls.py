@@ -157,6 +157,9 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         if not age_interval > 0:
+            # Refused before the widget exists; mark it closed so Widget.__del__ has nothing
+            # to close.
+            self._rtw_closed = True
             raise ValueError(
                 f"age_interval: {age_interval!r} is not a positive number of seconds. "
                 "Fix: pass e.g. age_interval=1.0"

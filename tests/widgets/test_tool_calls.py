@@ -1,0 +1,289 @@
+"""ToolCalls against a real Call attached to the emulator's "tools" scenario.
+
+The scripted caller asks for the weather; the scripted model calls ``get_weather`` and waits
+for a ``function_call_output`` (and ``response.create``) before it answers from the output.
+The form is driven from Python as a person would (text typed in the browser arrives as an
+edit message; buttons are clicked), and ``emu.record`` is the ground truth of what the
+server received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import ipywidgets.widgets.widget as ipw_widget
+import pytest
+
+from rtwidgets._call import Call, attach
+from rtwidgets.emulator import Emulator
+from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.widgets._session_editor import PrivateText
+from rtwidgets.widgets._tool_calls import ToolCalls, check_output, pretty_arguments
+
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = await Emulator.start(speed=50, seed=3, scenario="tools")
+    try:
+        yield emulator
+    finally:
+        await emulator.close()
+
+
+async def start(emu: Emulator, *, handler: bool = False) -> Call:
+    call_id = await emu.start_call(
+        transport="webrtc", scenario="tools", session={"tools": [WEATHER_TOOL]}
+    )
+    call = await attach(call_id, client=emu.client(api_key="sk-test-not-a-real-key"), capture=False)
+    if handler:
+
+        @call.tool("get_weather")
+        def get_weather(city: str, unit: str = "celsius") -> dict[str, Any]:
+            return {"temperature": 21, "conditions": "sunny"}
+
+    return call
+
+
+async def pending_call(view: ToolCalls, timeout: float = 10.0) -> str:
+    for _ in range(int(timeout / 0.01)):
+        if view.pending:
+            return view.pending[0]
+        await asyncio.sleep(0.01)
+    raise AssertionError("no tool call became pending")
+
+
+def browser_edit(widget: PrivateText, text: str) -> None:
+    widget.comm.handle_msg(
+        {
+            "content": {
+                "data": {"method": "custom", "content": {"kind": "edit", "text": text, "view": "v"}}
+            },
+            "buffers": [],
+        }
+    )
+
+
+def received(emu: Emulator, call_id: str, etype: str) -> list[dict[str, Any]]:
+    return [
+        r["event"]
+        for r in emu.record(call_id)
+        if r["direction"] == "received" and r["event"] and r["event"]["type"] == etype
+    ]
+
+
+async def received_soon(
+    emu: Emulator, call_id: str, etype: str, count: int = 1, timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """What the emulator received of ``etype`` once ``count`` arrived (frames cross a socket)."""
+    for _ in range(int(timeout / 0.01)):
+        got = received(emu, call_id, etype)
+        if len(got) >= count:
+            return got
+        await asyncio.sleep(0.01)
+    return received(emu, call_id, etype)
+
+
+def states_text(root: Any) -> str:
+    seen: set[str] = set()
+    out: list[Any] = []
+    todo = [root]
+    while todo:
+        widget = todo.pop()
+        if widget.model_id in seen:
+            continue
+        seen.add(widget.model_id)
+        text = json.dumps(widget.get_state())
+        out.append(text)
+        for part in text.split('"IPY_MODEL_')[1:]:
+            child = ipw_widget._instances.get(part.split('"', 1)[0])
+            if child is not None:
+                todo.append(child)
+    return "\n".join(out)
+
+
+# -- pure helpers --------------------------------------------------------------------------
+
+
+def test_check_output_json_and_text() -> None:
+    assert check_output('{ "ok" : true }', "json") == '{"ok":true}'
+    assert check_output("plain words", "text") == "plain words"
+    with pytest.raises(ValidationError) as info:
+        check_output("{oops", "json")
+    assert info.value.field == "output"
+    assert "switch the format to Text" in info.value.fix
+    with pytest.raises(ValidationError, match="output: is empty"):
+        check_output("  ", "text")
+
+
+def test_pretty_arguments() -> None:
+    assert pretty_arguments('{"city":"Paris"}') == '{\n  "city": "Paris"\n}'
+    assert pretty_arguments("{broken") == "{broken"
+    assert pretty_arguments(None) == ""
+
+
+# -- end to end ----------------------------------------------------------------------------
+
+
+async def test_send_and_respond_reaches_the_emulator_and_a_reply_follows(emu: Emulator) -> None:
+    call = await start(emu)
+    view = ToolCalls(call)
+    try:
+        tool_call_id = await pending_call(view)
+        row = view.row(tool_call_id)
+        assert "get_weather" in row.header.value
+        assert "pending" in row.header.value
+        assert "waiting" in row.header.value
+        assert json.loads(row.arguments.text) == {"city": "Paris", "unit": "celsius"}
+        assert "Paris" not in states_text(view)  # arguments are not saved widget state
+
+        browser_edit(row.output, '{"temperature": 18, "conditions": "cloudy"}')
+        row.send_respond.click()
+        await view.wait_actions()
+
+        outputs = await received_soon(emu, call.call_id, "conversation.item.create")
+        assert [o["item"] for o in outputs] == [
+            {
+                "type": "function_call_output",
+                "call_id": tool_call_id,
+                "output": '{"temperature":18,"conditions":"cloudy"}',
+            }
+        ]
+        assert len(await received_soon(emu, call.call_id, "response.create")) == 1
+        done = await call.wait_for(
+            "response.done",
+            lambda e: "18 degrees" in json.dumps(e["response"].get("output", [])),
+            timeout=10,
+        )
+        assert done["response"]["status"] == "completed"
+
+        assert view.pending == []
+        assert view.answered == [tool_call_id]
+        assert "answered by form" in row.header.value
+        assert "latency" in row.header.value
+        assert row.answer.text == '{"temperature":18,"conditions":"cloudy"}'
+        assert row.editor.layout.display == "none"
+        assert "cloudy" not in states_text(view)
+    finally:
+        view.close()
+        await call.close()
+
+
+async def test_send_without_respond_sends_no_response_create(emu: Emulator) -> None:
+    call = await start(emu)
+    view = ToolCalls(call)
+    try:
+        tool_call_id = await pending_call(view)
+        await view.send(tool_call_id, {"temperature": 5}, respond=False)
+        assert len(await received_soon(emu, call.call_id, "conversation.item.create")) == 1
+        await asyncio.sleep(0.1)
+        assert received(emu, call.call_id, "response.create") == []
+        assert "sent (no response requested)" in view.row(tool_call_id).error.value
+        with pytest.raises(ValidationError, match="already answered"):
+            await view.send(tool_call_id, "again")
+    finally:
+        view.close()
+        await call.close()
+
+
+async def test_bad_output_is_refused_in_place_and_sends_nothing(emu: Emulator) -> None:
+    call = await start(emu)
+    view = ToolCalls(call)
+    try:
+        tool_call_id = await pending_call(view)
+        row = view.row(tool_call_id)
+        browser_edit(row.output, "{temperature: 18}")
+        row.send.click()
+        row.send_respond.click()
+        await view.wait_actions()
+        assert "output: not valid JSON" in row.error.value
+        assert row.output.invalid
+        browser_edit(row.output, "")  # a new edit clears the error
+        assert row.error.value == ""
+        row.send.click()
+        assert "output: is empty" in row.error.value
+        with pytest.raises(ValidationError) as info:
+            await view.send("call_unknown", "x")
+        assert info.value.field == "call_id"
+        assert tool_call_id in info.value.fix
+        await asyncio.sleep(0.05)
+        assert received(emu, call.call_id, "conversation.item.create") == []
+        assert view.pending == [tool_call_id]
+    finally:
+        view.close()
+        await call.close()
+
+
+async def test_text_format_sends_the_text_as_typed(emu: Emulator) -> None:
+    call = await start(emu)
+    view = ToolCalls(call)
+    try:
+        tool_call_id = await pending_call(view)
+        row = view.row(tool_call_id)
+        row.format.value = "text"
+        browser_edit(row.output, "It is 18 degrees and cloudy.")
+        row.send_respond.click()
+        await view.wait_actions()
+        created = await received_soon(emu, call.call_id, "conversation.item.create")
+        [item] = [e["item"] for e in created]
+        assert item["output"] == "It is 18 degrees and cloudy."
+    finally:
+        view.close()
+        await call.close()
+
+
+async def test_handler_badge_and_latency(emu: Emulator) -> None:
+    call = await start(emu, handler=True)
+    view = ToolCalls(call)
+    try:
+        await call.wait_for(
+            "response.done",
+            lambda e: "21 degrees" in json.dumps(e["response"].get("output", [])),
+            timeout=10,
+        )
+        [tool_call_id] = view.answered
+        header = view.row(tool_call_id).header.value
+        assert "answered by handler" in header
+        assert "rtw-badge-handler" in header
+        assert "latency" in header
+    finally:
+        view.close()
+        await call.close()
+
+
+async def test_pending_row_notes_a_registered_handler_and_ages_refresh(emu: Emulator) -> None:
+    call = await start(emu)
+    view = ToolCalls(call, age_interval=0.05)
+    try:
+        tool_call_id = await pending_call(view)
+        # Registered after the call was asked: the row says a handler exists for the name.
+        call.tool("get_weather")(lambda city, unit="c": {"temperature": 1})
+        view.refresh_ages()
+        first = view.row(tool_call_id).header.value
+        assert "Python handler registered" in first
+        await asyncio.sleep(0.3)
+        assert view.row(tool_call_id).header.value != first  # "waiting …" moved on
+        view.unbind()
+        assert view.pending_box.children == ()
+        assert view._ticker is None
+    finally:
+        view.close()
+        await call.close()
+
+
+def test_age_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="age_interval"):
+        ToolCalls(age_interval=0)
