@@ -516,6 +516,8 @@ def test_feed_never_raises_on_mutated_real_sequences(
     for index, key_index, junk, drop in mutations:
         event = frames[index % len(frames)][0]
         keys = sorted(event)
+        if not keys:
+            continue
         key = keys[key_index % len(keys)]
         if drop:
             del event[key]
