@@ -20,6 +20,10 @@ THE VIEW CONTRACT (every view, high-rate or form, follows it):
   already holds), ``_on_frame(frame)`` (called synchronously on the loop for every frame in
   both directions; must be cheap: record, mark dirty, poke a batcher — never send per frame),
   ``_on_unbind()``, ``_on_close()``.
+* Rewinds: a ``Replay`` seeking backwards clears its frames and state and plays them again,
+  so sequence numbers restart. The base notices a frame whose ``seq`` is not above the last
+  one and calls ``_on_rewind(frame)`` instead of ``_on_frame`` (default: ``_on_frame``);
+  stream views rebuild from ``source.frames()`` there.
 * Actions (button clicks) never await in the click handler: ``self._spawn(coro, label=...)``
   runs the source's coroutine as a task on the running loop, keeps a strong reference until
   it ends, and reports a failure through ``_show_error(label, exc)`` (shown in place by the
@@ -131,6 +135,7 @@ class SourceView:
         self._rtw_unsubscribe: Callable[[], None] | None = None
         self._rtw_tasks: set[asyncio.Task[Any]] = set()
         self._rtw_closed = False
+        self._rtw_last_seq = -1
         self.redact: bool = bool(redact if private is None else private)
         self.last_error: str | None = None
         super().__init__(**widget_kwargs)
@@ -164,6 +169,8 @@ class SourceView:
         if self._rtw_source is not None:
             self.unbind()
         self._rtw_source = source
+        frames = source.frames()
+        self._rtw_last_seq = int(getattr(frames[-1], "seq", -1)) if len(frames) else -1
         # Subscribe before rendering what exists, so nothing falls between the two; the
         # subclass's _on_bind reads frames() and must tolerate a frame also arriving by
         # callback (loop is single-threaded: nothing arrives between these two lines).
@@ -198,6 +205,13 @@ class SourceView:
     def _rtw_dispatch(self, frame: Any) -> None:
         if self._rtw_closed or self._rtw_source is None:
             return
+        seq = getattr(frame, "seq", None)
+        if isinstance(seq, int):
+            rewound = seq <= self._rtw_last_seq
+            self._rtw_last_seq = seq
+            if rewound:
+                self._on_rewind(frame)
+                return
         self._on_frame(frame)
 
     # -- hooks -----------------------------------------------------------------------------
@@ -207,6 +221,10 @@ class SourceView:
 
     def _on_frame(self, frame: Any) -> None:
         """One new frame (any direction). Default: nothing."""
+
+    def _on_rewind(self, frame: Any) -> None:
+        """The source restarted its frames (a replay seeked back). Default: ``_on_frame``."""
+        self._on_frame(frame)
 
     def _on_unbind(self) -> None:
         """Clear what the view shows. Default: nothing."""

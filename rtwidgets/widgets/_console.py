@@ -222,7 +222,10 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         if _is_recording(source):
             recording = source
             try:
-                replay = recording.replay(speed=1.0)
+                try:  # start paused: the person presses Play
+                    replay = recording.replay(speed=1.0, paused=True)
+                except TypeError:
+                    replay = recording.replay(speed=1.0)
             except Exception as err:  # a recording that cannot replay is shown whole
                 self._note(f"replay unavailable ({describe_error(err)}); showing it whole")
                 replay = None
@@ -244,6 +247,17 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.detach_button.disabled = False
         if _is_replay(source):
             self.replay_bar.layout.display = "flex"
+            starter = getattr(source, "start", None)
+            if callable(starter):  # a Replay is a Call: its receive task must run (idempotent)
+                try:
+                    starter()
+                except RuntimeError as err:
+                    self._report_error("Starting the replay", err)
+            self._seeking = True
+            try:
+                self.play_button.value = not bool(getattr(source, "paused", True))
+            finally:
+                self._seeking = False
             self._sync_replay_controls()
         else:
             self.replay_bar.layout.display = "none"
@@ -397,7 +411,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         playing = bool(change["new"])
         self.play_button.description = "Pause" if playing else "Play"
         self.play_button.icon = "pause" if playing else "play"
-        if replay is None:
+        if replay is None or self._seeking:
             return
         action = replay.resume if playing else replay.pause
         self._spawn(maybe_await(action()), label="Play" if playing else "Pause")

@@ -248,6 +248,10 @@ class EventLog(StreamView):
         self._add(frame)
         self._mark_dirty()
 
+    def _on_rewind(self, frame: Any) -> None:
+        # frames() already holds this frame (the source stores before it notifies)
+        self.resync()
+
     def _on_message(self, content: dict[str, Any]) -> None:
         kind = content.get("kind")
         if kind == "detail_request":

@@ -104,6 +104,9 @@ class Transcript(StreamView):
         self._dirty.clear()
         self.send_snapshot()
 
+    def _on_rewind(self, frame: Any) -> None:
+        self.resync()
+
     def _on_frame(self, frame: Any) -> None:
         state = self._state()
         if state is None:
