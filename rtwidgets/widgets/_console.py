@@ -36,21 +36,11 @@ import ipywidgets as w
 
 from ._base import SourceView, describe_error, maybe_await
 from ._event_log import EventLog
+from ._incoming import IncomingCalls
+from ._session_editor import SessionEditor
 from ._status import StatusBar, format_elapsed
+from ._tool_calls import ToolCalls
 from ._transcript import Transcript
-
-try:  # the forms are written alongside; the console works (without them) until they land
-    from ._session_editor import SessionEditor
-except ImportError:  # pragma: no cover - only while the forms are missing
-    SessionEditor = None  # type: ignore[assignment,misc]
-try:
-    from ._tool_calls import ToolCalls
-except ImportError:  # pragma: no cover
-    ToolCalls = None  # type: ignore[assignment,misc]
-try:
-    from ._incoming import IncomingCalls
-except ImportError:  # pragma: no cover
-    IncomingCalls = None  # type: ignore[assignment,misc]
 
 __all__ = ["CallConsole", "console_mimebundle"]
 
@@ -151,21 +141,16 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         streams = w.HBox([self.event_log, self.transcript],
                          layout=w.Layout(width="100%", align_items="flex-start"))
         streams.add_class("rtw-streams")
-        self.session_editor = (
-            SessionEditor(redact=redact) if SessionEditor is not None else None
-        )
-        self.tool_calls = ToolCalls(redact=redact) if ToolCalls is not None else None
-        self.incoming = None
-        if inbox is not None and IncomingCalls is not None:
+        self.session_editor = SessionEditor(redact=redact)
+        self.tool_calls = ToolCalls(redact=redact)
+        self.incoming: IncomingCalls | None = None
+        if inbox is not None:
             self.incoming = IncomingCalls(
                 inbox, editor=self.session_editor, on_attach=self._attached_from_inbox,
                 redact=redact, attach_options={"client": client, **self.attach_options},
             )
-        tabs: list[tuple[str, Any]] = []
-        if self.session_editor is not None:
-            tabs.append(("Session", self.session_editor))
-        if self.tool_calls is not None:
-            tabs.append(("Tool calls", self.tool_calls))
+        tabs: list[tuple[str, Any]] = [
+            ("Session", self.session_editor), ("Tool calls", self.tool_calls)]
         if self.incoming is not None:
             tabs.append(("Incoming", self.incoming))
         self.forms = w.Tab(children=[t[1] for t in tabs], titles=[t[0] for t in tabs])
@@ -196,12 +181,8 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
     @property
     def parts(self) -> list[Any]:
         """The views bound to the call (not IncomingCalls, which is bound to the inbox)."""
-        out: list[Any] = [self.status, self.event_log, self.transcript]
-        if self.session_editor is not None:
-            out.append(self.session_editor)
-        if self.tool_calls is not None:
-            out.append(self.tool_calls)
-        return out
+        return [self.status, self.event_log, self.transcript, self.session_editor,
+                self.tool_calls]
 
     @property
     def call(self) -> Any:
