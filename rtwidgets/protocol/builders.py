@@ -456,13 +456,24 @@ def validate_client_event(event: Any) -> None:
 
 
 def session_update(
-    *, event_id: str | None = None, ids: IdFactory | None = None, **session: Any
+    session: Mapping[str, Any] | None = None,
+    /,
+    *,
+    event_id: str | None = None,
+    ids: IdFactory | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     """``session.update`` with the given session fields (``type`` defaults to ``"realtime"``).
 
-    Example: ``session_update(instructions="Be brief.", audio={"output": {"speed": 1.2}})``.
+    Fields come as a mapping, as keywords, or both (keywords win). Example:
+    ``session_update(instructions="Be brief.", audio={"output": {"speed": 1.2}})``.
     """
-    body = {"type": "realtime", **session}
+    if session is not None and not isinstance(session, Mapping):
+        raise ValidationError(
+            "session", f"expected an object, got {_type_name(session)}",
+            "pass a dict of session fields, or the fields as keywords", code="invalid_type",
+        )
+    body = {"type": "realtime", **(session or {}), **fields}
     return _event("session.update", {"session": body}, event_id, ids)
 
 

@@ -291,6 +291,9 @@ class SessionState:
         order = self.item_order
         if prev is None or (prev != "root" and prev not in self.items) or prev == item_id:
             return
+        # Fast path, the usual case: the item was just appended right after ``prev``.
+        if len(order) > 1 and order[-1] == item_id and order[-2] == prev:
+            return
         idx = order.index(item_id)
         if prev == "root":
             if idx == 0:

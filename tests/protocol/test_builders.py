@@ -33,6 +33,16 @@ def test_session_update_defaults_type_realtime() -> None:
                   "session": {"type": "realtime", "instructions": "Be brief."}}
 
 
+def test_session_update_from_a_mapping() -> None:
+    ev = b.session_update({"instructions": "a", "tool_choice": "none"}, instructions="b",
+                          event_id="e")
+    assert ev["session"] == {"type": "realtime", "instructions": "b", "tool_choice": "none"}
+    ev = b.session_update({"type": "transcription"}, event_id="e")
+    assert ev["session"] == {"type": "transcription"}
+    err = _err(b.session_update, ["instructions"])
+    assert (err.param, err.code) == ("session", "invalid_type")
+
+
 def test_conversation_item_create() -> None:
     item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
     ev = b.conversation_item_create(item, "root", event_id="e")
