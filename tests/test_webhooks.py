@@ -697,4 +697,6 @@ async def test_the_inbox_takes_its_secret_from_the_emulator_client() -> None:
         with pytest.raises(CallNotFoundError) as err:
             await incoming.reject(486)
         assert CALL_ID in str(err.value)
+        assert "sk-test-not-a-real-key" not in str(err.value)
+        assert SECRET not in str(err.value)
         assert incoming.status == "ringing"
