@@ -169,6 +169,7 @@ class EmulatedCall:
         self._webrtc_like = transport in ("webrtc", "sip")
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closers: set[asyncio.Task[Any]] = set()
         self._script_task: asyncio.Task[None] | None = None
         self._active: _Response | None = None
         self._oob: set[str] = set()
@@ -247,14 +248,23 @@ class EmulatedCall:
         for sock in socks:
             self._detach(sock, reason)
         if close_frame:
-            closes = [sock.ws.close(code=code, message=reason[:120].encode()) for sock in socks]
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*closes, return_exceptions=True), 2.0)
+            # The close handshake waits for each client's reply; it runs beside the call so
+            # that ending never waits on a client that is not reading.
+            for sock in socks:
+                closer = asyncio.get_running_loop().create_task(
+                    sock.ws.close(code=code, message=reason[:120].encode()))
+                self._closers.add(closer)
+                closer.add_done_callback(self._closers.discard)
         else:
             for sock in socks:
                 transport = sock.request.transport
                 if transport is not None:
                     transport.abort()
+
+    async def wait_closed(self) -> None:
+        """Wait for pending close handshakes (each bounded by the socket's timeout)."""
+        if self._closers:
+            await asyncio.gather(*self._closers, return_exceptions=True)
 
     # ------------------------------------------------------------------ sockets
 
@@ -495,9 +505,11 @@ class EmulatedCall:
     async def _truncate(self, item_id: str, index: int, end_ms: int) -> None:
         item = self.items.get(item_id)
         if item is not None:
-            content = item.get("content") or []
+            # Emitted events share these objects: replace, never mutate in place.
+            content = list(item.get("content") or [])
             if index < len(content):
                 content[index] = {**content[index], "transcript": ""}
+                item["content"] = content
         await self.emit("conversation.item.truncated", item_id=item_id, content_index=index,
                         audio_end_ms=end_ms)
 
@@ -989,7 +1001,9 @@ class EmulatedCall:
         self._pending_reply = reply if reply is not None else self.scenario.default_reply
         self._notify()
         if input_cfg.get("transcription"):
-            self._spawn(self._transcribe(item, text, speech_ms))
+            # Transcribed before the response starts (the docs allow either order): one
+            # timeline per call keeps seeded runs identical event for event.
+            await self._transcribe(item, text, speech_ms)
         if td and td.get("create_response", True) and self._active is None:
             self.create_response({})
 

@@ -197,6 +197,8 @@ class Emulator:
         self._closed = True
         for call in list(self.calls.values()):
             await call.end("emulator_closed")
+        for call in list(self.calls.values()):
+            await call.wait_closed()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -545,6 +547,9 @@ class Emulator:
             call.detach(sock)
             if call.transport == "websocket" and not call.sockets:
                 await call.end("client_closed")
+            # Returning ends the response: let a server-side close handshake finish first, or
+            # the client would see the TCP stream cut (1006) instead of the close frame.
+            await call.wait_closed()
         return ws
 
     # ------------------------------------------------------------------ control API

@@ -87,7 +87,7 @@ class Sideband:
         await self.ws.send_str(event if isinstance(event, str) else json.dumps(event))
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
-        msg = await asyncio.wait_for(self.ws.receive(), timeout)
+        msg = await self.ws.receive(timeout=timeout)
         if msg.type != aiohttp.WSMsgType.TEXT:
             raise ConnectionError(f"socket closed: {msg.type!r} {msg.data!r}")
         self.frames.append(msg.data)
@@ -111,7 +111,7 @@ class Sideband:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            msg = await asyncio.wait_for(self.ws.receive(), max(0.01, deadline - loop.time()))
+            msg = await self.ws.receive(timeout=max(0.01, deadline - loop.time()))
             if msg.type != aiohttp.WSMsgType.TEXT:
                 self.closed_code = self.ws.close_code
                 return self.events
