@@ -85,7 +85,7 @@ def _table(prices: PricesArg) -> dict[str, dict[str, Any]]:
 
 def price_for(model: str | None, table: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
     """The price row of ``model``: exact id, else its base id without a date snapshot."""
-    if not model:
+    if not isinstance(model, str) or not model:
         return {}
     if model in table:
         return table[model]
@@ -97,7 +97,8 @@ def _p(row: Mapping[str, Any], key: str) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
 
 
-def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True) -> pd.DataFrame:
+def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True,
+               model: str | None = None) -> pd.DataFrame:
     """Cost per response in USD (see the module docstring for the arithmetic), plus a total.
 
     Args:
@@ -106,11 +107,14 @@ def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True) ->
             ``{"gpt-realtime": {"audio_input": 32.0, …}}`` or a DataFrame indexed by model
             with the price fields as columns.
         totals: append a ``total`` row (sums; ``NaN`` if any response is unpriced).
+        model: the model to price responses whose model the capture does not show (a
+            sideband that saw no ``session.created``/``session.updated``).
     """
     table = _table(prices)
     usage = usage_frame(src, totals=False)
+    models = [m if isinstance(m, str) and m else model for m in usage["model"].astype(object)]
     out = pd.DataFrame({"response_id": usage["response_id"].astype(object),
-                        "model": usage["model"].astype(object)})
+                        "model": pd.Series(models, dtype=object)})
     tok = {c: usage[c].astype("float64").fillna(0.0).to_numpy() for c in USAGE_COLUMNS}
     rows = [price_for(m, table) for m in out["model"]]
     priced = [bool(r) and not math.isnan(_p(r, "audio_input")) for r in rows]

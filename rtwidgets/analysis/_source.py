@@ -10,7 +10,9 @@ What a source can be (duck-typed, so the analysis never imports the call layer):
 
 * a path to a capture file (JSONL, format of ``docs/internals.md`` "capture");
 * an object with ``frames()`` returning ``Frame``-likes (``seq``, ``direction``, ``t``, ``m``,
-  ``type``, ``event``, ``flags``) — a live ``Call``;
+  ``type``, ``event``, ``flags``) — a live ``Call``. When the sequence also offers
+  ``line(i)`` (the capture's ``FrameStore``), the capture lines are parsed column-wise
+  directly and no ``Frame`` is built;
 * an object with a ``capture_path`` — read from the file. A ``Recording`` (it has
   ``replay``) is read from its file when the file exists: the file keeps the wire text and
   the fast path applies;
@@ -408,6 +410,14 @@ class FrameSource:
             self._consumed = 0
             self._parts.clear()
         if n == self._consumed:
+            return
+        line_of = getattr(frames, "line", None)
+        if callable(line_of):
+            # A FrameStore keeps the capture lines themselves: take the C++ path on them
+            # instead of parsing each line into a Frame first.
+            lines = [bytes(line_of(i)).rstrip(b"\n") for i in range(self._consumed, n)]
+            self._consumed = n
+            self._parts.append(parse_lines(lines))
             return
         cols = _Columns()
         for fr in frames[self._consumed : n]:

@@ -119,8 +119,8 @@ class Summary:
         return f"<table class='rtwidgets-summary'>{rows}</table>"
 
 
-def summary(src: object, prices: PricesArg = None) -> Summary:
-    """The :class:`Summary` of one call."""
+def summary(src: object, prices: PricesArg = None, *, model: str | None = None) -> Summary:
+    """The :class:`Summary` of one call (``prices``/``model`` as for ``cost_frame``)."""
     fs = _single(src)
     core = fs.core()
     fold = fold_of(fs)
@@ -136,18 +136,17 @@ def summary(src: object, prices: PricesArg = None) -> Summary:
             if not (is_known(name) or name.startswith("rtwidgets.")):
                 unknown[name] = entry["counts"]
     m = core.column("m")
-    lo, hi = pc.min(m).as_py(), pc.max(m).as_py()
-    duration = (hi - lo) if lo is not None and hi is not None else 0.0
+    hi = pc.max(m).as_py() if core.num_rows else None
     created = fs.created_at
     turns = turns_frame(fs)
     resp = responses_frame(fs)
     tools = tool_calls_frame(fs)
-    cost = cost_frame(fs, prices)
+    cost = cost_frame(fs, prices, model=model)
     total_cost = float(cost["total_usd"].iloc[-1]) if len(cost) else 0.0
     return Summary(
         call_id=fs.call_id,
         started=datetime.fromtimestamp(created, tz=timezone.utc) if created else None,
-        duration_s=float(hi) if hi is not None else duration,
+        duration_s=float(hi) if hi is not None else 0.0,
         frames_in=directions.get("in", 0),
         frames_out=directions.get("out", 0),
         frames_meta=directions.get("meta", 0),

@@ -210,3 +210,24 @@ def test_empty_capture_gives_empty_tables(tmp_path: Path) -> None:
     assert len(ev) == 0
     assert "payload" in ev.columns
     assert isinstance(FrameSource(path).core(), pa.Table)
+
+
+def test_frame_store_lines_take_the_columnar_path(standard: Any) -> None:
+    from rtwidgets._capture import FrameStore
+
+    path, call, _ = standard
+    store = FrameStore()
+    for line in call.lines[1:]:
+        store.append(line.encode() + b"\n")
+
+    class LiveCall:
+        call_id = call.call_id
+
+        def frames(self) -> FrameStore:
+            return store
+
+    live = events_frame(LiveCall())
+    from_file = events_frame(path)
+    assert live.drop(columns=["direction", "type", "category"]).equals(
+        from_file.drop(columns=["direction", "type", "category"]))
+    assert list(live["type"]) == list(from_file["type"])
