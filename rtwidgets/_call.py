@@ -302,6 +302,7 @@ class Call:
                 redact_transcripts=redact_transcripts, created_at=self._t0))
         self._status = CallStatus("connecting")
         self._status_event = asyncio.Event()
+        self._ended_event = asyncio.Event()
         self._subscribers: list[Callable[[Frame], Any]] = []
         self._callbacks: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
         self._streams: set[EventStream] = set()
@@ -311,6 +312,7 @@ class Call:
         self._answered: set[str] = set()
         self._responded: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._failed_callbacks: set[int] = set()
         self._recv_task: asyncio.Task[None] | None = None
         self._closed = False
         self._close_reason: str | None = None
@@ -425,6 +427,16 @@ class Call:
         if self._status.state == "connecting":
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._status_event.wait(), timeout)
+        return self._status
+
+    async def wait_ended(self, timeout: float | None = None) -> CallStatus:
+        """Wait until the status is ``ended`` (raises ``TimeoutError`` after ``timeout`` s)."""
+        if self._status.state != "ended":
+            try:
+                await asyncio.wait_for(self._ended_event.wait(), timeout)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"call {self.call_id}: still {self._status.state} after "
+                                   f"{timeout} s") from None
         return self._status
 
     async def close(self, reason: str = "closed by this client") -> None:
@@ -579,8 +591,7 @@ class Call:
                             if inspect.isawaitable(res):
                                 self._spawn(res)
                         except Exception:
-                            self.stats.callback_errors += 1
-                            log.exception("call %s: on(%r) callback failed", self.call_id, key)
+                            self._callback_failed(cb, f"on({key!r}) callback")
             if self._tool_handlers and direction == "in" and (
                     etype == "response.function_call_arguments.done"
                     or etype == "response.output_item.done"):
@@ -591,8 +602,16 @@ class Call:
                 try:
                     sub(frame)
                 except Exception:
-                    self.stats.callback_errors += 1
-                    log.exception("call %s: subscriber failed", self.call_id)
+                    self._callback_failed(sub, "subscriber")
+
+    def _callback_failed(self, cb: Callable[..., Any], what: str) -> None:
+        # Log each failing callback once with its traceback; later failures are only counted.
+        self.stats.callback_errors += 1
+        key = id(cb)
+        if key not in self._failed_callbacks:
+            self._failed_callbacks.add(key)
+            log.exception("call %s: %s failed (kept; further failures are only counted in "
+                          "call.stats.callback_errors)", self.call_id, what)
 
     def _on_notice(self, notice: TransportNotice) -> None:
         kind = notice.kind
@@ -626,6 +645,10 @@ class Call:
         _, m = self._now()
         self._status = CallStatus(state, reason, m)
         self._status_event.set()
+        if state == "ended":
+            self._ended_event.set()
+        else:
+            self._ended_event.clear()
         if self._writer is not None and self._writer.closed:
             return
         self._meta("rtwidgets.status", status=state, reason=reason)

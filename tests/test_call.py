@@ -1,0 +1,423 @@
+"""Integration tests of attach/Call against the emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rtwidgets._call import (
+    _ATTACHED,
+    Call,
+    CallEndedError,
+    CallNotLiveError,
+    SessionUpdateError,
+    ToolCallError,
+    attach,
+)
+from rtwidgets._capture import read_capture
+from rtwidgets._transport import ReconnectPolicy
+from rtwidgets.protocol.errors import ValidationError
+
+WEATHER = {
+    "type": "function", "name": "get_weather", "description": "Current weather in a city",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["city"]},
+}
+FAKE_API_KEY = "sk-test-not-a-real-key"
+FAST = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=5)
+
+
+_CLIENTS: list[Any] = []
+
+
+def new_client(emu: Any, api_key: str = FAKE_API_KEY) -> Any:
+    client = emu.client(api_key=api_key)
+    _CLIENTS.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+async def _close_clients() -> Any:
+    yield
+    while _CLIENTS:
+        await _CLIENTS.pop().close()
+
+
+def assert_secret_absent(folder: Path, secret: str) -> None:
+    files = list(folder.rglob("*.jsonl"))
+    assert files
+    for p in files:
+        assert secret.encode() not in p.read_bytes()
+
+
+def received(emu: Any, call_id: str) -> list[dict[str, Any]]:
+    return [r["event"] for r in emu.record(call_id) if r["direction"] == "received"]
+
+
+async def start(emu: Any, tmp_path: Path, *, tools: bool = False, **kw: Any) -> tuple[str, Call]:
+    session = {"tools": [WEATHER]} if tools else None
+    call_id = await emu.start_call(transport="webrtc", session=session)
+    call = await attach(call_id, client=new_client(emu),
+                        capture=tmp_path / "c.jsonl", reconnect=FAST, **kw)
+    return call_id, call
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_tool_loop_by_decorated_sync_handler(emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path, tools=True)
+    seen: list[dict[str, Any]] = []
+    threads: list[str] = []
+
+    @call.tool("get_weather")
+    def get_weather(city: str, unit: str = "celsius") -> dict[str, Any]:
+        seen.append({"city": city, "unit": unit})
+        threads.append(threading.current_thread().name)
+        return {"temperature": 21, "conditions": "sunny"}
+
+    async with call:
+        follow = await call.wait_for(
+            "response.output_audio_transcript.done",
+            lambda e: "21 degrees" in e.get("transcript", ""), timeout=15)
+    assert seen == [{"city": "Paris", "unit": "celsius"}]
+    assert threads[0] != threading.main_thread().name  # ran in the executor
+    assert "sunny" in follow["transcript"]
+    sent = received(emulator, call_id)
+    outputs = [e for e in sent if e["type"] == "conversation.item.create"]
+    assert len(outputs) == 1
+    assert json.loads(outputs[0]["item"]["output"]) == {"temperature": 21, "conditions": "sunny"}
+    assert [e["type"] for e in sent].count("response.create") == 1
+    rec = next(iter(call.state.tool_calls.values()))
+    assert rec.status == "answered"
+    assert rec.answered_by == "handler"
+    metas = [f.event for f in call.frames() if f.type == "rtwidgets.tool_answered"]
+    assert metas == [{"type": "rtwidgets.tool_answered", "call_id": rec.call_id, "by": "handler"}]
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_tool_loop_by_send_tool_output(emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path, tools=True)
+    async with call:
+        done = await call.wait_for("response.function_call_arguments.done", timeout=15)
+        fc_id = done["call_id"]
+        with pytest.raises(ToolCallError, match="call_id: 'call_nope' is not a tool call"):
+            await call.send_tool_output("call_nope", "x")
+        await call.send_tool_output(fc_id, {"temperature": 5, "conditions": "rainy"})
+        with pytest.raises(ToolCallError, match="already answered"):
+            await call.send_tool_output(fc_id, "again")
+        follow = await call.wait_for(
+            "response.output_audio_transcript.done",
+            lambda e: "5 degrees" in e.get("transcript", ""), timeout=15)
+    assert "rainy" in follow["transcript"]
+    sent = received(emulator, call_id)
+    types = [e["type"] for e in sent]
+    assert types == ["conversation.item.create", "response.create"]
+    assert sent[0]["item"]["call_id"] == fc_id
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_handler_failures_become_error_outputs(emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path, tools=True)
+
+    @call.tool("get_weather")
+    async def broken(city: str, unit: str) -> str:
+        raise RuntimeError("weather service down")
+
+    async with call:
+        await call.wait_for("rtwidgets.tool_answered", timeout=15)
+        await call.wait_for("response.done", timeout=15)
+    outputs = [e for e in received(emulator, call_id) if e["type"] == "conversation.item.create"]
+    assert len(outputs) == 1
+    assert json.loads(outputs[0]["item"]["output"]) == {
+        "error": "RuntimeError: weather service down"}
+    assert call.stats.handler_errors == 1
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_invalid_arguments_are_refused_by_the_declared_schema(
+        emulator: Any, tmp_path: Path) -> None:
+    strict = {**WEATHER, "parameters": {**WEATHER["parameters"],
+                                         "properties": {"city": {"type": "integer"}}}}
+    call_id = await emulator.start_call(transport="webrtc", session={"tools": [strict]})
+    called: list[Any] = []
+    async with await attach(call_id, client=new_client(emulator),
+                            capture=False) as call:
+        call.tool("get_weather")(lambda **kw: called.append(kw))
+        await call.wait_for("rtwidgets.tool_answered", timeout=15)
+    assert called == []
+    out = next(e for e in received(emulator, call_id) if e["type"] == "conversation.item.create")
+    error = json.loads(out["item"]["output"])["error"]
+    assert error.startswith("invalid arguments for 'get_weather': city:")
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_a_blocking_handler_does_not_stop_the_receive_loop(
+        emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path, tools=True)
+    release = threading.Event()
+
+    @call.tool("get_weather")
+    def slow(city: str, unit: str) -> str:
+        release.wait(10)
+        return "late"
+
+    async with call:
+        await call.wait_for("response.function_call_arguments.done", timeout=15)
+        await asyncio.sleep(0.05)
+        # the handler is blocked in its thread; the loop still sends and receives
+        await call.send({"type": "input_audio_buffer.clear"})
+        await call.wait_for("input_audio_buffer.cleared", timeout=5)
+        assert not release.is_set()
+        answered = asyncio.ensure_future(call.wait_for("rtwidgets.tool_answered", timeout=5))
+        release.set()
+        await answered
+    out = next(e for e in received(emulator, call_id) if e["type"] == "conversation.item.create")
+    assert out["item"]["output"] == "late"
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_a_handler_past_its_timeout_gets_an_error_output(
+        emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path, tools=True, handler_timeout=0.2)
+
+    @call.tool("get_weather")
+    async def hangs(city: str, unit: str) -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+    async with call:
+        await call.wait_for("rtwidgets.tool_answered", timeout=15)
+    out = next(e for e in received(emulator, call_id) if e["type"] == "conversation.item.create")
+    assert json.loads(out["item"]["output"]) == {
+        "error": "tool 'get_weather' timed out after 0.2 s"}
+    assert call.stats.handler_errors == 1
+
+
+@pytest.mark.emulator(session_created_on_attach=True)
+async def test_update_session_applied_with_diff(emulator: Any, tmp_path: Path) -> None:
+    _, call = await start(emulator, tmp_path)
+    async with call:
+        result = await call.update_session(instructions="Be brief.",
+                                           audio={"output": {"speed": 1.2}})
+    assert result.session["instructions"] == "Be brief."
+    assert result.session["audio"]["output"]["speed"] == 1.2
+    assert result.diff == []
+    assert call.state.session is not None
+    assert call.state.session["instructions"] == "Be brief."
+
+
+@pytest.mark.emulator(session_created_on_attach=True)
+async def test_update_session_rejected_raises_with_the_server_message(
+        emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    async with call:
+        with pytest.raises(SessionUpdateError) as info:
+            await call.update_session(model="gpt-other-model")
+    assert info.value.message
+    assert "model" in str(info.value)
+    assert any(e["type"] == "session.update" for e in received(emulator, call_id))
+    assert call.state.errors[-1].client_event_type == "session.update"
+
+
+BAD_EVENTS: list[Any] = [
+    {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"speed": 9}}}},
+    {"type": "response.create", "bogus": 1},
+    {"type": "not.a.type"},
+    {"session": {}},
+    "{not json",
+    '["a list"]',
+    {"type": "conversation.item.create"},
+    {"type": "conversation.item.truncate", "item_id": "item_1", "content_index": 0,
+     "audio_end_ms": -5},
+    {"type": "response.cancel", "response_id": 5},
+]
+
+
+@pytest.mark.parametrize("bad", BAD_EVENTS)
+async def test_bad_input_is_refused_and_nothing_is_sent(
+        emulator: Any, tmp_path: Path, bad: Any) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    async with call:
+        n = len(call.frames())
+        with pytest.raises(ValidationError) as info:
+            await call.send(bad)
+        assert info.value.field
+        assert "Fix:" in str(info.value)
+        assert len(call.frames()) == n  # nothing captured
+        await call.send({"type": "input_audio_buffer.clear"})  # a good one goes through
+    sent = received(emulator, call_id)
+    assert [e["type"] for e in sent] == ["input_audio_buffer.clear"]
+
+
+async def test_bad_tool_output_and_session_fields_send_nothing(
+        emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    async with call:
+        with pytest.raises(ValidationError, match="speed"):
+            await call.update_session(audio={"output": {"speed": "fast"}})
+        with pytest.raises(ValidationError):
+            await call.update_session(unknown_field=1)
+        with pytest.raises(ToolCallError, match="call_id"):
+            await call.send_tool_output("", "x")
+        with pytest.raises(ToolCallError, match="by"):
+            await call.send_tool_output("call_x", "x", by="robot")
+    assert received(emulator, call_id) == []
+
+
+async def test_capture_holds_both_directions_and_meta(emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    async with call:
+        eid = await call.send({"type": "input_audio_buffer.clear"})
+        await call.wait_for("input_audio_buffer.cleared", timeout=10)
+    header, frames = read_capture(tmp_path / "c.jsonl")
+    assert header["call_id"] == call_id
+    assert header["transport"] == "webrtc"
+    assert frames[0].type == "rtwidgets.attached"
+    assert frames[0].event["url_path"] == f"/v1/realtime?call_id={call_id}"
+    outs = [f for f in frames if f.direction == "out"]
+    assert [f.event for f in outs] == [{"type": "input_audio_buffer.clear", "event_id": eid}]
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    assert frames[-1].event == {"type": "rtwidgets.status", "status": "ended",
+                                "reason": "closed by this client"}
+    assert len(frames) == len(call.frames())
+
+
+async def test_events_on_and_subscribe_see_the_stream(emulator: Any, tmp_path: Path) -> None:
+    _, call = await start(emulator, tmp_path)
+    got_on: list[str] = []
+    got_sub: list[str] = []
+
+    def bad_subscriber(frame: Any) -> None:
+        raise ValueError("a broken view")
+
+    async with call:
+        stream = call.events()
+        call.on("response", lambda e: got_on.append(e["type"]))
+        call.subscribe(lambda f: got_sub.append(f.direction))
+        call.subscribe(bad_subscriber)
+        first: list[str] = []
+        async for event in stream:
+            first.append(event["type"])
+            if event["type"] == "response.done":
+                break
+    ins = [f.type for f in call.frames() if f.direction == "in"]
+    k = ins.index(first[0])
+    assert first == ins[k:k + len(first)]  # every incoming event, in order, none skipped
+    assert all(t.startswith("response.") for t in got_on)
+    assert "response.done" in got_on
+    assert "in" in got_sub
+    assert call.stats.callback_errors > 0  # the broken subscriber was logged and kept
+
+
+async def test_events_stream_is_bounded_and_counts_drops(emulator: Any, tmp_path: Path) -> None:
+    _, call = await start(emulator, tmp_path)
+    async with call:
+        stream = call.events(maxsize=5)
+        await call.wait_for("response.done", timeout=15)
+        assert stream.dropped > 0
+        assert call.stats.dropped_events >= stream.dropped
+        events = []
+        while len(events) < 5:
+            events.append(await stream.__anext__())
+    assert events[-1]["type"] == "response.done" or len(events) == 5
+
+
+async def test_handshake_404_ends_without_a_loop(emulator: Any, tmp_path: Path) -> None:
+    missing = "rtc_u1_" + "0" * 32
+    t0 = time.monotonic()
+    call = await attach(missing, client=new_client(emulator),
+                        capture=tmp_path / "c.jsonl", reconnect=FAST)
+    assert call.status.state == "ended"
+    assert "404" in call.status.reason
+    assert time.monotonic() - t0 < 5
+    with pytest.raises(CallNotLiveError, match="nothing was sent"):
+        await call.send({"type": "response.create"})
+    with pytest.raises(CallEndedError):
+        await call.wait_for("response.done", timeout=1)
+    await call.close()
+    assert call.stats.reconnects == 0
+
+
+async def test_hangup_ends_the_call_with_the_reason(emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    await call.hangup()
+    assert call.status.state == "ended"
+    assert call.status.reason == "hung up by this client"
+    assert await emulator.wait_ended(call_id, 5) == "hangup"
+    assert call_id not in _ATTACHED
+
+
+async def test_caller_hangup_ends_with_the_reason(emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    await emulator.hangup(call_id)
+    status = await call.wait_ended(10)
+    assert "404" in status.reason or "call ended" in status.reason
+    assert "hangup" in status.reason
+    await call.close()
+
+
+async def test_attaching_again_replaces_the_first(emulator: Any, tmp_path: Path) -> None:
+    call_id = await emulator.start_call(transport="webrtc")
+    client = new_client(emulator)
+    first = await attach(call_id, client=client, capture=tmp_path / "a.jsonl")
+    second = await attach(call_id, client=client, capture=tmp_path / "b.jsonl")
+    try:
+        assert first.status.state == "ended"
+        assert "replaced" in first.status.reason
+        assert second.status.state == "live"
+        assert _ATTACHED[call_id] is second
+    finally:
+        await second.close()
+
+
+async def test_default_capture_path(emulator: Any, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    call_id = await emulator.start_call(transport="webrtc")
+    async with await attach(call_id, client=new_client(emulator)) as call:
+        path = call.capture_path
+    assert path is not None
+    assert path.parent == Path("captures")
+    assert path.name.startswith(call_id + "-")
+    assert path.name.endswith("Z.jsonl")
+    assert (tmp_path / path).exists()
+
+
+async def test_secrets_never_appear(emulator: Any, tmp_path: Path) -> None:
+    secret = "sk-test-not-a-real-key-SECRETSECRET"
+    call_id = await emulator.start_call(transport="webrtc")
+    client = new_client(emulator, secret)
+    texts: list[str] = []
+    async with await attach(call_id, client=client, capture=tmp_path / "c.jsonl") as call:
+        texts += [repr(call), str(call.status), repr(call.stats), repr(call.frames()),
+                  repr(call._transport)]
+        for bad in BAD_EVENTS:
+            try:
+                await call.send(bad)
+            except Exception as exc:
+                texts.append(str(exc))
+        await call.wait_for("response.done", timeout=15)
+    missing = await attach("rtc_u1_" + "1" * 32, client=client, capture=tmp_path / "m.jsonl")
+    texts += [repr(missing), missing.status.reason]
+    await missing.close()
+    for text in texts:
+        assert secret not in text
+    assert_secret_absent(tmp_path, secret)
+
+
+async def test_attach_refuses_bad_arguments(emulator: Any) -> None:
+    client = new_client(emulator)
+    with pytest.raises(ValidationError, match="call_id"):
+        await attach("rtc?x=1", client=client, capture=False)
+    with pytest.raises(ValidationError, match="audio"):
+        await attach("rtc_u1_" + "a" * 32, client=client, capture=False, audio="raw")
+    with pytest.raises(ValidationError, match="reconnect"):
+        await attach("rtc_u1_" + "a" * 32, client=client, capture=False,
+                     reconnect="yes")  # type: ignore[arg-type]
+    assert emulator.requests == []
