@@ -40,13 +40,19 @@ from .session import (
     session_diff,
     validate_session,
 )
+from .state import ErrorRecord, ItemRecord, ResponseRecord, SessionState, ToolCallRecord
 
 __all__ = [
     "BUILTIN_VOICES",
     "CLIENT_EVENT_TYPES",
     "SERVER_EVENT_TYPES",
+    "ErrorRecord",
     "IdFactory",
+    "ItemRecord",
+    "ResponseRecord",
     "SessionDiff",
+    "SessionState",
+    "ToolCallRecord",
     "ValidationError",
     "category_of",
     "conversation_item_create",

@@ -65,3 +65,4 @@ def test_did_you_mean() -> None:
     hint = did_you_mean("instrutions", ["instructions", "tools"])
     assert hint == " (did you mean 'instructions'?)"
     assert did_you_mean("zzz", ["instructions", "tools"]) == ""
+
