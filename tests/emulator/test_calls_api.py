@@ -25,9 +25,11 @@ async def test_create_raw_sdp_returns_201_answer_and_location(emu: Emulator) -> 
     assert raw.headers["content-type"].startswith("application/sdp")
     location = raw.headers["location"]
     call_id = location.rsplit("/", 1)[-1]
-    assert location == f"/v1/realtime/calls/{call_id}" and CALL_ID.match(call_id)
+    assert location == f"/v1/realtime/calls/{call_id}"
+    assert CALL_ID.match(call_id)
     answer = raw.content.decode()
-    assert answer.startswith("v=0\r\n") and "a=fingerprint:sha-256" in answer
+    assert answer.startswith("v=0\r\n")
+    assert "a=fingerprint:sha-256" in answer
     assert "m=application 9 UDP/DTLS/SCTP webrtc-datachannel" in answer
     assert emu.requests[-1]["body"]["sdp"] == OFFER
     assert emu.requests[-1]["call_id"] == call_id
@@ -72,11 +74,13 @@ async def test_create_with_bad_session_is_400_envelope_and_no_call(emu: Emulator
     body = err.value.body
     assert isinstance(body, dict)
     assert body["param"] == "session.audio.output.speed"
-    assert body["type"] == "invalid_request_error" and "Fix:" in body["message"]
+    assert body["type"] == "invalid_request_error"
+    assert "Fix:" in body["message"]
     assert emu.calls == {}
     with pytest.raises(openai.BadRequestError) as err:
         await client.realtime.calls.create(sdp="not an offer")
-    assert isinstance(err.value.body, dict) and err.value.body["param"] == "sdp"
+    assert isinstance(err.value.body, dict)
+    assert err.value.body["param"] == "sdp"
     await client.close()
 
 
@@ -97,11 +101,13 @@ async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
         client = emu.client(api_key=API_KEY)
         # accept: 200, empty body; the call runs with the accepted session.
         call_id = await emu.start_call(transport="sip")
-        assert call_id.startswith("rtc_u0_") and emu.call(call_id).status == "incoming"
+        assert call_id.startswith("rtc_u0_")
+        assert emu.call(call_id).status == "incoming"
         raw = await client.realtime.calls.with_raw_response.accept(
             call_id, type="realtime", model="gpt-realtime-2.1", instructions="Hello there.",
             audio={"output": {"voice": "cedar"}})
-        assert raw.status_code == 200 and raw.content == b""
+        assert raw.status_code == 200
+        assert raw.content == b""
         call = emu.call(call_id)
         assert call.status == "active"
         assert call.session["instructions"] == "Hello there."
@@ -117,7 +123,8 @@ async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
             assert (await r.json())["error"]["param"] == "target_uri"
         await client.realtime.calls.refer(call_id, target_uri="tel:+14155550123")
         assert emu.requests[-1]["body"] == {"target_uri": "tel:+14155550123"}
-        assert call.status == "ended" and call.end_reason == "referred"
+        assert call.status == "ended"
+        assert call.end_reason == "referred"
         with pytest.raises(openai.NotFoundError):
             await client.realtime.calls.hangup(call_id)
 
@@ -131,10 +138,12 @@ async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
         bad = await emu.start_call(transport="sip")
         with pytest.raises(openai.BadRequestError) as err:
             await client.realtime.calls.reject(bad, status_code=200)
-        assert isinstance(err.value.body, dict) and err.value.body["param"] == "status_code"
+        assert isinstance(err.value.body, dict)
+        assert err.value.body["param"] == "status_code"
         with pytest.raises(openai.BadRequestError) as err:
             await client.realtime.calls.accept(bad, type="transcription")  # type: ignore[arg-type]
-        assert isinstance(err.value.body, dict) and err.value.body["param"] == "type"
+        assert isinstance(err.value.body, dict)
+        assert err.value.body["param"] == "type"
         with pytest.raises(openai.BadRequestError) as err:
             await client.realtime.calls.accept(bad, type="realtime",
                                                output_modalities=["video"])  # type: ignore[list-item]
@@ -145,11 +154,13 @@ async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
         # hangup of a WebRTC call
         webrtc = await emu.start_call()
         raw_h = await client.realtime.calls.with_raw_response.hangup(webrtc)
-        assert raw_h.status_code == 200 and raw_h.content == b""
+        assert raw_h.status_code == 200
+        assert raw_h.content == b""
         assert emu.call(webrtc).end_reason == "hangup"
         with pytest.raises(openai.NotFoundError) as nf:
             await client.realtime.calls.hangup(webrtc)
-        assert isinstance(nf.value.body, dict) and nf.value.body["code"] == "call_not_found"
+        assert isinstance(nf.value.body, dict)
+        assert nf.value.body["code"] == "call_not_found"
         with pytest.raises(openai.NotFoundError):
             await client.realtime.calls.hangup("rtc_u1_" + "f" * 32)
         # a non-JSON body gets the envelope

@@ -89,7 +89,8 @@ def check_orderings(events: list[dict[str, Any]]) -> None:
         if e["type"] == "output_audio_buffer.stopped":
             done = [j for j in by_response[e["response_id"]]
                     if events[j]["type"] == "response.done"]
-            assert done and done[0] < i
+            assert done
+            assert done[0] < i
 
 
 async def run_scenario(emu: Emulator, name: str, *, session: dict[str, Any] | None = None,
@@ -131,7 +132,8 @@ async def test_every_event_validates_and_orderings_hold(emu: Emulator, name: str
     # Deltas carry obfuscation; every done response carries usage.
     for e in events:
         if e["type"].endswith(".delta"):
-            assert isinstance(e.get("obfuscation"), str) and e["obfuscation"]
+            assert isinstance(e.get("obfuscation"), str)
+            assert e["obfuscation"]
         if e["type"] == "response.done":
             usage = e["response"]["usage"]
             assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
@@ -177,8 +179,9 @@ async def test_tools_calls_function_only_when_declared_and_uses_output(emu: Emul
     # The function call item is in the response's output, completed.
     resp = next(e["response"] for e in events if e["type"] == "response.done"
                 and any(o["type"] == "function_call" for o in e["response"]["output"]))
-    call_item = [o for o in resp["output"] if o["type"] == "function_call"][0]
-    assert call_item["status"] == "completed" and call_item["call_id"] == done[0]["call_id"]
+    call_item = next(o for o in resp["output"] if o["type"] == "function_call")
+    assert call_item["status"] == "completed"
+    assert call_item["call_id"] == done[0]["call_id"]
 
 
 async def test_tools_without_declared_tool_answers_without_calling(emu: Emulator) -> None:
@@ -212,7 +215,7 @@ async def test_barge_in_cancels_clears_and_truncates(emu: Emulator) -> None:
     interrupted = cancelled[0]["response"]["output"][0]
     assert truncated["item_id"] == interrupted["id"]
     assert interrupted["status"] == "incomplete"
-    assert 0 < truncated["audio_end_ms"]
+    assert truncated["audio_end_ms"] > 0
     # Only part of the long answer was said.
     full = load_scenario("barge_in").turns[0].reply
     assert isinstance(full, str)
@@ -244,7 +247,7 @@ async def test_scenario_from_path_and_bad_files(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         load_scenario(bad)
     assert err.value.field == "turns[0].reply.tool.say"
-    with pytest.raises(ScenarioError, match="end.by"):
+    with pytest.raises(ScenarioError, match=r"end\.by"):
         load_scenario(dict(data, end={"by": "never"}))
     with pytest.raises(ScenarioError, match="neither a shipped scenario"):
         load_scenario("no_such_scenario")

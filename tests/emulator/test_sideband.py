@@ -19,7 +19,8 @@ async def test_sdk_connect_by_call_id_receives_events_and_updates_session(
     call_id = await emu.start_call()
     client = emu.client(api_key=API_KEY)
     async with client.realtime.connect(call_id=call_id) as conn:
-        await conn.session.update(session={"type": "realtime", "instructions": "Talk like a pirate.",
+        await conn.session.update(session={"type": "realtime",
+                                           "instructions": "Talk like a pirate.",
                                            "audio": {"output": {"speed": 1.2}}})
         seen = []
         async for event in conn:
@@ -32,7 +33,8 @@ async def test_sdk_connect_by_call_id_receives_events_and_updates_session(
     assert session["audio"]["output"]["speed"] == 1.2
     # the full effective session, not just the change
     assert session["audio"]["output"]["voice"] == "marin"
-    assert session["model"] == "gpt-realtime" and session["tools"] == []
+    assert session["model"] == "gpt-realtime"
+    assert session["tools"] == []
     assert emu.call(call_id).session["instructions"] == "Talk like a pirate."
     received = [r for r in emu.record(call_id) if r["direction"] == "received"]
     assert received[0]["event"]["type"] == "session.update"
@@ -114,7 +116,8 @@ async def test_without_hold_the_call_runs_unwatched() -> None:
         call_id = await emu.start_call(hold_until_attached=False)
         assert await emu.wait_ended(call_id, 20) == "caller_hangup"
         sent = [r for r in emu.record(call_id) if r["direction"] == "sent"]
-        assert len(sent) > 50 and all(r["sockets"] == [] for r in sent)
+        assert len(sent) > 50
+        assert all(r["sockets"] == [] for r in sent)
 
 
 async def test_session_created_on_attach_switch() -> None:
