@@ -287,7 +287,7 @@ class SessionState:
         return rec
 
     def _place(self, item_id: str, prev: Any) -> None:
-        """Move a known item to just after ``prev`` ("root": the front; None/unknown: stay)."""
+        """Move a known item to just after ``prev`` ("root": the front; unknown id: stay)."""
         order = self.item_order
         if prev is None or (prev != "root" and prev not in self.items) or prev == item_id:
             return
@@ -397,10 +397,15 @@ class SessionState:
     def _on_item_added(self, event: dict[str, Any], t: float) -> None:
         item = event["item"]
         rec = self._apply_item(item, t)
-        prev = event.get("previous_item_id")
-        if isinstance(prev, str):
-            rec.previous_item_id = prev
-            self._place(rec.id, prev)
+        if "previous_item_id" in event:
+            prev = event["previous_item_id"]
+            if isinstance(prev, str):
+                rec.previous_item_id = prev
+                self._place(rec.id, prev)
+            elif prev is None:
+                # The server's null means "no item precedes this one": it is first (the echo
+                # of a client insert at "root"). A missing key leaves the item appended.
+                self._place(rec.id, "root")
         if rec.type == "function_call_output":
             self._answer(rec.call_id, rec.output, t, "peer", peer=True)
 

@@ -320,7 +320,7 @@ def test_previous_item_id_ordering() -> None:
     state = SessionState()
     state.feed(_added("a"), direction="in", t=1)
     state.feed(_added("b", "a"), direction="in", t=2)
-    state.feed(_added("c", None), direction="in", t=3)  # None: append
+    state.feed(_added("c"), direction="in", t=3)  # no previous_item_id: append
     state.feed(_added("d", "root"), direction="in", t=4)  # root: front
     state.feed(_added("e", "a"), direction="in", t=5)  # after a
     state.feed(_added("f", "unknown_id"), direction="in", t=6)  # unknown: append
@@ -331,6 +331,11 @@ def test_previous_item_id_ordering() -> None:
     state.feed({**_added("e", "a"), "type": "conversation.item.done"}, direction="in", t=7)
     assert state.item_order == ["d", "a", "e", "b", "c", "f"]
     assert state.items["e"].done_t == 7
+    # An explicit null is the server saying "nothing precedes it": the front.
+    state.feed({**_added("g"), "previous_item_id": None}, direction="in", t=8)
+    assert state.item_order == ["g", "d", "a", "e", "b", "c", "f"]
+    assert list(state.items) == state.item_order
+    assert state.items["g"].previous_item_id is None
 
 
 def test_out_of_order_transcription_completion() -> None:
