@@ -415,8 +415,14 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         call is shown under its row.
         """
 
+        # client=None would mean "a client from the environment" and hide the inbox's own
+        # client (the one that reached this call): leave it out instead.
+        options = {
+            k: v for k, v in self.attach_options.items() if not (k == "client" and v is None)
+        }
+
         async def go(incoming: Any) -> Any:
-            return await incoming.attach(**self.attach_options)
+            return await incoming.attach(**options)
 
         call = await self._run(call_id, "Attach", go)
         self.attached[call_id] = call

@@ -391,6 +391,18 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self.code.layout.display = "none"
         self.result = PrivateText(mode="view", **priv)
         self.result.layout.display = "none"
+        # Shown while the server has not reported the session on this socket (a sideband
+        # may get no session.created, realtime-protocol.md §5.4).
+        self.unknown_note = w.HTML(
+            _css_note(
+                "The server has not reported the session on this connection yet. Load it "
+                "(sends an empty session.update; the server answers with the full session)."
+            )
+        )
+        self.fetch_button = w.Button(description="Load session", icon="download")
+        self.unknown_box = w.HBox([self.fetch_button, self.unknown_note])
+        self.unknown_box.layout.display = "none"
+        self.fetch_button.on_click(lambda _b: self._spawn(self._fetch_from_button(), label="Load"))
         # Tool choice options derived from the tools text: label → value.
         self._choice_values: dict[str, Any] = {}
 
@@ -420,6 +432,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def _children(self) -> list[Any]:
         return [
             self.title,
+            self.unknown_box,
             self.tabs,
             self.field_error,
             w.HBox([self.apply_button, self.revert_button, self.code_toggle]),
@@ -440,6 +453,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def _on_unbind(self) -> None:
         self.title.value = "<b>Session</b>"
+        self.unknown_box.layout.display = "none"
         self._baseline = {}
         self._load_controls({}, baseline=True)
         self._refresh()
@@ -479,6 +493,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._load_controls(new, baseline=True)
         if dirty:
             self._restore_states(dirty)
+        self._refresh_known()
         if self.tabs.selected_index == 1 and not (keep_edits and self._raw_dirty()):
             self._raw_text_from(self._baseline)
         self._refresh_locks()
@@ -901,6 +916,44 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                     continue  # only hidden parameters of another type were touched
             _set_path(changed, path, value)
         return minimal_update(self._baseline, changed) if changed else {}
+
+    def _refresh_known(self) -> None:
+        state = getattr(self.source, "state", None)
+        unknown = (
+            self.source is not None
+            and hasattr(self.source, "update_session")
+            and getattr(state, "session", None) is None
+        )
+        self.unknown_box.layout.display = "" if unknown else "none"
+        self.fetch_button.disabled = self._applying
+
+    async def fetch(self) -> dict[str, Any]:
+        """Ask the server for the session (an empty ``session.update``) and show it.
+
+        Useful on a sideband that got no ``session.created``. Returns the session.
+        """
+        source = self.source
+        if source is None or not hasattr(source, "update_session"):
+            raise RuntimeError(
+                "no live call. Fix: bind the editor to a Call from rtwidgets.attach(...)"
+            )
+        self.error.value = ""
+        self.fetch_button.disabled = True
+        try:
+            result = await source.update_session()
+        except BaseException as exc:
+            self.error.value = _css_error(f"session not loaded: {describe_error(exc)}")
+            raise
+        finally:
+            self.fetch_button.disabled = False
+        self._reload(keep_edits=True)
+        return dict(getattr(result, "session", None) or self._server_session_full())
+
+    async def _fetch_from_button(self) -> None:
+        try:
+            await self.fetch()
+        except Exception as exc:  # shown in place by fetch()
+            self.last_error = f"Load failed: {describe_error(exc)}"
 
     def _refresh_locks(self) -> None:
         locked = self._audio_started()

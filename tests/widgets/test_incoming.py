@@ -228,7 +228,9 @@ async def test_server_refusal_is_shown_on_the_row(rig: Rig) -> None:
 async def test_attach_calls_on_attach_with_the_call(rig: Rig) -> None:
     pytest.importorskip("rtwidgets._call")
     attached: list[Any] = []
-    view = IncomingCalls(rig.inbox, on_attach=attached.append)
+    view = IncomingCalls(
+        rig.inbox, on_attach=attached.append, attach_options={"capture": False, "client": None}
+    )
     call_id = await ring(rig, view)
     await view.accept(call_id, session={"type": "realtime"})
     call = await view.attach(call_id)
@@ -238,6 +240,23 @@ async def test_attach_calls_on_attach_with_the_call(rig: Rig) -> None:
         assert "attached" in view.row(call_id).header.value
         await rig.emu.wait_attached(call_id, timeout=5)
     finally:
+        await call.close()
+    view.close()
+
+
+async def test_attach_without_callback_shows_a_console_under_the_row(rig: Rig) -> None:
+    view = IncomingCalls(rig.inbox, attach_options={"capture": False})
+    call_id = await ring(rig, view)
+    await view.accept(call_id, session={"type": "realtime"})
+    view.row(call_id).attach.click()
+    await view.wait_actions()
+    call = view.attached[call_id]
+    try:
+        [console] = view.row(call_id).consoles.children
+        assert type(console).__name__ == "CallConsole"
+        assert console.source is call
+    finally:
+        console.close()
         await call.close()
     view.close()
 

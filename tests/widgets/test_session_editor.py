@@ -464,3 +464,153 @@ def test_repr_and_unbind(live: FakeLive) -> None:
     assert live._subs == []
     editor.close()
     editor.close()
+
+
+async def test_applied_differences_are_shown(live: FakeLive) -> None:
+    original = live.update_session
+
+    async def clamping(**fields: Any) -> Any:
+        result = await original(**fields)
+        # This "server" clamps the speed it was asked for.
+        result.session["audio"]["output"]["speed"] = 1.5
+        result.diff = session_diff(fields, result.session)
+        return result
+
+    live.update_session = clamping  # type: ignore[method-assign]
+    editor = SessionEditor(live)
+    editor.set_field("raw", {**editor.baseline, "audio": {"output": {"speed": 1.4}}})
+    await editor.apply()
+    assert "applied with differences: audio.output.speed" in editor.status.value
+    assert "≠ audio.output.speed\n    requested: 1.4\n    applied:   1.5" in editor.result.text
+
+
+# -- end to end on the emulator ------------------------------------------------------------
+
+
+@pytest.fixture
+async def emu() -> Any:
+    from rtwidgets.emulator import Emulator
+
+    emulator = await Emulator.start(
+        speed=50, seed=5, scenario="tools", session_created_on_attach=True
+    )
+    try:
+        yield emulator
+    finally:
+        await emulator.close()
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+async def attach_tools_call(emu: Any) -> Any:
+    """A call whose model asks for get_weather and then waits for its output."""
+    from rtwidgets._call import attach
+
+    call_id = await emu.start_call(
+        transport="webrtc", scenario="tools", session={"tools": [WEATHER_TOOL]}
+    )
+    call = await attach(call_id, client=emu.client(api_key="sk-test-not-a-real-key"), capture=False)
+    for _ in range(500):
+        if call.state.session is not None:
+            return call
+        await asyncio.sleep(0.01)
+    raise AssertionError("no session reported")
+
+
+def received_updates(emu: Any, call_id: str) -> list[dict[str, Any]]:
+    return [
+        r["event"]
+        for r in emu.record(call_id)
+        if r["direction"] == "received" and r["event"] and r["event"]["type"] == "session.update"
+    ]
+
+
+async def test_apply_on_the_emulator_sends_one_update_and_shows_the_diff(emu: Any) -> None:
+    call = await attach_tools_call(emu)
+    editor = SessionEditor(call)
+    try:
+        assert editor.instructions.text.startswith("You are a weather assistant")
+        browser_edit(editor.instructions, "You are a terse weather assistant.")
+        editor.td_type.value = "semantic_vad"
+        editor.td_eagerness.value = "low"
+        editor.apply_button.click()
+        await editor.wait_actions()
+        [update] = received_updates(emu, call.call_id)
+        assert update["session"] == {
+            "type": "realtime",
+            "instructions": "You are a terse weather assistant.",
+            "audio": {
+                "input": {
+                    "turn_detection": {
+                        "type": "semantic_vad",
+                        "eagerness": "low",
+                        "create_response": True,
+                        "interrupt_response": True,
+                    }
+                }
+            },
+        }
+        assert editor.last_error is None
+        assert "as requested" in editor.status.value
+        assert editor.last_result.diff == []
+        assert editor.td_type.value == "semantic_vad"  # the form shows the server's answer
+        assert editor.changed() == {}
+        assert "You are a terse" not in json.dumps(all_states(editor))
+    finally:
+        editor.close()
+        await call.close()
+
+
+async def test_server_refusal_from_the_emulator_is_shown_inline(emu: Any) -> None:
+    call = await attach_tools_call(emu)
+    editor = SessionEditor(call)
+    try:
+        # The spoken lead-in comes before the tool call: once it is pending, audio exists.
+        await call.wait_for("response.function_call_arguments.done", timeout=10)
+        assert call.state.audio_started
+        assert editor.voice.disabled
+        # Pretend the client missed it, so only the server can refuse the voice change.
+        call.state.audio_started = False
+        editor._refresh_locks()
+        editor.set_field("voice", "marin")
+        editor.apply_button.click()
+        await editor.wait_actions()
+        assert len(received_updates(emu, call.call_id)) == 1
+        assert "not applied" in editor.error.value
+        assert "assistant audio is present" in editor.error.value
+        assert editor.voice.value == "marin"  # the edit is kept for another try
+    finally:
+        editor.close()
+        await call.close()
+
+
+async def test_load_session_when_the_sideband_got_no_session_created() -> None:
+    from rtwidgets._call import attach
+    from rtwidgets.emulator import Emulator
+
+    emulator = await Emulator.start(speed=50, seed=6, scenario="tools")  # no session.created
+    call_id = await emulator.start_call(transport="webrtc", scenario="tools")
+    call = await attach(
+        call_id, client=emulator.client(api_key="sk-test-not-a-real-key"), capture=False
+    )
+    editor = SessionEditor(call)
+    try:
+        if call.state.session is None:
+            assert editor.unknown_box.layout.display == ""
+            assert editor.instructions.text == ""
+        editor.fetch_button.click()
+        await editor.wait_actions()
+        assert editor.unknown_box.layout.display == "none"
+        assert editor.instructions.text.startswith("You are a weather assistant")
+        assert editor.model_box.value == "gpt-realtime"
+        [update] = received_updates(emulator, call_id)
+        assert update["session"] == {"type": "realtime"}  # asks, changes nothing
+    finally:
+        editor.close()
+        await call.close()
+        await emulator.close()
