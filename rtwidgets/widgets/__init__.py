@@ -10,15 +10,21 @@ from __future__ import annotations
 from ._base import SourceView, StreamView
 from ._console import CallConsole, console_mimebundle
 from ._event_log import EventLog
+from ._incoming import IncomingCalls
+from ._session_editor import SessionEditor
 from ._status import StatusBar
+from ._tool_calls import ToolCalls
 from ._transcript import Transcript
 
 __all__ = [
     "CallConsole",
     "EventLog",
+    "IncomingCalls",
+    "SessionEditor",
     "SourceView",
     "StatusBar",
     "StreamView",
+    "ToolCalls",
     "Transcript",
     "console_mimebundle",
 ]

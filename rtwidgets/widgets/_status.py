@@ -24,6 +24,8 @@ from typing import Any
 
 import ipywidgets
 
+from rtwidgets.analysis import as_source, cost_frame
+
 from ._base import SourceView
 from ._batcher import Batcher
 
@@ -71,6 +73,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._with_cost = cost
         self._cost_every = cost_every
         self._cost_usd: float | None = None
+        self._cost_src: Any = None
         self._cost_due = True
         self._cost_at = -math.inf
         # elapsed is the capture clock (frame.m) extrapolated by the loop clock while live
@@ -121,6 +124,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._anchor_m = frames[-1].m if len(frames) else 0.0
         self._anchor_loop = _loop_time()
         self._cost_usd = None
+        self._cost_src = None
         self._cost_due = True
         self._cost_at = -math.inf
         self._render()
@@ -129,6 +133,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     def _on_unbind(self) -> None:
         self._cancel_tick()
         self._cost_usd = None
+        self._cost_src = None
         self._render()
 
     def _on_close(self) -> None:
@@ -166,11 +171,10 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._cost_at = now
         self._cost_due = False
         try:
-            from rtwidgets.analysis import cost_frame
-        except ImportError:
-            return
-        try:
-            frame = cost_frame(self.source)
+            if self._cost_src is None:
+                # one incremental reader per bound source: each refresh parses new frames only
+                self._cost_src = as_source(self.source)
+            frame = cost_frame(self._cost_src)
             total = frame.loc[frame["response_id"] == "total", "total_usd"]
             value = float(total.iloc[0]) if len(total) else math.nan
         except Exception:  # pricing is a nicety: tokens are still shown
