@@ -311,10 +311,11 @@ class Emulator:
             call.start()
             await call.emit("session.created", session=call.session)
         else:
-            self._spawn(self._announce(call))
+            self._announce(call)
         return call_id
 
-    async def _announce(self, call: EmulatedCall) -> None:
+    def _announce(self, call: EmulatedCall) -> None:
+        """Record the ``realtime.call.incoming`` delivery now; POST it in the background."""
         event_id = self._ids.webhook_event_id()
         payload: dict[str, Any] = {
             "object": "event",
@@ -328,9 +329,8 @@ class Emulator:
                                    event_id=event_id, call_id=call.call_id,
                                    url=self.webhook_url or "")
         self.webhook_deliveries.append(delivery)
-        if self._sender is None:
-            return
-        await self._sender.deliver(delivery, payload)
+        if self._sender is not None:
+            self._spawn(self._sender.deliver(delivery, payload))
 
     def call(self, call_id: str) -> EmulatedCall:
         """The emulated call ``call_id`` (``KeyError`` naming the id if unknown)."""
