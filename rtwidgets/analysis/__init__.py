@@ -3,7 +3,8 @@
 Why: a capture holds every frame of a call; this package turns it into the answers people
 want in the next cell. Every function takes one *source* — a capture path, a live ``Call``,
 a ``Recording`` or a :class:`FrameSource` — and returns pandas objects or matplotlib
-figures. Pass one ``FrameSource`` to several functions to parse a large capture once.
+figures. ``analyze(src)`` bundles them on one object (``rtwidgets.analyze(call).turns``)
+and parses the capture once; so does passing one ``FrameSource`` to several functions.
 
 It only reads: it never sends, never writes a capture, never reaches the network.
 Time columns ending in ``_s`` are seconds since the capture began; the latency definitions
@@ -12,6 +13,7 @@ are in ``rtwidgets.analysis._tables``.
 
 from __future__ import annotations
 
+from ._analysis import Analysis, analyze
 from ._cost import cost_frame, load_prices
 from ._many import Many, load_many, to_parquet
 from ._plots import latency_plot, timeline_plot
@@ -29,9 +31,11 @@ from ._tables import (
 )
 
 __all__ = [
+    "Analysis",
     "FrameSource",
     "Many",
     "Summary",
+    "analyze",
     "as_source",
     "cost_frame",
     "errors_frame",

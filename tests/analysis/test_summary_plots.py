@@ -113,3 +113,26 @@ def test_plots_of_a_call_without_turns(tmp_path: Path) -> None:
     assert _png(timeline_plot(path)).startswith(b"\x89PNG")
     fig = latency_plot(path)
     assert fig.axes[0].containers == []
+
+
+def test_analyze_bundles_the_tables_on_one_parse(standard: Any) -> None:
+    from rtwidgets.analysis import Analysis, analyze
+
+    path, call, _ = standard
+    a = analyze(path)
+    assert isinstance(a, Analysis)
+    assert a.call_id == call.call_id
+    assert len(a.turns) == 3
+    assert len(a.responses) == 3
+    assert len(a.tool_calls) == 1
+    fold = a.source.cached("fold")
+    assert len(a.transcript) == 7
+    assert a.source.cached("fold") is fold
+    assert a.cost()["total_usd"].iloc[-1] == pytest.approx(3 * 0.014572)
+    assert a.summary().turns == 3
+    assert repr(a).startswith(f"<Analysis of {call.call_id}:")
+    assert "median 200 ms" in a._repr_html_()
+    assert isinstance(a.timeline_plot(), Figure)
+    assert len(a.events) == len(call.lines) - 1
+    assert a.gaps.empty
+    assert a.errors.empty
