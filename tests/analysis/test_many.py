@@ -63,7 +63,7 @@ def test_load_many_accepts_lists_folders_and_names_a_bad_pattern(tmp_path: Path)
         load_many(str(tmp_path / "nothing-*.jsonl"))
     with pytest.raises(ValueError, match=r"table 'nope' is unknown\. Fix"):
         load_many(tmp_path).table("nope")
-    with pytest.raises(TypeError, match="many.events"):
+    with pytest.raises(TypeError, match=r"many\.events"):
         events_frame(load_many(tmp_path))
 
 
