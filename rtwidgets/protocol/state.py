@@ -397,15 +397,12 @@ class SessionState:
     def _on_item_added(self, event: dict[str, Any], t: float) -> None:
         item = event["item"]
         rec = self._apply_item(item, t)
-        if "previous_item_id" in event:
-            prev = event["previous_item_id"]
-            if isinstance(prev, str):
-                rec.previous_item_id = prev
-                self._place(rec.id, prev)
-            elif prev is None:
-                # The server's null means "no item precedes this one": it is first (the echo
-                # of a client insert at "root"). A missing key leaves the item appended.
-                self._place(rec.id, "root")
+        # Contract (docs/internals.md): a null or missing previous_item_id appends, "root"
+        # puts the item first, a known id places it right after that item.
+        prev = event.get("previous_item_id")
+        if isinstance(prev, str):
+            rec.previous_item_id = prev
+            self._place(rec.id, prev)
         if rec.type == "function_call_output":
             self._answer(rec.call_id, rec.output, t, "peer", peer=True)
 

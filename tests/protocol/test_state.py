@@ -331,9 +331,9 @@ def test_previous_item_id_ordering() -> None:
     state.feed({**_added("e", "a"), "type": "conversation.item.done"}, direction="in", t=7)
     assert state.item_order == ["d", "a", "e", "b", "c", "f"]
     assert state.items["e"].done_t == 7
-    # An explicit null is the server saying "nothing precedes it": the front.
+    # An explicit null appends too (the contract the views' fixtures rely on).
     state.feed({**_added("g"), "previous_item_id": None}, direction="in", t=8)
-    assert state.item_order == ["g", "d", "a", "e", "b", "c", "f"]
+    assert state.item_order == ["d", "a", "e", "b", "c", "f", "g"]
     assert list(state.items) == state.item_order
     assert state.items["g"].previous_item_id is None
 
