@@ -90,6 +90,16 @@ class _Row:
         )
         self.box = w.VBox([self.header, self.headers, self.buttons, self.error, self.consoles])
         self.box.add_class("rtw-incoming-call")
+        for widget, css in (
+            (self.headers, "rtw-sip-headers"),
+            (self.accept, "rtw-accept"),
+            (self.reject, "rtw-reject"),
+            (self.refer, "rtw-refer"),
+            (self.target, "rtw-refer-target"),
+            (self.attach, "rtw-attach"),
+            (self.error, "rtw-row-error"),
+        ):
+            widget.add_class(css)
         self.busy = False
 
 

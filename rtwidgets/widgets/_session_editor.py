@@ -57,6 +57,19 @@ _CONTAINERS: Final = frozenset({"audio", "audio.input", "audio.output"})
 _CUSTOM_VOICE: Final = "custom voice id…"
 _TD_TYPES: Final = ("none", "server_vad", "semantic_vad")
 _EAGERNESS: Final = ("auto", "low", "medium", "high")
+#: Frames after which the reducer may have seen the first assistant audio (voice lock).
+_AUDIO_FRAME_TYPES: Final = frozenset(
+    {
+        "response.content_part.added",
+        "response.output_audio.delta",
+        "response.output_audio_transcript.delta",
+        "response.output_audio_transcript.done",
+        "output_audio_buffer.started",
+        "conversation.item.added",
+        "conversation.item.done",
+        "response.output_item.done",
+    }
+)
 
 
 class PrivateText(anywidget.AnyWidget):
@@ -406,6 +419,22 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         # Tool choice options derived from the tools text: label → value.
         self._choice_values: dict[str, Any] = {}
 
+        # Stable hooks for browser tests and user CSS.
+        for widget, css in (
+            (self.instructions, "rtw-instructions"),
+            (self.tools, "rtw-tools-json"),
+            (self.raw, "rtw-raw-json"),
+            (self.apply_button, "rtw-apply"),
+            (self.revert_button, "rtw-revert"),
+            (self.code_toggle, "rtw-show-code"),
+            (self.code, "rtw-session-code"),
+            (self.status, "rtw-session-status"),
+            (self.error, "rtw-session-error"),
+            (self.field_error, "rtw-field-error"),
+            (self.result, "rtw-session-result"),
+            (self.fetch_button, "rtw-load-session"),
+        ):
+            widget.add_class(css)
         self.apply_button.on_click(lambda _b: self._click_apply())
         self.revert_button.on_click(lambda _b: self.revert())
         self.code_toggle.observe(lambda _c: self._refresh(), names="value")
@@ -462,9 +491,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         if frame.direction == "in" and frame.type in ("session.created", "session.updated"):
             # An apply in flight reloads fully when it returns; anything else keeps edits.
             self._reload(keep_edits=True)
-        elif frame.type in ("output_audio_buffer.started", "response.output_audio.delta") or (
-            frame.type == "response.content_part.added"
-        ):
+        elif frame.type in _AUDIO_FRAME_TYPES and self.voice.disabled != self._audio_started():
             self._refresh_locks()
 
     def _show_error(self, label: str, exc: BaseException) -> None:

@@ -136,6 +136,15 @@ class _Row:
         )
         self.box = w.VBox([self.header, self.arguments, self.editor, self.answer])
         self.box.add_class("rtw-toolcall")
+        for widget, css in (
+            (self.arguments, "rtw-tool-arguments"),
+            (self.output, "rtw-tool-output"),
+            (self.send, "rtw-send"),
+            (self.send_respond, "rtw-send-respond"),
+            (self.error, "rtw-row-error"),
+            (self.answer, "rtw-tool-answer"),
+        ):
+            widget.add_class(css)
         self.sending = False
         self.signature: tuple[Any, ...] = ()
 
