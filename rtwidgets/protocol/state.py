@@ -184,12 +184,15 @@ class SessionState:
     # ------------------------------------------------------------------ public methods
 
     @classmethod
-    def from_frames(cls, frames: Iterable[tuple[dict[str, Any], Direction, float]]) -> SessionState:
-        """A state folded from ``(event, direction, t)`` triples, in order."""
+    def from_frames(cls, frames: Iterable[tuple[dict[str, Any], str, float]]) -> SessionState:
+        """A state folded from ``(event, direction, t)`` triples, in order.
+
+        ``direction`` is ``"in"``, ``"out"`` or ``"meta"`` (anything else is read as meta).
+        """
         state = cls()
         feed = state.feed
         for event, direction, t in frames:
-            feed(event, direction=direction, t=t)
+            feed(event, direction=direction, t=t)  # type: ignore[arg-type]
         return state
 
     def feed(self, event: dict[str, Any], *, direction: Direction, t: float) -> None:

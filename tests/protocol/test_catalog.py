@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from typing import Any
 
 import pytest
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
@@ -19,7 +20,7 @@ from rtwidgets.protocol.catalog import (
 )
 
 
-def _sdk_types(union: object) -> dict[str, type]:
+def _sdk_types(union: object) -> dict[str, Any]:
     inner = typing.get_args(union)[0]
     out = {}
     for cls in typing.get_args(inner):

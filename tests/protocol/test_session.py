@@ -407,9 +407,10 @@ def test_format_change_drops_rate(session: dict[str, Any]) -> None:
 
 
 def test_update_objects_are_copied(session: dict[str, Any]) -> None:
-    update = {"type": "realtime", "tools": [{"type": "function", "name": "a"}]}
+    tool = {"type": "function", "name": "a"}
+    update: dict[str, Any] = {"type": "realtime", "tools": [tool]}
     merged = merge_session(session, update, audio_started=False)
-    update["tools"][0]["name"] = "changed"
+    tool["name"] = "changed"
     assert merged["tools"][0]["name"] == "a"
 
 

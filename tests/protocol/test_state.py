@@ -19,7 +19,8 @@ def _fold(frames: list[Any]) -> SessionState:
 
 
 def _t_of(frames: list[Any], type_: str, nth: int = 0) -> float:
-    return [t for e, _, t in frames if e.get("type") == type_][nth]
+    times: list[float] = [t for e, _, t in frames if e.get("type") == type_]
+    return times[nth]
 
 
 # -- §7.1 audio turn --------------------------------------------------------------------------
@@ -528,7 +529,7 @@ def test_feed_never_raises_on_mutated_real_sequences(
             del event[key]
         else:
             event[key] = junk
-    state = SessionState.from_frames(frames)  # type: ignore[arg-type]
+    state = SessionState.from_frames(frames)
     assert state.events_in + state.events_out == sum(1 for f in frames if f[1] != "meta")
     assert list(state.items) == state.item_order
     for tc in state.tool_calls.values():
