@@ -3,6 +3,8 @@ per test. The machinery lives in labdriver.py; see its docstring for what it gua
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,9 +85,20 @@ def browser(browser_tmp: Path) -> Iterator[BrowserContext]:
             context.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the item, so the ``lab`` fixture knows a test failed."""
+    report = yield
+    setattr(item, f"rtw_report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def lab(lab_server: LabServer, browser: BrowserContext) -> Iterator[LabPage]:
-    """A fresh tab on JupyterLab; fails the test if the page logged errors."""
+def lab(
+    request: pytest.FixtureRequest, lab_server: LabServer, browser: BrowserContext
+) -> Iterator[LabPage]:
+    """A fresh tab on JupyterLab. On failure, a screenshot and the page's HTML are kept
+    (RTW_ARTIFACTS, default: the session's temp dir) and their paths printed."""
     page = browser.new_page()
     lab_page = LabPage(page=page, server=lab_server)
     page.on("console", lab_page._on_console)
@@ -93,5 +106,14 @@ def lab(lab_server: LabServer, browser: BrowserContext) -> Iterator[LabPage]:
     try:
         yield lab_page
     finally:
+        report = getattr(request.node, "rtw_report_call", None)
+        if report is not None and report.failed:
+            out = Path(os.environ.get("RTW_ARTIFACTS", str(lab_server.root.parent / "failures")))
+            out.mkdir(parents=True, exist_ok=True)
+            stem = out / request.node.name
+            with contextlib.suppress(Exception):
+                page.screenshot(path=f"{stem}.png", full_page=True)
+                Path(f"{stem}.html").write_text(page.content(), encoding="utf-8")
+                print(f"\nbrowser artifacts: {stem}.png {stem}.html")
         lab_page.shutdown_kernel()
         page.close()
