@@ -78,6 +78,11 @@ class _Socket:
     opened_t: float
     closed_t: float | None = None
     close_reason: str | None = None
+    # Set by the call to ask the socket's handler for a close handshake (code, reason); the
+    # handler sets ``finished`` when its connection is over.
+    close_request: asyncio.Future[tuple[int, str]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "opened_t": self.opened_t, "closed_t": self.closed_t,
@@ -169,7 +174,6 @@ class EmulatedCall:
         self._webrtc_like = transport in ("webrtc", "sip")
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._closers: set[asyncio.Task[Any]] = set()
         self._script_task: asyncio.Task[None] | None = None
         self._active: _Response | None = None
         self._oob: set[str] = set()
@@ -248,23 +252,23 @@ class EmulatedCall:
         for sock in socks:
             self._detach(sock, reason)
         if close_frame:
-            # The close handshake waits for each client's reply; it runs beside the call so
-            # that ending never waits on a client that is not reading.
+            # The socket's own handler performs the close handshake (it waits for the
+            # client's reply), so ending a call never waits on a client that is not reading.
             for sock in socks:
-                closer = asyncio.get_running_loop().create_task(
-                    sock.ws.close(code=code, message=reason[:120].encode()))
-                self._closers.add(closer)
-                closer.add_done_callback(self._closers.discard)
+                if not sock.close_request.done():
+                    sock.close_request.set_result((code, reason[:120]))
         else:
             for sock in socks:
                 transport = sock.request.transport
                 if transport is not None:
                     transport.abort()
 
-    async def wait_closed(self) -> None:
-        """Wait for pending close handshakes (each bounded by the socket's timeout)."""
-        if self._closers:
-            await asyncio.gather(*self._closers, return_exceptions=True)
+    async def wait_closed(self, timeout: float = 3.0) -> None:
+        """Wait for the handlers of closed sockets to finish their close handshakes."""
+        pending = [s.finished.wait() for s in self.socket_log if not s.finished.is_set()]
+        if pending:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*pending), timeout)
 
     # ------------------------------------------------------------------ sockets
 
@@ -1062,7 +1066,8 @@ class EmulatedCall:
         elif kind == "huge_frame":
             event = self._event("rate_limits.updated", rate_limits=[
                 {"name": "tokens", "limit": 40000, "remaining": 40000, "reset_seconds": 0.0}])
-            overhead = len(json.dumps(event)) + 40
+            event["x_emulator_padding"] = ""
+            overhead = len(json.dumps(event, separators=(",", ":")))
             event["x_emulator_padding"] = "x" * max(0, fault.size - overhead)
             await self._send(event, None, fault=kind)
 

@@ -16,6 +16,7 @@ than ``rtwidgets.protocol``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.ids import IdFactory
@@ -538,18 +539,30 @@ class Emulator:
         try:
             if created:
                 await call.send_session_created(sock)
-            async for msg in ws:
-                if msg.type.name == "TEXT":
+            while True:
+                recv = asyncio.ensure_future(ws.receive())
+                waiters: set[asyncio.Future[Any]] = {recv, sock.close_request}
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                if not recv.done():
+                    # The call asked for a close handshake (hangup, end, drop fault).
+                    recv.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await recv
+                    code, reason = sock.close_request.result()
+                    await ws.close(code=code, message=reason.encode())
+                    break
+                msg = recv.result()
+                if msg.type == WSMsgType.TEXT:
                     await call.receive(sock, msg.data)
-                elif msg.type.name == "BINARY":
+                elif msg.type == WSMsgType.BINARY:
                     await call.receive(sock, msg.data.decode("utf-8", "replace"))
+                else:
+                    break
         finally:
             call.detach(sock)
+            sock.finished.set()
             if call.transport == "websocket" and not call.sockets:
                 await call.end("client_closed")
-            # Returning ends the response: let a server-side close handshake finish first, or
-            # the client would see the TCP stream cut (1006) instead of the close frame.
-            await call.wait_closed()
         return ws
 
     # ------------------------------------------------------------------ control API
