@@ -22,6 +22,13 @@ from collections.abc import Callable
 
 __all__ = ["Batcher"]
 
+
+def _now() -> float:
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
 _log = logging.getLogger("rtwidgets.widgets")
 
 
@@ -88,9 +95,11 @@ class Batcher:
         self._run(asyncio.get_running_loop().time())
 
     def _run(self, now: float) -> None:
-        self._last = now
         self.flushes += 1
         try:
             self._flush()
         except Exception:  # a failed flush must not kill the loop's timer machinery
             _log.exception("view flush failed")
+        # The interval counts from the end of the flush (when its message left), so messages
+        # are spaced by at least ``interval`` however long building one took.
+        self._last = max(now, _now())

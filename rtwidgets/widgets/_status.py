@@ -2,14 +2,15 @@
 
 Why: the first question about a call is "is it alive, and what has it cost?". This bar
 answers it from the source's read API (``status``, ``stats``, ``state.usage_total``) and,
-when ``rtwidgets.analysis`` can price the model, ``cost_frame``. It is a plain
-``ipywidgets.HTML`` whose ``value`` is the only synced content: call id, transport, status
-and reason, elapsed, counts, tokens, cost. That is the small summary a saved notebook may
-keep; no transcript, instructions, tool arguments or secret ever goes in it.
+when ``rtwidgets.analysis`` can price the model, ``cost_frame`` over the session frame and
+the ``response.done`` frames not yet priced (summed as they come, never the whole capture).
+It is a plain ``ipywidgets.HTML`` whose ``value`` is the only synced content: call id,
+transport, status and reason, elapsed, counts, tokens, cost. That is the small summary a
+saved notebook may keep; no transcript, instructions, tool arguments or secret goes in it.
 
 Rate: redrawn at most every ``interval`` (default 0.25 s) from frames, plus a 1 s tick for the
-elapsed time while the call is not ended. Cost is recomputed only after a ``response.done``
-and at most every ``cost_every`` seconds (it re-reads the capture).
+elapsed time while the call is not ended. Cost is updated only after a ``response.done``
+and at most every ``cost_every`` seconds.
 
 It must never: write per frame, hold text, or raise into the loop when pricing fails.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import ipywidgets
 
-from rtwidgets.analysis import as_source, cost_frame
+from rtwidgets.analysis import cost_frame
 
 from ._base import SourceView
 from ._batcher import Batcher
@@ -70,11 +71,16 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     ) -> None:
         self._batcher = Batcher(self._render, interval=interval)
         self._tick: asyncio.TimerHandle | None = None
+        self._cost_enabled = cost
         self._with_cost = cost
         self._cost_every = cost_every
         self._cost_usd: float | None = None
-        self._cost_src: Any = None
-        self._cost_due = True
+        # Cost is summed response by response: pricing the whole capture each time would
+        # re-read it (seconds for a long call). Only the session frame (for the model) and
+        # the response.done frames not yet priced are handed to the analysis layer.
+        self._session_frame: Any = None
+        self._unpriced: list[Any] = []
+        self._cost_due = False
         self._cost_at = -math.inf
         # elapsed is the capture clock (frame.m) extrapolated by the loop clock while live
         self._anchor_m = 0.0
@@ -124,8 +130,11 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._anchor_m = frames[-1].m if len(frames) else 0.0
         self._anchor_loop = _loop_time()
         self._cost_usd = None
-        self._cost_src = None
-        self._cost_due = True
+        self._with_cost = self._cost_enabled
+        self._session_frame = None
+        self._unpriced = []
+        for frame in frames:
+            self._note_cost_frame(frame)
         self._cost_at = -math.inf
         self._render()
         self._schedule_tick()
@@ -133,7 +142,8 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     def _on_unbind(self) -> None:
         self._cancel_tick()
         self._cost_usd = None
-        self._cost_src = None
+        self._session_frame = None
+        self._unpriced = []
         self._render()
 
     def _on_close(self) -> None:
@@ -143,9 +153,17 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     def _on_frame(self, frame: Any) -> None:
         self._anchor_m = frame.m
         self._anchor_loop = _loop_time()
-        if frame.type == "response.done":
-            self._cost_due = True
+        self._note_cost_frame(frame)
         self._batcher.poke()
+
+    def _note_cost_frame(self, frame: Any) -> None:
+        if not self._with_cost or frame.direction != "in":
+            return
+        if frame.type in ("session.created", "session.updated"):
+            self._session_frame = frame
+        elif frame.type == "response.done":
+            self._unpriced.append(frame)
+            self._cost_due = True
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -170,16 +188,19 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
             return
         self._cost_at = now
         self._cost_due = False
+        batch, self._unpriced = self._unpriced, []
+        head = [self._session_frame] if self._session_frame is not None else []
         try:
-            if self._cost_src is None:
-                # one incremental reader per bound source: each refresh parses new frames only
-                self._cost_src = as_source(self.source)
-            frame = cost_frame(self._cost_src)
-            total = frame.loc[frame["response_id"] == "total", "total_usd"]
+            table = cost_frame(_Frames(self.source.call_id, head + batch))
+            total = table.loc[table["response_id"] == "total", "total_usd"]
             value = float(total.iloc[0]) if len(total) else math.nan
         except Exception:  # pricing is a nicety: tokens are still shown
             value = math.nan
-        self._cost_usd = None if math.isnan(value) else value
+        if math.isnan(value):
+            self._cost_usd = None
+            self._with_cost = False  # an unpriced model stays unpriced: stop trying
+        else:
+            self._cost_usd = (self._cost_usd or 0.0) + value
 
     def _render(self) -> None:
         if self.closed:
@@ -235,6 +256,17 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         if self._tick is not None:
             self._tick.cancel()
             self._tick = None
+
+
+class _Frames:
+    """The few frames handed to ``cost_frame`` (it reads ``call_id`` and ``frames()``)."""
+
+    def __init__(self, call_id: str, frames: list[Any]) -> None:
+        self.call_id = call_id
+        self._frames = frames
+
+    def frames(self) -> list[Any]:
+        return self._frames
 
 
 def _count(stats: Any, state: Any, name: str) -> int:

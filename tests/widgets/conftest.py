@@ -6,7 +6,7 @@ The recording comm replaces the kernel comm (ipywidgets' own tests do the same w
 custom message from the front end into the widget, as a rendered view would.
 
 ``ScriptedSource`` implements the duck-typed source contract (docs/internals.md "call"):
-``call_id``, ``state`` (the real ``SessionState`` when it exists), ``status``, ``stats``,
+``call_id``, ``state`` (the real ``SessionState``), ``status``, ``stats``,
 ``frames()`` and ``subscribe``; ``feed`` plays one frame through state then subscribers, in
 the same order a live ``Call`` does.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +24,7 @@ import pytest
 from comm.base_comm import BaseComm
 
 from rtwidgets.protocol.catalog import is_known
+from rtwidgets.protocol.state import SessionState
 
 
 class RecordingComm(BaseComm):
@@ -77,93 +78,7 @@ class FakeFrame:
 
 
 def _make_state() -> Any:
-    try:
-        from rtwidgets.protocol.state import SessionState
-    except ImportError:  # the reducer lands separately; the minimal one below stands in
-        return MiniState()
     return SessionState()
-
-
-@dataclass
-class _Item:
-    id: str
-    type: str
-    role: str | None
-    status: str | None
-    previous_item_id: str | None = None
-    text: str = ""
-    interrupted: bool = False
-    truncated_ms: int | None = None
-    deleted: bool = False
-    call_id: str | None = None
-    name: str | None = None
-    arguments: str | None = None
-    output: str | None = None
-    response_id: str | None = None
-
-
-@dataclass
-class MiniState:
-    """Stand-in for ``SessionState`` until protocol/state.py exists (same attribute names)."""
-
-    session: dict[str, Any] | None = None
-    items: dict[str, _Item] = field(default_factory=dict)
-    item_order: list[str] = field(default_factory=list)
-    responses: dict[str, Any] = field(default_factory=dict)
-    tool_calls: dict[str, Any] = field(default_factory=dict)
-    errors: list[Any] = field(default_factory=list)
-    usage_total: dict[str, int] = field(default_factory=dict)
-    events_in: int = 0
-    events_out: int = 0
-
-    def feed(self, ev: dict[str, Any], *, direction: str, t: float) -> None:
-        if direction == "in":
-            self.events_in += 1
-        elif direction == "out":
-            self.events_out += 1
-        kind = ev.get("type", "")
-        if direction != "in":
-            return
-        if kind in ("session.created", "session.updated"):
-            self.session = ev["session"]
-        elif kind in ("conversation.item.added", "response.output_item.added"):
-            item = ev["item"]
-            if item["id"] not in self.items:
-                rec = _Item(item["id"], item["type"], item.get("role"), item.get("status"),
-                            ev.get("previous_item_id"), call_id=item.get("call_id"),
-                            name=item.get("name"), arguments=item.get("arguments"),
-                            output=item.get("output"))
-                rec.text = " ".join(
-                    c.get("text") or c.get("transcript") or "" for c in item.get("content", []))
-                self.items[rec.id] = rec
-                self.item_order.append(rec.id)
-        elif kind.endswith(".delta") and "item_id" in ev:
-            rec = self.items.get(ev["item_id"])
-            if rec is not None and kind != "response.output_audio.delta":
-                if kind == "response.function_call_arguments.delta":
-                    rec.arguments = (rec.arguments or "") + ev["delta"]
-                else:
-                    rec.text += ev["delta"]
-        elif kind == "response.done":
-            resp = ev["response"]
-            self.responses[resp["id"]] = SimpleNamespace(output_item_ids=[
-                o["id"] for o in resp.get("output", [])])
-            for out in resp.get("output", []):
-                rec = self.items.get(out["id"])
-                if rec is not None:
-                    rec.status = out.get("status")
-                    if resp.get("status") == "cancelled":
-                        rec.interrupted = True
-            usage = resp.get("usage") or {}
-            for key in ("input_tokens", "output_tokens", "total_tokens"):
-                if key in usage:
-                    self.usage_total[key] = self.usage_total.get(key, 0) + usage[key]
-        elif kind == "conversation.item.truncated":
-            rec = self.items.get(ev["item_id"])
-            if rec is not None:
-                rec.truncated_ms = ev["audio_end_ms"]
-        elif kind == "error":
-            self.errors.append(ev["error"])
 
 
 class ScriptedSource:
