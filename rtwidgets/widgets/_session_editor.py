@@ -435,6 +435,21 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             (self.fetch_button, "rtw-load-session"),
         ):
             widget.add_class(css)
+        # Labels like "turn detection" and "idle timeout ms" need more than the default.
+        for control in (
+            self.model_box,
+            self.voice,
+            self.voice_custom,
+            self.modalities,
+            self.td_type,
+            self.td_threshold,
+            self.td_prefix,
+            self.td_silence,
+            self.td_idle,
+            self.td_eagerness,
+            self.tool_choice,
+        ):
+            control.style.description_width = "120px"
         self.apply_button.on_click(lambda _b: self._click_apply())
         self.revert_button.on_click(lambda _b: self.revert())
         self.code_toggle.observe(lambda _c: self._refresh(), names="value")
@@ -475,7 +490,9 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def _on_bind(self, source: Any) -> None:
         self.title.value = f"<b>Session</b> {_css_note(str(getattr(source, 'call_id', '')))}"
-        self.status.value = ""
+        self.status.value = (
+            "" if self._live() else _css_note("read-only: this source cannot change the session")
+        )
         self.error.value = ""
         self._hide_result()
         self._reload(keep_edits=False)
@@ -944,6 +961,10 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             _set_path(changed, path, value)
         return minimal_update(self._baseline, changed) if changed else {}
 
+    def _live(self) -> bool:
+        """Whether the bound source can take a session.update (a Recording cannot)."""
+        return self.source is not None and callable(getattr(self.source, "update_session", None))
+
     def _refresh_known(self) -> None:
         state = getattr(self.source, "state", None)
         unknown = (
@@ -1014,7 +1035,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             self._set_code(None)
             return
         self.field_error.value = ""
-        self.apply_button.disabled = self._applying or self.source is None or not changed
+        self.apply_button.disabled = self._applying or not self._live() or not changed
         self._set_code(changed)
 
     def _set_code(self, changed: Mapping[str, Any] | None) -> None:
@@ -1047,10 +1068,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         and whatever ``update_session`` raises (shown inline, e.g. the server's refusal).
         """
         source = self.source
-        if source is None or not hasattr(source, "update_session"):
-            raise RuntimeError(
-                "no live call: Fix: bind the editor to a Call from rtwidgets.attach(...)"
+        if not self._live():
+            err = RuntimeError(
+                "no live call to update. Fix: bind the editor to a Call from "
+                "rtwidgets.attach(...) (a recording is read-only)"
             )
+            self.error.value = _css_error(str(err))
+            raise err
         if self._applying:
             raise RuntimeError("an Apply is already in flight. Fix: wait for it to finish")
         self.error.value = ""

@@ -111,7 +111,9 @@ class _Row:
     def __init__(self, call_id: str, *, private: bool, redact: bool) -> None:
         self.call_id = call_id
         self.header = w.HTML("")
-        self.arguments = PrivateText(mode="view", private=private, redact=redact)
+        self.arguments = PrivateText(
+            mode="view", private=private, redact=redact, description="arguments"
+        )
         self.output = PrivateText(
             mode="text",
             rows=3,
@@ -130,7 +132,9 @@ class _Row:
             description="Send and respond", icon="reply", button_style="primary"
         )
         self.error = w.HTML("")
-        self.answer = PrivateText(mode="view", private=private, redact=redact)
+        self.answer = PrivateText(
+            mode="view", private=private, redact=redact, description="output sent"
+        )
         self.editor = w.VBox(
             [self.output, w.HBox([self.format, self.send, self.send_respond]), self.error]
         )

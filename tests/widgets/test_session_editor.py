@@ -614,3 +614,23 @@ async def test_load_session_when_the_sideband_got_no_session_created() -> None:
         editor.close()
         await call.close()
         await emulator.close()
+
+
+async def test_a_recording_is_read_only(live: FakeLive) -> None:
+    class RecordingLike:
+        call_id = live.call_id
+        state = live.state
+
+        def frames(self) -> list[Any]:
+            return []
+
+        def subscribe(self, cb: Callable[[Any], None]) -> Callable[[], None]:
+            return lambda: None
+
+    editor = SessionEditor(RecordingLike())
+    assert "read-only" in editor.status.value
+    editor.set_field("instructions", "new")
+    assert editor.apply_button.disabled
+    with pytest.raises(RuntimeError, match="read-only"):
+        await editor.apply()
+    assert "read-only" in editor.error.value
