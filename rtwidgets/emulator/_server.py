@@ -150,6 +150,9 @@ class Emulator:
                 0 < speed <= 1000):
             raise ValueError(f"speed: must be a number > 0 and <= 1000, got {speed!r}. "
                              "Fix: use 1.0 for real time, e.g. 20 to run 20x faster")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port: must be an integer from 0 to 65535, got {port!r}. "
+                             "Fix: use 0 to pick any free port")
         if rate_limits_position not in ("start", "end"):
             raise ValueError(f"rate_limits_position: must be 'start' or 'end', got "
                              f"{rate_limits_position!r}. Fix: pick one of the two")

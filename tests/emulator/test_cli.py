@@ -1,0 +1,91 @@
+"""The ``rtwidgets emulator`` command as a user runs it: a real subprocess that prints its
+URLs, serves, and stops cleanly with exit code 0 on SIGTERM and Ctrl-C; the demo; bad flags."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+from rtwidgets.cli import build_parser, main
+
+PY = sys.executable
+URL = re.compile(r"base_url=(http://127\.0\.0\.1:\d+/v1) websocket_base_url=(ws://\S+)")
+
+
+async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        PY, "-m", "rtwidgets", "emulator", "--port", "0", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+    match = URL.search(line)
+    assert match, line
+    return proc, match.group(1), match.group(2)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_serves_then_stops_cleanly_on_signal(sig: signal.Signals) -> None:
+    proc, base_url, ws_url = await _start("--speed", "50", "--start-call", "webrtc",
+                                          "--webhook-secret",
+                                          "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+    assert ws_url == base_url.replace("http://", "ws://")
+    assert proc.stdout is not None
+    await asyncio.wait_for(proc.stdout.readline(), 20)   # the control API line
+    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+    assert re.search(r"started webrtc call: rtc_u1_[0-9a-f]{32}", line)
+    control = base_url.removesuffix("/v1") + "/_emulator/calls"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(control, json={"transport": "webrtc"}) as r:
+            assert r.status == 201
+        async with http.get(control) as r:
+            assert len((await r.json())["calls"]) == 2
+    proc.send_signal(sig)
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    assert b"stopped" in out
+    assert b"c2VjcmV0" not in out + err       # the secret is never printed
+
+
+def test_demo_prints_a_whole_scripted_call() -> None:
+    done = subprocess.run([PY, "-m", "rtwidgets", "demo", "--speed", "50", "--seed", "2"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "demo call: rtc_u1_" in out
+    assert "input_audio_buffer.speech_started" in out
+    assert "response.output_audio_transcript.delta" in out
+    assert "status=completed" in out
+    assert "call ended: caller_hangup" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scenario", "no_such"], "scenario"),
+    (["--webhook-url", "ftp://x"], "webhook_url"),
+    (["--port", "-5"], "port: must be an integer from 0 to 65535"),
+])
+def test_bad_options_exit_2_naming_the_option(args: list[str], message: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--port", "0", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_speed_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["emulator", "--speed", "0"])
+    assert exc.value.code == 2
+    assert "--speed" in capsys.readouterr().err
+
+
+def test_parser_has_the_documented_flags() -> None:
+    args = build_parser().parse_args(
+        ["emulator", "--host", "127.0.0.1", "--port", "9000", "--speed", "2", "--scenario",
+         "tools", "--webhook-url", "http://127.0.0.1:1/w", "--webhook-secret", "whsec_x",
+         "--seed", "4", "--start-call", "sip"])
+    assert (args.port, args.speed, args.scenario, args.seed, args.start_call) == (
+        9000, 2.0, "tools", 4, "sip")
