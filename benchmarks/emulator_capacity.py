@@ -1,0 +1,196 @@
+"""Emulator capacity: N concurrent scripted calls at real-time speed, each with a sideband.
+
+Why: notebooks, demos and the soak test run many calls at once against one emulator; a
+scripted event that goes out late distorts every latency a user measures. The target on a
+2-core machine is 50 concurrent calls with p99 send jitter under 50 ms.
+
+How: the emulator runs as its own process (``python -m rtwidgets emulator``), as a user runs
+it. This script starts N calls through the control API, attaches one raw sideband (aiohttp)
+to each, and records when every frame arrives (time.monotonic, one clock for both processes
+on Linux). At the end it reads the emulator's own record (``GET /_emulator/calls/{id}``):
+each paced event carries ``scheduled_t`` (when the script meant to send it) and ``t`` (when
+the emulator started sending it). Jitter at the emulator = t - scheduled_t; at the receiver =
+arrival - scheduled_t. CPU comes from /proc/<pid>/stat (emulator) and time.process_time
+(this process). A baseline run with one call is printed side by side, with ratios.
+
+Usage: .venv/bin/python benchmarks/emulator_capacity.py [--calls 50] [--duration 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+AUTH = {"Authorization": "Bearer sk-bench-not-a-real-key"}
+URL = re.compile(r"base_url=(http://\S+/v1) websocket_base_url=(ws://\S+)")
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
+    return values[k]
+
+
+@dataclass
+class Result:
+    calls: int
+    held: int = 0
+    events: int = 0
+    emu_jitter_ms: list[float] = field(default_factory=list)
+    recv_jitter_ms: list[float] = field(default_factory=list)
+    emu_cpu_pct: float = 0.0
+    client_cpu_pct: float = 0.0
+    duration_s: float = 0.0
+
+
+async def _reader(http: aiohttp.ClientSession, url: str, arrivals: dict[str, float],
+                  status: dict[str, Any]) -> None:
+    import json
+
+    try:
+        async with http.ws_connect(url, headers=AUTH, max_msg_size=0) as ws:
+            status["attached"] = True
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                now = time.monotonic()
+                event_id = json.loads(msg.data).get("event_id")
+                if event_id:
+                    arrivals[event_id] = now
+            status["close_code"] = ws.close_code
+    except (aiohttp.ClientError, asyncio.CancelledError) as exc:
+        status["error"] = type(exc).__name__
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+
+
+async def run(calls: int, duration: float, scenario: str) -> Result:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "rtwidgets", "emulator", "--port", "0", "--speed", "1",
+        "--scenario", scenario, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    match = URL.search(line)
+    if not match:
+        raise RuntimeError(f"emulator did not start: {line!r}")
+    base, ws_base = match.group(1), match.group(2)
+    control = base.removesuffix("/v1") + "/_emulator/calls"
+    result = Result(calls=calls)
+    arrivals: dict[str, float] = {}
+    statuses: dict[str, dict[str, Any]] = {}
+    async with aiohttp.ClientSession() as http:
+        call_ids = []
+        for _ in range(calls):
+            async with http.post(control, json={"transport": "webrtc"}) as r:
+                call_ids.append((await r.json())["call_id"])
+        emu_cpu0, cpu0, t0 = _proc_cpu_s(proc.pid), time.process_time(), time.monotonic()
+        readers = []
+        for call_id in call_ids:
+            statuses[call_id] = {}
+            readers.append(asyncio.ensure_future(_reader(
+                http, f"{ws_base}/realtime?call_id={call_id}", arrivals, statuses[call_id])))
+        await asyncio.sleep(duration)
+        elapsed = time.monotonic() - t0
+        result.duration_s = elapsed
+        result.emu_cpu_pct = 100 * (_proc_cpu_s(proc.pid) - emu_cpu0) / elapsed
+        result.client_cpu_pct = 100 * (time.process_time() - cpu0) / elapsed
+        for call_id in call_ids:
+            async with http.get(f"{control}/{call_id}") as r:
+                view = await r.json()
+            sent = [rec for rec in view["records"] if rec["direction"] == "sent"]
+            errors = [rec for rec in view["records"] if rec["direction"] == "meta"
+                      and rec["event"]["type"] == "emulator.emulator_error"]
+            status = statuses[call_id]
+            if status.get("attached") and "error" not in status and not errors and (
+                    view["status"] == "active" or view["end_reason"] == "caller_hangup"):
+                result.held += 1
+            for rec in sent:
+                if not rec["sockets"]:
+                    continue
+                result.events += 1
+                scheduled = rec.get("scheduled_t")
+                if scheduled is None:
+                    continue
+                result.emu_jitter_ms.append(1000 * (rec["t"] - scheduled))
+                arrived = arrivals.get(rec["event"]["event_id"])
+                if arrived is not None:
+                    result.recv_jitter_ms.append(1000 * (arrived - scheduled))
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    proc.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(proc.wait(), 30)
+    return result
+
+
+def _row(name: str, r: Result) -> list[str]:
+    return [name, f"{r.held}/{r.calls}", f"{r.events}", f"{len(r.emu_jitter_ms)}",
+            f"{_pct(r.emu_jitter_ms, 50):.2f}", f"{_pct(r.emu_jitter_ms, 99):.2f}",
+            f"{_pct(r.recv_jitter_ms, 50):.2f}", f"{_pct(r.recv_jitter_ms, 99):.2f}",
+            f"{max(r.recv_jitter_ms, default=float('nan')):.1f}",
+            f"{r.emu_cpu_pct:.1f}", f"{r.client_cpu_pct:.1f}"]
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--scenario", default="conversation")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    runs: list[tuple[str, Result]] = []
+    if not args.no_baseline:
+        runs.append(("1 call", await run(1, args.duration, args.scenario)))
+    runs.append((f"{args.calls} calls", await run(args.calls, args.duration, args.scenario)))
+    header = ["run", "held", "events", "paced", "emu p50 ms", "emu p99 ms", "recv p50 ms",
+              "recv p99 ms", "recv max ms", "emu CPU %", "client CPU %"]
+    rows = [header] + [_row(name, r) for name, r in runs]
+    if len(runs) == 2:
+        (_, one), (_, many) = runs
+        rows.append(["ratio", "", _ratio(many.events, one.events), "",
+                     _ratio(_pct(many.emu_jitter_ms, 50), _pct(one.emu_jitter_ms, 50)),
+                     _ratio(_pct(many.emu_jitter_ms, 99), _pct(one.emu_jitter_ms, 99)),
+                     _ratio(_pct(many.recv_jitter_ms, 50), _pct(one.recv_jitter_ms, 50)),
+                     _ratio(_pct(many.recv_jitter_ms, 99), _pct(one.recv_jitter_ms, 99)),
+                     "", _ratio(many.emu_cpu_pct, one.emu_cpu_pct),
+                     _ratio(many.client_cpu_pct, one.client_cpu_pct)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print(f"emulator capacity: speed 1, scenario {args.scenario!r}, "
+          f"{args.duration:g} s per run, {os.cpu_count()} CPUs")
+    for row in rows:
+        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
+    many = runs[-1][1]
+    p99 = _pct(many.recv_jitter_ms, 99)
+    verdict = "PASS" if many.held == many.calls and p99 < 50 else "MISS"
+    print(f"target: {args.calls} calls held with receiver p99 jitter < 50 ms -> {verdict} "
+          f"({many.held}/{many.calls} held, p99 {p99:.1f} ms); "
+          f"median of per-event jitter is {statistics.median(many.recv_jitter_ms or [0]):.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
