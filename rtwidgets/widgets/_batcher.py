@@ -35,7 +35,8 @@ _log = logging.getLogger("rtwidgets.widgets")
 class Batcher:
     """Calls ``flush()`` at most once per ``interval`` seconds after ``poke()``."""
 
-    __slots__ = ("_closed", "_flush", "_handle", "_last", "flushes", "interval")
+    __slots__ = ("_again", "_closed", "_flush", "_flushing", "_handle", "_last", "flushes",
+                 "interval")
 
     def __init__(self, flush: Callable[[], None], *, interval: float = 0.1) -> None:
         if not interval > 0:
@@ -46,6 +47,9 @@ class Batcher:
         self._last = float("-inf")
         self._handle: asyncio.TimerHandle | None = None
         self._closed = False
+        # a poke during a flush (the flush itself asked to come back) waits a full interval
+        self._flushing = False
+        self._again = False
         self.flushes = 0
 
     @property
@@ -56,6 +60,9 @@ class Batcher:
     def poke(self) -> None:
         """Something changed: flush now if idle long enough, else make sure a flush is due."""
         if self._closed or self._handle is not None:
+            return
+        if self._flushing:
+            self._again = True
             return
         try:
             loop = asyncio.get_running_loop()
@@ -96,10 +103,21 @@ class Batcher:
 
     def _run(self, now: float) -> None:
         self.flushes += 1
+        self._flushing = True
         try:
             self._flush()
         except Exception:  # a failed flush must not kill the loop's timer machinery
             _log.exception("view flush failed")
+        finally:
+            self._flushing = False
         # The interval counts from the end of the flush (when its message left), so messages
         # are spaced by at least ``interval`` however long building one took.
         self._last = max(now, _now())
+        if self._again:
+            self._again = False
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop, no timer: the next poke flushes
+            if not self._closed and self._handle is None:
+                self._handle = loop.call_later(self.interval, self._fire)

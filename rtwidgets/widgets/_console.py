@@ -378,7 +378,15 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         duration = float(replay.duration or 0.0)
         if not isinstance(m, (int, float)) or isinstance(m, bool) or not 0 <= m <= duration:
             raise ValueError(f"m: {m!r} is outside the recording. Fix: use 0 to {duration:g}")
-        await maybe_await(replay.seek(float(m)))
+        if getattr(replay, "paused", False) is True:
+            # A paused replay sits waiting to be resumed and only notices a seek when it is
+            # (rtwidgets._transport.ReplayTransport). Resume, seek and pause in one step: the
+            # replay wakes, takes the seek first, and is paused again before the next frame.
+            replay.resume()
+            await maybe_await(replay.seek(float(m)))
+            replay.pause()
+        else:
+            await maybe_await(replay.seek(float(m)))
         self._resync()
 
     def _resync(self) -> None:

@@ -82,3 +82,23 @@ def test_without_a_loop_every_poke_flushes() -> None:
 def test_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match=r"interval: 0 is not positive"):
         Batcher(lambda: None, interval=0)
+
+
+async def test_a_poke_from_inside_the_flush_comes_back_after_an_interval() -> None:
+    calls: list[float] = []
+    loop = asyncio.get_running_loop()
+    b: Batcher
+
+    def flush() -> None:
+        calls.append(loop.time())
+        if len(calls) < 3:
+            b.poke()  # e.g. "price me again later"
+
+    b = Batcher(flush, interval=0.02)
+    b.poke()
+    assert len(calls) == 1
+    await asyncio.sleep(0.1)
+    assert len(calls) == 3
+    assert calls[1] - calls[0] >= 0.019
+    assert calls[2] - calls[1] >= 0.019
+    b.close()

@@ -119,7 +119,9 @@ async def test_console_attaches_streams_detaches_and_replays(
     assert console.event_log.counts["events"] == len(replay.frames())
     assert any(i["role"] == "assistant" for i in console.transcript.items())
 
-    # jump back: the views rebuild from the replay's frames
+    # jump back (paused, so it stays there): the views rebuild from the replay's frames
+    console.pause()
+    await console.wait_actions()
     await console.seek(0.5)
     await asyncio.sleep(0.2)
     assert console.event_log.counts["events"] == len(replay.frames())
