@@ -179,8 +179,11 @@ async def main() -> int:
                      "", _ratio(many.emu_cpu_pct, one.emu_cpu_pct),
                      _ratio(many.client_cpu_pct, one.client_cpu_pct)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    load = os.getloadavg()
     print(f"emulator capacity: speed 1, scenario {args.scenario!r}, "
-          f"{args.duration:g} s per run, {os.cpu_count()} CPUs")
+          f"{args.duration:g} s per run, {os.cpu_count()} CPUs, load average "
+          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes compete for the CPUs "
+          "when it is above the CPU count; jitter then measures the machine, not the emulator)")
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
     many = runs[-1][1]
