@@ -140,18 +140,25 @@ def make_header(
     }
 
 
-class _OrderCheck:
-    """Flags server events that reference a response this stream has not seen start.
+_ITEM_EVENTS: Final = frozenset({
+    "response.output_item.added", "response.output_item.done", "conversation.item.added",
+    "conversation.item.created", "conversation.item.done", "conversation.item.retrieved"})
 
-    State: the response ids seen in ``response.created`` and those already done. Pure and
-    deterministic, so a loaded capture reproduces the live flags.
+
+class _OrderCheck:
+    """Flags server events that reference a response or item this stream has not seen start.
+
+    State: the response ids seen in ``response.created``, those already done, and the item
+    ids seen in item events. Pure and deterministic, so a loaded capture reproduces the
+    live flags.
     """
 
-    __slots__ = ("done", "started")
+    __slots__ = ("done", "items", "started")
 
     def __init__(self) -> None:
         self.started: set[str] = set()
         self.done: set[str] = set()
+        self.items: set[str] = set()
 
     def check(self, etype: str, event: Mapping[str, Any]) -> bool:
         """True when ``event`` is out of the documented order."""
@@ -167,10 +174,19 @@ class _OrderCheck:
             ooo = rid not in self.started or rid in self.done
             self.done.add(rid)
             return ooo
+        if etype in _ITEM_EVENTS:
+            item = event.get("item")
+            iid = item.get("id") if isinstance(item, dict) else None
+            if isinstance(iid, str):
+                self.items.add(iid)
         rid = event.get("response_id")
         if rid is None or etype.startswith("output_audio_buffer."):
             return False
-        return rid not in self.started or rid in self.done
+        if rid not in self.started or rid in self.done:
+            return True
+        # a part, delta or done of an item whose output_item.added was not seen
+        iid = event.get("item_id")
+        return isinstance(iid, str) and iid not in self.items
 
 
 def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tuple[int, int] | None:

@@ -12,7 +12,8 @@ knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``. Rec
 ours, not the SDK's (``on_reconnecting`` is left unset), because the SDK's reconnect is
 invisible from ``recv_bytes`` (no gap to record) and replays its send queue after a
 reconnect, which could send a client event twice. Ours: an abnormal close reconnects with
-exponential backoff and jitter; the attempt budget resets once a frame arrives; an HTTP
+exponential backoff and jitter; the attempt budget resets once a frame arrives (or the
+socket stayed up for a second), so a flapping proxy cannot loop forever; an HTTP
 404/410 (or 401/403, or another 4xx) at the handshake ends the transport at once; a close
 code that says the session refuses us (1002/1003/1007/1008/1009/1010, 4000+) ends it too.
 Nothing is queued while the socket is down: ``send`` raises ``TransportNotLive`` and sends
@@ -136,6 +137,8 @@ class ReconnectPolicy:
         return base * (1.0 - self.jitter * random.random())
 
 
+# A socket up this long (seconds) counts as healthy even if it carried no frame.
+_STABLE_S = 1.0
 # Close codes after which reconnecting cannot help: the session refuses this client.
 _TERMINAL_CLOSE = frozenset({1002, 1003, 1007, 1008, 1009, 1010})
 
@@ -294,6 +297,7 @@ class LiveTransport:
                     yield TransportNotice("gap", down_reason, down_since, attempt)
                     down_since = None
                 yield TransportNotice("live")
+                up_since = time.monotonic()
                 got_frame = False
                 try:
                     recv = conn.recv_bytes
@@ -314,6 +318,8 @@ class LiveTransport:
                         yield TransportNotice("ended", self._closed_reason, time.monotonic())
                         return
                     down_since = time.monotonic()
+                    if down_since - up_since >= _STABLE_S:
+                        attempt = 0  # it was up long enough: a new failure, not a flap
                     attempt += 1
                     yield TransportNotice("reconnecting", down_reason, down_since, attempt)
                     if attempt >= policy.max_attempts:
