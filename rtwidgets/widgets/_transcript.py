@@ -176,6 +176,10 @@ class Transcript(StreamView):
             tools = getattr(state, "tool_calls", None)
             call = tools.get(call_id) if isinstance(tools, Mapping) and call_id else None
             if call is not None:
+                if kind == "function_call_output" and getattr(call, "item_id", None) in (
+                    state.items
+                ):
+                    out["inline"] = True  # the front end shows it under its call
                 out["name"] = out["name"] or getattr(call, "name", None)
                 out["tool_status"] = getattr(call, "status", None)
                 out["answered_by"] = getattr(call, "answered_by", None)

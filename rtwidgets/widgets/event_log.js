@@ -62,7 +62,9 @@ function render({ model, el: root }) {
     const head = node.firstChild;
     head.querySelector(".rtw-dir").textContent = ARROW[r.dir] || r.dir;
     head.querySelector(".rtw-ms").textContent = r.ms + " ms";
-    head.querySelector(".rtw-type").textContent = r.type;
+    const type = head.querySelector(".rtw-type");
+    type.textContent = r.type;
+    type.title = r.type;
     head.querySelector(".rtw-n").textContent = r.n > 1 ? "×" + r.n : "";
     head.querySelector(".rtw-sum").textContent = r.sum || "";
     const link = head.querySelector(".rtw-link");

@@ -32,6 +32,8 @@ function render({ model, el: root }) {
     node.classList.toggle("rtw-interrupted", !!it.interrupted);
     node.classList.toggle("rtw-truncated", it.truncated_ms !== undefined);
     node.classList.toggle("rtw-deleted", !!it.deleted);
+    // an output already shown under its call is not repeated as its own item
+    node.classList.toggle("rtw-item-inline", !!it.inline);
     node.classList.toggle("rtw-in-progress", it.status === "in_progress");
     node.replaceChildren();
     const head = el("div", "rtw-item-head");

@@ -120,3 +120,24 @@ async def test_frames_of_no_item_send_nothing(source: ScriptedSource) -> None:
     await asyncio.sleep(0.04)
     assert custom_messages(view) == []
     view.close()
+
+
+def test_tool_output_shows_under_its_call(source: ScriptedSource) -> None:
+    source.feed({"type": "response.output_item.added", "event_id": "e1", "response_id": "r1",
+                 "output_index": 0, "item": {"id": "item_F", "type": "function_call",
+                                             "status": "in_progress", "name": "get_weather",
+                                             "call_id": "call_1", "arguments": ""}})
+    source.feed({"type": "response.function_call_arguments.done", "event_id": "e2",
+                 "response_id": "r1", "item_id": "item_F", "output_index": 0,
+                 "call_id": "call_1", "name": "get_weather", "arguments": '{"city":"Paris"}'})
+    source.feed({"type": "conversation.item.added", "event_id": "e3",
+                 "previous_item_id": "item_F",
+                 "item": {"id": "item_O", "type": "function_call_output", "call_id": "call_1",
+                          "output": '{"temperature":18}'}})
+    view = Transcript(source)
+    call, output = view.items()
+    assert call["output"] == '{"temperature":18}'
+    assert call["tool_status"] == "answered"
+    assert output["kind"] == "function_call_output"
+    assert output["inline"] is True
+    view.close()
