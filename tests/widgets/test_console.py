@@ -216,3 +216,54 @@ async def test_close_cancels_running_actions(source: ScriptedSource) -> None:
     await asyncio.sleep(0)
     assert task is not None
     assert task.cancelled() or task.done()
+
+
+class FakeInbox:
+    """The read side of a WebhookInbox: ``seen``, ``subscribe`` and async iteration."""
+
+    def __init__(self, ids: list[str]) -> None:
+        from types import SimpleNamespace
+
+        self._seen = [SimpleNamespace(call_id=i, sip_headers=[], from_=None, to=None)
+                      for i in ids]
+        self._subs: list[Any] = []
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    @property
+    def seen(self) -> list[Any]:
+        return list(self._seen)
+
+    def subscribe(self, cb: Any) -> Any:
+        self._subs.append(cb)
+        return lambda: self._subs.remove(cb)
+
+    def ring(self, call_id: str) -> None:
+        from types import SimpleNamespace
+
+        incoming = SimpleNamespace(call_id=call_id, sip_headers=[], from_=None, to=None)
+        self._seen.append(incoming)
+        for cb in list(self._subs):
+            cb(incoming)
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._queue.get()
+
+
+async def test_picker_offers_the_inbox_calls() -> None:
+    inbox = FakeInbox(["rtc_u0_first", "rtc_u0_second"])
+    console = CallConsole(inbox=inbox)
+    values = [v for _label, v in console.picker.options]
+    assert values == ["", "rtc_u0_second", "rtc_u0_first"]  # newest first
+    assert console.picker in console.attach_bar.children
+    assert console.incoming is not None
+    assert "Incoming" in console.forms.titles
+    inbox.ring("rtc_u0_third")
+    assert [v for _l, v in console.picker.options][1] == "rtc_u0_third"
+    console.picker.value = "rtc_u0_first"
+    assert console.call_id_field.value == "rtc_u0_first"
+    assert repr(console) == "<CallConsole unbound, with inbox>"
+    console.close()
+    assert inbox._subs == []
