@@ -387,7 +387,15 @@ class EmulatedCall:
             await self.emit("error", error=err.to_error(client_event_id))
             return
         handler = getattr(self, "_on_" + event["type"].replace(".", "_"))
-        await handler(event, client_event_id)
+        try:
+            await handler(event, client_event_id)
+        except Exception as exc:
+            # A bug here must not kill the socket: answer like a server-side failure, and
+            # leave the evidence in the record for the test that will look for it.
+            self._record_meta("emulator_error", {"error": f"{type(exc).__name__}: {exc}",
+                                                 "client_event_type": event["type"]})
+            await self.error(None, "The server had an error while processing your request.",
+                             event_id=client_event_id, type_="server_error")
 
     async def _on_session_update(self, event: dict[str, Any], eid: str | None) -> None:
         try:

@@ -228,3 +228,45 @@ async def test_speed_and_option_errors_name_the_option() -> None:
         await Emulator.start(webhook_url="ftp://x")
     with pytest.raises(ValueError, match="faults"):
         await Emulator.start(speed=FAST, faults=[{"kind": "explode"}])
+
+
+def _fuzz_events(n: int, seed: int) -> list[Any]:
+    """Client events with random fields and values: most invalid, some valid."""
+    import random
+
+    from rtwidgets.protocol.catalog import CLIENT_EVENT_TYPES
+
+    rng = random.Random(seed)
+    values: list[Any] = [None, True, 0, -1, 1.5, 10**12, "", "x" * 300, "root", [], [1, "a"],
+                         {}, {"type": "message"}, {"type": "realtime"}, "item_nope"]
+    keys = ["session", "item", "item_id", "content_index", "audio_end_ms", "audio",
+            "response", "response_id", "previous_item_id", "event_id", "bogus"]
+    events: list[Any] = []
+    for _ in range(n):
+        event: dict[str, Any] = {"type": rng.choice([*CLIENT_EVENT_TYPES, "nope", 3, None])}
+        for key in rng.sample(keys, rng.randint(0, 4)):
+            event[key] = rng.choice(values)
+        if rng.random() < 0.1:
+            del event["type"]
+        events.append(event)
+    return events
+
+
+SEED = 20261126
+
+
+async def test_fuzzed_client_events_never_break_the_session(emu: Emulator) -> None:
+    import json
+
+    sb = await session(emu)
+    events = _fuzz_events(300, seed=SEED)
+    for event in events:
+        await sb.send(json.dumps(event))
+    await still_alive(sb)
+    await sb.close()
+    record = emu.record(next(iter(emu.calls)))
+    crashes = [r for r in record if r["direction"] == "meta"
+               and r["event"]["type"] == "emulator.emulator_error"]
+    assert crashes == []
+    received = [r for r in record if r["direction"] == "received"]
+    assert len(received) == 301
