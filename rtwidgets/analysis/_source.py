@@ -29,14 +29,15 @@ that is not JSON is a flagged row, a truncated last line is ignored), or hold au
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -92,10 +93,12 @@ _LINE_SCHEMA = pa.schema(
 )
 _PARSE = pj.ParseOptions(explicit_schema=_LINE_SCHEMA, unexpected_field_behavior="ignore")
 _FRAME_KEY = b'"frame":'
+_FRAME_RE = re.compile(re.escape(_FRAME_KEY))
 #: Lines per block handed to the C++ reader; a block it refuses (a field of an unexpected
 #: JSON type somewhere) is parsed line by line in Python instead, so one odd frame costs
 #: one block, not the whole file.
 _BLOCK_LINES = 65_536
+Buf = bytes | memoryview
 #: Type given to frames whose JSON has no string ``type``.
 NO_TYPE = "rtwidgets.no_type"
 BAD_TYPE = "rtwidgets.bad_frame"
@@ -206,38 +209,83 @@ def _parse_line_python(line: bytes, cols: _Columns) -> None:
     )
 
 
-def _payloads(lines: list[bytes]) -> pa.Array:
-    """The frame JSON of each line, sliced (never re-serialised): ``frame`` is last."""
-    out: list[bytes | None] = []
-    append = out.append
-    for line in lines:
-        pos = line.find(_FRAME_KEY)
-        append(None if pos < 0 else line[pos + 8 : line.rfind(b"}")])
-    return pa.array(out, pa.binary()).cast(pa.string())
+def _payload_views(body: Buf, starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any]
+                   ) -> pa.Array:
+    """The frame JSON of each line as views into ``body`` (no per-line Python objects).
+
+    ``frame`` is last on a line, so the payload runs from after the first ``"frame":`` of
+    the line to before the line's closing ``}``. A ``"frame":`` can never occur inside a
+    JSON string (its quotes would be escaped), so the first occurrence is the key.
+    Null where a line has no frame.
+    """
+    n = len(starts)
+    buf = np.frombuffer(body, np.uint8)
+    hits = np.fromiter((mo.start() for mo in _FRAME_RE.finditer(body)), np.int64)
+    if len(hits) == 0:
+        return pa.nulls(n, pa.string())
+    idx = np.searchsorted(hits, starts)
+    cand = hits[np.minimum(idx, len(hits) - 1)]
+    has = (idx < len(hits)) & (cand < ends)
+    pstart = cand + len(_FRAME_KEY)
+    pend = ends - 1
+    if has.any() and not (buf[pend[has]] == ord("}")).all():
+        raise pa.ArrowInvalid("a frame line does not end with '}'")
+    length = np.where(has, pend - pstart, 0)
+    if (length[has] <= 12).any() or len(body) >= 2**31:
+        raise pa.ArrowInvalid("payload too short for a view, or body too large")
+    views = np.zeros((n, 4), np.int32)
+    views[:, 0] = length
+    safe = np.where(has, pstart, 0)
+    if len(buf) >= 4:
+        prefix = buf[np.minimum(safe[:, None] + np.arange(4), len(buf) - 1)]
+        views[:, 1] = np.ascontiguousarray(prefix).view(np.int32)[:, 0]
+    views[:, 3] = safe
+    views[~has] = 0
+    validity = pa.array(has).buffers()[1] if not has.all() else None
+    arr = pa.Array.from_buffers(pa.binary_view(), n, [validity, pa.py_buffer(views.tobytes()),
+                                                      pa.py_buffer(body)])
+    return arr.cast(pa.string())
 
 
-def _block_arrow(lines: list[bytes]) -> pa.Table:
-    """A block of frame lines through the C++ reader; raises ``pa.ArrowInvalid`` if refused."""
-    raw = pj.read_json(io.BytesIO(b"\n".join(lines)), parse_options=_PARSE)
-    if raw.num_rows != len(lines):
+def _line_bounds(body: Buf) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Start and end offsets of the non-empty lines of ``body`` (end excludes the newline)."""
+    buf = np.frombuffer(body, np.uint8)
+    # In slices, so the comparison's temporary stays small next to the body itself.
+    step = 1 << 24
+    nl = np.concatenate([np.flatnonzero(buf[i : i + step] == 10) + i
+                         for i in range(0, len(buf), step)] or [np.zeros(0, np.int64)])
+    starts = np.concatenate(([0], nl + 1)).astype(np.int64)
+    ends = np.concatenate((nl, [len(body)])).astype(np.int64)
+    keep = ends > starts
+    return starts[keep], ends[keep]
+
+
+def _body_arrow(body: Buf) -> pa.Table:
+    """Complete frame lines (no header) through the C++ reader; raises if it refuses."""
+    starts, ends = _line_bounds(body)
+    raw = pj.read_json(pa.BufferReader(pa.py_buffer(body)), parse_options=_PARSE)
+    if raw.num_rows != len(starts):
         raise pa.ArrowInvalid("row count differs from line count")
     frame = raw.column("frame").combine_chunks()
     item = frame.field("item")
     resp = frame.field("response")
-    bad_raw = raw.column("bad")
+    bad_raw = raw.column("bad").combine_chunks()
+    payload = _payload_views(body, starts, ends)
     is_bad = pc.or_kleene(pc.is_valid(bad_raw), pc.is_null(frame)).fill_null(True)
-    ftype = pc.if_else(is_bad, BAD_TYPE, pc.fill_null(frame.field("type"), NO_TYPE))
-    payload = _payloads(lines)
-    if pc.any(is_bad).as_py():
+    bad_rows = np.flatnonzero(is_bad.to_numpy(zero_copy_only=False))
+    if len(bad_rows):
         # Bad frames are rare: give them the Frame contract's event as payload.
-        fixed = payload.to_pylist()
-        bad_list = bad_raw.to_pylist()
-        for i, flag in enumerate(is_bad.to_pylist()):
-            if flag:
-                err = json.loads(lines[i]).get("error") if bad_list[i] is not None else None
-                fixed[i] = _bad_payload(bad_list[i] if bad_list[i] is not None else fixed[i],
-                                        err or "frame is not a JSON object")
-        payload = pa.array(fixed, pa.string())
+        fixed = []
+        for i in bad_rows:
+            line = bytes(body[starts[i] : ends[i]])
+            rec = json.loads(line)
+            raw_text = rec.get("bad")
+            if raw_text is None:
+                raw_text = line.decode("utf-8", "replace")
+            fixed.append(_bad_payload(raw_text, rec.get("error") or
+                                      "frame is not a JSON object"))
+        payload = pc.replace_with_mask(payload, is_bad, pa.array(fixed, pa.string()))
+    ftype = pc.if_else(is_bad, BAD_TYPE, pc.fill_null(frame.field("type"), NO_TYPE))
     return pa.table(
         {
             "seq": raw.column("seq"),
@@ -257,23 +305,48 @@ def _block_arrow(lines: list[bytes]) -> pa.Table:
     )
 
 
-def parse_lines(lines: list[bytes]) -> pa.Table:
-    """Frame lines (no header) to core columns: C++ per block, Python for refused blocks."""
+def _blank(body: Buf) -> bool:
+    """Whether ``body`` holds nothing but whitespace (without copying it)."""
+    return re.match(rb"\s*\Z", body) is not None
+
+
+def _python_lines(lines: list[bytes]) -> pa.Table:
+    cols = _Columns()
+    for ln in lines:
+        if ln.strip():
+            _parse_line_python(ln, cols)
+    return cols.table()
+
+
+def parse_body(body: Buf) -> pa.Table:
+    """Complete frame lines (no header) to core columns.
+
+    The whole body goes through the C++ reader at once; if it refuses (a field of an
+    unexpected JSON type somewhere), blocks of lines are retried the same way and a block
+    still refused is parsed line by line in Python — one odd frame costs one block.
+    """
+    if _blank(body):
+        return CORE_SCHEMA.empty_table()
+    try:
+        return _body_arrow(body)
+    except (pa.ArrowInvalid, ValueError):
+        pass
+    lines = bytes(body).split(b"\n")
     parts: list[pa.Table] = []
     for start in range(0, len(lines), _BLOCK_LINES):
         block = [ln for ln in lines[start : start + _BLOCK_LINES] if ln.strip()]
         if not block:
             continue
         try:
-            parts.append(_block_arrow(block))
+            parts.append(_body_arrow(b"\n".join(block) + b"\n"))
         except (pa.ArrowInvalid, ValueError):
-            cols = _Columns()
-            for ln in block:
-                _parse_line_python(ln, cols)
-            parts.append(cols.table())
-    if not parts:
-        return CORE_SCHEMA.empty_table()
-    return pa.concat_tables(parts)
+            parts.append(_python_lines(block))
+    return pa.concat_tables(parts) if parts else CORE_SCHEMA.empty_table()
+
+
+def parse_lines(lines: list[bytes]) -> pa.Table:
+    """Frame lines (no header, no newlines) to core columns (see ``parse_body``)."""
+    return parse_body(b"\n".join(lines) + b"\n" if lines else b"")
 
 
 class FrameSource:
@@ -367,25 +440,22 @@ class FrameSource:
         tail = data[end + 1 :]
         # A last line without its newline is either being written or was cut short by a
         # dead kernel: keep it only if it is complete JSON, and then consume it.
-        complete = data[: end + 1] if end >= 0 else b""
-        consumed = len(complete)
-        extra: list[bytes] = []
+        consumed = end + 1
+        # A view, not a copy: the file's bytes are held once while they are parsed.
+        body: Buf = memoryview(data)[:consumed]
         if tail.strip():
             try:
                 json.loads(tail)
             except ValueError:
                 pass
             else:
-                extra.append(tail)
+                body = data + b"\n"
                 consumed += len(tail)
-        lines = complete.split(b"\n")
-        if lines and not lines[-1]:
-            lines.pop()
-        lines.extend(extra)
-        if self._offset == 0 and lines:
-            first = lines[0]
+        if self._offset == 0 and body:
+            # The header is short; a first line longer than this is a frame, not a header.
+            nl = bytes(body[:65536]).find(b"\n")
             try:
-                head = json.loads(first)
+                head = json.loads(bytes(body[:nl])) if nl >= 0 else None
             except ValueError:
                 head = None
             if isinstance(head, dict) and head.get("format") == "rtwidgets.capture":
@@ -396,10 +466,10 @@ class FrameSource:
                         "rtwidgets reads version 1. Fix: upgrade rtwidgets"
                     )
                 self._header = head
-                lines = lines[1:]
+                body = body[nl + 1 :]
         self._offset += consumed
-        if lines:
-            self._parts.append(parse_lines(lines))
+        if not _blank(body):
+            self._parts.append(parse_body(body))
 
     def _read_object(self) -> None:
         frames_fn = getattr(self._obj, "frames", None)

@@ -76,13 +76,15 @@ USAGE_COLUMNS: tuple[str, ...] = (
 _SPEAKER = {"user": "caller", "assistant": "agent", "system": "system"}
 
 
-def _utc(seconds: pa.Array | list[float | None]) -> pd.Series:
-    arr = pa.array(seconds, pa.float64()) if isinstance(seconds, list) else seconds
-    micros = pc.cast(pc.round(pc.multiply(arr, 1_000_000.0)), pa.int64())
-    return pd.Series(
-        pc.cast(micros, pa.timestamp("us", tz="UTC")).to_pandas(),
-        dtype="datetime64[us, UTC]",
-    )
+def _utc_arrow(seconds: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Unix seconds (float) to a UTC timestamp array, microsecond precision."""
+    micros = pc.cast(pc.round(pc.multiply(seconds, 1_000_000.0)), pa.int64())
+    return pc.cast(micros, pa.timestamp("us", tz="UTC"))
+
+
+def _utc(seconds: list[float | None]) -> Any:
+    """Unix seconds to a tz-aware pandas array (for ``DataFrame.insert``)."""
+    return _utc_arrow(pa.array(seconds, pa.float64())).to_pandas().array
 
 
 def _f(v: float | None) -> float:
@@ -112,6 +114,7 @@ def events_frame(src: object) -> pd.DataFrame:
         {
             "seq": core.column("seq"),
             "direction": core.column("direction").combine_chunks().dictionary_encode(),
+            "time": _utc_arrow(core.column("t")),
             "elapsed_s": core.column("m"),
             "type": enc,
             "category": _categories(enc).dictionary_encode(),
@@ -126,7 +129,6 @@ def events_frame(src: object) -> pd.DataFrame:
         }
     )
     df: pd.DataFrame = table.to_pandas(self_destruct=True)
-    df.insert(2, "time", _utc(core.column("t").combine_chunks()).to_numpy())
     return df
 
 
@@ -284,8 +286,8 @@ def responses_frame(src: object) -> pd.DataFrame:
     df = _frame(rows, categories=("status", "reason", "output_modalities", "model"),
                 ints=("turn", "n_items", "chars", *USAGE_COLUMNS))
     at = list(df.columns).index("created_s")
-    df.insert(at, "created", _utc(created_t).to_numpy())
-    df.insert(at + 1, "done", _utc(done_t).to_numpy())
+    df.insert(at, "created", _utc(created_t))
+    df.insert(at + 1, "done", _utc(done_t))
     return df
 
 
@@ -408,7 +410,7 @@ def gaps_frame(src: object) -> pd.DataFrame:
                            "end_s": pd.Series(dtype="float64"),
                            "duration_s": pd.Series(dtype="float64"),
                            "reason": pd.Series(dtype=object)})
-    df.insert(2, "resumed", _utc([g["t"] for g in fold.gaps]).to_numpy())
+    df.insert(2, "resumed", _utc([g["t"] for g in fold.gaps]))
     return df
 
 
@@ -423,5 +425,5 @@ def errors_frame(src: object) -> pd.DataFrame:
     if df.empty:
         df = pd.DataFrame({k: pd.Series(dtype="float64" if k == "time_s" else object)
                            for k in rows})
-    df.insert(0, "time", _utc([e["t"] for e in fold.errors]).to_numpy())
+    df.insert(0, "time", _utc([e["t"] for e in fold.errors]))
     return df

@@ -1,0 +1,204 @@
+"""Benchmark: the events DataFrame of a 1,000,000-frame capture, against the obvious code.
+
+Builds a realistic capture (a synthetic call of the §7 event sequences: audio turns with
+transcript and dropped-audio deltas, a tool call, a text turn, rate limits, a gap) and grows
+it by repetition to ``--events`` frames (seq renumbered, times shifted, ids made unique per
+repetition). Then, each in its own subprocess so peak RSS is honest:
+
+* ``rtwidgets``: ``events_frame(path)`` (reads the file; pyarrow's C++ JSON reader, columns);
+* ``obvious``: ``pandas.json_normalize([json.loads(l) for l in lines])`` over the file's
+  lines — what a user would write first;
+* ``turns``: ``turns_frame(path)`` from a fresh process (parse + fold + table);
+* ``summary``: ``summary(path)`` from a fresh process (parse + every table it needs);
+* ``analyze``: ``analyze(path)`` then ``.events``, ``.turns``, ``.summary()`` on one parse.
+
+Peak memory is the child's ``ru_maxrss`` minus its RSS after imports (so both sides pay
+the same interpreter + pandas + pyarrow baseline). Targets: ≥ 10× faster, ≤ 0.5× memory.
+
+    .venv/bin/python benchmarks/frames.py              # 1,000,000 events
+    .venv/bin/python benchmarks/frames.py --events 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rtwidgets.analysis._synth import SyntheticCall, usage_block  # noqa: E402
+
+#: Id values (not keys such as "event_id": real ids have 16+ characters after the prefix).
+_ID = re.compile(r'"((?:event|item|resp|call)_[0-9A-Za-z]{12,})"')
+
+
+def base_call() -> SyntheticCall:
+    """One realistic call of about a minute: 5 audio turns, a tool call, a text turn."""
+    c = SyntheticCall(seed=11)
+    c.session(0.05)
+    usage = usage_block(text_in=900, audio_in=120, cached_text=768, cached_audio=64,
+                        text_out=40, audio_out=300)
+    replies = [
+        "Good evening, Chez Emulator. How can I help you tonight?",
+        "Of course. For how many people, and at what time would you like the table?",
+        "Eight o'clock for four works well. May I have a name for the booking, please?",
+        "Thank you, Rivera. A table for four at eight tonight. Anything else I can do?",
+        "You're welcome. We look forward to seeing you tonight. Goodbye!",
+    ]
+    t = 1.0
+    for k, reply in enumerate(replies):
+        words = len(reply.split())
+        c.audio_turn(speech_start=t, speech_stop=t + 2.0, created=t + 2.35,
+                     first_text=t + 2.6, audio=t + 2.7, done=t + 4.5,
+                     transcript=f"caller sentence number {k}", reply=reply, usage=usage,
+                     audio_stop=t + 2.7 + 0.38 * words, deltas=words)
+        t += 3.0 + 0.38 * words
+        if k == 2:
+            c.tool_turn(speech_start=t, speech_stop=t + 1.5, created=t + 1.8,
+                        requested=t + 2.1, done=t + 2.2, name="book_table",
+                        arguments={"name": "Rivera", "people": 4, "time": "20:00"},
+                        answered=t + 2.5, output='{"ok":true}', by="handler", usage=usage)
+            t += 3.0
+    c.text_turn(sent=t, added=t + 0.05, created=t + 0.1, first_text=t + 0.4, done=t + 1.2,
+                text="Can I bring a dog?", reply="Yes, well-behaved dogs are welcome.",
+                usage=usage)
+    c.meta(t + 2.0, "rtwidgets.gap", reason="socket closed (1006)", since_m=t + 1.5)
+    return c
+
+
+def grow(call: SyntheticCall, n_events: int, path: Path) -> int:
+    """Write ``call`` repeated until ``n_events`` frames; returns the frame count."""
+    lines = call.lines
+    header, frames = lines[0], lines[1:]
+    parsed: list[tuple[str, float, float, str]] = []
+    for line in frames:
+        at = line.index(',"frame":') if ',"frame":' in line else len(line) - 1
+        head = json.loads(line[:at] + "}")
+        rest = line[at:]
+        extra = "".join(f',"{k}":{json.dumps(v)}' for k, v in head.items()
+                        if k not in ("seq", "dir", "t", "m"))
+        parsed.append((head["dir"], head["t"], head["m"], extra + rest))
+    span = parsed[-1][2] + 1.0
+    seq = 0
+    with path.open("w") as fh:
+        fh.write(header + "\n")
+        rep = 0
+        while seq < n_events:
+            shift = rep * span
+            suffix = f"r{rep}"
+            out = []
+            for direction, t, m, rest in parsed:
+                if seq >= n_events:
+                    break
+                body = _ID.sub(lambda mo: f'"{mo.group(1)}{suffix}"', rest) if rep else rest
+                out.append(f'{{"seq":{seq},"dir":"{direction}","t":{t + shift:.6f},'
+                           f'"m":{m + shift:.6f}{body}\n')
+                seq += 1
+            fh.write("".join(out))
+            rep += 1
+    return seq
+
+
+CHILD = textwrap.dedent("""
+    import json, resource, sys, time, gc
+    import pandas as pd
+    import pyarrow
+    from rtwidgets.analysis import events_frame, turns_frame, summary, analyze
+    def rss_kb():
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+    base = rss_kb()
+    path, task = sys.argv[1], sys.argv[2]
+    t0 = time.perf_counter()
+    if task == "rtwidgets":
+        df = events_frame(path)
+        rows, cols = df.shape
+    elif task == "obvious":
+        with open(path) as fh:
+            lines = fh.read().splitlines()[1:]
+        df = pd.json_normalize([json.loads(l) for l in lines])
+        rows, cols = df.shape
+    elif task == "turns":
+        df = turns_frame(path)
+        rows, cols = df.shape
+    elif task == "summary":
+        s = summary(path)
+        rows, cols = s.turns, 0
+    elif task == "analyze":
+        a = analyze(path)
+        rows, cols = a.events.shape
+        a.turns
+        a.summary()
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"s": elapsed, "peak_kb": peak, "base_kb": base, "rows": rows,
+                      "cols": cols}))
+""")
+
+
+def run_child(path: Path, task: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), task], check=True,
+                          capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="frames in the grown capture (default 1,000,000)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the capture here instead of a temporary folder")
+    args = parser.parse_args()
+    if args.events < 1:
+        parser.error("--events: must be ≥ 1. Fix: e.g. --events 100000")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "grown.jsonl"
+        base = base_call()
+        t0 = time.perf_counter()
+        n = grow(base, args.events, path)
+        size = path.stat().st_size
+        print(f"capture: {n:,} frames ({len(base.lines) - 1} per call, repeated), "
+              f"{size / 1e6:,.0f} MB, written in {time.perf_counter() - t0:.1f} s")
+        res = {task: run_child(path, task)
+               for task in ("rtwidgets", "obvious", "turns", "summary", "analyze")}
+    ours, obvious = res["rtwidgets"], res["obvious"]
+
+    def mb(r: dict[str, Any]) -> float:
+        return float(r["peak_kb"] - r["base_kb"]) / 1024
+
+    speed = obvious["s"] / ours["s"]
+    memory = mb(ours) / mb(obvious)
+    print()
+    print(f"{'events DataFrame':<34}{'rtwidgets':>14}{'json_normalize':>16}{'ratio':>12}")
+    print(f"{'time (s)':<34}{ours['s']:>14.2f}{obvious['s']:>16.2f}"
+          f"{speed:>11.1f}x")
+    print(f"{'peak memory over imports (MB)':<34}{mb(ours):>14.0f}{mb(obvious):>16.0f}"
+          f"{memory:>11.2f}x")
+    print(f"{'rows x columns':<34}{ours['rows']:>8,} x {ours['cols']:<3}"
+          f"{obvious['rows']:>10,} x {obvious['cols']:<3}")
+    print()
+    print(f"{'same capture, fresh process':<34}{'time (s)':>14}{'peak MB':>16}")
+    for task, label in (("turns", "turns_frame(path)"), ("summary", "summary(path)"),
+                        ("analyze", "analyze: events+turns+summary")):
+        r = res[task]
+        print(f"{label:<34}{r['s']:>14.2f}{mb(r):>16.0f}")
+    print()
+    ok_speed, ok_mem = speed >= 10, memory <= 0.5
+    print(f"target ≥ 10x faster: {'met' if ok_speed else 'NOT met'} ({speed:.1f}x); "
+          f"target ≤ 0.5x memory: {'met' if ok_mem else 'NOT met'} ({memory:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
