@@ -302,11 +302,13 @@ async def test_events_on_and_subscribe_see_the_stream(emulator: Any, tmp_path: P
         call.subscribe(lambda f: got_sub.append(f.direction))
         call.subscribe(bad_subscriber)
         first: list[str] = []
+        types: list[str] = []
         async for event in stream:
-            first.append(event["type"])
+            first.append(event["event_id"])
+            types.append(event["type"])
             if event["type"] == "response.done":
                 break
-    ins = [f.type for f in call.frames() if f.direction == "in"]
+    ins = [f.event["event_id"] for f in call.frames() if f.direction == "in"]
     k = ins.index(first[0])
     assert first == ins[k:k + len(first)]  # every incoming event, in order, none skipped
     assert all(t.startswith("response.") for t in got_on)
