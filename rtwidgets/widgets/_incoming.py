@@ -41,7 +41,7 @@ import ipywidgets as w
 
 from ..protocol.errors import ValidationError
 from ._base import SourceView, describe_error
-from ._session_editor import PrivateText, _css_error, _css_note, _css_ok
+from ._session_editor import PrivateText, _css_error, _css_note, _css_ok, run_on, running_loop
 
 __all__ = ["IncomingCalls"]
 
@@ -133,6 +133,8 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         self._calls: dict[str, Any] = {}  # call_id -> IncomingCall
         self.attached: dict[str, Any] = {}  # call_id -> Call
         self._consumer: asyncio.Task[None] | None = None
+        # The loop the inbox lives on; clicks may arrive on a comm subshell thread.
+        self._home: asyncio.AbstractEventLoop | None = running_loop()
         self.title = w.HTML("<b>Incoming SIP calls</b>")
         self.session_from = w.ToggleButtons(
             description="accept with",
@@ -183,6 +185,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             )
         if self.source is not None:
             self.unbind()
+        self._home = running_loop() or self._home
         self._rtw_source = source
         self._rtw_unsubscribe = source.subscribe(self._add)
         for incoming in list(source.seen):
@@ -321,7 +324,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             with contextlib.suppress(Exception):
                 await work
 
-        self._spawn(guarded(), label=label)
+        run_on(self._home, lambda: self._spawn(guarded(), label=label))
 
     def _incoming(self, call_id: str) -> Any:
         incoming = self._calls.get(call_id)

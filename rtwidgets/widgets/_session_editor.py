@@ -28,6 +28,7 @@ while private.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import html
 import json
@@ -284,6 +285,28 @@ def _voice_name(voice: Any) -> tuple[str, str]:
     return _CUSTOM_VOICE, "" if voice is None else str(voice)
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or ``None``."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def run_on(loop: asyncio.AbstractEventLoop | None, fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn(*args)`` on ``loop``'s thread: now if we are there, else soon (thread-safe).
+
+    Why: JupyterLab 4.4+ sends widget comm messages over kernel *subshells*, so a click or an
+    edit is handled on a subshell thread with its own event loop, not on the loop the
+    ``Call`` lives on. Work that touches the call (or its state) must hop back to that loop;
+    futures of one loop never wake a task of another.
+    """
+    if loop is None or loop.is_closed() or not loop.is_running() or running_loop() is loop:
+        fn(*args)
+    else:
+        loop.call_soon_threadsafe(fn, *args)
+
+
 def _css_error(text: str) -> str:
     return (
         '<span class="rtw-form-error" style="color: var(--jp-error-color1, #d32f2f)">'
@@ -323,6 +346,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         self.private = bool(private)
+        # The loop the bound source lives on (where actions must run): see run_on().
+        self._home: asyncio.AbstractEventLoop | None = running_loop()
         # The session as the server last reported it (request-side keys only).
         self._baseline: dict[str, Any] = {}
         # The control states loaded from the baseline; a field differing from its loaded
@@ -415,7 +440,11 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self.fetch_button = w.Button(description="Load session", icon="download")
         self.unknown_box = w.HBox([self.fetch_button, self.unknown_note])
         self.unknown_box.layout.display = "none"
-        self.fetch_button.on_click(lambda _b: self._spawn(self._fetch_from_button(), label="Load"))
+        self.fetch_button.on_click(
+            lambda _b: run_on(
+                self._home, lambda: self._spawn(self._fetch_from_button(), label="Load")
+            )
+        )
         # Tool choice options derived from the tools text: label → value.
         self._choice_values: dict[str, Any] = {}
 
@@ -489,6 +518,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     # -- view contract ---------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
+        self._home = running_loop() or self._home
         self.title.value = f"<b>Session</b> {_css_note(str(getattr(source, 'call_id', '')))}"
         self.status.value = (
             "" if self._live() else _css_note("read-only: this source cannot change the session")
@@ -1019,6 +1049,10 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def _refresh(self) -> None:
         if self._loading:
             return
+        if self._home is not None and self._home.is_running() and running_loop() is not self._home:
+            # An edit or a control change handled on a comm subshell thread.
+            run_on(self._home, self._refresh)
+            return
         self._show_td_params()
         self.voice_custom.layout.display = "" if self.voice.value == _CUSTOM_VOICE else "none"
         self.tools.invalid = False
@@ -1051,7 +1085,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     # -- apply -----------------------------------------------------------------------------
 
     def _click_apply(self) -> None:
-        self._spawn(self._apply_from_button(), label="Apply")
+        run_on(self._home, lambda: self._spawn(self._apply_from_button(), label="Apply"))
 
     async def _apply_from_button(self) -> None:
         # apply() already shows its failure in place; the scripted call raises it instead.
@@ -1059,6 +1093,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             await self.apply()
         except Exception as exc:
             self.last_error = f"Apply failed: {describe_error(exc)}"
+            if not self.error.value and not self.field_error.value:
+                self.error.value = _css_error(self.last_error)  # never fail silently
 
     async def apply(self) -> Any:
         """Send ONE ``session.update`` with the changed fields and show the outcome.

@@ -36,7 +36,7 @@ import ipywidgets as w
 
 from ..protocol.errors import ValidationError
 from ._base import SourceView, describe_error
-from ._session_editor import PrivateText, _css_error, _css_note, _css_ok
+from ._session_editor import PrivateText, _css_error, _css_note, _css_ok, run_on, running_loop
 
 __all__ = ["ToolCalls"]
 
@@ -179,6 +179,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
             )
         self.private = bool(private)
         self.age_interval = float(age_interval)
+        # The loop the bound call lives on; clicks may arrive on a comm subshell thread.
+        self._home: asyncio.AbstractEventLoop | None = running_loop()
         self._rows: dict[str, _Row] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.title = w.HTML("<b>Tool calls</b>")
@@ -209,6 +211,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     # -- view contract ---------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
+        self._home = running_loop() or self._home
         self.title.value = f"<b>Tool calls</b> {_css_note(str(getattr(source, 'call_id', '')))}"
         self.error.value = ""
         self._sync_rows()
@@ -388,7 +391,10 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
             row.output.invalid = True
             return
         label = "Send and respond" if respond else "Send"
-        self._spawn(self._send_from_form(call_id, output, respond), label=label)
+        run_on(
+            self._home,
+            lambda: self._spawn(self._send_from_form(call_id, output, respond), label=label),
+        )
 
     async def _send_from_form(self, call_id: str, output: str, respond: bool) -> None:
         # Errors are shown on the row; the scripted send() raises them instead.

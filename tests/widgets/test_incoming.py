@@ -288,3 +288,25 @@ async def test_consume_false_leaves_the_queue_to_user_code(rig: Rig) -> None:
 def test_bind_refuses_a_non_inbox() -> None:
     with pytest.raises(TypeError, match="WebhookInbox"):
         IncomingCalls(object())
+
+
+async def test_accept_clicked_on_a_comm_subshell_thread(rig: Rig) -> None:
+    """JupyterLab 4.4+ handles widget messages on a subshell thread with its own loop."""
+    import threading
+
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+
+    async def handler() -> None:
+        view.row(call_id).accept.click()
+
+    thread = threading.Thread(target=lambda: asyncio.run(handler()))
+    thread.start()
+    thread.join()
+    for _ in range(300):
+        if "accepted" in view.row(call_id).header.value:
+            break
+        await asyncio.sleep(0.01)
+    assert "accepted" in view.row(call_id).header.value, view.row(call_id).error.value
+    assert len(rig.requests(call_id, "accept")) == 1
+    view.close()

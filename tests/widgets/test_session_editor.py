@@ -634,3 +634,38 @@ async def test_a_recording_is_read_only(live: FakeLive) -> None:
     with pytest.raises(RuntimeError, match="read-only"):
         await editor.apply()
     assert "read-only" in editor.error.value
+
+
+def on_subshell_thread(action: Callable[[], None]) -> None:
+    """Run ``action`` as JupyterLab 4.4+ delivers widget messages: on a kernel subshell
+    thread that has its own running event loop (comms over subshells)."""
+    import threading
+
+    async def handler() -> None:
+        action()
+
+    thread = threading.Thread(target=lambda: asyncio.run(handler()))
+    thread.start()
+    thread.join()
+
+
+async def test_clicks_from_a_comm_subshell_thread_run_on_the_calls_loop(emu: Any) -> None:
+    call = await attach_tools_call(emu)
+    editor = SessionEditor(call)
+    try:
+        on_subshell_thread(lambda: browser_edit(editor.instructions, "Answer in French."))
+        await asyncio.sleep(0.05)  # the refresh hops back to this loop
+        assert editor.changed() == {"instructions": "Answer in French."}
+        assert not editor.apply_button.disabled
+        on_subshell_thread(editor.apply_button.click)
+        for _ in range(300):
+            if "as requested" in editor.status.value:
+                break
+            await asyncio.sleep(0.01)
+        assert "as requested" in editor.status.value, editor.error.value
+        assert [u["session"] for u in received_updates(emu, call.call_id)] == [
+            {"type": "realtime", "instructions": "Answer in French."}
+        ]
+    finally:
+        editor.close()
+        await call.close()

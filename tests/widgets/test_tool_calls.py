@@ -287,3 +287,33 @@ async def test_pending_row_notes_a_registered_handler_and_ages_refresh(emu: Emul
 def test_age_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="age_interval"):
         ToolCalls(age_interval=0)
+
+
+async def test_send_clicked_on_a_comm_subshell_thread(emu: Emulator) -> None:
+    """JupyterLab 4.4+ handles widget messages on a subshell thread with its own loop."""
+    import threading
+
+    call = await start(emu)
+    view = ToolCalls(call)
+    try:
+        tool_call_id = await pending_call(view)
+        row = view.row(tool_call_id)
+
+        async def handler() -> None:
+            browser_edit(row.output, '{"temperature": 7}')
+            row.send_respond.click()
+
+        thread = threading.Thread(target=lambda: asyncio.run(handler()))
+        thread.start()
+        thread.join()
+        [created] = await received_soon(emu, call.call_id, "conversation.item.create")
+        assert created["item"]["output"] == '{"temperature":7}'
+        assert len(await received_soon(emu, call.call_id, "response.create")) == 1
+        for _ in range(300):
+            if view.answered:
+                break
+            await asyncio.sleep(0.01)
+        assert view.answered == [tool_call_id]
+    finally:
+        view.close()
+        await call.close()
