@@ -9,7 +9,9 @@ it. This script starts N calls through the control API, attaches one raw sideban
 to each, and records when every frame arrives (time.monotonic, one clock for both processes
 on Linux). At the end it reads the emulator's own record (``GET /_emulator/calls/{id}``):
 each paced event carries ``scheduled_t`` (when the script meant to send it) and ``t`` (when
-the emulator started sending it). Jitter at the emulator = t - scheduled_t; at the receiver =
+the emulator started sending it). "probe" is a control: how late a bare 10 ms asyncio sleep
+wakes in this process during the run, i.e. what the machine's load alone costs.
+Jitter at the emulator = t - scheduled_t; at the receiver =
 arrival - scheduled_t. CPU comes from /proc/<pid>/stat (emulator) and time.process_time
 (this process). A baseline run with one call is printed side by side, with ratios.
 
@@ -58,6 +60,7 @@ class Result:
     events: int = 0
     emu_jitter_ms: list[float] = field(default_factory=list)
     recv_jitter_ms: list[float] = field(default_factory=list)
+    probe_ms: list[float] = field(default_factory=list)
     emu_cpu_pct: float = 0.0
     client_cpu_pct: float = 0.0
     duration_s: float = 0.0
@@ -82,6 +85,15 @@ async def _reader(http: aiohttp.ClientSession, url: str, arrivals: dict[str, flo
         status["error"] = type(exc).__name__
         if isinstance(exc, asyncio.CancelledError):
             raise
+
+
+async def _probe(lateness_ms: list[float]) -> None:
+    """Control: how late a bare 10 ms asyncio sleep wakes in this process (machine load)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + 0.01
+        await asyncio.sleep(0.01)
+        lateness_ms.append(1000 * (loop.time() - due))
 
 
 async def run(calls: int, duration: float, scenario: str) -> Result:
@@ -109,7 +121,9 @@ async def run(calls: int, duration: float, scenario: str) -> Result:
             statuses[call_id] = {}
             readers.append(asyncio.ensure_future(_reader(
                 http, f"{ws_base}/realtime?call_id={call_id}", arrivals, statuses[call_id])))
+        probe = asyncio.ensure_future(_probe(result.probe_ms))
         await asyncio.sleep(duration)
+        probe.cancel()
         elapsed = time.monotonic() - t0
         result.duration_s = elapsed
         result.emu_cpu_pct = 100 * (_proc_cpu_s(proc.pid) - emu_cpu0) / elapsed
@@ -148,6 +162,7 @@ def _row(name: str, r: Result) -> list[str]:
             f"{_pct(r.emu_jitter_ms, 50):.2f}", f"{_pct(r.emu_jitter_ms, 99):.2f}",
             f"{_pct(r.recv_jitter_ms, 50):.2f}", f"{_pct(r.recv_jitter_ms, 99):.2f}",
             f"{max(r.recv_jitter_ms, default=float('nan')):.1f}",
+            f"{_pct(r.probe_ms, 50):.2f}", f"{_pct(r.probe_ms, 99):.2f}",
             f"{r.emu_cpu_pct:.1f}", f"{r.client_cpu_pct:.1f}"]
 
 
@@ -167,7 +182,8 @@ async def main() -> int:
         runs.append(("1 call", await run(1, args.duration, args.scenario)))
     runs.append((f"{args.calls} calls", await run(args.calls, args.duration, args.scenario)))
     header = ["run", "held", "events", "paced", "emu p50 ms", "emu p99 ms", "recv p50 ms",
-              "recv p99 ms", "recv max ms", "emu CPU %", "client CPU %"]
+              "recv p99 ms", "recv max ms", "probe p50 ms", "probe p99 ms", "emu CPU %",
+              "client CPU %"]
     rows = [header] + [_row(name, r) for name, r in runs]
     if len(runs) == 2:
         (_, one), (_, many) = runs
@@ -176,7 +192,9 @@ async def main() -> int:
                      _ratio(_pct(many.emu_jitter_ms, 99), _pct(one.emu_jitter_ms, 99)),
                      _ratio(_pct(many.recv_jitter_ms, 50), _pct(one.recv_jitter_ms, 50)),
                      _ratio(_pct(many.recv_jitter_ms, 99), _pct(one.recv_jitter_ms, 99)),
-                     "", _ratio(many.emu_cpu_pct, one.emu_cpu_pct),
+                     "", _ratio(_pct(many.probe_ms, 50), _pct(one.probe_ms, 50)),
+                     _ratio(_pct(many.probe_ms, 99), _pct(one.probe_ms, 99)),
+                     _ratio(many.emu_cpu_pct, one.emu_cpu_pct),
                      _ratio(many.client_cpu_pct, one.client_cpu_pct)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     load = os.getloadavg()
