@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import aiohttp
 import openai
@@ -13,6 +14,12 @@ import pytest
 from rtwidgets.emulator import Emulator
 
 from .conftest import API_KEY, AUTH
+
+
+def _as_any(value: Any) -> Any:
+    """Send a value the SDK's types forbid (the point is the server's answer)."""
+    return value
+
 
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 CALL_ID = re.compile(r"^rtc_u1_[0-9a-f]{32}$")
@@ -68,7 +75,7 @@ async def test_create_with_bad_session_is_400_envelope_and_no_call(emu: Emulator
     client = emu.client(api_key=API_KEY)
     with pytest.raises(openai.BadRequestError) as err:
         await client.realtime.calls.create(
-            sdp=OFFER, session={"type": "realtime",  # type: ignore[typeddict-item]
+            sdp=OFFER, session={"type": "realtime",
                                 "audio": {"output": {"speed": 7}}})
     assert err.value.status_code == 400
     body = err.value.body
@@ -123,8 +130,7 @@ async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
             assert (await r.json())["error"]["param"] == "target_uri"
         await client.realtime.calls.refer(call_id, target_uri="tel:+14155550123")
         assert emu.requests[-1]["body"] == {"target_uri": "tel:+14155550123"}
-        assert call.status == "ended"
-        assert call.end_reason == "referred"
+        assert (call.status, call.end_reason) == ("ended", "referred")
         with pytest.raises(openai.NotFoundError):
             await client.realtime.calls.hangup(call_id)
 
@@ -141,12 +147,12 @@ async def test_sip_accept_reject_refer_hangup_and_404s() -> None:
         assert isinstance(err.value.body, dict)
         assert err.value.body["param"] == "status_code"
         with pytest.raises(openai.BadRequestError) as err:
-            await client.realtime.calls.accept(bad, type="transcription")  # type: ignore[arg-type]
+            await client.realtime.calls.accept(bad, type=_as_any("transcription"))
         assert isinstance(err.value.body, dict)
         assert err.value.body["param"] == "type"
         with pytest.raises(openai.BadRequestError) as err:
             await client.realtime.calls.accept(bad, type="realtime",
-                                               output_modalities=["video"])  # type: ignore[list-item]
+                                               output_modalities=_as_any(["video"]))
         assert isinstance(err.value.body, dict)
         assert err.value.body["param"].startswith("output_modalities")
         assert emu.call(bad).status == "incoming"   # a bad accept changes nothing

@@ -122,7 +122,7 @@ async def test_bad_frames_and_the_session_goes_on(emu: Emulator) -> None:
     assert len(huge) == 1
     assert json.loads(huge[0])["type"] == "rate_limits.updated"
     record = emu.record(call_id)
-    faults = [r.get("fault") for r in record if r["direction"] == "sent" and r.get("fault")]
+    faults = [str(r["fault"]) for r in record if r["direction"] == "sent" and r.get("fault")]
     # unknown_field and out_of_order apply to the next scripted events, so they come later
     assert faults[:3] == ["malformed_json", "unknown_type", "huge_frame"]
     assert sorted(faults[3:]) == ["out_of_order", "unknown_field"]
@@ -172,7 +172,7 @@ async def test_fault_control_endpoint(emu: Emulator) -> None:
 
 def test_fault_specs_are_validated() -> None:
     assert parse_faults([Fault("drop")]) == [Fault("drop")]
-    for spec, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "boom"}, "faults[0].kind"),
         ({"kind": "drop", "at_ms": -1}, "faults[0].at_ms"),
         ({"kind": "drop", "count": 0}, "faults[0].count"),
@@ -181,10 +181,11 @@ def test_fault_specs_are_validated() -> None:
         ({"kind": "drop", "code": 5000}, "faults[0].code"),
         ({"kind": "huge_frame", "size": 10}, "faults[0].size"),
         ({"kind": "drop", "when": 1}, "faults[0].when"),
-    ]:
+    ]
+    for spec, field in cases:
         with pytest.raises(FaultError) as err:
             parse_faults([spec])
         assert err.value.field == field
         assert "Fix:" in str(err.value)
     with pytest.raises(FaultError, match="list"):
-        parse_faults({"kind": "drop"})  # type: ignore[arg-type]
+        parse_faults({"kind": "drop"})  # type: ignore[dict-item]

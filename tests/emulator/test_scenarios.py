@@ -28,7 +28,7 @@ def check_orderings(events: list[dict[str, Any]]) -> None:
     conversation: list[str] = []
     for i, e in enumerate(events):
         t = e["type"]
-        rid = e.get("response_id") or (e.get("response") or {}).get("id")
+        rid: str = e.get("response_id") or (e.get("response") or {}).get("id") or ""
         if rid and t.startswith("response."):
             by_response[rid].append(i)
         if t == "response.created":
