@@ -317,3 +317,61 @@ async def test_send_clicked_on_a_comm_subshell_thread(emu: Emulator) -> None:
     finally:
         view.close()
         await call.close()
+
+
+def test_a_recording_shows_calls_without_an_output_editor() -> None:
+    from types import SimpleNamespace
+
+    from rtwidgets.protocol.state import ToolCallRecord
+
+    pending = ToolCallRecord("call_a", "get_weather", '{"city":"Oslo"}', "item_a", "resp_a", 10.0)
+    done = ToolCallRecord(
+        "call_b",
+        "get_time",
+        "{}",
+        "item_b",
+        "resp_a",
+        10.0,
+        answered_t=10.25,
+        output='{"time":"noon"}',
+        answered_by="code",
+        status="answered",
+    )
+    recording = SimpleNamespace(
+        call_id="rtc_u1_" + "cd" * 16,
+        state=SimpleNamespace(tool_calls={"call_a": pending, "call_b": done}),
+        frames=list,
+        subscribe=lambda cb: lambda: None,
+    )
+    view = ToolCalls(recording)
+    assert view.pending == ["call_a"]
+    assert view.answered == ["call_b"]
+    assert view.row("call_a").editor.layout.display == "none"  # a recording cannot answer
+    assert "answered by code" in view.row("call_b").header.value
+    assert "latency 250 ms" in view.row("call_b").header.value
+    assert view.row("call_b").answer.text == '{"time":"noon"}'
+    assert "Oslo" not in states_text(view)
+    view.close()
+
+
+def test_redact_keeps_arguments_out_of_the_browser() -> None:
+    from types import SimpleNamespace
+
+    from rtwidgets.protocol.state import ToolCallRecord
+
+    rec = ToolCallRecord("call_a", "get_weather", '{"city":"Oslo"}', "item_a", "resp_a", 10.0)
+    source = SimpleNamespace(
+        call_id="rtc_u1_" + "cd" * 16,
+        state=SimpleNamespace(tool_calls={"call_a": rec}),
+        frames=list,
+        subscribe=lambda cb: lambda: None,
+    )
+    view = ToolCalls(source, redact=True)
+    args = view.row("call_a").arguments
+    assert "Oslo" in args.text  # Python still has it
+    args.comm.messages.clear()
+    args.comm.handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"kind": "snapshot"}}}, "buffers": []}
+    )
+    assert all("Oslo" not in json.dumps(data) for _, data in args.comm.messages)
+    view.close()
