@@ -96,7 +96,12 @@ async def _probe(lateness_ms: list[float]) -> None:
         lateness_ms.append(1000 * (loop.time() - due))
 
 
-async def run(calls: int, duration: float, scenario: str) -> Result:
+async def _staggered(delay: float, coro: Any) -> None:
+    await asyncio.sleep(delay)
+    await coro
+
+
+async def run(calls: int, duration: float, scenario: str, stagger: float) -> Result:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rtwidgets", "emulator", "--port", "0", "--speed", "1",
         "--scenario", scenario, stdout=asyncio.subprocess.PIPE)
@@ -117,10 +122,12 @@ async def run(calls: int, duration: float, scenario: str) -> Result:
                 call_ids.append((await r.json())["call_id"])
         emu_cpu0, cpu0, t0 = _proc_cpu_s(proc.pid), time.process_time(), time.monotonic()
         readers = []
-        for call_id in call_ids:
+        for i, call_id in enumerate(call_ids):
+            # Each call starts when its sideband attaches: spread the starts over `stagger`
+            # seconds, as calls arrive in life (0 = all at once, the worst burst).
             statuses[call_id] = {}
-            readers.append(asyncio.ensure_future(_reader(
-                http, f"{ws_base}/realtime?call_id={call_id}", arrivals, statuses[call_id])))
+            readers.append(asyncio.ensure_future(_staggered(i * stagger / calls, _reader(
+                http, f"{ws_base}/realtime?call_id={call_id}", arrivals, statuses[call_id]))))
         probe = asyncio.ensure_future(_probe(result.probe_ms))
         await asyncio.sleep(duration)
         probe.cancel()
@@ -175,12 +182,15 @@ async def main() -> int:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--scenario", default="conversation")
+    parser.add_argument("--stagger", type=float, default=5.0,
+                        help="spread call starts over this many seconds (0 = all at once)")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     runs: list[tuple[str, Result]] = []
     if not args.no_baseline:
-        runs.append(("1 call", await run(1, args.duration, args.scenario)))
-    runs.append((f"{args.calls} calls", await run(args.calls, args.duration, args.scenario)))
+        runs.append(("1 call", await run(1, args.duration, args.scenario, 0.0)))
+    runs.append((f"{args.calls} calls", await run(args.calls, args.duration, args.scenario,
+                                                     args.stagger)))
     header = ["run", "held", "events", "paced", "emu p50 ms", "emu p99 ms", "recv p50 ms",
               "recv p99 ms", "recv max ms", "probe p50 ms", "probe p99 ms", "emu CPU %",
               "client CPU %"]
@@ -199,7 +209,8 @@ async def main() -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     load = os.getloadavg()
     print(f"emulator capacity: speed 1, scenario {args.scenario!r}, "
-          f"{args.duration:g} s per run, {os.cpu_count()} CPUs, load average "
+          f"{args.duration:g} s per run, starts spread over {args.stagger:g} s, "
+          f"{os.cpu_count()} CPUs, load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes compete for the CPUs "
           "when it is above the CPU count; jitter then measures the machine, not the emulator)")
     for row in rows:
