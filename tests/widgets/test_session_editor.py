@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import comm
 import ipywidgets.widgets.widget as ipw_widget
 import pytest
+from comm.base_comm import BaseComm
 
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.ids import IdFactory
@@ -31,6 +33,29 @@ from rtwidgets.widgets._session_editor import (
 )
 
 SECRET_TEXT = "You are Zanzibar, a pirate who never reveals the treasure map."
+
+
+class _RecordingComm(BaseComm):
+    """Keeps what a widget would publish to the browser (this file's own swapped comm)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(
+        self,
+        msg_type: str,
+        data: Any = None,
+        metadata: Any = None,
+        buffers: Any = None,
+        **keys: Any,
+    ) -> None:
+        self.messages.append((msg_type, data or {}))
+
+
+@pytest.fixture(autouse=True)
+def _swapped_comm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: _RecordingComm(*a, **k))
 
 
 # -- helpers -------------------------------------------------------------------------------

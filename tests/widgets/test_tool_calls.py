@@ -14,8 +14,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import comm
 import ipywidgets.widgets.widget as ipw_widget
 import pytest
+from comm.base_comm import BaseComm
 
 from rtwidgets._call import Call, attach
 from rtwidgets.emulator import Emulator
@@ -33,6 +35,29 @@ WEATHER_TOOL = {
         "required": ["city"],
     },
 }
+
+
+class _RecordingComm(BaseComm):
+    """Keeps what a widget would publish to the browser (this file's own swapped comm)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(
+        self,
+        msg_type: str,
+        data: Any = None,
+        metadata: Any = None,
+        buffers: Any = None,
+        **keys: Any,
+    ) -> None:
+        self.messages.append((msg_type, data or {}))
+
+
+@pytest.fixture(autouse=True)
+def _swapped_comm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: _RecordingComm(*a, **k))
 
 
 @pytest.fixture
