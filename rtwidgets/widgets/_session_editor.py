@@ -480,7 +480,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         ):
             control.style.description_width = "120px"
         self.apply_button.on_click(lambda _b: self._click_apply())
-        self.revert_button.on_click(lambda _b: self.revert())
+        self.revert_button.on_click(lambda _b: run_on(self._home, self.revert))
         self.code_toggle.observe(lambda _c: self._refresh(), names="value")
         self.tabs.observe(self._on_tab, names="selected_index")
         for control in (
@@ -960,8 +960,16 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     # -- live feedback ---------------------------------------------------------------------
 
+    def _off_home(self) -> bool:
+        """True on a thread other than the one running the source's loop (a comm subshell)."""
+        home = self._home
+        return home is not None and home.is_running() and running_loop() is not home
+
     def _on_tab(self, change: Mapping[str, Any]) -> None:
         if self._loading:
+            return
+        if self._off_home():
+            run_on(self._home, self._on_tab, change)
             return
         if change["new"] == 1:
             # Form → raw: carry the form's edits over when they are valid.
@@ -1049,7 +1057,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def _refresh(self) -> None:
         if self._loading:
             return
-        if self._home is not None and self._home.is_running() and running_loop() is not self._home:
+        if self._off_home():
             # An edit or a control change handled on a comm subshell thread.
             run_on(self._home, self._refresh)
             return
