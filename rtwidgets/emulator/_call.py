@@ -924,6 +924,10 @@ class EmulatedCall:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 self._record_meta("caller_impatient", {"waited_s": self.options.caller_patience_s})
+                # Nobody answered the tool call or asked for the reply: the caller moves on
+                # and the model forgets what it was waiting for (no second long wait).
+                self._awaiting_tools.clear()
+                self._pending_reply = None
                 return
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)

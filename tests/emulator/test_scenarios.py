@@ -262,3 +262,16 @@ async def test_scenario_from_path_and_bad_files(tmp_path: Path) -> None:
 def test_render_template_fills_known_and_keeps_unknown_keys() -> None:
     assert render_template("{a} and {b}", {"a": 1}) == "1 and {b}"
     assert render_template("{a!x}", {"a": 1}) == "{a!x}"
+
+
+async def test_unanswered_tool_call_caller_moves_on_after_patience() -> None:
+    async with await Emulator.start(speed=FAST, seed=9, caller_patience_s=0.3) as emu:
+        events = await run_scenario(emu, "tools", session={"tools": [WEATHER_TOOL]},
+                                    answer_tools=False)
+        kinds = types_of(events)
+        assert "response.function_call_arguments.done" in kinds
+        assert kinds.count("input_audio_buffer.committed") == 2   # the caller went on
+        call_id = next(iter(emu.calls))
+        impatient = [r for r in emu.record(call_id) if r["direction"] == "meta"
+                     and r["event"]["type"] == "emulator.caller_impatient"]
+        assert len(impatient) == 1
