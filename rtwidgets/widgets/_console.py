@@ -378,15 +378,22 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         duration = float(replay.duration or 0.0)
         if not isinstance(m, (int, float)) or isinstance(m, bool) or not 0 <= m <= duration:
             raise ValueError(f"m: {m!r} is outside the recording. Fix: use 0 to {duration:g}")
-        if getattr(replay, "paused", False) is True:
-            # A paused replay sits waiting to be resumed and only notices a seek when it is
-            # (rtwidgets._transport.ReplayTransport). Resume, seek and pause in one step: the
-            # replay wakes, takes the seek first, and is paused again before the next frame.
+        target = float(m)
+        was_playing = getattr(replay, "paused", True) is False
+        # Seek while paused, so the position lands exactly on ``target`` and stays there; that
+        # is how we know the replay's own task applied it (clearing and refilling its frames:
+        # a seek before the first frame brings no frame that would tell the views). A paused
+        # ReplayTransport only notices a seek once woken, so it is resumed for that one step
+        # and paused again before it can play a frame past ``target``.
+        replay.resume()
+        await maybe_await(replay.seek(target))
+        replay.pause()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        while float(replay.position or 0.0) != target and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        if was_playing:
             replay.resume()
-            await maybe_await(replay.seek(float(m)))
-            replay.pause()
-        else:
-            await maybe_await(replay.seek(float(m)))
         self._resync()
 
     def _resync(self) -> None:

@@ -122,9 +122,13 @@ async def test_console_attaches_streams_detaches_and_replays(
     # jump back (paused, so it stays there): the views rebuild from the replay's frames
     console.pause()
     await console.wait_actions()
-    await console.seek(0.5)
-    await asyncio.sleep(0.2)
+    middle = recording.frames()[len(recording.frames()) // 2].m
+    await console.seek(middle)
     assert console.event_log.counts["events"] == len(replay.frames())
-    assert len(replay.frames()) < len(recording.frames())
+    assert 0 < len(replay.frames()) < len(recording.frames())
+    assert replay.position == pytest.approx(middle)
+    await console.seek(0.0)  # before the first frame: nothing arrives, the views still empty
+    assert console.event_log.counts["events"] == len(replay.frames()) == 0
+    assert console.transcript.items() == []
     await console.detach()
     console.close()
