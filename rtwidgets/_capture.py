@@ -87,6 +87,10 @@ _REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
 }
 _REDACT_KEYS: Final = frozenset({"transcript", "text"})
 _NEWLINES: Final = re.compile(rb"[\r\n]")
+_raw_decode = json.JSONDecoder().raw_decode
+# Line heads by direction (the frame's own text follows).
+_HEADS: Final = {d: b'{"seq":%%d,"dir":"%s","t":%%.6f,"m":%%.6f,' % d.encode()
+                 for d in ("in", "out", "meta")}
 
 
 def flags_of(mask: int) -> frozenset[str]:
@@ -320,16 +324,36 @@ class FrameEncoder:
     def encode(
         self, direction: str, raw: bytes | str, t: float, m: float
     ) -> tuple[bytes, dict[str, Any], str, int]:
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogatepass")
         seq = self.seq
         self.seq = seq + 1
         flags = 0
-        head = b'{"seq":%d,"dir":"%s","t":%.6f,"m":%.6f,' % (seq, direction.encode(), t, m)
+        fmt = _HEADS.get(direction)
+        head = (fmt % (seq, t, m) if fmt is not None else
+                b'{"seq":%d,"dir":%s,"t":%.6f,"m":%.6f,' % (
+                    seq, json.dumps(direction).encode(), t, m))
+        if isinstance(raw, str):
+            text = raw
+            raw = raw.encode("utf-8", "surrogatepass")
+        else:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return self._bad(head, raw, str(exc), flags)
+        return self._parsed(direction, head, raw, text, flags)
+
+    def _parsed(self, direction: str, head: bytes, raw: bytes, text: str, flags: int
+                ) -> tuple[bytes, dict[str, Any], str, int]:
         try:
-            event = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            return self._bad(head, raw, str(exc), flags)
+            # raw_decode skips json.loads' encoding sniffing and whitespace regexes; anything
+            # unusual (leading or trailing text) goes through json.loads for its exact message.
+            event, end = _raw_decode(text)
+            if end != len(text):
+                raise ValueError("trailing data")
+        except (ValueError, RecursionError):
+            try:
+                event = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                return self._bad(head, raw, str(exc), flags)
         if type(event) is not dict:
             return self._bad(head, raw, f"frame is a JSON {type(event).__name__}, not an object",
                              flags)

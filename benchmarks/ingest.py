@@ -1,0 +1,240 @@
+"""Ingest throughput: how fast rtwidgets.attach takes in a flood of small events.
+
+Why: a live call can burst hundreds of events a second and a kernel runs many things, so
+the engine's receive path (SDK socket → capture line → disk → store → state → dispatch)
+must stay close to the floor set by a bare socket loop. One run measures, side by side on
+the same flood:
+
+  (a) a bare ``websockets`` client loop with ``json.loads`` (the floor),
+  (b) the loop a user writes with the SDK: ``async for event in connection``
+      (``client.realtime.connect(call_id=…)``),
+  (c) ``rtwidgets.attach`` with a capture file and the ``SessionState`` (until all N are in),
+
+and prints events/s with the ratios (targets: c ≥ 0.7 × a and c ≥ 1.5 × b), then the memory
+per captured event (tracemalloc, separate run) against the events' JSON size (target < 2×).
+
+The server is a plain ``websockets`` server in a *separate process*, so the client loop alone
+is measured: on each connection it writes the whole flood of pre-encoded WebSocket frames at
+once, then waits for the client to close. It accepts any path, ``/v1/realtime?call_id=…``
+included, and binds 127.0.0.1 only. Nothing is asserted: the script prints a table.
+
+Run: ``.venv/bin/python benchmarks/ingest.py [--events N] [--repeat R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+CALL_ID = "rtc_u1_" + "b" * 32
+FAKE_KEY = "sk-test-not-a-real-key"
+
+
+# ----------------------------------------------------------------------------- the flood
+
+
+def make_events(n: int) -> list[bytes]:
+    """N server events of a realistic mix (~200 B each): responses of 24 transcript deltas.
+
+    N is rounded up to whole responses, so the flood always ends with ``response.done``.
+    """
+    out: list[bytes] = []
+    r = 0
+    ev = 0
+
+    def eid() -> str:
+        nonlocal ev
+        ev += 1
+        return f"event_{ev:021d}"
+
+    while len(out) < n:
+        rid, iid = f"resp_{r:021d}", f"item_{r:021d}"
+        r += 1
+        turn: list[dict[str, Any]] = [
+            {"type": "response.created", "event_id": eid(), "response": {
+                "object": "realtime.response", "id": rid, "status": "in_progress",
+                "output": [], "usage": None}},
+            {"type": "response.output_item.added", "event_id": eid(), "response_id": rid,
+             "output_index": 0, "item": {"id": iid, "object": "realtime.item",
+                                         "type": "message", "status": "in_progress",
+                                         "role": "assistant", "content": []}},
+        ]
+        for k in range(24):
+            turn.append({"type": "response.output_audio_transcript.delta", "event_id": eid(),
+                         "response_id": rid, "item_id": iid, "output_index": 0,
+                         "content_index": 0, "delta": f" word{k:02d}",
+                         "obfuscation": "Xy12Ab34Cd"})
+        turn += [
+            {"type": "response.output_audio_transcript.done", "event_id": eid(),
+             "response_id": rid, "item_id": iid, "output_index": 0, "content_index": 0,
+             "transcript": "done"},
+            {"type": "response.done", "event_id": eid(), "response": {
+                "object": "realtime.response", "id": rid, "status": "completed",
+                "output": [], "usage": {"total_tokens": 30, "input_tokens": 10,
+                                        "output_tokens": 20}}},
+        ]
+        out.extend(json.dumps(e, separators=(",", ":")).encode() for e in turn)
+    return out
+
+
+def ws_frame(payload: bytes) -> bytes:
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+async def serve(n: int) -> None:
+    from websockets.asyncio.server import ServerConnection
+    from websockets.asyncio.server import serve as ws_serve
+
+    blob = b"".join(ws_frame(e) for e in make_events(n))
+
+    async def handler(ws: ServerConnection) -> None:
+        # The flood goes straight to the transport as pre-encoded frames, so the server
+        # costs nothing per event and the client side is what gets measured.
+        ws.transport.write(blob)
+        await ws.wait_closed()
+
+    async with ws_serve(handler, "127.0.0.1", 0, compression=None, max_size=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        print(port, flush=True)
+        await asyncio.Future()
+
+
+# ----------------------------------------------------------------------------- the clients
+
+
+async def run_bare(port: int, n: int) -> float:
+    from websockets.asyncio.client import connect
+
+    t0 = time.perf_counter()
+    async with connect(f"ws://127.0.0.1:{port}/v1/realtime?call_id={CALL_ID}",
+                       compression=None, max_size=None) as ws:
+        loads = json.loads
+        recv = ws.recv
+        for _ in range(n):
+            loads(await recv())
+    return time.perf_counter() - t0
+
+
+def make_client(port: int) -> Any:
+    import openai
+
+    return openai.AsyncOpenAI(api_key=FAKE_KEY, base_url=f"http://127.0.0.1:{port}/v1",
+                              websocket_base_url=f"ws://127.0.0.1:{port}/v1")
+
+
+async def run_sdk(port: int, n: int) -> float:
+    client = make_client(port)
+    t0 = time.perf_counter()
+    count = 0
+    async with client.realtime.connect(call_id=CALL_ID) as conn:
+        async for _event in conn:
+            count += 1
+            if count == n:
+                break
+    dt = time.perf_counter() - t0
+    await client.close()
+    return dt
+
+
+async def run_attach(port: int, n: int, folder: Path, *, measure_memory: bool = False
+                     ) -> tuple[float, dict[str, float]]:
+    from rtwidgets._call import attach
+
+    client = make_client(port)
+    path = folder / f"cap-{time.perf_counter_ns()}.jsonl"
+    gc.collect()
+    if measure_memory:
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+    t0 = time.perf_counter()
+    call = await attach(CALL_ID, client=client, capture=path)
+    # the flood ends with a response.done; wait for the one that makes N
+    await call.wait_for("response.done", lambda e: call.stats.events_in >= n, timeout=600)
+    dt = time.perf_counter() - t0
+    info: dict[str, float] = {"store_bytes": call.frames().nbytes()}
+    if measure_memory:
+        gc.collect()
+        info["traced_bytes"] = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+    info["frames"] = len(call.frames())
+    await call.close()
+    await client.close()
+    path.unlink()
+    return dt, info
+
+
+# ----------------------------------------------------------------------------- main
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=40_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        await serve(args.serve)
+        return
+    events = make_events(args.events)
+    n = len(events)
+    json_bytes = sum(len(e) for e in events)
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve", str(n), stdout=asyncio.subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        port = int(await server.stdout.readline())
+        best: dict[str, float] = {}
+        folder = Path(tempfile.mkdtemp(prefix="rtw-ingest-"))
+        info: dict[str, float] = {}
+        for _ in range(args.repeat):
+            for name, fn in (("a", run_bare), ("b", run_sdk)):
+                dt = await fn(port, n)  # type: ignore[operator]
+                best[name] = min(best.get(name, dt), dt)
+            dt, info = await run_attach(port, n, folder)
+            best["c"] = min(best.get("c", dt), dt)
+        _, mem = await run_attach(port, n, folder, measure_memory=True)
+        os.rmdir(folder)
+    finally:
+        server.terminate()
+        await server.wait()
+    rate = {k: n / v for k, v in best.items()}
+    print(f"\ningest benchmark: {n} events, {json_bytes / n:.0f} B each on average, "
+          f"best of {args.repeat} (server in its own process, 127.0.0.1)\n")
+    print(f"{'loop':<46}{'events/s':>12}{'vs (a)':>9}{'vs (b)':>9}")
+    labels = {"a": "(a) bare websockets + json.loads",
+              "b": "(b) SDK: async for event in connection",
+              "c": "(c) rtwidgets.attach (capture + state)"}
+    for k in ("a", "b", "c"):
+        print(f"{labels[k]:<46}{rate[k]:>12,.0f}{rate[k] / rate['a']:>8.2f}x"
+              f"{rate[k] / rate['b']:>8.2f}x")
+    print("\ntargets: (c)/(a) >= 0.70 -> "
+          f"{rate['c'] / rate['a']:.2f} {'OK' if rate['c'] / rate['a'] >= 0.7 else 'MISSED'}; "
+          f"(c)/(b) >= 1.50 -> {rate['c'] / rate['b']:.2f} "
+          f"{'OK' if rate['c'] / rate['b'] >= 1.5 else 'MISSED'}")
+    per_json = json_bytes / n
+    store = mem["store_bytes"] / mem["frames"]
+    traced = mem["traced_bytes"] / n
+    print(f"\nmemory per captured event (JSON {per_json:.0f} B):")
+    print(f"  FrameStore (lines + offsets + flags): {store:7.0f} B = {store / per_json:.2f}x JSON")
+    print(f"  whole Call, tracemalloc growth:       {traced:7.0f} B = {traced / per_json:.2f}x "
+          f"JSON  (target < 2x: {'OK' if traced / per_json < 2 else 'MISSED'})")
+    del info
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    asyncio.run(main())
