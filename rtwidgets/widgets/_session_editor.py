@@ -254,6 +254,75 @@ def _leaves(obj: Mapping[str, Any], path: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+#: Shown in place of an MCP tool's ``authorization`` and header values (credentials).
+SECRET_MASK: Final = "<hidden>"
+
+
+def mask_secrets(value: Any) -> Any:
+    """A copy of a session (or tools list) with MCP credentials replaced by ``SECRET_MASK``.
+
+    The form shows and sends text to the browser; an MCP tool's ``authorization`` and its
+    ``headers`` values are credentials and never go there.
+    """
+    if isinstance(value, Mapping):
+        out = {k: mask_secrets(v) for k, v in value.items()}
+        if value.get("type") == "mcp":
+            if isinstance(value.get("authorization"), str):
+                out["authorization"] = SECRET_MASK
+            headers = value.get("headers")
+            if isinstance(headers, Mapping):
+                out["headers"] = dict.fromkeys(headers, SECRET_MASK)
+        return out
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return copy.deepcopy(value)
+
+
+def unmask_secrets(tools: Any, original: Any, path: str = "session.tools") -> Any:
+    """Put back the credentials ``mask_secrets`` hid, from the same MCP tool (by server_label)
+    in ``original``; raises ValidationError when a masked value has no original."""
+    if not isinstance(tools, list):
+        return tools
+    by_label = {
+        t.get("server_label"): t
+        for t in (original if isinstance(original, list) else [])
+        if isinstance(t, Mapping) and t.get("type") == "mcp"
+    }
+    out: list[Any] = []
+    for i, tool in enumerate(tools):
+        if not (isinstance(tool, dict) and tool.get("type") == "mcp"):
+            out.append(tool)
+            continue
+        tool = dict(tool)
+        source = by_label.get(tool.get("server_label"), {})
+        if tool.get("authorization") == SECRET_MASK:
+            if not isinstance(source.get("authorization"), str):
+                raise ValidationError(
+                    f"{path}[{i}].authorization",
+                    "is hidden and has no saved value",
+                    "type the token again (or remove 'authorization')",
+                )
+            tool["authorization"] = source["authorization"]
+        headers = tool.get("headers")
+        if isinstance(headers, dict):
+            saved = source.get("headers")
+            known: Mapping[str, Any] = saved if isinstance(saved, Mapping) else {}
+            fixed = {}
+            for name, val in headers.items():
+                if val == SECRET_MASK:
+                    if name not in known:
+                        raise ValidationError(
+                            f"{path}[{i}].headers.{name}",
+                            "is hidden and has no saved value",
+                            "type the header value again (or remove the header)",
+                        )
+                    val = known[name]
+                fixed[name] = val
+            tool["headers"] = fixed
+        out.append(tool)
+    return out
+
+
 def render_update_code(changed: Mapping[str, Any], *, name: str = "call") -> str:
     """The Python a person would write to send ``changed``: ``await call.update_session(...)``."""
     if not changed:
@@ -658,7 +727,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             self.td_create.value = bool(td.get("create_response", True))
             self.td_interrupt.value = bool(td.get("interrupt_response", True))
             tools = session.get("tools")
-            self.tools.text = json.dumps(tools if tools is not None else [], indent=2)
+            self.tools.text = json.dumps(mask_secrets(tools if tools is not None else []), indent=2)
             self._update_choice_options(session.get("tools"), session.get("tool_choice", "auto"))
         finally:
             self._loading = False
@@ -669,7 +738,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             self._loaded["raw"] = self.raw.text
 
     def _raw_text_from(self, session: Mapping[str, Any]) -> None:
-        self.raw.text = json.dumps(session, indent=2) if session else ""
+        self.raw.text = json.dumps(mask_secrets(session), indent=2) if session else ""
 
     def _show_td_params(self) -> None:
         kind = self.td_type.value
@@ -752,7 +821,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                     exc,
                     'correct the JSON: a list like [{"type": "function", "name": …}]',
                 ) from None
-            return "tools", tools
+            return "tools", unmask_secrets(tools, self._baseline.get("tools"))
         if key == "tool_choice":
             return "tool_choice", copy.deepcopy(self._choice_values.get(self.tool_choice.value))
         raise KeyError(key)
@@ -845,6 +914,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                     code="unknown_parameter",
                 )
             desired.pop(key, None)
+        if "tools" in desired:
+            desired["tools"] = unmask_secrets(desired["tools"], self._baseline.get("tools"))
         return minimal_update(self._baseline, desired)
 
     def _server_session_full(self) -> dict[str, Any]:
@@ -1085,7 +1156,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self.code.layout.display = "" if show else "none"
         if show:
             self.code.text = (
-                render_update_code(changed)
+                render_update_code(mask_secrets(changed))
                 if changed is not None
                 else "# fix the field shown in red first"
             )
@@ -1158,8 +1229,9 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         diffs = list(getattr(result, "diff", []) or [])
         differs = {str(getattr(d, "path", "")) for d in diffs}
         rows = []
-        for path, want in _leaves(requested):
-            got = _get_path(applied, path)
+        shown_applied = mask_secrets(applied)
+        for path, want in _leaves(mask_secrets(requested)):
+            got = _get_path(shown_applied, path)
             mark = "≠" if path in differs else "="
             rows.append(
                 f"{mark} {path}\n    requested: {_short_json(want)}"

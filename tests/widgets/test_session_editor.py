@@ -694,3 +694,38 @@ async def test_clicks_from_a_comm_subshell_thread_run_on_the_calls_loop(emu: Any
     finally:
         editor.close()
         await call.close()
+
+
+async def test_mcp_credentials_never_reach_the_browser_but_are_kept(live: FakeLive) -> None:
+    token = "Bearer mcp-test-token-not-real"
+    mcp = {
+        "type": "mcp",
+        "server_label": "crm",
+        "server_url": "https://mcp.example.com",
+        "authorization": token,
+        "headers": {"X-Api-Key": "k-test-not-real"},
+    }
+    live.state.session["tools"] = [mcp]
+    editor = SessionEditor(live)
+    editor.code_toggle.value = True
+    shown = json.loads(editor.tools.text)
+    assert shown[0]["authorization"] == "<hidden>"
+    assert shown[0]["headers"] == {"X-Api-Key": "<hidden>"}
+    # Edit another field of the tool: the hidden credentials are sent as they were.
+    shown[0]["server_description"] = "customer records"
+    browser_edit(editor.tools, json.dumps(shown))
+    assert token not in editor.code.text
+    await editor.apply()
+    assert live.updates[0]["tools"][0]["authorization"] == token
+    assert live.updates[0]["tools"][0]["headers"] == {"X-Api-Key": "k-test-not-real"}
+    everything = [
+        m for w in (editor.tools, editor.raw, editor.code, editor.result) for m in w.comm.messages
+    ]
+    assert token not in json.dumps(everything)
+    assert "k-test-not-real" not in json.dumps(everything)
+    # A masked value with nothing behind it is refused, naming the field.
+    browser_edit(
+        editor.tools,
+        json.dumps([{**shown[0], "server_label": "other", "authorization": "<hidden>"}]),
+    )
+    assert "session.tools[0].authorization" in editor.field_error.value
