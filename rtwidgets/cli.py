@@ -90,11 +90,25 @@ def _short(event: dict[str, Any]) -> str:
 async def _demo(emu: Any, transport: str, stop: asyncio.Event) -> None:
     import aiohttp
 
-    call_id = await emu.start_call(transport="webrtc" if transport == "sip" else transport)
-    print(f"demo call: {call_id} (scenario {emu.scenario.name!r}); events follow", flush=True)
-    url = f"{emu.websocket_base_url}/realtime?call_id={call_id}"
-    async with aiohttp.ClientSession() as http, http.ws_connect(
-            url, headers={"Authorization": f"Bearer {_DEMO_KEY}"}) as ws:
+    auth = {"Authorization": f"Bearer {_DEMO_KEY}"}
+    call_id = await emu.start_call(transport=transport)
+    print(f"demo {transport} call: {call_id} (scenario {emu.scenario.name!r}); events follow",
+          flush=True)
+    async with aiohttp.ClientSession() as http:
+        if transport == "sip":
+            # Play the server side of a SIP integration: accept the ringing call.
+            async with http.post(f"{emu.base_url}/realtime/calls/{call_id}/accept",
+                                 json={"type": "realtime"}, headers=auth) as resp:
+                print(f"accepted: HTTP {resp.status}", flush=True)
+        await _print_events(http, f"{emu.websocket_base_url}/realtime?call_id={call_id}",
+                            auth, stop)
+    print(f"call ended: {emu.call(call_id).end_reason or 'demo stopped'}", flush=True)
+
+
+async def _print_events(http: Any, url: str, auth: dict[str, str], stop: asyncio.Event) -> None:
+    import aiohttp
+
+    async with http.ws_connect(url, headers=auth) as ws:
         reader = asyncio.ensure_future(ws.receive())
         stopper = asyncio.ensure_future(stop.wait())
         try:
@@ -111,7 +125,6 @@ async def _demo(emu: Any, transport: str, stop: asyncio.Event) -> None:
         finally:
             reader.cancel()
             stopper.cancel()
-    print(f"call ended: {emu.call(call_id).end_reason or 'demo stopped'}", flush=True)
 
 
 async def _run(args: argparse.Namespace) -> int:
