@@ -19,6 +19,12 @@ well (a saved notebook then shows it). ``redact=True`` (the shared view option) 
 the text is not sent to the browser at all and the text fields cannot be edited from it.
 PrivateText lives here and is reused by the ToolCalls and IncomingCalls forms.
 
+Threads (the second decision): JupyterLab 4.4+ sends widget comm messages over kernel
+*subshells*, so a click or an edit is handled on a subshell thread that runs its own event
+loop. The forms remember the loop their source was bound on and hop back to it
+(``run_on``) before touching the call: a ``Call``'s futures belong to its loop and never wake
+a task on another one (an Apply spawned on the subshell loop hung in the browser).
+
 What this module must never do: guess what the server applied (it shows ``session.updated``
 as reported, via ``call.state.session`` and the update result), send anything that failed
 validation, send more than one ``session.update`` per Apply, block the kernel (Apply runs as
