@@ -41,7 +41,7 @@ from rtwidgets._control import CallControlError, accept, create_call, hangup, re
 from rtwidgets._recording import load
 from rtwidgets._transport import ReconnectPolicy
 from rtwidgets._webhooks import WebhookInbox
-from rtwidgets.analysis import analyze, summary, to_parquet
+from rtwidgets.analysis import analyze, load_many, summary, to_parquet
 from rtwidgets.emulator import Emulator, sign_webhook
 from rtwidgets.widgets import (
     CallConsole,
@@ -241,6 +241,8 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     texts.append(("widget state (all widgets)", all_widget_states()))
     texts.append(("comm traffic (all widgets)", comm_traffic()))
     show("sip call (ended)", sip_call)
+    show("sip call state", sip_call.state)
+    texts.append(("sip call state snapshot", json.dumps(sip_call.state.snapshot(), default=repr)))
     show("rtc call (ended)", rtc_call)
     await sip_call.close()
     await console.detach()
@@ -257,6 +259,8 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     show("analysis", analysis)
     show("summary", summary(tmp_path / "sip.jsonl"))
     texts.append(("events table", analysis.events.to_csv()))
+    many = load_many([tmp_path / "sip.jsonl", tmp_path / "rtc.jsonl"])
+    show("many", many)
     to_parquet(tmp_path / "sip.jsonl", tmp_path / "parquet")
     assert list((tmp_path / "parquet").rglob("*.parquet"))
     texts.append(("widget state (after replay)", all_widget_states()))
@@ -272,10 +276,10 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     exercised = {"Emulator", "WebhookInbox", "IncomingCall", "Call", "CallStatus", "CallStats",
                  "Recording", "Replay", "CallConsole", "StatusBar", "EventLog", "Transcript",
                  "SessionEditor", "ToolCalls", "IncomingCalls", "Analysis", "Summary",
-                 "SessionState"}
+                 "SessionState", "Many"}
     public_classes = {n for n in getattr(rtwidgets, "__all__", [])
                       if n[:1].isupper() and not n.endswith("Error")
-                      and n not in ("SessionUpdateResult", "CreatedCall", "Many")}
+                      and n not in ("SessionUpdateResult", "CreatedCall")}
     assert public_classes <= exercised, public_classes - exercised
 
 
