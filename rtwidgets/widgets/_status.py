@@ -161,6 +161,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
             return
         if frame.type in ("session.created", "session.updated"):
             self._session_frame = frame
+            self._cost_due = self._cost_due or bool(self._unpriced)
         elif frame.type == "response.done":
             self._unpriced.append(frame)
             self._cost_due = True
@@ -186,12 +187,13 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         if now - self._cost_at < self._cost_every:
             self._batcher.poke()  # come back once the pause is over
             return
+        if self._session_frame is None:
+            return  # the model is not known yet (a sideband may see no session.created)
         self._cost_at = now
         self._cost_due = False
         batch, self._unpriced = self._unpriced, []
-        head = [self._session_frame] if self._session_frame is not None else []
         try:
-            table = cost_frame(_Frames(self.source.call_id, head + batch))
+            table = cost_frame(_Frames(self.source.call_id, [self._session_frame, *batch]))
             total = table.loc[table["response_id"] == "total", "total_usd"]
             value = float(total.iloc[0]) if len(total) else math.nan
         except Exception:  # pricing is a nicety: tokens are still shown

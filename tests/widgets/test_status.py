@@ -99,3 +99,25 @@ def test_format_elapsed() -> None:
     assert format_elapsed(0) == "0:00"
     assert format_elapsed(65.9) == "1:05"
     assert format_elapsed(3725) == "1:02:05"
+
+
+def test_responses_before_the_session_are_priced_once_the_model_is_known(
+    source: ScriptedSource,
+) -> None:
+    evs = assistant_turn("resp_1", "item_B", ["hi"])
+    evs[-1]["response"]["usage"] = {
+        "total_tokens": 320, "input_tokens": 132, "output_tokens": 188,
+        "input_token_details": {"text_tokens": 59, "audio_tokens": 73, "image_tokens": 0,
+                                "cached_tokens": 0},
+        "output_token_details": {"text_tokens": 41, "audio_tokens": 147}}
+    for ev in evs:
+        source.feed(ev)
+    bar = StatusBar(source, cost_every=0.0)
+    assert bar.summary()["cost_usd"] is None  # no model yet: tokens only
+    source.feed({"type": "session.updated", "event_id": "e0", "session": {
+        "type": "realtime", "id": "sess_1", "model": "gpt-realtime"}})
+    bar.refresh()
+    cost = bar.summary()["cost_usd"]
+    assert cost is not None
+    assert cost > 0
+    bar.close()
