@@ -231,3 +231,14 @@ def test_frame_store_lines_take_the_columnar_path(standard: Any) -> None:
     assert live.drop(columns=["direction", "type", "category"]).equals(
         from_file.drop(columns=["direction", "type", "category"]))
     assert list(live["type"]) == list(from_file["type"])
+
+
+def test_a_damaged_line_in_the_middle_costs_only_that_line(tmp_path: Path) -> None:
+    call, _ = build_standard()
+    lines = call.lines
+    damaged = [*lines[:5], '{"seq":4,"dir":"in","t":1.0,"m":0.3,"frame":{"type":"x', *lines[5:]]
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(damaged) + "\n")
+    ev = events_frame(path)
+    assert len(ev) == len(lines) - 1
+    assert list(ev["payload"]) == list(events_frame(call.write(tmp_path / "ok.jsonl"))["payload"])
