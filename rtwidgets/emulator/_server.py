@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiohttp import WSMsgType, web
 
 from rtwidgets.protocol.errors import ValidationError
-from rtwidgets.protocol.ids import IdFactory
+from rtwidgets.protocol.ids import IdFactory, is_call_id
 from rtwidgets.protocol.session import default_session, merge_session
 
 from ._call import EmulatedCall, EmulatorOptions
@@ -56,6 +56,11 @@ def _error_body(message: str, *, param: str | None = None, code: str | None = No
 def _json_error(status: int, message: str, *, param: str | None = None,
                 code: str | None = None) -> web.Response:
     return web.json_response(_error_body(message, param=param, code=code), status=status)
+
+
+def _shown(call_id: str) -> str:
+    """A call id for a message; anything else (a pasted key?) is not echoed."""
+    return repr(call_id) if is_call_id(call_id) else "(not a call id)"
 
 
 def _has_bearer(request: web.Request) -> bool:
@@ -344,7 +349,7 @@ class Emulator:
         try:
             return self.calls[call_id]
         except KeyError:
-            raise KeyError(f"call_id: no call {call_id!r} in this emulator. Fix: use an id "
+            raise KeyError(f"call_id: no call {_shown(call_id)} in this emulator. Fix: use an id "
                            "returned by start_call() or a Location header") from None
 
     def record(self, call_id: str) -> list[dict[str, Any]]:
@@ -474,14 +479,14 @@ class Emulator:
             return _json_error(404, f"Unknown action '{action}'.", code="not_found")
         call = self.calls.get(call_id)
         if call is None or call.status == "ended" or call.transport == "websocket":
-            return _json_error(404, f"Call '{call_id}' not found.", param="call_id",
+            return _json_error(404, f"Call {_shown(call_id)} not found.", param="call_id",
                                code="call_not_found")
         if action == "hangup":
             await call.end("hangup")
             return web.Response(status=200)
         if action == "accept":
             if call.status != "incoming":
-                return _json_error(400, f"Call '{call_id}' is not waiting to be accepted.",
+                return _json_error(400, f"Call {_shown(call_id)} is not waiting to be accepted.",
                                    code="call_not_ringing")
             try:
                 call.session = self._accept_session(body, call.session, "")
@@ -491,7 +496,7 @@ class Emulator:
             return web.Response(status=200)
         if action == "reject":
             if call.status != "incoming":
-                return _json_error(400, f"Call '{call_id}' is not waiting to be accepted.",
+                return _json_error(400, f"Call {_shown(call_id)} is not waiting to be accepted.",
                                    code="call_not_ringing")
             body = body if body is not None else {}
             code = body.get("status_code", 603) if isinstance(body, dict) else None
@@ -511,7 +516,8 @@ class Emulator:
                                code="missing_required_parameter" if target is None
                                else "invalid_value")
         if call.status != "active":
-            return _json_error(400, f"Call '{call_id}' is not connected.", code="call_not_active")
+            return _json_error(400, f"Call {_shown(call_id)} is not connected.",
+                               code="call_not_active")
         await call.end("referred")
         return web.Response(status=200)
 

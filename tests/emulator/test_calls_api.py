@@ -184,3 +184,14 @@ async def test_requests_never_hold_the_api_key(emu: Emulator) -> None:
     await client.close()
     assert API_KEY not in json.dumps(emu.requests)
     assert API_KEY not in repr(emu)
+
+
+async def test_a_key_used_as_a_call_id_is_never_echoed(emu: Emulator) -> None:
+    pasted = "sk-proj-pasted-by-mistake-0123456789"
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{emu.base_url}/realtime/calls/{pasted}/hangup", headers=AUTH) as r:
+        assert r.status == 404
+        assert pasted not in await r.text()
+    with pytest.raises(KeyError) as err:
+        emu.record(pasted)
+    assert pasted not in str(err.value)
