@@ -97,7 +97,7 @@ class _Row:
             (self.refer, "rtw-refer"),
             (self.target, "rtw-refer-target"),
             (self.attach, "rtw-attach"),
-            (self.error, "rtw-row-error"),
+            (self.error, "rtw-form-message"),
         ):
             widget.add_class(css)
         self.busy = False

@@ -615,6 +615,12 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             self._reload(keep_edits=True)
         elif frame.type in _AUDIO_FRAME_TYPES and self.voice.disabled != self._audio_started():
             self._refresh_locks()
+        elif frame.type == "rtwidgets.status":
+            # The call may have ended: Apply and Load follow.
+            self._refresh_known()
+            self._refresh()
+            if not self._live() and self.source is not None:
+                self.status.value = _css_note("read-only: the call has ended")
 
     def _show_error(self, label: str, exc: BaseException) -> None:
         self.error.value = _css_error(f"{label} failed: {describe_error(exc)}")
@@ -1077,16 +1083,16 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         return minimal_update(self._baseline, changed) if changed else {}
 
     def _live(self) -> bool:
-        """Whether the bound source can take a session.update (a Recording cannot)."""
-        return self.source is not None and callable(getattr(self.source, "update_session", None))
+        """Whether the bound source can take a session.update (a Recording or an ended
+        call cannot)."""
+        source = self.source
+        if source is None or not callable(getattr(source, "update_session", None)):
+            return False
+        return getattr(getattr(source, "status", None), "state", None) != "ended"
 
     def _refresh_known(self) -> None:
         state = getattr(self.source, "state", None)
-        unknown = (
-            self.source is not None
-            and hasattr(self.source, "update_session")
-            and getattr(state, "session", None) is None
-        )
+        unknown = self._live() and getattr(state, "session", None) is None
         self.unknown_box.layout.display = "" if unknown else "none"
         self.fetch_button.disabled = self._applying
 

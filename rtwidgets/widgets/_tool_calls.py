@@ -50,6 +50,7 @@ _TOOL_FRAME_TYPES: Final = frozenset(
         "conversation.item.done",
         "conversation.item.create",
         "rtwidgets.tool_answered",
+        "rtwidgets.status",
     }
 )
 
@@ -145,7 +146,7 @@ class _Row:
             (self.output, "rtw-tool-output"),
             (self.send, "rtw-send"),
             (self.send_respond, "rtw-send-respond"),
-            (self.error, "rtw-row-error"),
+            (self.error, "rtw-form-message"),
             (self.answer, "rtw-tool-answer"),
         ):
             widget.add_class(css)
@@ -255,7 +256,11 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
             return set()
 
     def _can_send(self) -> bool:
-        return self.source is not None and hasattr(self.source, "send_tool_output")
+        """A live call can answer; a recording or an ended call cannot."""
+        source = self.source
+        if source is None or not hasattr(source, "send_tool_output"):
+            return False
+        return getattr(getattr(source, "status", None), "state", None) != "ended"
 
     @property
     def pending(self) -> list[str]:
@@ -275,6 +280,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     def _sync_rows(self) -> None:
         records = self._records()
         handlers = self._handlers()
+        can_send = self._can_send()
         now = time.time()
         pending: list[Any] = []
         answered: list[Any] = []
@@ -289,6 +295,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                 rec.output,
                 rec.arguments,
                 rec.name in handlers,
+                can_send,
             )
             if signature != row.signature:
                 row.signature = signature
@@ -299,7 +306,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                     row.editor.layout.display = "none"
                 else:
                     row.answer.layout.display = "none"
-                    row.editor.layout.display = "" if self._can_send() else "none"
+                    row.editor.layout.display = "" if can_send else "none"
             row.header.value = self._header(rec, handlers, now)
             (answered if rec.status == "answered" else pending).append(row.box)
         if tuple(self.pending_box.children) != tuple(pending):

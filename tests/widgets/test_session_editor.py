@@ -729,3 +729,19 @@ async def test_mcp_credentials_never_reach_the_browser_but_are_kept(live: FakeLi
         json.dumps([{**shown[0], "server_label": "other", "authorization": "<hidden>"}]),
     )
     assert "session.tools[0].authorization" in editor.field_error.value
+
+
+async def test_an_ended_call_is_read_only(emu: Any) -> None:
+    call = await attach_tools_call(emu)
+    editor = SessionEditor(call)
+    try:
+        editor.set_field("instructions", "too late")
+        assert not editor.apply_button.disabled
+        await emu.hangup(call.call_id)
+        await call.wait_ended(timeout=10)
+        assert editor.apply_button.disabled
+        assert "the call has ended" in editor.status.value
+        assert editor.unknown_box.layout.display == "none"
+    finally:
+        editor.close()
+        await call.close()

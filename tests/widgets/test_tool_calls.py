@@ -400,3 +400,19 @@ def test_redact_keeps_arguments_out_of_the_browser() -> None:
     )
     assert all("Oslo" not in json.dumps(data) for _, data in args.comm.messages)
     view.close()
+
+
+async def test_an_ended_call_hides_the_output_editor(emu: Emulator) -> None:
+    call = await start(emu)
+    view = ToolCalls(call)
+    try:
+        tool_call_id = await pending_call(view)
+        assert view.row(tool_call_id).editor.layout.display == ""
+        await emu.hangup(call.call_id)
+        await call.wait_ended(timeout=10)
+        assert view.row(tool_call_id).editor.layout.display == "none"
+        with pytest.raises(ValidationError, match="not bound to a live call"):
+            await view.send(tool_call_id, "late")
+    finally:
+        view.close()
+        await call.close()
