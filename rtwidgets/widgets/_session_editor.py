@@ -357,7 +357,9 @@ def _voice_name(voice: Any) -> tuple[str, str]:
         return voice, ""
     if isinstance(voice, Mapping):
         return _CUSTOM_VOICE, str(voice.get("id", ""))
-    return _CUSTOM_VOICE, "" if voice is None else str(voice)
+    if voice is None:  # not reported yet: show the server's default
+        return BUILTIN_VOICES[0], ""
+    return _CUSTOM_VOICE, str(voice)
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
