@@ -60,14 +60,14 @@ async def test_many_drops_lose_nothing_the_emulator_sent_while_attached(
         drops = [r for r in record if r["direction"] == "meta"
                  and r["event"]["type"] == "emulator.fault"]
         assert len(drops) >= 90           # the call outlives almost all scheduled drops
-        assert len(received) >= 50        # and the reader was attached for most of them
+        assert len(received) >= 25        # and the reader re-attached after many of them
         for socket_id, frames in received.items():
             # Every event sent to this socket arrived, in order, and nothing else did.
             assert frames == sent_to(record, socket_id), socket_id
         all_ids = [json.loads(f)["event_id"] for fs in received.values() for f in fs]
         assert len(all_ids) == len(set(all_ids))     # no event twice across reconnects
         closed = [s for s in emu.sockets(call_id) if s["close_reason"] == "fault: drop"]
-        assert len(closed) >= 50
+        assert len(closed) >= 25
         # the call went on to its scripted end
         assert emu.call(call_id).end_reason == "caller_hangup"
         said = [json.loads(f) for fs in received.values() for f in fs]

@@ -174,7 +174,7 @@ async def test_truncate_and_voice_lock_on_a_call(emu: Emulator) -> None:
 
 async def test_output_audio_buffer_clear_on_a_call() -> None:
     # Slower time scale: the audio generated so far must still be playing when cleared.
-    async with await Emulator.start(speed=2, seed=5) as emu:
+    async with await Emulator.start(speed=1, seed=5) as emu:
         await _clear_while_playing(emu)
 
 
