@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -48,7 +49,8 @@ def _add_emulator_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--webhook-url", default=None,
                    help="where SIP calls POST realtime.call.incoming")
     p.add_argument("--webhook-secret", type=_secret, default=None,
-                   help="Standard Webhooks secret (whsec_…) to sign webhooks with")
+                   help="Standard Webhooks secret (whsec_…) to sign webhooks with; default "
+                   "$OPENAI_WEBHOOK_SECRET (prefer it: a flag shows in the process list)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed ids and timing jitter for reproducible runs")
     p.add_argument("--start-call", choices=("webrtc", "sip"), default=None,
@@ -133,7 +135,9 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         emu = await Emulator.start(
             host=args.host, port=args.port, speed=args.speed, scenario=args.scenario,
-            webhook_url=args.webhook_url, webhook_secret=args.webhook_secret, seed=args.seed,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
+            seed=args.seed,
             hold_until_attached=not args.no_hold)
     except (ScenarioError, FaultError, ValueError) as err:
         print(f"rtwidgets emulator: {err}", file=sys.stderr)
