@@ -98,6 +98,7 @@ log = logging.getLogger("rtwidgets.call")
 
 StatusState = Literal["connecting", "live", "reconnecting", "ended"]
 _IDS: Final = IdFactory()
+_monotonic = time.monotonic
 _CALL_ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 _MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
 _ANSWER_BY: Final = frozenset({"handler", "form", "code"})
@@ -492,13 +493,12 @@ class Call:
     async def _run(self) -> None:
         try:
             ingest = self._ingest
-            async for item in self._transport:
-                if type(item) is bytes or type(item) is str:
-                    ingest("in", item)
-                elif type(item) is RecordedFrame:
-                    self._ingest_recorded(item)
-                elif type(item) is TransportNotice:
-                    self._on_notice(item)
+            pump = getattr(self._transport, "pump", None)
+            if pump is not None:
+                # fast path: the transport calls us per frame, no iterator hop
+                await pump(functools.partial(ingest, "in"), self._on_notice)
+            else:
+                await self._iterate_transport()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -509,12 +509,23 @@ class Call:
                              or "transport closed")
         self._finish()
 
+    async def _iterate_transport(self) -> None:
+        ingest = self._ingest
+        async for item in self._transport:
+            if type(item) is bytes or type(item) is str:
+                ingest("in", item)
+            elif type(item) is RecordedFrame:
+                self._ingest_recorded(item)
+            elif type(item) is TransportNotice:
+                self._on_notice(item)
+
     def _now(self) -> tuple[float, float]:
         m = time.monotonic() - self._m0
         return self._t0 + m, m
 
     def _ingest(self, direction: str, raw: bytes | str) -> None:
-        now = time.monotonic()
+        # The receive hot path: one encode, one buffered write, one store append, one feed.
+        now = _monotonic()
         m = now - self._m0
         t = self._t0 + m
         line, event, etype, flags = self._encoder.encode(direction, raw, t, m)

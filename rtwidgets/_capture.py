@@ -311,12 +311,14 @@ class FrameEncoder:
     raises on a bad frame.
     """
 
-    __slots__ = ("_order", "audio_kept", "redact", "seq")
+    __slots__ = ("_blank_types", "_order", "audio_kept", "redact", "seq")
 
     def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False) -> None:
         if audio not in ("dropped", "kept"):
             raise ValueError(f"audio: {audio!r} is not an option. Fix: use 'dropped' or 'kept'")
         self.audio_kept = audio == "kept"
+        self._blank_types: frozenset[str] = frozenset() if self.audio_kept else frozenset(
+            (*AUDIO_PAYLOAD_FIELDS, "conversation.item.retrieved"))
         self.redact = bool(redact_transcripts)
         self.seq = 0
         self._order = _OrderCheck()
@@ -324,25 +326,23 @@ class FrameEncoder:
     def encode(
         self, direction: str, raw: bytes | str, t: float, m: float
     ) -> tuple[bytes, dict[str, Any], str, int]:
+        # The hot path of every frame: keep it to one parse and one line format.
         seq = self.seq
         self.seq = seq + 1
-        flags = 0
         fmt = _HEADS.get(direction)
         head = (fmt % (seq, t, m) if fmt is not None else
                 b'{"seq":%d,"dir":%s,"t":%.6f,"m":%.6f,' % (
                     seq, json.dumps(direction).encode(), t, m))
+        data: bytes
         if isinstance(raw, str):
             text = raw
-            raw = raw.encode("utf-8", "surrogatepass")
+            data = raw.encode("utf-8", "surrogatepass")
         else:
+            data = raw
             try:
-                text = raw.decode("utf-8")
+                text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                return self._bad(head, raw, str(exc), flags)
-        return self._parsed(direction, head, raw, text, flags)
-
-    def _parsed(self, direction: str, head: bytes, raw: bytes, text: str, flags: int
-                ) -> tuple[bytes, dict[str, Any], str, int]:
+                return self._bad(head, data, str(exc), 0)
         try:
             # raw_decode skips json.loads' encoding sniffing and whitespace regexes; anything
             # unusual (leading or trailing text) goes through json.loads for its exact message.
@@ -353,33 +353,33 @@ class FrameEncoder:
             try:
                 event = json.loads(text)
             except (ValueError, RecursionError) as exc:
-                return self._bad(head, raw, str(exc), flags)
+                return self._bad(head, data, str(exc), 0)
         if type(event) is not dict:
-            return self._bad(head, raw, f"frame is a JSON {type(event).__name__}, not an object",
-                             flags)
+            return self._bad(head, data, f"frame is a JSON {type(event).__name__}, not an object",
+                             0)
         etype = event.get("type")
         if type(etype) is not str:
-            return self._bad(head, raw, 'frame has no string "type"', flags, event)
+            return self._bad(head, data, 'frame has no string "type"', 0, event)
+        flags = 0
         dropped = None
-        if not self.audio_kept and (etype in AUDIO_PAYLOAD_FIELDS
-                                    or etype == "conversation.item.retrieved"):
-            raw, dropped = _blank_audio(raw, event, etype)
+        if etype in self._blank_types:
+            data, dropped = _blank_audio(data, event, etype)
             if dropped:
-                flags |= F_AUDIO
-        if etype not in _KNOWN:
-            if not etype.startswith("rtwidgets."):
-                flags |= F_UNKNOWN
-        elif direction == "in" and self._order.check(etype, event):
-            flags |= F_OOO
+                flags = F_AUDIO
+        if etype in _KNOWN:
+            if direction == "in" and self._order.check(etype, event):
+                flags |= F_OOO
+        elif not etype.startswith("rtwidgets."):
+            flags |= F_UNKNOWN
         if self.redact and etype in _REDACTABLE:
-            red = json.loads(raw)
+            red = json.loads(data)
             if _redact(red, etype):
-                raw = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
-        if b"\n" in raw or b"\r" in raw:
-            raw = _NEWLINES.sub(b" ", raw)
+                data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
+        if b"\n" in data or b"\r" in data:
+            data = _NEWLINES.sub(b" ", data)
         if dropped:
             head += b'"dropped":' + json.dumps(dropped, separators=(",", ":")).encode() + b","
-        line = head + b'"frame":' + raw + b"}\n"
+        line = b"".join((head, b'"frame":', data, b"}\n"))
         if len(line) > HUGE_FRAME_BYTES + 1:
             flags |= F_HUGE
         return line, event, etype, flags
@@ -449,7 +449,7 @@ class FrameStore(Sequence[Frame]):
     def append(self, line: bytes, flags: int = 0) -> None:
         self._offs.append(len(self._buf))
         self._buf += line
-        self._flags.append(flags & 31)
+        self._flags.append(flags)
 
     def clear(self) -> None:
         self._buf = bytearray()

@@ -30,7 +30,7 @@ import contextlib
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -255,9 +255,37 @@ class LiveTransport:
                       self._secrets)
 
     def __aiter__(self) -> AsyncIterator[TransportItem]:
-        return self._run()
+        return self._iterate()
 
-    async def _run(self) -> AsyncIterator[TransportItem]:
+    async def _iterate(self) -> AsyncIterator[TransportItem]:
+        # The iterator form of pump(): items go through a queue filled by a pump task.
+        queue: asyncio.Queue[TransportItem | None] = asyncio.Queue()
+        put = queue.put_nowait
+
+        async def run() -> None:
+            try:
+                await self.pump(put, put)
+            finally:
+                put(None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                yield item
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def pump(self, on_frame: Callable[[bytes], Any],
+                   on_notice: Callable[[TransportNotice], Any]) -> None:
+        """Read until the transport ends: ``on_frame(raw)`` for each frame, ``on_notice`` for
+        each change. The fast path a ``Call`` uses (no iterator hop per frame)."""
         from websockets.exceptions import ConnectionClosed
 
         policy = self.reconnect
@@ -273,7 +301,7 @@ class LiveTransport:
                     if down_reason:
                         refused = f"{refused}, after the {down_reason}"
                     self._closed_reason = _scrub(refused, self._secrets)
-                    yield TransportNotice("ended", self._closed_reason, down_since)
+                    on_notice(TransportNotice("ended", self._closed_reason, down_since))
                     return
                 except Exception as exc:
                     attempt += 1
@@ -281,11 +309,11 @@ class LiveTransport:
                     if policy is None or attempt >= policy.max_attempts:
                         tries = f" after {attempt} attempts" if attempt > 1 else ""
                         self._closed_reason = f"could not connect{tries}: {last}"
-                        yield TransportNotice("ended", self._closed_reason, down_since)
+                        on_notice(TransportNotice("ended", self._closed_reason, down_since))
                         return
                     if down_since is None:
                         down_since = time.monotonic()
-                        yield TransportNotice("reconnecting", last, down_since, attempt)
+                        on_notice(TransportNotice("reconnecting", last, down_since, attempt))
                     await asyncio.sleep(policy.delay(attempt))
                     continue
                 if self._closing:
@@ -294,9 +322,9 @@ class LiveTransport:
                 self._conn = conn
                 self.connects += 1
                 if down_since is not None:
-                    yield TransportNotice("gap", down_reason, down_since, attempt)
+                    on_notice(TransportNotice("gap", down_reason, down_since, attempt))
                     down_since = None
-                yield TransportNotice("live")
+                on_notice(TransportNotice("live"))
                 up_since = time.monotonic()
                 got_frame = False
                 try:
@@ -306,7 +334,7 @@ class LiveTransport:
                         if not got_frame:
                             got_frame = True
                             attempt = 0
-                        yield raw
+                        on_frame(raw)
                 except ConnectionClosed as exc:
                     self._conn = None
                     if self._closing:
@@ -315,16 +343,16 @@ class LiveTransport:
                     code = exc.rcvd.code if exc.rcvd is not None else 1006
                     if policy is None or code in _TERMINAL_CLOSE or code >= 4000:
                         self._closed_reason = f"call ended: {down_reason}"
-                        yield TransportNotice("ended", self._closed_reason, time.monotonic())
+                        on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
                         return
                     down_since = time.monotonic()
                     if down_since - up_since >= _STABLE_S:
                         attempt = 0  # it was up long enough: a new failure, not a flap
                     attempt += 1
-                    yield TransportNotice("reconnecting", down_reason, down_since, attempt)
+                    on_notice(TransportNotice("reconnecting", down_reason, down_since, attempt))
                     if attempt >= policy.max_attempts:
                         self._closed_reason = f"gave up after {attempt} attempts: {down_reason}"
-                        yield TransportNotice("ended", self._closed_reason, down_since)
+                        on_notice(TransportNotice("ended", self._closed_reason, down_since))
                         return
                     await asyncio.sleep(policy.delay(attempt))
         finally:
