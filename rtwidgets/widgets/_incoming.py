@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,7 +40,16 @@ import ipywidgets as w
 
 from ..protocol.errors import ValidationError
 from ._base import SourceView, describe_error
-from ._session_editor import PrivateText, _css_error, _css_note, _css_ok, run_on, running_loop
+from ._session_editor import (
+    PrivateText,
+    _css_error,
+    _css_note,
+    _css_ok,
+    close_widgets,
+    parse_json,
+    run_on,
+    running_loop,
+)
 
 __all__ = ["IncomingCalls"]
 
@@ -196,8 +204,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
     def _on_unbind(self) -> None:
         self._stop_consumer()
         for row in self._rows.values():
-            row.headers.close()
-            row.target.close()
+            close_widgets(row.box)
         self._rows.clear()
         self._calls.clear()
         self.rows_box.children = []
@@ -205,6 +212,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
 
     def _on_close(self) -> None:
         self._stop_consumer()
+        close_widgets(*self.children)
 
     def _show_error(self, label: str, exc: BaseException) -> None:
         self.error.value = _css_error(f"{label} failed: {describe_error(exc)}")
@@ -342,15 +350,11 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             fields = dict(self.editor.session_fields())
         else:
             text = self.session_json.text.strip() or "{}"
-            try:
-                fields = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValidationError(
-                    "session",
-                    f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                    'correct the accept session JSON (an object like {"type": "realtime"})',
-                    code="invalid_type",
-                ) from None
+            fields = parse_json(
+                text,
+                "session",
+                'correct the accept session JSON (an object like {"type": "realtime"})',
+            )
             if not isinstance(fields, dict):
                 raise ValidationError(
                     "session",
@@ -394,6 +398,13 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         """Accept a ringing call with ``session`` (default: the form's accept session)."""
         row = self._rows.get(call_id)
         try:
+            if session is not None and not isinstance(session, Mapping):
+                raise ValidationError(
+                    "session",
+                    f"expected a mapping, got {type(session).__name__}",
+                    "pass the session as a dict, e.g. {'type': 'realtime', 'instructions': …}",
+                    code="invalid_type",
+                )
             body = dict(session) if session is not None else self.accept_session()
         except ValidationError as err:
             if row is not None:

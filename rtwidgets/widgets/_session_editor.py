@@ -342,13 +342,33 @@ def render_update_code(changed: Mapping[str, Any], *, name: str = "call") -> str
     return "\n".join(lines)
 
 
-def _json_error(field: str, text: str, exc: json.JSONDecodeError, fix: str) -> ValidationError:
-    return ValidationError(
-        field,
-        f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-        fix,
-        code="invalid_type",
-    )
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json(text: str, field: str, fix: str) -> Any:
+    """``json.loads`` that names ``field`` in a ValidationError, and refuses ``NaN`` and
+    ``Infinity`` (Python accepts them; they are not JSON and a server would refuse them)."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    except ValueError as exc:
+        problem = f"not valid JSON ({exc})"
+    raise ValidationError(field, problem, fix, code="invalid_type")
+
+
+def dump_json(value: Any, field: str) -> str:
+    """Compact JSON text of ``value``; a ValidationError naming ``field`` if it is not JSON."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            field,
+            f"cannot be encoded as JSON ({exc})",
+            "pass a str, or dicts/lists of strings, numbers (not NaN/Infinity), booleans, None",
+            code="invalid_type",
+        ) from None
 
 
 def _voice_name(voice: Any) -> tuple[str, str]:
@@ -382,6 +402,26 @@ def run_on(loop: asyncio.AbstractEventLoop | None, fn: Callable[..., Any], *args
         fn(*args)
     else:
         loop.call_soon_threadsafe(fn, *args)
+
+
+def close_widgets(*roots: Any) -> None:
+    """Close ``roots`` and every widget under them (``children`` of boxes and tabs).
+
+    A form builds dozens of controls; closing only the outer box would leave them registered
+    with open comms, and a notebook that re-runs the cell would pile them up.
+    """
+    seen: set[int] = set()
+    order: list[Any] = []
+    stack = list(roots)
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        order.append(widget)
+        stack.extend(getattr(widget, "children", ()) or ())
+    for widget in reversed(order):  # leaves first
+        widget.close()
 
 
 def _css_error(text: str) -> str:
@@ -624,6 +664,9 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             if not self._live() and self.source is not None:
                 self.status.value = _css_note("read-only: the call has ended")
 
+    def _on_close(self) -> None:
+        close_widgets(*self.children)
+
     def _show_error(self, label: str, exc: BaseException) -> None:
         self.error.value = _css_error(f"{label} failed: {describe_error(exc)}")
 
@@ -826,15 +869,11 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             return "audio.input.turn_detection", self._td_value()
         if key == "tools":
             text = self.tools.text.strip() or "[]"
-            try:
-                tools = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise _json_error(
-                    "session.tools",
-                    text,
-                    exc,
-                    'correct the JSON: a list like [{"type": "function", "name": …}]',
-                ) from None
+            tools = parse_json(
+                text,
+                "session.tools",
+                'correct the JSON: a list like [{"type": "function", "name": …}]',
+            )
             return "tools", unmask_secrets(tools, self._baseline.get("tools"))
         if key == "tool_choice":
             return "tool_choice", copy.deepcopy(self._choice_values.get(self.tool_choice.value))
@@ -906,12 +945,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         text = self.raw.text.strip()
         if not text:
             return {}
-        try:
-            desired = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _json_error(
-                "session", text, exc, "correct the JSON in the Raw JSON tab (an object)"
-            ) from None
+        desired = parse_json(text, "session", "correct the JSON in the Raw JSON tab (an object)")
         if not isinstance(desired, dict):
             raise ValidationError(
                 "session",

@@ -36,7 +36,17 @@ import ipywidgets as w
 
 from ..protocol.errors import ValidationError
 from ._base import SourceView, describe_error
-from ._session_editor import PrivateText, _css_error, _css_note, _css_ok, run_on, running_loop
+from ._session_editor import (
+    PrivateText,
+    _css_error,
+    _css_note,
+    _css_ok,
+    close_widgets,
+    dump_json,
+    parse_json,
+    run_on,
+    running_loop,
+)
 
 __all__ = ["ToolCalls"]
 
@@ -94,16 +104,10 @@ def check_output(text: str, fmt: str) -> str:
         )
     if fmt == "text":
         return text
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            "output",
-            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            "correct the JSON, or switch the format to Text to send it as plain text",
-            code="invalid_type",
-        ) from None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    value = parse_json(
+        text, "output", "correct the JSON, or switch the format to Text to send it as plain text"
+    )
+    return dump_json(value, "output")
 
 
 class _Row:
@@ -220,14 +224,14 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     def _on_unbind(self) -> None:
         self._stop_ticker()
         for row in self._rows.values():
-            for widget in (row.arguments, row.output, row.answer):
-                widget.close()
+            close_widgets(row.box)
         self._rows.clear()
         self.title.value = "<b>Tool calls</b>"
         self._sync_rows()
 
     def _on_close(self) -> None:
         self._stop_ticker()
+        close_widgets(*self.children)
 
     def _on_frame(self, frame: Any) -> None:
         if frame.type in _TOOL_FRAME_TYPES:
@@ -463,18 +467,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                 f"{call_id!r} is already answered (by {rec.answered_by or '?'})",
                 "nothing to do: each tool call takes one output",
             )
-        if isinstance(output, str):
-            text = output
-        else:
-            try:
-                text = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(
-                    "output",
-                    f"cannot be encoded as JSON ({exc})",
-                    "pass a str, or a dict/list of JSON values",
-                    code="invalid_type",
-                ) from None
+        text = output if isinstance(output, str) else dump_json(output, "output")
         if not text.strip():
             raise ValidationError("output", "is empty", "pass the tool's result")
         return text

@@ -193,6 +193,13 @@ async def test_bad_reject_code_and_refer_uri_send_nothing(rig: Rig) -> None:
         await view.refer(call_id, "https://example.com")
     assert info.value.field == "target_uri"
     with pytest.raises(ValidationError) as info:
+        await view.accept(call_id, session=["type", "realtime"])  # type: ignore[arg-type]
+    assert info.value.field == "session"
+    view.session_json.text = '{"type": "realtime", "max_output_tokens": NaN}'
+    with pytest.raises(ValidationError, match="NaN"):
+        await view.accept(call_id)
+    view.session_json.text = '{"type": "realtime"}'
+    with pytest.raises(ValidationError) as info:
         await view.accept("rtc_u0_" + "0" * 32)
     assert info.value.field == "call_id"
     assert rig.all_actions(call_id) == []
@@ -310,3 +317,22 @@ async def test_accept_clicked_on_a_comm_subshell_thread(rig: Rig) -> None:
     assert "accepted" in view.row(call_id).header.value, view.row(call_id).error.value
     assert len(rig.requests(call_id, "accept")) == 1
     view.close()
+
+
+async def test_close_releases_every_widget(rig: Rig) -> None:
+    def open_widgets() -> set[str]:
+        return {
+            k
+            for k, w in ipw_widget._instances.items()
+            if not type(w).__name__.endswith(("Layout", "Style"))
+        }
+
+    first = IncomingCalls(rig.inbox, consume=False)
+    await ring(rig, first)
+    first.close()
+    before = open_widgets()
+    for _ in range(3):
+        view = IncomingCalls(rig.inbox, consume=False)
+        assert view.calls  # a row with its controls exists
+        view.close()
+    assert open_widgets() - before == set()

@@ -404,6 +404,9 @@ async def test_raw_json_tab_sends_only_the_difference(live: FakeLive) -> None:
         await editor.apply()
     browser_edit(editor.raw, "{not json")
     assert "not valid JSON" in editor.field_error.value
+    raw["model"] = "gpt-realtime"
+    browser_edit(editor.raw, json.dumps(raw).replace("1.2", "NaN"))
+    assert "session: not valid JSON (NaN is not a JSON value)" in editor.field_error.value
     assert live.updates == []
 
 
@@ -745,3 +748,21 @@ async def test_an_ended_call_is_read_only(emu: Any) -> None:
     finally:
         editor.close()
         await call.close()
+
+
+def _open_widgets() -> set[str]:
+    return {
+        k
+        for k, w in ipw_widget._instances.items()
+        if not type(w).__name__.endswith(("Layout", "Style"))
+    }
+
+
+def test_close_releases_every_widget(live: FakeLive) -> None:
+    before = _open_widgets()
+    for _ in range(3):
+        editor = SessionEditor(live)
+        editor.set_field("instructions", "x")
+        editor.close()
+    assert _open_widgets() - before == set()
+    assert live._subs == []

@@ -152,6 +152,9 @@ def test_check_output_json_and_text() -> None:
     assert "switch the format to Text" in info.value.fix
     with pytest.raises(ValidationError, match="output: is empty"):
         check_output("  ", "text")
+    for not_json in ("NaN", '{"t": Infinity}', "-Infinity"):
+        with pytest.raises(ValidationError, match="output: not valid JSON"):
+            check_output(not_json, "json")
 
 
 def test_pretty_arguments() -> None:
@@ -219,6 +222,8 @@ async def test_send_without_respond_sends_no_response_create(emu: Emulator) -> N
         assert "sent (no response requested)" in view.row(tool_call_id).error.value
         with pytest.raises(ValidationError, match="already answered"):
             await view.send(tool_call_id, "again")
+        await asyncio.sleep(0.05)
+        assert len(received(emu, call.call_id, "conversation.item.create")) == 1
     finally:
         view.close()
         await call.close()
@@ -240,6 +245,8 @@ async def test_bad_output_is_refused_in_place_and_sends_nothing(emu: Emulator) -
         assert row.error.value == ""
         row.send.click()
         assert "output: is empty" in row.error.value
+        with pytest.raises(ValidationError, match="output: cannot be encoded as JSON"):
+            await view.send(tool_call_id, {"t": float("nan")})
         with pytest.raises(ValidationError) as info:
             await view.send("call_unknown", "x")
         assert info.value.field == "call_id"
@@ -415,4 +422,25 @@ async def test_an_ended_call_hides_the_output_editor(emu: Emulator) -> None:
             await view.send(tool_call_id, "late")
     finally:
         view.close()
+        await call.close()
+
+
+async def test_close_releases_every_widget(emu: Emulator) -> None:
+    def open_widgets() -> set[str]:
+        return {
+            k
+            for k, w in ipw_widget._instances.items()
+            if not type(w).__name__.endswith(("Layout", "Style"))
+        }
+
+    call = await start(emu)
+    try:
+        await call.wait_for("response.function_call_arguments.done", timeout=10)
+        before = open_widgets()
+        for _ in range(3):
+            view = ToolCalls(call)
+            assert view.pending  # a row with its controls exists
+            view.close()
+        assert open_widgets() - before == set()
+    finally:
         await call.close()
