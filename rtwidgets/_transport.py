@@ -467,7 +467,8 @@ class ReplayTransport:
         return self._run()
 
     async def _wait(self, timeout: float | None) -> None:
-        self._wake.clear()
+        # _wake is cleared at the top of each loop turn, before the state is looked at, so a
+        # change made while a frame was being handed out is never lost.
         if timeout is not None and timeout <= 0:
             return
         with contextlib.suppress(asyncio.TimeoutError):
@@ -481,6 +482,7 @@ class ReplayTransport:
         anchor_m = self._position
         ended_sent = False
         while not self._closed:
+            self._wake.clear()
             if self._seek_to is not None:
                 target, self._seek_to = self._seek_to, None
                 if target < self._position or (self._index and target < self._ms[self._index - 1]):
@@ -496,7 +498,7 @@ class ReplayTransport:
                     yield TransportNotice("live", "replay")
                 continue
             if not self._running.is_set():
-                await self._running.wait()
+                await self._wait(None)  # a seek while paused still applies
                 anchor_wall, anchor_m = loop.time(), self._position
                 continue
             if self._index >= n:
@@ -518,7 +520,6 @@ class ReplayTransport:
                         speed if not math.isinf(speed) else 0)
                     self._position = min(max(now_m, self._position), due_m)
                     anchor_wall, anchor_m = loop.time(), self._position
-                    self._wake.clear()
                 continue
             yield self._item(self._index)
             self._position = due_m

@@ -1,0 +1,194 @@
+"""Tests of the transports: the live sideband through the SDK, and the replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+import pytest
+
+from rtwidgets._capture import FrameEncoder, FrameStore
+from rtwidgets._transport import (
+    LiveTransport,
+    ReconnectPolicy,
+    RecordedFrame,
+    ReplayReadOnlyError,
+    ReplayTransport,
+    Transport,
+    TransportNotice,
+    TransportNotLive,
+    _scrub,
+)
+
+FAKE_API_KEY = "sk-test-not-a-real-key"
+QUICK = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=3)
+
+
+async def collect(transport: Any, until: Any, timeout: float = 10.0) -> list[Any]:
+    items: list[Any] = []
+
+    async def run() -> None:
+        async for item in transport:
+            items.append(item)
+            if until(item):
+                return
+
+    await asyncio.wait_for(run(), timeout)
+    return items
+
+
+def test_both_transports_satisfy_the_protocol() -> None:
+    assert isinstance(ReplayTransport(FrameStore()), Transport)
+    assert issubclass(LiveTransport, object)
+    assert hasattr(LiveTransport, "pump")
+
+
+def test_reconnect_policy_backs_off_and_validates() -> None:
+    p = ReconnectPolicy(initial_delay=0.5, max_delay=8.0, jitter=0.0)
+    assert [p.delay(n) for n in (1, 2, 3, 4, 5, 6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    j = ReconnectPolicy(initial_delay=1.0, max_delay=1.0, jitter=0.25)
+    assert all(0.75 <= j.delay(1) <= 1.0 for _ in range(50))
+    with pytest.raises(ValueError, match="max_attempts"):
+        ReconnectPolicy(max_attempts=0)
+    with pytest.raises(ValueError, match="max_delay"):
+        ReconnectPolicy(initial_delay=2, max_delay=1)
+
+
+def test_scrub_removes_the_key() -> None:
+    assert _scrub(f"bad key {FAKE_API_KEY}!", [FAKE_API_KEY]) == "bad key [redacted]!"
+
+
+async def test_live_reads_raw_frames_and_sends(emulator: Any) -> None:
+    call_id = await emulator.start_call(transport="webrtc")
+    client = emulator.client(api_key=FAKE_API_KEY)
+    transport = LiveTransport(client, call_id, reconnect=QUICK)
+    try:
+        with pytest.raises(TransportNotLive, match="nothing was sent"):
+            await transport.send('{"type":"response.create"}')
+        items: list[Any] = []
+        cleared = asyncio.Event()
+
+        async def reader() -> None:
+            async for item in transport:
+                items.append(item)
+                if isinstance(item, TransportNotice) and item.kind == "live":
+                    await transport.send('{"type":"input_audio_buffer.clear"}')
+                if isinstance(item, bytes) and b"input_audio_buffer.cleared" in item:
+                    cleared.set()
+                    return
+
+        await asyncio.wait_for(reader(), 10)
+        assert cleared.is_set()
+        assert items[0] == TransportNotice("live")
+        assert all(isinstance(i, bytes) for i in items[1:])
+        assert json.loads(items[-1])["type"] == "input_audio_buffer.cleared"
+        received = [r["event"] for r in emulator.record(call_id) if r["direction"] == "received"]
+        assert received == [{"type": "input_audio_buffer.clear"}]
+    finally:
+        await transport.close()
+        await client.close()
+    assert transport.closed_reason == "closed by this client"
+
+
+async def test_live_404_ends_at_once(emulator: Any) -> None:
+    client = emulator.client(api_key=FAKE_API_KEY)
+    transport = LiveTransport(client, "rtc_u1_" + "9" * 32, reconnect=QUICK)
+    try:
+        items = await collect(transport, lambda i: False)
+    finally:
+        await client.close()
+    assert len(items) == 1
+    assert items[0].kind == "ended"
+    assert "HTTP 404" in items[0].reason
+    assert transport.connects == 0
+
+
+async def test_live_unreachable_server_gives_up_after_the_budget() -> None:
+    import openai
+
+    client = openai.AsyncOpenAI(api_key=FAKE_API_KEY, base_url="http://127.0.0.1:9/v1",
+                                websocket_base_url="ws://127.0.0.1:9/v1")
+    transport = LiveTransport(client, "rtc_u1_" + "9" * 32, reconnect=QUICK)
+    try:
+        items = await collect(transport, lambda i: False)
+    finally:
+        await client.close()
+    assert [i.kind for i in items] == ["reconnecting", "ended"]
+    assert "after 3 attempts" in items[-1].reason
+    assert FAKE_API_KEY not in items[-1].reason
+
+
+async def test_live_drop_gives_reconnecting_then_gap_then_live(emulator: Any) -> None:
+    call_id = await emulator.start_call(transport="webrtc")
+    client = emulator.client(api_key=FAKE_API_KEY)
+    transport = LiveTransport(client, call_id, reconnect=QUICK)
+    notices: list[TransportNotice] = []
+
+    def on_notice(n: TransportNotice) -> None:
+        notices.append(n)
+        if n.kind == "live" and len(notices) == 1:
+            asyncio.get_running_loop().create_task(
+                emulator.inject(call_id, {"kind": "drop", "close_frame": False}))
+
+    try:
+        task = asyncio.ensure_future(transport.pump(lambda raw: None, on_notice))
+        for _ in range(200):
+            if [n.kind for n in notices][:4] == ["live", "reconnecting", "gap", "live"]:
+                break
+            await asyncio.sleep(0.02)
+        await transport.close()
+        await asyncio.wait_for(task, 5)
+    finally:
+        await client.close()
+    kinds = [n.kind for n in notices]
+    assert kinds[:4] == ["live", "reconnecting", "gap", "live"]
+    assert notices[1].reason == "socket dropped without a close frame"
+    assert notices[2].since == notices[1].since
+    assert transport.connects == 2
+
+
+def store_of(*events: tuple[str, float]) -> FrameStore:
+    enc = FrameEncoder()
+    store = FrameStore()
+    for i, (etype, m) in enumerate(events):
+        line, _, _, flags = enc.encode("in", json.dumps({"type": etype, "event_id": f"e{i}"}),
+                                       1000 + m, m)
+        store.append(line, flags)
+    return store
+
+
+async def test_replay_yields_recorded_frames_and_ends() -> None:
+    store = store_of(("a.b", 0.0), ("c.d", 0.01), ("e.f", 0.02))
+    replay = ReplayTransport(store, speed=math.inf)
+    items = await collect(replay, lambda i: isinstance(i, TransportNotice) and i.kind == "ended")
+    assert items[0] == TransportNotice("live", "replay")
+    frames = [i for i in items if isinstance(i, RecordedFrame)]
+    assert [f.line for f in frames] == [store.line(i) for i in range(3)]
+    assert [f.m for f in frames] == [0.0, 0.01, 0.02]
+    assert items[-1] == TransportNotice("ended", "end of recording")
+    assert replay.duration == 0.02
+    with pytest.raises(ReplayReadOnlyError):
+        await replay.send("{}")
+    await replay.close()
+
+
+async def test_replay_backward_seek_resets_then_replays() -> None:
+    store = store_of(("a.b", 0.0), ("c.d", 0.1), ("e.f", 0.2))
+    replay = ReplayTransport(store, speed=math.inf)
+    seen: list[Any] = []
+
+    async def run() -> None:
+        async for item in replay:
+            seen.append(item)
+            if isinstance(item, TransportNotice) and item.kind == "ended":
+                if any(isinstance(s, TransportNotice) and s.kind == "reset" for s in seen):
+                    return
+                replay.seek(0.1)
+
+    await asyncio.wait_for(run(), 5)
+    kinds = [i.kind if isinstance(i, TransportNotice) else i.m for i in seen]
+    assert kinds == ["live", 0.0, 0.1, 0.2, "ended", "reset", 0.0, 0.1, "live", 0.2, "ended"]
+    with pytest.raises(ValueError, match="m:"):
+        replay.seek(float("nan"))
