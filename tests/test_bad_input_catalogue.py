@@ -821,12 +821,6 @@ XFAIL: dict[str, str] = {
     "wait_for-predicate-not-callable": _WAIT_BUG,
     "builder-fco-output-nan": _NAN_BUG,
     "builder-fco-output-infinity": _NAN_BUG,
-    "toolcalls-check-output-nan":
-        "check_output takes NaN as JSON (rtwidgets/widgets/_tool_calls.py:98)",
-    "toolcalls-check-output-infinity":
-        "check_output takes -Infinity as JSON (rtwidgets/widgets/_tool_calls.py:98)",
-    "incoming-accept-session-arg-list":
-        "dict(session) raises a bare ValueError (rtwidgets/widgets/_incoming.py:384)",
 }
 
 

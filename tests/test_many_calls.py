@@ -133,11 +133,7 @@ _LEAK = ("closing the view leaves its child widgets registered with open comms "
 @pytest.mark.parametrize("view_name", [
     pytest.param("CallConsole", marks=pytest.mark.xfail(
         strict=True, reason=f"{_LEAK}: rtwidgets/widgets/_console.py")),
-    pytest.param("SessionEditor", marks=pytest.mark.xfail(
-        strict=True, reason=f"{_LEAK}: rtwidgets/widgets/_session_editor.py")),
-    pytest.param("ToolCalls", marks=pytest.mark.xfail(
-        strict=True, reason=f"{_LEAK}: rtwidgets/widgets/_tool_calls.py")),
-    "StatusBar", "EventLog", "Transcript",
+    "SessionEditor", "ToolCalls", "StatusBar", "EventLog", "Transcript",
 ])
 @pytest.mark.emulator(session_created_on_attach=True)
 async def test_closing_views_releases_their_widgets(emulator: Any, view_name: str) -> None:
