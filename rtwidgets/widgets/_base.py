@@ -134,6 +134,8 @@ class SourceView:
         self._rtw_source: Any = None
         self._rtw_unsubscribe: Callable[[], None] | None = None
         self._rtw_tasks: set[asyncio.Task[Any]] = set()
+        # the loop the bound source lives on; None until bound (see _spawn)
+        self._rtw_home: asyncio.AbstractEventLoop | None = None
         self._rtw_closed = False
         self._rtw_last_seq = -1
         self.redact: bool = bool(redact if private is None else private)
@@ -169,6 +171,11 @@ class SourceView:
         if self._rtw_source is not None:
             self.unbind()
         self._rtw_source = source
+        # The loop the source lives on: actions must run there (see _spawn).
+        try:
+            self._rtw_home = asyncio.get_running_loop()
+        except RuntimeError:
+            self._rtw_home = getattr(source, "loop", None) or self._rtw_home
         frames = source.frames()
         self._rtw_last_seq = int(getattr(frames[-1], "seq", -1)) if len(frames) else -1
         # Subscribe before rendering what exists, so nothing falls between the two; the
@@ -246,6 +253,20 @@ class SourceView:
         Returns the task (strongly referenced by the view until it ends), or ``None`` when no
         loop is running (then the error is shown in place: a click handler cannot block).
         """
+        home = self._rtw_home
+        here: asyncio.AbstractEventLoop | None
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if home is not None and home is not here and home.is_running() and not home.is_closed():
+            # A click handled on a comm subshell thread (JupyterLab 4.4+ with ipykernel 7)
+            # runs on that thread's own loop; the Call's futures belong to the home loop and
+            # would never wake a task started here. Hop back and start the task there.
+            home.call_soon_threadsafe(
+                lambda: self._spawn(work, label=label, on_done=on_done)
+            )
+            return None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
