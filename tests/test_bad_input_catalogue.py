@@ -876,3 +876,12 @@ async def test_the_pending_tool_call_is_still_pending(rig: Rig) -> None:
     outputs = [r["event"] for r in rig.received()
                if r["event"] and r["event"]["type"] == "conversation.item.create"]
     assert [e["item"]["call_id"] for e in outputs] == [rig.answered_id]
+
+
+async def test_the_fence_sees_an_event_that_did_go_out(rig: Rig) -> None:
+    """The nothing-sent check is not vacuous: an event sent before the fence shows up."""
+    before = len(rig.received())
+    await rig.call.send({"type": "output_audio_buffer.clear"})
+    await rig.fence()
+    new = [r["event"]["type"] for r in rig.received()[before:]]
+    assert new == ["output_audio_buffer.clear", "input_audio_buffer.clear"]
