@@ -61,15 +61,20 @@ def lab_server(browser_tmp: Path) -> Iterator[LabServer]:
         stop_lab(server.proc)
 
 
-@pytest.fixture(scope="session")
-def browser(browser_tmp: Path) -> Iterator[BrowserContext]:
-    """Debian's Chromium through Playwright, with a throwaway profile."""
+@pytest.fixture(scope="module")
+def browser(browser_tmp: Path, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+    """Debian's Chromium through Playwright, with a throwaway profile.
+
+    Module-scoped on purpose: Playwright's sync API keeps its own event loop marked as
+    running in this thread while it is open, which would break every pytest-asyncio test
+    that runs after it. Closing it at the end of each browser module gives the thread back.
+    """
     if not CHROMIUM.exists():
         pytest.fail(
             f"browser tests need Chromium at {CHROMIUM}: run `apt-get install -y chromium` "
             "(scripts/test.sh does this), or set RTW_CHROMIUM to another binary"
         )
-    profile = browser_tmp / "chromium-profile"
+    profile = browser_tmp / f"chromium-profile-{request.module.__name__}"
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(profile),
