@@ -22,9 +22,22 @@ Both kinds grow: a live call keeps receiving frames and its capture keeps being 
 A ``FrameSource`` reads only what is new since it last looked (frames past the last count,
 bytes past the last complete line), so asking for tables during a call stays cheap.
 
+How a file is parsed: the whole body of complete lines goes once through pyarrow's C++
+JSON reader with an explicit schema of the few fields the tables need (the line's ``seq``,
+``dir``, ``t``, ``m``, ``dropped``, ``bad``; the frame's ``type``, ``event_id``,
+``item_id``, ``response_id``, ``call_id``, ``item.id``, ``item.call_id``,
+``response.id``); every other field is skipped. The ``payload`` column (the frame's JSON
+text) is built from offsets into the file's bytes — the text after the line's first
+``"frame":`` up to its closing brace — as Arrow views, then one plain copy; no per-line
+Python object is made. If the reader refuses the body (a field of an unexpected JSON
+type), blocks of lines are retried and a refused block is parsed line by line in Python.
+The payload bytes are taken as UTF-8 without a second check: the capture writer and the
+WebSocket both guarantee it.
+
 What it must never do: re-serialise wire text it has (the payload column is sliced from the
 line), raise on a frame it does not understand (unknown types and fields are data, a line
-that is not JSON is a flagged row, a truncated last line is ignored), or hold audio.
+that is not JSON is a flagged row or, if it is not even a record, skipped; a truncated last
+line is ignored), or hold audio.
 """
 
 from __future__ import annotations
