@@ -470,6 +470,13 @@ class FrameStore(Sequence[Frame]):
         end = self._offs[index + 1] if index + 1 < n else len(self._buf)
         return bytes(self._buf[start:end])
 
+    def body(self, start: int = 0) -> bytes:
+        """The lines of frames ``start`` to the end, back to back (one copy, for bulk readers)."""
+        n = len(self._offs)
+        if start >= n:
+            return b""
+        return bytes(self._buf[self._offs[max(start, 0)]:])
+
     def flags(self, index: int) -> frozenset[str]:
         return _FLAGSETS[self._flags[index]]
 

@@ -71,6 +71,10 @@ class Recording:
     def frames(self) -> FrameStore:
         return self._store
 
+    @property
+    def capture_path(self) -> Path:
+        return self.path
+
     def subscribe(self, callback: Callable[[Frame], Any]) -> Callable[[], None]:
         """Accepted for API parity with ``Call``; a recording never produces new frames."""
         if not callable(callback):

@@ -187,6 +187,8 @@ def test_store_is_lean_and_lazy() -> None:
     assert frame.seq == 4321
     assert frame.event["event_id"] == "event_" + "4321".zfill(21)
     assert [f.seq for f in store[-2:]] == [4998, 4999]
+    assert store.body(4998) == store.line(4998) + store.line(4999)
+    assert store.body(5000) == b""
     with pytest.raises(IndexError):
         store[5000]
 

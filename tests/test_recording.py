@@ -43,6 +43,7 @@ async def test_load_rebuilds_the_same_state(emulator: Any, tmp_path: Path) -> No
     rec = load(tmp_path / "c.jsonl")
     assert isinstance(rec, Recording)
     assert rec.call_id == call.call_id
+    assert rec.capture_path == call.capture_path
     assert rec.transport_kind == "webrtc"
     assert rec.state.snapshot() == call.state.snapshot()
     assert len(rec.frames()) == len(call.frames())
