@@ -13,6 +13,7 @@ a clock, and never echo secrets or long payloads in their errors.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -448,6 +449,14 @@ def validate_client_event(event: Any) -> None:
     if "event_id" in event:
         _str(event["event_id"], "event_id", nonempty=True, max_len=512)
     _EVENT_CHECKS[event_type](event)
+    # Free-form parts (tool schemas, prompt variables, …) are not checked field by field;
+    # a NaN/Infinity there would still make the frame invalid JSON, so look everywhere.
+    bad = _non_finite_path(event, "")
+    if bad is not None:
+        raise ValidationError(
+            bad, "is NaN or Infinity, which JSON cannot carry",
+            "use a finite number, or null / a string for a missing or unbounded value",
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -506,14 +515,7 @@ def function_call_output(
     is refused: convert it to a string yourself so the model sees what you intend.
     """
     if isinstance(output, (dict, list)):
-        try:
-            output = json.dumps(output, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(
-                "item.output", f"cannot be serialised as JSON ({short(str(exc), 60)})",
-                "pass only JSON types (str, int, float, bool, None, list, dict) or a string",
-                code="invalid_type",
-            ) from None
+        output = _dumps_output(output)
     elif not isinstance(output, str):
         raise ValidationError(
             "item.output", f"expected a string, got {_type_name(output)} {short(output)}",
@@ -525,6 +527,47 @@ def function_call_output(
     if item_id is not None:
         item["id"] = item_id
     return conversation_item_create(item, previous_item_id, event_id=event_id, ids=ids)
+
+
+def _dumps_output(output: dict[str, Any] | list[Any]) -> str:
+    """``output`` as JSON text, refusing what JSON cannot carry (objects, NaN, Infinity).
+
+    ``allow_nan=False``: Python would otherwise write ``NaN``/``Infinity``, which no JSON
+    parser on the model's side accepts, and the tool call would be answered with garbage.
+    """
+    try:
+        return json.dumps(output, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        path = _non_finite_path(output, "output")
+        raise ValidationError(
+            "item.output",
+            f"is not valid JSON: {path or 'a value'} is NaN or Infinity",
+            "replace NaN/Infinity with null, a finite number or a string "
+            "(e.g. x if math.isfinite(x) else None) before sending",
+        ) from None
+    except TypeError as exc:
+        raise ValidationError(
+            "item.output", f"cannot be serialised as JSON ({short(str(exc), 60)})",
+            "pass only JSON types (str, int, float, bool, None, list, dict) or a string",
+            code="invalid_type",
+        ) from None
+
+
+def _non_finite_path(value: Any, path: str) -> str | None:
+    """The dotted path of the first NaN/Infinity float inside ``value``, or ``None``."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _non_finite_path(item, _join(path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _non_finite_path(item, _join(path, i))
+            if found is not None:
+                return found
+    return None
 
 
 def _text_message(

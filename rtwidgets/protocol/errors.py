@@ -4,12 +4,16 @@ Why: a bad field must be named precisely (dotted path), explained, and paired wi
 both for people in a notebook and for the emulator, which turns the same error into the
 real server's ``error`` event (``error.code`` / ``error.param``, realtime-protocol.md §6.1, §8).
 Messages are shown in notebooks and logs, so they must never echo a long value in full and
-must never echo a secret at all (callers pass ``value=None`` for secret fields).
+must never echo a secret at all (callers pass ``value=None`` for secret fields). People paste
+keys into the wrong box (a call id, an item id), so as a second line of defence ``short()`` and
+``ValidationError`` mask anything shaped like a secret (``sk-…``, ``whsec_…``, ``ek_…``, a
+``Bearer`` token) wherever it sits in the text, before any truncation could cut it in two.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any, Final, Literal
 
@@ -18,6 +22,7 @@ __all__ = [
     "ErrorCode",
     "ValidationError",
     "did_you_mean",
+    "mask_secrets",
     "short",
 ]
 
@@ -42,10 +47,39 @@ ERROR_CODES: Final[frozenset[str]] = frozenset(
 
 _SHORT_LIMIT: Final = 40
 
+# What a secret looks like: OpenAI API keys (sk-…, sk-proj-…, sk-svcacct-…, sk-admin-…, and
+# the older rk-…), Realtime ephemeral client secrets (ek_…), Standard Webhooks secrets
+# (whsec_…) and HTTP bearer tokens. The lookbehind refuses a letter or digit right before
+# the prefix ("task-list" is no key) but allows "_" so "rtc_u1_sk-proj-…" (a key pasted
+# after an id prefix) is caught. Group 1 is the prefix kept in the masked text.
+_SECRET_RE: Final = re.compile(
+    r"(?<![A-Za-z0-9])"
+    r"((?:sk|rk)-(?:(?:proj|svcacct|admin)-)?|ek_|whsec_)[A-Za-z0-9_\-+/=]{4,}"
+    r"|(?<![A-Za-z0-9])(Bearer\s+)[^\s'\"]{4,}",
+    re.IGNORECASE,
+)
+_HIDDEN: Final = "…(hidden)"
+
+
+def _mask(match: re.Match[str]) -> str:
+    return (match.group(1) or match.group(2)) + _HIDDEN
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret-shaped token replaced by its prefix and ``…(hidden)``.
+
+    ``mask_secrets("call_id 'sk-proj-abc123…'")`` → ``"call_id 'sk-proj-…(hidden)'"``.
+    """
+    return _SECRET_RE.sub(_mask, text)
+
 
 def short(value: Any, limit: int = _SHORT_LIMIT) -> str:
-    """``repr(value)`` cut to ``limit`` characters, so messages never carry a whole payload."""
-    text = repr(value)
+    """``repr(value)`` cut to ``limit`` characters, so messages never carry a whole payload.
+
+    Secret-shaped parts are masked first (see ``mask_secrets``), so a pasted key is never
+    echoed, not even its first characters.
+    """
+    text = mask_secrets(repr(value))
     if len(text) <= limit:
         return text
     return text[: limit - 1] + "…"
@@ -81,6 +115,8 @@ class ValidationError(ValueError):
     ) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"code: {code!r} is not a server error code")
+        # Callers format values into these texts; a pasted key must not survive in any.
+        field, problem, fix = mask_secrets(field), mask_secrets(problem), mask_secrets(fix)
         self.field = field
         self.problem = problem
         self.fix = fix

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import pytest
@@ -87,6 +88,55 @@ def test_function_call_output_refuses_unserialisable() -> None:
     err = _err(b.function_call_output, "call_1", {"when": object()})
     assert (err.param, err.code) == ("item.output", "invalid_type")
     assert "JSON types" in err.fix
+
+
+@pytest.mark.parametrize(("output", "where"), [
+    ({"t": math.nan}, "output.t"),
+    ([1, {"a": [math.inf]}], "output[1].a[0]"),
+    ({"low": -math.inf}, "output.low"),
+])
+def test_function_call_output_refuses_nan_and_infinity(output: Any, where: str) -> None:
+    # json.dumps would write NaN/Infinity, which is not JSON: the tool call must not be
+    # answered with text no parser accepts.
+    err = _err(b.function_call_output, "call_1", output)
+    assert err.param == "item.output"
+    assert "output" in str(err)
+    assert where in err.problem
+    assert "NaN" in err.problem
+    assert "null" in err.fix
+
+
+def test_function_call_output_accepts_finite_floats() -> None:
+    ev = b.function_call_output("call_1", {"t": 21.5, "big": 1e300}, event_id="e")
+    assert json.loads(ev["item"]["output"]) == {"t": 21.5, "big": 1e300}
+
+
+@pytest.mark.parametrize(("event", "field"), [
+    ({"type": "response.create", "response": {
+        "prompt": {"id": "pmpt_1", "variables": {"x": math.nan}}}},
+     "response.prompt.variables.x"),
+    ({"type": "session.update", "session": {"type": "realtime", "tools": [
+        {"type": "function", "name": "f", "parameters": {
+            "type": "object", "properties": {"x": {"type": "number", "maximum": math.inf}}}}]}},
+     "session.tools[0].parameters.properties.x.maximum"),
+    ({"type": "session.update", "session": {"type": "realtime", "audio": {
+        "output": {"speed": -math.inf}}}}, "session.audio.output.speed"),
+    ({"type": "conversation.item.truncate", "item_id": "item_1", "content_index": 0,
+      "audio_end_ms": math.nan}, "audio_end_ms"),
+])
+def test_validate_client_event_refuses_nan_anywhere(event: dict[str, Any], field: str) -> None:
+    err = _err(validate_client_event, event)
+    assert err.param == field
+    assert "Fix:" in str(err)
+    with pytest.raises(ValueError, match="JSON compliant"):
+        json.dumps(event, allow_nan=False)  # the event really is not JSON
+
+
+def test_validate_client_event_nan_check_reaches_text_sent_as_json() -> None:
+    # Call.send accepts JSON text; Python's json.loads takes NaN, so the check must catch it.
+    event = json.loads('{"type": "response.create", "response": {"metadata": {}, '
+                       '"prompt": {"id": "p", "variables": {"v": NaN}}}}')
+    assert _err(validate_client_event, event).param == "response.prompt.variables.v"
 
 
 def test_response_create_forms() -> None:
