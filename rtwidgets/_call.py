@@ -527,8 +527,7 @@ class Call:
         # The receive hot path: one encode, one buffered write, one store append, one feed.
         now = _monotonic()
         m = now - self._m0
-        # rounded as the capture writes it, so a loaded capture rebuilds the same state
-        t = round(self._t0 + m, 6)
+        t = self._t0 + m
         line, event, etype, flags = self._encoder.encode(direction, raw, t, m)
         writer = self._writer
         if writer is not None:

@@ -89,7 +89,9 @@ _REDACT_KEYS: Final = frozenset({"transcript", "text"})
 _NEWLINES: Final = re.compile(rb"[\r\n]")
 _raw_decode = json.JSONDecoder().raw_decode
 # Line heads by direction (the frame's own text follows).
-_HEADS: Final = {d: b'{"seq":%%d,"dir":"%s","t":%%.6f,"m":%%.6f,' % d.encode()
+# ``t`` is written at full float precision (repr), so a loaded capture feeds the state the
+# very same times the live call did; ``m`` to the microsecond.
+_HEADS: Final = {d: b'{"seq":%%d,"dir":"%s","t":%%r,"m":%%.6f,' % d.encode()
                  for d in ("in", "out", "meta")}
 
 
@@ -331,7 +333,7 @@ class FrameEncoder:
         self.seq = seq + 1
         fmt = _HEADS.get(direction)
         head = (fmt % (seq, t, m) if fmt is not None else
-                b'{"seq":%d,"dir":%s,"t":%.6f,"m":%.6f,' % (
+                b'{"seq":%d,"dir":%s,"t":%r,"m":%.6f,' % (
                     seq, json.dumps(direction).encode(), t, m))
         data: bytes
         if isinstance(raw, str):
@@ -375,7 +377,7 @@ class FrameEncoder:
             red = json.loads(data)
             if _redact(red, etype):
                 data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
-        if b"\n" in data or b"\r" in data:
+        if "\n" in text or "\r" in text:
             data = _NEWLINES.sub(b" ", data)
         if dropped:
             head += b'"dropped":' + json.dumps(dropped, separators=(",", ":")).encode() + b","
