@@ -93,7 +93,13 @@ async def test_append_refused_on_a_call_sideband(emu: Emulator) -> None:
     await sb.close()
 
 
-async def test_one_active_response_and_cancel(emu: Emulator) -> None:
+async def test_one_active_response_and_cancel() -> None:
+    # Real time: the response must still be running when the cancel arrives.
+    async with await Emulator.start(speed=1, seed=4) as emu:
+        await _active_response_and_cancel(emu)
+
+
+async def _active_response_and_cancel(emu: Emulator) -> None:
     sb = await session(emu)
     await sb.send({"type": "response.create", "event_id": "r1"})
     created = await sb.until("response.created")
