@@ -2,9 +2,9 @@
 
 Why: the transcript, responses, tool calls, turns and errors are all views of the same fold.
 Streaming deltas are most of a capture, and their content is repeated in the ``*.done``
-events, so the fold reads every frame *except* deltas (their first arrival times come from
-the columns without parsing; their text is read only for items cut short before a
-``done``). This mirrors ``rtwidgets.protocol.state.SessionState``'s rules but keeps arrival
+events, so the fold parses only our own and meta frames and the server event types it
+reads (``_FOLD_TYPES``); deltas are never parsed (their first arrival times come from the
+columns; their text is read only for items cut short before a ``done``). This mirrors ``rtwidgets.protocol.state.SessionState``'s rules but keeps arrival
 times of every step, which the latency tables need and the live reducer does not keep.
 
 Times are the capture's monotonic ``m`` (seconds since the capture began); wall times are
@@ -21,8 +21,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rtwidgets.protocol.catalog import DELTA_EVENT_TYPES
-
 from ._source import FrameSource
 
 __all__ = ["Fold", "fold_of"]
@@ -33,6 +31,19 @@ _ITEM_EVENTS = frozenset(
      "conversation.item.retrieved", "response.output_item.added", "response.output_item.done"}
 )
 _DONE_ITEM_EVENTS = frozenset({"conversation.item.done", "response.output_item.done"})
+#: Server event types the fold reads; every other incoming frame is left unparsed.
+_FOLD_TYPES = _ITEM_EVENTS | {
+    "session.created", "session.updated", "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped", "input_audio_buffer.committed",
+    "input_audio_buffer.timeout_triggered",
+    "conversation.item.input_audio_transcription.completed",
+    "conversation.item.input_audio_transcription.failed",
+    "response.output_audio_transcript.done", "response.output_text.done",
+    "conversation.item.truncated", "conversation.item.deleted",
+    "response.function_call_arguments.done", "response.created", "response.done",
+    "output_audio_buffer.started", "output_audio_buffer.stopped",
+    "output_audio_buffer.cleared", "error",
+}
 
 
 def _d(v: Any) -> dict[str, Any]:
@@ -418,7 +429,11 @@ def fold_of(src: FrameSource) -> Fold:
     if isinstance(hit, Fold):
         return hit
     core = src.core()
-    keep = pc.invert(pc.is_in(core.column("type"), pa.array(sorted(DELTA_EVENT_TYPES))))
+    # Our own frames and meta frames are few and all matter (error links, tool answers,
+    # gaps); of the server's, only the types the fold reads are parsed.
+    keep = pc.or_(pc.not_equal(core.column("direction"), "in"),
+                  pc.is_in(core.column("type"), pa.array(sorted(_FOLD_TYPES))))
+    keep = pc.fill_null(keep, True)
     sub = core.filter(keep).select(["direction", "type", "m", "t", "payload", "bad"])
     folder = _Folder()
     loads = json.loads
