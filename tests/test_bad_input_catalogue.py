@@ -809,7 +809,7 @@ async def test_the_catalogue_is_large_and_unique() -> None:
 # entry fails loudly once its bug is fixed and must then be removed from here.
 _ATTACH_BUG = "attach() does not validate this argument before connecting (rtwidgets/_call.py:977)"
 _WAIT_BUG = "wait_for() does not validate timeout/predicate (rtwidgets/_call.py:384)"
-_NAN_BUG = "json.dumps allows NaN/Infinity, which is not JSON (rtwidgets/protocol/builders.py:510)"
+_NAN_BUG = "json.dumps allows NaN/Infinity, which is not JSON (rtwidgets/_call.py:898)"
 XFAIL: dict[str, str] = {
     "attach-connect-timeout-zero": _ATTACH_BUG,
     "attach-events-maxsize-zero": _ATTACH_BUG,
@@ -819,8 +819,6 @@ XFAIL: dict[str, str] = {
     "wait_for-timeout-string": _WAIT_BUG,
     "wait_for-timeout-negative": _WAIT_BUG,
     "wait_for-predicate-not-callable": _WAIT_BUG,
-    "builder-fco-output-nan": _NAN_BUG,
-    "builder-fco-output-infinity": _NAN_BUG,
 }
 
 
@@ -885,3 +883,13 @@ async def test_the_fence_sees_an_event_that_did_go_out(rig: Rig) -> None:
     await rig.fence()
     new = [r["event"]["type"] for r in rig.received()[before:]]
     assert new == ["output_audio_buffer.clear", "input_audio_buffer.clear"]
+
+
+@pytest.mark.xfail(strict=True, reason=_NAN_BUG)
+async def test_zz_a_nan_tool_output_is_refused_and_sends_nothing(rig: Rig) -> None:
+    """Last in the module on purpose: while the bug stands, this answers the pending call."""
+    before = len(rig.received())
+    with pytest.raises((ValidationError, ToolCallError), match="output"):
+        await rig.call.send_tool_output(rig.pending_id, {"t": math.nan}, respond=False)
+    await rig.fence()
+    assert [r["event"]["type"] for r in rig.received()[before:]] == ["input_audio_buffer.clear"]
