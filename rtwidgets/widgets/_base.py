@@ -15,6 +15,11 @@ THE VIEW CONTRACT (every view, high-rate or form, follows it):
   (``send``, ``update_session``, ``send_tool_output``, ``cancel_response``, ``hangup``, ...).
 * ``view.unbind()``: stop listening; the view shows nothing bound, keeps no reference.
 * ``view.close()``: unbind, cancel its timers and tasks, close the widget(s). Idempotent.
+  The base closes every widget the view made — the ``children`` of its boxes and tabs,
+  recursively, the widgets held in its attributes (also inside lists and dicts), nested
+  views, and their ``layout``/``style`` objects — so a notebook that re-runs the cell does not
+  pile up registered widgets with open comms. Widgets given to the constructor (a ``layout``,
+  an ``editor``, ``children``, …) belong to the caller and are left open, with what they hold.
 * ``view.source``: the bound source or ``None``.
 * Hooks for subclasses: ``_on_bind(source)`` (after subscribing; render what the source
   already holds), ``_on_frame(frame)`` (called synchronously on the loop for every frame in
@@ -44,10 +49,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import anywidget
+import ipywidgets
 import traitlets
 
 from ._batcher import Batcher
@@ -57,6 +63,7 @@ __all__ = [
     "SourceLike",
     "SourceView",
     "StreamView",
+    "close_owned",
     "describe_error",
     "hidden",
     "maybe_await",
@@ -114,6 +121,70 @@ async def maybe_await(value: Any) -> Any:
     return value
 
 
+def _widgets_in(value: Any, depth: int) -> list[ipywidgets.Widget]:
+    """The widgets ``value`` is or holds, looking ``depth`` levels into lists/tuples/dicts."""
+    if isinstance(value, ipywidgets.Widget):
+        return [value]
+    if depth <= 0:
+        return []
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [w for item in value for w in _widgets_in(item, depth - 1)]
+    return []
+
+
+def _parts_of(widget: Any) -> list[ipywidgets.Widget]:
+    """What closing ``widget`` must also close: children, layout/style, a view's widgets."""
+    parts = _widgets_in(getattr(widget, "children", None), 1)
+    # Trait values are read from the store, not through getattr: a trait not set yet would
+    # otherwise be created (a default Layout) just to be closed.
+    values = getattr(widget, "_trait_values", {})
+    for name in ("layout", "style"):
+        parts += _widgets_in(values.get(name), 0)
+    if isinstance(widget, SourceView):
+        # A view keeps controls in attributes that are not always in its tree (a picker
+        # shown only with an inbox, rows in a dict): those are its widgets too.
+        for value in vars(widget).values():
+            parts += _widgets_in(value, 2)
+    return parts
+
+
+def close_owned(root: Any, foreign: Iterable[Any] = ()) -> int:
+    """Close every widget under ``root`` (not ``root`` itself) except ``foreign`` ones.
+
+    Walks ``_parts_of`` recursively. ``foreign`` widgets, and everything under them, are not
+    the view's to close (the caller passed them in). Returns how many widgets were closed.
+    """
+    keep: set[int] = {id(root)}
+    stack = list(foreign)
+    while stack:  # what a foreign widget holds stays open with it
+        widget = stack.pop()
+        if id(widget) not in keep:
+            keep.add(id(widget))
+            stack.extend(_parts_of(widget))
+    order: list[Any] = []
+    seen = set(keep)
+    stack = _parts_of(root)
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        order.append(widget)
+        stack.extend(_parts_of(widget))
+    closed = 0
+    for widget in reversed(order):  # leaves first
+        if getattr(widget, "comm", None) is None and not isinstance(widget, SourceView):
+            continue  # already closed
+        try:
+            widget.close()
+            closed += 1
+        except Exception:  # one broken widget must not keep the others open
+            _log.exception("closing %s failed", type(widget).__name__)
+    return closed
+
+
 class SourceView:
     """Mixin giving a widget the view contract above. Put it first in the bases.
 
@@ -121,6 +192,17 @@ class SourceView:
     Subclasses call ``super().__init__(source=source, redact=redact, **widget_kwargs)``; the
     base binds ``source`` after the widget is fully constructed.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Runs before any subclass __init__ builds a control, so the widgets found in the
+        # constructor's arguments are exactly the ones the caller owns.
+        base_new = super().__new__
+        # (object.__new__ takes no arguments; HasTraits' __new__ takes the constructor's)
+        view = base_new(cls) if base_new is object.__new__ else base_new(cls, *args, **kwargs)
+        view._rtw_foreign = tuple(
+            w for value in (*args, *kwargs.values()) for w in _widgets_in(value, 2)
+        )
+        return view
 
     def __init__(
         self,
@@ -138,6 +220,8 @@ class SourceView:
         self._rtw_home: asyncio.AbstractEventLoop | None = None
         self._rtw_closed = False
         self._rtw_last_seq = -1
+        # Widgets the caller passed to the constructor (set by __new__): close() leaves them.
+        self._rtw_foreign: tuple[ipywidgets.Widget, ...] = getattr(self, "_rtw_foreign", ())
         self.redact: bool = bool(redact if private is None else private)
         self.last_error: str | None = None
         super().__init__(**widget_kwargs)
@@ -205,6 +289,7 @@ class SourceView:
         for task in list(self._rtw_tasks):
             task.cancel()
         self._on_close()
+        close_owned(self, self._rtw_foreign)
         closer = getattr(super(), "close", None)
         if callable(closer):
             closer()
