@@ -43,6 +43,7 @@ import functools
 import inspect
 import json
 import logging
+import os
 import re
 import time
 from collections import deque
@@ -73,7 +74,7 @@ from rtwidgets._transport import (
 )
 from rtwidgets.protocol.builders import validate_client_event
 from rtwidgets.protocol.errors import ValidationError
-from rtwidgets.protocol.ids import IdFactory
+from rtwidgets.protocol.ids import IdFactory, is_call_id
 from rtwidgets.protocol.session import SessionDiff, session_diff
 from rtwidgets.protocol.state import SessionState
 
@@ -99,7 +100,6 @@ log = logging.getLogger("rtwidgets.call")
 StatusState = Literal["connecting", "live", "reconnecting", "ended"]
 _IDS: Final = IdFactory()
 _monotonic = time.monotonic
-_CALL_ID_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 _MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
 _ANSWER_BY: Final = frozenset({"handler", "form", "code"})
 
@@ -390,6 +390,13 @@ class Call:
 
         Raises ``TimeoutError`` after ``timeout`` s and ``CallEndedError`` if the call ends first.
         """
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, int | float) or not timeout > 0):
+            raise ValidationError("timeout", "expected a positive number of seconds or None",
+                                  "use e.g. timeout=30")
+        if predicate is not None and not callable(predicate):
+            raise ValidationError("predicate", "not callable",
+                                  "pass a function taking the event dict and returning a bool")
         fut = self._add_waiter(type, predicate)
         return await self._await_waiter(fut, timeout, f"waiting for {type!r}")
 
@@ -686,7 +693,12 @@ class Call:
                 "sent. Fix: wait until call.status.state == 'live' (or attach again)")
 
     async def _send_event(self, event: dict[str, Any]) -> None:
-        text = json.dumps(event, separators=(",", ":"))
+        try:
+            text = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("event", f"not JSON-serialisable ({exc})",
+                                  "use plain str/number/bool/list/dict values, without NaN "
+                                  "or Infinity", code="invalid_value") from None
         if len(text) > _MAX_EVENT_BYTES:
             raise ValidationError("event", f"the event is {len(text)} bytes, above the "
                                   f"{_MAX_EVENT_BYTES}-byte limit", "send a smaller payload")
@@ -895,10 +907,11 @@ class Call:
                                 "answer each tool call once")
         if not isinstance(output, str):
             try:
-                output = json.dumps(output)
+                output = json.dumps(output, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise ToolCallError("output", f"not JSON-serialisable ({exc})",
-                                    "pass a string or plain dict/list values") from None
+                                    "pass a string or plain dict/list values, "
+                                    "without NaN or Infinity") from None
         ev = self._prepare({"type": "conversation.item.create", "item": {
             "type": "function_call_output", "call_id": call_id, "output": output}})
         self._check_live()
@@ -968,10 +981,12 @@ async def attach(
         connect_timeout: seconds to wait for the first connection before returning.
         events_maxsize: bound of each ``events()`` stream.
     """
-    if not isinstance(call_id, str) or not _CALL_ID_RE.match(call_id):
-        raise ValidationError("call_id", f"{str(call_id)[:40]!r} is not a call id",
-                              "pass the id from the Location header or the webhook, "
-                              "e.g. 'rtc_u1_…'", code="invalid_value")
+    if not isinstance(call_id, str) or not is_call_id(call_id):
+        # never echo the value: people paste API keys here, and errors get saved in notebooks
+        raise ValidationError("call_id", "not a Realtime call id (expected 'rtc_u1_' or "
+                              "'rtc_u0_' and 32 hex digits)",
+                              "pass the id from the Location header or the webhook",
+                              code="invalid_value")
     if audio not in ("dropped", "kept"):
         raise ValidationError("audio", f"{audio!r} is not an option", "use 'dropped' or 'kept'")
     if not isinstance(redact_transcripts, bool):
@@ -985,9 +1000,26 @@ async def attach(
         raise ValidationError("reconnect", f"expected a bool or ReconnectPolicy, got "
                               f"{type(reconnect).__name__}", "pass True, False or "
                               "ReconnectPolicy(...)", code="invalid_type")
-    if not isinstance(handler_timeout, int | float) or handler_timeout <= 0:
-        raise ValidationError("handler_timeout", "expected a positive number of seconds",
-                              "use e.g. 30")
+    for name, value in (("handler_timeout", handler_timeout),
+                        ("connect_timeout", connect_timeout)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValidationError(name, "expected a positive number of seconds", "use e.g. 30",
+                                  code="invalid_type" if not isinstance(value, int | float)
+                                  else "invalid_value")
+    if isinstance(events_maxsize, bool) or not isinstance(events_maxsize, int) or (
+            events_maxsize < 1):
+        raise ValidationError("events_maxsize", "expected a positive whole number",
+                              "use e.g. 10000")
+    if capture is not None and not isinstance(capture, str | bool | os.PathLike):
+        raise ValidationError("capture", f"expected a path, True/False or None, got "
+                              f"{type(capture).__name__}", "pass a file path, or False for "
+                              "no file", code="invalid_type")
+    if client is not None and not hasattr(client, "realtime"):
+        # never echo the value: it may be a key passed in the wrong place
+        raise ValidationError("client", f"expected an openai.AsyncOpenAI, got "
+                              f"{type(client).__name__}", "pass client=openai.AsyncOpenAI(...) "
+                              "(or emu.client()); the key goes into the client",
+                              code="invalid_type")
     owns = False
     if client is None:
         import openai

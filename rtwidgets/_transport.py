@@ -20,13 +20,15 @@ Nothing is queued while the socket is down: ``send`` raises ``TransportNotLive``
 nothing, so no event can be sent twice.
 
 Never: loop on a refused handshake, put an API key, header or query string (beyond the
-call id) in a reason or error text, or use a thread.
+call id) in a reason or error text, or use a thread. Importing this module installs a filter
+on the ``websockets.client`` logger that blanks credential headers in its DEBUG records.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import time
@@ -136,6 +138,29 @@ class ReconnectPolicy:
         base: float = min(self.initial_delay * 2.0 ** max(attempt - 1, 0), self.max_delay)
         return base * (1.0 - self.jitter * random.random())
 
+
+class _RedactHandshakeHeaders(logging.Filter):
+    """websockets logs every handshake header at DEBUG, ``Authorization: Bearer <key>``
+    included; this filter blanks the values of credential headers in those records."""
+
+    _SECRET_HEADERS = frozenset({"authorization", "cookie", "api-key", "openai-api-key",
+                                 "proxy-authorization", "x-api-key"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str)
+                and args[0].lower() in self._SECRET_HEADERS):
+            record.args = (args[0], "[redacted]")
+        return True
+
+
+def _install_log_redaction() -> None:
+    logger = logging.getLogger("websockets.client")
+    if not any(isinstance(f, _RedactHandshakeHeaders) for f in logger.filters):
+        logger.addFilter(_RedactHandshakeHeaders())
+
+
+_install_log_redaction()
 
 # A socket up this long (seconds) counts as healthy even if it carried no frame.
 _STABLE_S = 1.0

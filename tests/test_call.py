@@ -108,6 +108,8 @@ async def test_tool_loop_by_send_tool_output(emulator: Any, tmp_path: Path) -> N
         fc_id = done["call_id"]
         with pytest.raises(ToolCallError, match="call_id: 'call_nope' is not a tool call"):
             await call.send_tool_output("call_nope", "x")
+        with pytest.raises(ToolCallError, match="output"):
+            await call.send_tool_output(fc_id, {"temperature": float("nan")})
         await call.send_tool_output(fc_id, {"temperature": 5, "conditions": "rainy"})
         with pytest.raises(ToolCallError, match="already answered"):
             await call.send_tool_output(fc_id, "again")
@@ -411,6 +413,44 @@ async def test_secrets_never_appear(emulator: Any, tmp_path: Path) -> None:
     for text in texts:
         assert secret not in text
     assert_secret_absent(tmp_path, secret)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"connect_timeout": 0}, {"events_maxsize": 0}, {"events_maxsize": "big"},
+    {"client": FAKE_API_KEY}, {"capture": 5}, {"handler_timeout": -1},
+])
+async def test_attach_refuses_bad_options_before_connecting(
+        emulator: Any, kwargs: dict[str, Any]) -> None:
+    field = next(iter(kwargs))
+    opts = {"client": new_client(emulator), "capture": False, **kwargs}
+    with pytest.raises(ValidationError) as info:
+        await attach("rtc_u1_" + "a" * 32, **opts)
+    assert info.value.field == field
+    assert FAKE_API_KEY not in str(info.value)
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("pasted", [FAKE_API_KEY, f"rtc_u1_{FAKE_API_KEY}", "rtc_u1_../x"])
+async def test_a_key_pasted_as_call_id_is_refused_and_not_echoed(
+        emulator: Any, pasted: str) -> None:
+    with pytest.raises(ValidationError, match="call_id") as info:
+        await attach(pasted, client=new_client(emulator), capture=False)
+    assert FAKE_API_KEY not in str(info.value)
+    assert emulator.requests == []
+
+
+async def test_wait_for_and_tool_outputs_refuse_bad_values(
+        emulator: Any, tmp_path: Path) -> None:
+    call_id, call = await start(emulator, tmp_path)
+    async with call:
+        with pytest.raises(ValidationError, match="timeout"):
+            await call.wait_for("response.done", timeout=-1)
+        with pytest.raises(ValidationError, match="predicate"):
+            await call.wait_for("response.done", "yes", timeout=1)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="nan"):
+            await call.send({"type": "response.create",
+                             "response": {"metadata": {"x": float("nan")}}})
+    assert received(emulator, call_id) == []
 
 
 async def test_attach_refuses_bad_arguments(emulator: Any) -> None:

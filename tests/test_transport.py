@@ -56,6 +56,20 @@ def test_reconnect_policy_backs_off_and_validates() -> None:
         ReconnectPolicy(initial_delay=2, max_delay=1)
 
 
+def test_websockets_handshake_debug_log_never_holds_the_key() -> None:
+    import logging
+
+    logger = logging.getLogger("websockets.client")
+    record = logger.makeRecord("websockets.client", logging.DEBUG, __file__, 1, "> %s: %s",
+                               ("Authorization", f"Bearer {FAKE_API_KEY}"), None)
+    assert logger.filter(record)
+    assert FAKE_API_KEY not in record.getMessage()
+    other = logger.makeRecord("websockets.client", logging.DEBUG, __file__, 1, "> %s: %s",
+                              ("Host", "127.0.0.1"), None)
+    assert logger.filter(other)
+    assert other.getMessage() == "> Host: 127.0.0.1"
+
+
 def test_scrub_removes_the_key() -> None:
     assert _scrub(f"bad key {FAKE_API_KEY}!", [FAKE_API_KEY]) == "bad key [redacted]!"
 
