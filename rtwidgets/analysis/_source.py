@@ -11,8 +11,8 @@ What a source can be (duck-typed, so the analysis never imports the call layer):
 * a path to a capture file (JSONL, format of ``docs/internals.md`` "capture");
 * an object with ``frames()`` returning ``Frame``-likes (``seq``, ``direction``, ``t``, ``m``,
   ``type``, ``event``, ``flags``) — a live ``Call``. When the sequence also offers
-  ``line(i)`` (the capture's ``FrameStore``), the capture lines are parsed column-wise
-  directly and no ``Frame`` is built;
+  ``body(start)`` or ``line(i)`` (the capture's ``FrameStore``), the capture lines are
+  parsed column-wise directly and no ``Frame`` is built;
 * an object with a ``capture_path`` — read from the file. A ``Recording`` (it has
   ``replay``) is read from its file when the file exists: the file keeps the wire text and
   the fast path applies;
@@ -515,6 +515,12 @@ class FrameSource:
             self._consumed = 0
             self._parts.clear()
         if n == self._consumed:
+            return
+        body_of = getattr(frames, "body", None)
+        if callable(body_of):
+            # A FrameStore hands its lines back to back in one copy: the file fast path.
+            self._parts.append(parse_body(body_of(self._consumed)))
+            self._consumed = n
             return
         line_of = getattr(frames, "line", None)
         if callable(line_of):

@@ -242,3 +242,41 @@ def test_a_damaged_line_in_the_middle_costs_only_that_line(tmp_path: Path) -> No
     ev = events_frame(path)
     assert len(ev) == len(lines) - 1
     assert list(ev["payload"]) == list(events_frame(call.write(tmp_path / "ok.jsonl"))["payload"])
+
+
+def test_a_loaded_recording_reads_like_its_file(standard: Any) -> None:
+    from rtwidgets._recording import load
+    from rtwidgets.analysis import analyze
+    from rtwidgets.analysis._tables import turns_frame
+
+    path, call, _ = standard
+    rec = load(path)
+    a = analyze(rec)
+    assert a.call_id == call.call_id
+    assert a.events["payload"].tolist() == events_frame(path)["payload"].tolist()
+    assert a.turns.equals(turns_frame(path))
+
+
+def test_frame_store_body_path_matches_the_file(standard: Any) -> None:
+    from rtwidgets._capture import FrameStore
+
+    path, call, _ = standard
+    store = FrameStore()
+    if not hasattr(store, "body"):
+        pytest.skip("this FrameStore has no body()")
+    lines = call.lines[1:]
+
+    class LiveCall:
+        call_id = call.call_id
+
+        def frames(self) -> FrameStore:
+            return store
+
+    src = FrameSource(LiveCall())
+    for line in lines[:20]:
+        store.append(line.encode() + b"\n")
+    assert src.core().num_rows == 20
+    for line in lines[20:]:
+        store.append(line.encode() + b"\n")
+    assert src.core().column("payload").to_pylist() == \
+        FrameSource(path).core().column("payload").to_pylist()
