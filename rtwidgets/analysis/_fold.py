@@ -4,8 +4,9 @@ Why: the transcript, responses, tool calls, turns and errors are all views of th
 Streaming deltas are most of a capture, and their content is repeated in the ``*.done``
 events, so the fold parses only our own and meta frames and the server event types it
 reads (``_FOLD_TYPES``); deltas are never parsed (their first arrival times come from the
-columns; their text is read only for items cut short before a ``done``). This mirrors ``rtwidgets.protocol.state.SessionState``'s rules but keeps arrival
-times of every step, which the latency tables need and the live reducer does not keep.
+columns; their text is read only for items cut short before a ``done``). This mirrors
+``rtwidgets.protocol.state.SessionState``'s rules but keeps the arrival time of every
+step, which the latency tables need and the live reducer does not keep.
 
 Times are the capture's monotonic ``m`` (seconds since the capture began); wall times are
 kept beside them for display. The fold never raises on a malformed event: fields of the
