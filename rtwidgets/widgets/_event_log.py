@@ -1,10 +1,14 @@
 """EventLog: one row per event of a call, streamed to the browser in bounded, batched messages.
 
 Why: watching the wire is the first thing a person does with a call, and the wire is loud —
-hundreds of ``*.delta`` events a second. This view keeps every row in Python (the full record
-is the source's capture; rows here are light references to its frames), folds the deltas of
-one item/content part into that item's row, and sends the browser at most one message per
+hundreds of ``*.delta`` events a second. This view keeps every row in Python, folds the deltas
+of one item/content part into that item's row, and sends the browser at most one message per
 ``interval`` holding only what changed, with at most ``max_rows`` rows kept there.
+
+Memory: the full record is the source's capture (``source.frames()``, lines kept compactly).
+A row keeps only the ``seq`` of its frames (to re-read them from ``frames()`` when a row's
+detail is asked for) and the few summary fields it shows — never the parsed event, which for
+an hour-long call would hold every event dict alive a second time.
 
 Rows: direction, type, ms since the capture began, a one-line summary, a fold count. Errors
 are highlighted and linked to the row of the client event they answer (by the client
@@ -23,14 +27,15 @@ Front-end protocol (custom messages; nothing of the content goes in synced trait
            batch {rows, updates, shown, total, events, types?}; counts {...};
            detail {row, seq, json, count, last_json?}; error {message}
 
-It must never: send one message per event, put event content in a trait, or keep JSON of
-frames in the browser beyond the expanded rows.
+It must never: send one message per event, put event content in a trait, keep JSON of
+frames in the browser beyond the expanded rows, or keep parsed frames in its rows.
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,13 +53,28 @@ _DETAIL_LIMIT = 200_000  # characters of pretty JSON sent for one expanded row
 
 @dataclass(slots=True)
 class _Row:
+    """One row: what it shows, and where its frames are in ``source.frames()`` (by seq).
+
+    Strings are shared between rows (``type``/``direction`` through ``EventLog._name``), so
+    a row costs its slots plus its summary line, whatever the size of its events.
+    """
+
     rid: int
-    frame: Any          # first frame of the row (rtwidgets._capture.Frame)
-    last: Any           # last frame folded into it (same as frame when count == 1)
-    count: int
+    seq: int            # seq of the first frame of the row
+    direction: str
+    type: str
+    m: float            # capture clock of the first frame
     cat: str
     error: bool
     link: int | None    # rid of the client event an error answers
+    # Non-delta rows: the summary, made once from the event (it never changes).
+    # Delta rows: None — their summary follows the folded text, from item_id/last_delta.
+    summary: str | None
+    item_id: str = ""
+    last_delta: str = ""
+    count: int = 1
+    last_seq: int = -1  # seq and m of the last frame folded in (count > 1)
+    last_m: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +146,10 @@ def make_filter(
     )
 
 
+def _seq_of(frame: Any) -> int:
+    return int(frame.seq)
+
+
 def _fold_key(frame: Any) -> tuple[str, str, Any] | None:
     """Rows that deltas of one item/content part fold into share this key."""
     if frame.type not in DELTA_EVENT_TYPES:
@@ -148,6 +172,8 @@ class EventLog(StreamView):
 
     def __init__(self, source: Any = None, **options: Any) -> None:
         self._rows: list[_Row] = []
+        # one shared str per event type / direction, so rows do not each hold a copy
+        self._names: dict[str, str] = {}
         self._fold: dict[tuple[str, str, Any], int] = {}
         self._out_by_event_id: dict[str, int] = {}
         self._types: dict[str, int] = {}
@@ -223,14 +249,32 @@ class EventLog(StreamView):
         if not isinstance(rid, int) or isinstance(rid, bool) or not 0 <= rid < len(self._rows):
             raise ValueError(f"row: {rid!r} is not a row id. Fix: use an id from a row message")
         row = self._rows[rid]
+        first = self._frame_at(row.seq)
         out: dict[str, Any] = {
-            "kind": "detail", "row": rid, "seq": row.frame.seq, "count": row.count,
-            "flags": sorted(row.frame.flags), "json": self._json(row.frame.event),
+            "kind": "detail", "row": rid, "seq": row.seq, "count": row.count,
+            "flags": sorted(first.flags), "json": self._json(first.event),
         }
         if row.count > 1:
-            out["last_seq"] = row.last.seq
-            out["last_json"] = self._json(row.last.event)
+            out["last_seq"] = row.last_seq
+            out["last_json"] = self._json(self._frame_at(row.last_seq).event)
         return out
+
+    def _frame_at(self, seq: int) -> Any:
+        """The frame ``seq`` of the bound source, re-read from its ``frames()``."""
+        src = self.source
+        frames = src.frames() if src is not None else ()
+        # A capture's seq is its index; a source that skips numbers is searched (in order).
+        if 0 <= seq < len(frames):
+            frame = frames[seq]
+            if frame.seq == seq:
+                return frame
+        i = bisect_left(frames, seq, key=_seq_of)
+        if i < len(frames) and frames[i].seq == seq:
+            return frames[i]
+        raise ValueError(
+            f"row: frame {seq} is no longer held by the source. Fix: call resync() "
+            "(after a replay seek) and ask again"
+        )
 
     # -- source hooks ----------------------------------------------------------------------
 
@@ -272,6 +316,7 @@ class EventLog(StreamView):
 
     def _reset(self) -> None:
         self._rows.clear()
+        self._names.clear()
         self._fold.clear()
         self._out_by_event_id.clear()
         self._types.clear()
@@ -283,25 +328,30 @@ class EventLog(StreamView):
         self._browser.clear()
         self._browser_set.clear()
 
+    def _name(self, text: str) -> str:
+        return self._names.setdefault(text, text)
+
     def _add(self, frame: Any) -> None:
         self._events += 1
-        ftype = frame.type
+        ev = frame.event
         key = _fold_key(frame)
         if key is not None:
             rid = self._fold.get(key)
             if rid is not None:
                 row = self._rows[rid]
-                row.last = frame
                 row.count += 1
+                row.last_seq = frame.seq
+                row.last_m = frame.m
+                row.last_delta = _delta_text(ev)
                 if rid in self._browser_set:
                     self._pending_upd.add(rid)
                 return
+        ftype = self._name(frame.type)
         if ftype not in self._types:
             self._types[ftype] = 0
             self._types_changed = True
         self._types[ftype] += 1
         rid = len(self._rows)
-        ev = frame.event
         link: int | None = None
         is_error = ftype == "error" or "bad" in frame.flags
         if ftype == "error":
@@ -313,7 +363,13 @@ class EventLog(StreamView):
             event_id = ev.get("event_id")
             if isinstance(event_id, str):
                 self._out_by_event_id[event_id] = rid
-        row = _Row(rid, frame, frame, 1, category_of(ftype), is_error, link)
+        row = _Row(rid, frame.seq, self._name(frame.direction), ftype, frame.m,
+                   category_of(ftype), is_error, link, None)
+        if ftype in DELTA_EVENT_TYPES:
+            row.item_id = str(ev.get("item_id") or ev.get("call_id") or "?")
+            row.last_delta = _delta_text(ev)
+        else:
+            row.summary = self._summarize_event(ev, ftype)
         self._rows.append(row)
         if key is not None:
             self._fold[key] = rid
@@ -325,7 +381,7 @@ class EventLog(StreamView):
         f = self._filter
         if f.is_all:
             return True
-        ftype = row.frame.type
+        ftype = row.type
         if row.cat in f.exclude or ftype in f.exclude_types:
             return False
         if (f.include or f.include_types) and not (
@@ -333,7 +389,7 @@ class EventLog(StreamView):
         ):
             return False
         if f.search:
-            hay = f"{ftype} {self._summary(row)} {row.frame.seq}".lower()
+            hay = f"{ftype} {self._summary(row)} {row.seq}".lower()
             return f.search in hay
         return True
 
@@ -406,14 +462,13 @@ class EventLog(StreamView):
         return msg
 
     def _row_json(self, row: _Row) -> dict[str, Any]:
-        frame = row.frame
         out: dict[str, Any] = {
             "id": row.rid,
-            "seq": frame.seq,
-            "dir": frame.direction,
-            "type": frame.type,
+            "seq": row.seq,
+            "dir": row.direction,
+            "type": row.type,
             "cat": row.cat,
-            "ms": round(frame.m * 1000),
+            "ms": round(row.m * 1000),
             "n": row.count,
             "sum": self._summary(row),
         }
@@ -421,9 +476,9 @@ class EventLog(StreamView):
             out["err"] = True
         if row.link is not None:
             out["link"] = row.link
-            out["link_type"] = self._rows[row.link].frame.type
+            out["link_type"] = self._rows[row.link].type
         if row.count > 1:
-            out["last_ms"] = round(row.last.m * 1000)
+            out["last_ms"] = round(row.last_m * 1000)
         return out
 
     def _json(self, event: Any) -> str:
@@ -447,12 +502,25 @@ class EventLog(StreamView):
             text = getattr(record, "arguments", None)
         return text if isinstance(text, str) else None
 
-    def _summary(self, row: _Row) -> str:
+    def _summarize_event(self, ev: Mapping[str, Any], etype: str) -> str:
         try:
-            return summarize(row.frame.event, row.frame.type, row.count, row.last.event,
-                             redact=self.redact, item_text=self._item_text)
+            return summarize(ev, etype, redact=self.redact)
         except Exception as err:  # a summary must never break the log
             return f"(no summary: {type(err).__name__})"
+
+    def _summary(self, row: _Row) -> str:
+        if row.summary is not None:
+            return row.summary
+        try:  # a delta row: the item's text so far, else the last delta
+            return summarize({"item_id": row.item_id, "delta": row.last_delta}, row.type,
+                             row.count, redact=self.redact, item_text=self._item_text)
+        except Exception as err:
+            return f"(no summary: {type(err).__name__})"
+
+
+def _delta_text(ev: Mapping[str, Any]) -> str:
+    delta = ev.get("delta")
+    return delta if isinstance(delta, str) else ""
 
 
 def _map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -329,3 +330,122 @@ def test_summaries_of_common_events() -> None:
                       "name": "get_weather", "arguments": '{"city":"Paris"}'},
                      "response.function_call_arguments.done", redact=True) == (
         "call_1 get_weather(‹16 chars hidden›)")
+
+
+# -- rows are light: the record is the source's capture, not the log's -----------------------
+
+
+class StoreSource(ScriptedSource):
+    """A source that keeps frames the way a live Call does: as capture lines in a FrameStore,
+    parsed again on every access; only the subscriber gets the parsed frame."""
+
+    def __init__(self) -> None:
+        from rtwidgets._capture import FrameEncoder, FrameStore
+
+        super().__init__()
+        self.store = FrameStore()
+        self.encoder = FrameEncoder()
+
+    def frames(self) -> Any:
+        return self.store
+
+    def feed(self, event: dict[str, Any], direction: str = "in", *, dm: float = 0.001) -> Any:
+        from rtwidgets._capture import frame_from_line
+
+        self.m += dm
+        line, _ev, _type, flags = self.encoder.encode(
+            direction, json.dumps(event), 1_764_170_000 + self.m, self.m)
+        self.store.append(line, flags)
+        frame = frame_from_line(line, flags)
+        self.state.feed(frame.event, direction=direction, t=frame.t)
+        for cb in list(self._subs):
+            cb(frame)
+        return frame
+
+
+def _big_turn(n: int, payload: int) -> list[dict[str, Any]]:
+    """A user item, an event from a newer server carrying ``payload`` characters that
+    nothing but a log holding frames would keep, and three deltas of one reply."""
+    evs: list[dict[str, Any]] = [
+        user_item(f"item_u{n}", f"question {n}"),
+        {"type": "future.event", "event_id": f"ev_f{n}", "blob": "x" * payload},
+    ]
+    for word in ("Hello", " there", "!"):
+        evs.append({"type": "response.output_text.delta", "event_id": f"ev_{n}",
+                    "response_id": f"resp_{n}", "item_id": f"item_a{n}", "output_index": 0,
+                    "content_index": 0, "delta": word})
+    return evs
+
+
+def test_rows_keep_no_parsed_frame_and_detail_rereads_the_capture() -> None:
+    source = StoreSource()
+    log = EventLog(source)
+    for ev in _big_turn(1, 50):
+        source.feed(ev)
+    for row in log._rows:  # only scalars and short strings: no event dict, no Frame
+        for name in row.__slots__:
+            value = getattr(row, name)
+            assert value is None or isinstance(value, (int, float, str, bool)), (name, value)
+    assert [r["n"] for r in log.rows()] == [1, 1, 3]
+    assert log.rows()[1]["sum"] == "blob"
+    assert log.rows()[2]["sum"] == "item_a1 ×3 Hello there!"
+    detail = log.detail(2)
+    assert (detail["seq"], detail["last_seq"], detail["count"]) == (2, 4, 3)
+    assert json.loads(detail["json"])["delta"] == "Hello"
+    assert json.loads(detail["last_json"])["delta"] == "!"
+    assert json.loads(log.detail(0)["json"])["item"]["id"] == "item_u1"
+    log.close()
+
+
+def test_memory_per_row_does_not_grow_with_the_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 10 kB events: a log holding its frames would cost ≥ 10 kB a row; a light row is
+    # a few hundred bytes whatever the event size.
+    import gc
+    import tracemalloc
+
+    import comm
+    from comm.base_comm import BaseComm
+
+    class DroppingComm(BaseComm):  # the recording comm would keep every batch it is sent
+        def publish_msg(self, *args: Any, **kwargs: Any) -> None:
+            del args, kwargs
+
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: DroppingComm(*a, **k))
+
+    def traced_growth(with_log: bool) -> tuple[int, int]:
+        source = StoreSource()
+        log = EventLog(source) if with_log else None
+        for n in range(20):  # warm-up: types seen, dicts sized
+            for ev in _big_turn(n, 10_000):
+                source.feed(ev)
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20, 420):
+            for ev in _big_turn(n, 10_000):
+                source.feed(ev)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        rows = log.counts["total"] - 60 if log is not None else 0
+        if log is not None:
+            log.close()
+        return grown, rows
+
+    tracemalloc.start()
+    try:
+        without, _ = traced_growth(False)
+        with_log, rows = traced_growth(True)
+    finally:
+        tracemalloc.stop()
+    assert rows == 1200
+    per_row = (with_log - without) / rows
+    assert per_row < 1_000, f"{per_row:.0f} bytes per row"
+
+
+def test_a_frame_the_source_no_longer_holds_is_a_clear_error() -> None:
+    source = StoreSource()
+    log = EventLog(source)
+    source.feed(user_item("item_A", "hi"))
+    source.store.clear()  # as a replay does on a seek back, before it plays frames again
+    with pytest.raises(ValueError, match=r"row: frame 0 .* Fix: call resync\(\)"):
+        log.detail(0)
+    log.close()
