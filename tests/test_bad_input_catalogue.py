@@ -805,21 +805,9 @@ async def test_the_catalogue_is_large_and_unique() -> None:
     assert len(CASES) >= 200
 
 
-# Bugs found by this catalogue, reported to the lead (/tmp/bugs_h7.md); strict, so each
-# entry fails loudly once its bug is fixed and must then be removed from here.
-_ATTACH_BUG = "attach() does not validate this argument before connecting (rtwidgets/_call.py:977)"
-_WAIT_BUG = "wait_for() does not validate timeout/predicate (rtwidgets/_call.py:384)"
-_NAN_BUG = "json.dumps allows NaN/Infinity, which is not JSON (rtwidgets/_call.py:898)"
-XFAIL: dict[str, str] = {
-    "attach-connect-timeout-zero": _ATTACH_BUG,
-    "attach-events-maxsize-zero": _ATTACH_BUG,
-    "attach-events-maxsize-string": _ATTACH_BUG,
-    "attach-client-string": _ATTACH_BUG,
-    "attach-capture-int": _ATTACH_BUG,
-    "wait_for-timeout-string": _WAIT_BUG,
-    "wait_for-timeout-negative": _WAIT_BUG,
-    "wait_for-predicate-not-callable": _WAIT_BUG,
-}
+# Bugs found by this catalogue go here as strict xfails until fixed (see the report); all
+# found so far were fixed (3f2f2ff, 3a095a4, dab48c2).
+XFAIL: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
@@ -885,9 +873,8 @@ async def test_the_fence_sees_an_event_that_did_go_out(rig: Rig) -> None:
     assert new == ["output_audio_buffer.clear", "input_audio_buffer.clear"]
 
 
-@pytest.mark.xfail(strict=True, reason=_NAN_BUG)
 async def test_zz_a_nan_tool_output_is_refused_and_sends_nothing(rig: Rig) -> None:
-    """Last in the module on purpose: while the bug stands, this answers the pending call."""
+    """Last in the module on purpose: were it sent, it would answer the pending call."""
     before = len(rig.received())
     with pytest.raises((ValidationError, ToolCallError), match="output"):
         await rig.call.send_tool_output(rig.pending_id, {"t": math.nan}, respond=False)

@@ -126,14 +126,8 @@ async def test_ten_calls_with_consoles_are_all_captured_completely(
         await client.close()
 
 
-_LEAK = ("closing the view leaves its child widgets registered with open comms "
-         "(its _on_close does not close the controls it built)")
-
-
 @pytest.mark.parametrize("view_name", [
-    pytest.param("CallConsole", marks=pytest.mark.xfail(
-        strict=True, reason=f"{_LEAK}: rtwidgets/widgets/_console.py")),
-    "SessionEditor", "ToolCalls", "StatusBar", "EventLog", "Transcript",
+    "CallConsole", "SessionEditor", "ToolCalls", "StatusBar", "EventLog", "Transcript",
 ])
 @pytest.mark.emulator(session_created_on_attach=True)
 async def test_closing_views_releases_their_widgets(emulator: Any, view_name: str) -> None:
