@@ -721,8 +721,10 @@ class EmulatedCall:
         text_in += _tokens(str(self.session.get("instructions") or ""))
         text_out = sum(_tokens(o.text or o.arguments) for o in resp.plan)
         audio_out = resp.audio_ms // 50
-        cached = (text_in + audio_in) // 64 * 64
-        cached_audio = min(cached, audio_in // 64 * 64)
+        # Cached prefixes come in 64-token blocks of each modality, never more than was input.
+        cached_text = text_in // 64 * 64
+        cached_audio = audio_in // 64 * 64
+        cached = cached_text + cached_audio
         return {
             "total_tokens": text_in + audio_in + text_out + audio_out,
             "input_tokens": text_in + audio_in,
@@ -730,7 +732,7 @@ class EmulatedCall:
             "input_token_details": {
                 "text_tokens": text_in, "audio_tokens": audio_in, "image_tokens": 0,
                 "cached_tokens": cached,
-                "cached_tokens_details": {"text_tokens": cached - cached_audio,
+                "cached_tokens_details": {"text_tokens": cached_text,
                                           "audio_tokens": cached_audio, "image_tokens": 0},
             },
             "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},

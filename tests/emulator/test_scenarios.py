@@ -137,6 +137,12 @@ async def test_every_event_validates_and_orderings_hold(emu: Emulator, name: str
         if e["type"] == "response.done":
             usage = e["response"]["usage"]
             assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
+            # cached tokens are part of the input, per modality (never more than was input)
+            details = usage["input_token_details"]
+            cached = details["cached_tokens_details"]
+            assert details["cached_tokens"] == sum(cached.values())
+            for kind in ("text_tokens", "audio_tokens", "image_tokens"):
+                assert 0 <= cached[kind] <= details[kind], (kind, details)
     # Sideband default: no audio deltas, but output buffer events.
     kinds = set(types_of(events))
     assert "response.output_audio.delta" not in kinds
