@@ -56,6 +56,8 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from rtwidgets.protocol.errors import mask_secrets
+
 from ._batcher import Batcher
 
 __all__ = [
@@ -107,8 +109,12 @@ class SourceLike(Protocol):
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line, user-facing description of a failed action (type name and message)."""
-    text = str(exc).strip().splitlines()
+    """A one-line, user-facing description of a failed action (type name and message).
+
+    Secret-shaped parts are masked: the line is shown in a widget (saved with the notebook),
+    and an error from any library may quote what a person pasted into the wrong field.
+    """
+    text = mask_secrets(str(exc)).strip().splitlines()
     first = text[0] if text else ""
     name = type(exc).__name__
     return f"{name}: {first}" if first else name

@@ -2,7 +2,8 @@
 
 A notebook re-runs the cell that makes a console many times; each closed view must leave no
 widget registered with ipywidgets (``_instances``) and no open comm — layouts and styles
-included — while widgets the caller passed in stay open, with what they hold.
+included — while widgets the caller passed in stay open, with what they hold. Also: the error
+line a view shows in place never repeats a pasted key.
 """
 
 from __future__ import annotations
@@ -124,3 +125,11 @@ def test_close_owned_counts_and_keeps_foreign_subtrees() -> None:
     root.close()
     keep.close()
     keep_child.close()
+
+
+def test_describe_error_masks_a_pasted_key() -> None:
+    from rtwidgets.widgets._base import describe_error
+
+    key = "sk-proj-SECRETKEY-must-not-leak-123"
+    text = describe_error(RuntimeError(f"no call {key!r} here\nsecond line {key}"))
+    assert text == "RuntimeError: no call 'sk-proj-…(hidden)' here"
