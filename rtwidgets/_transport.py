@@ -164,8 +164,11 @@ _install_log_redaction()
 
 # A socket up this long (seconds) counts as healthy even if it carried no frame.
 _STABLE_S = 1.0
-# Close codes after which reconnecting cannot help: the session refuses this client.
-_TERMINAL_CLOSE = frozenset({1002, 1003, 1007, 1008, 1009, 1010})
+# Close codes after which reconnecting cannot help: 1000 is the server ending the session
+# normally (the call ended; the SDK does not reconnect on it either), the others refuse
+# this client. An abnormal close (1006, no close frame) reconnects; the handshake then says
+# 404 if the call is really gone.
+_TERMINAL_CLOSE = frozenset({1000, 1002, 1003, 1007, 1008, 1009, 1010})
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:

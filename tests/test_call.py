@@ -361,8 +361,11 @@ async def test_caller_hangup_ends_with_the_reason(emulator: Any, tmp_path: Path)
     call_id, call = await start(emulator, tmp_path)
     await emulator.hangup(call_id)
     status = await call.wait_ended(10)
-    assert "404" in status.reason or "call ended" in status.reason
+    # the server closes with 1000: the call ended, so no reconnect and no 404 in the reason
+    assert status.reason.startswith("call ended")
     assert "hangup" in status.reason
+    assert "404" not in status.reason
+    assert call.stats.reconnects == 0
     await call.close()
 
 
