@@ -30,7 +30,7 @@ import os
 import re
 import time
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -87,7 +87,10 @@ _REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
 }
 _REDACT_KEYS: Final = frozenset({"transcript", "text"})
 _NEWLINES: Final = re.compile(rb"[\r\n]")
-_raw_decode = json.JSONDecoder().raw_decode
+# The C scanner behind JSONDecoder.raw_decode, called directly (one Python frame less per
+# frame); StopIteration means "not a JSON value here" and goes to json.loads for its message.
+_scan_once: Callable[[str, int], tuple[Any, int]] = (
+    json.JSONDecoder().scan_once)  # type: ignore[attr-defined]
 # Line heads by direction (the frame's own text follows).
 # ``t`` is written at full float precision (repr), so a loaded capture feeds the state the
 # very same times the live call did; ``m`` to the microsecond.
@@ -346,12 +349,12 @@ class FrameEncoder:
             except UnicodeDecodeError as exc:
                 return self._bad(head, data, str(exc), 0)
         try:
-            # raw_decode skips json.loads' encoding sniffing and whitespace regexes; anything
+            # The scanner skips json.loads' encoding sniffing and whitespace regexes; anything
             # unusual (leading or trailing text) goes through json.loads for its exact message.
-            event, end = _raw_decode(text)
+            event, end = _scan_once(text, 0)
             if end != len(text):
                 raise ValueError("trailing data")
-        except (ValueError, RecursionError):
+        except (StopIteration, ValueError, RecursionError):
             try:
                 event = json.loads(text)
             except (ValueError, RecursionError) as exc:
@@ -509,12 +512,19 @@ class FrameStore(Sequence[Frame]):
         return f"<FrameStore {len(self)} frames, {len(self._buf)} bytes>"
 
 
+#: A writer's buffer goes to the OS once it holds this much, whatever the time: a flood would
+#: otherwise pile up megabytes between flushes, and one write of a few MB costs several times
+#: the CPU of the same bytes in cache-sized writes (page-cache copy of a cold buffer).
+_FLUSH_BYTES: Final = 64 * 1024
+
+
 class CaptureWriter:
     """Appends capture lines to a JSONL file, flushed at least every ``flush_interval`` s.
 
     ``CaptureWriter(path, header)`` creates the file (refusing to overwrite one) and writes the
     header at once. ``write(line)`` buffers; the buffer reaches the OS on the first write after
-    ``flush_interval`` and from a periodic task started by ``start()`` (needs a running loop).
+    ``flush_interval`` (or once it holds 64 KiB) and from a periodic task started by
+    ``start()`` (needs a running loop).
     ``close()`` flushes and closes; ``async with`` does start/close.
     """
 
@@ -551,11 +561,12 @@ class CaptureWriter:
         """Buffer one line; flushes when the last flush is older than ``flush_interval``."""
         if self._fd is None:
             raise ValueError("capture: the writer is closed. Fix: attach again for a new capture")
-        self._buf += line
+        buf = self._buf
+        buf += line
         self.lines_written += 1
         if now is None:
             now = time.monotonic()
-        if now - self._last_flush >= self.flush_interval:
+        if len(buf) >= _FLUSH_BYTES or now - self._last_flush >= self.flush_interval:
             self.flush(now)
 
     def flush(self, now: float | None = None) -> None:

@@ -546,9 +546,34 @@ class SessionState:
                 rec.response_id = response_id
 
     def _on_text_delta(self, event: dict[str, Any], t: float) -> None:
-        rec = self._append_text(event["item_id"], event.get("content_index"), event["delta"], t)
-        self._bind_response(rec, event)
-        self._first_delta(event, t)
+        # The hottest event of a call (a response streams dozens): _append_text,
+        # _bind_response and _first_delta inlined, same checks in the same order.
+        delta = event["delta"]
+        if not isinstance(delta, str):
+            raise TypeError("delta must be a string")
+        item_id = event["item_id"]
+        rec = self.items.get(item_id)
+        if rec is None:
+            rec = self._item(item_id, t)
+        index = event.get("content_index")
+        if not isinstance(index, int):
+            index = 0
+        parts = rec.parts
+        text = parts.get(index, "") + delta
+        parts[index] = text
+        if len(parts) == 1:
+            rec.text = text
+        else:
+            self._join_text(rec)
+        response_id = event.get("response_id")
+        if isinstance(response_id, str):
+            if rec.response_id is None:
+                rec.response_id = response_id
+            resp = self.responses.get(response_id)
+            if resp is None:
+                resp = self._response(response_id, t)
+            if resp.first_delta_t is None:
+                resp.first_delta_t = t
 
     def _on_text_done(self, event: dict[str, Any], t: float) -> None:
         rec = self._set_text(event["item_id"], event.get("content_index"), event["text"], t)
