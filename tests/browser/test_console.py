@@ -76,6 +76,13 @@ def test_console_watches_answers_a_tool_and_updates_the_session(lab: LabPage) ->
     output = page.locator(".rtw-toolcall textarea").first
     output.fill(json.dumps(TOOL_OUTPUT))
     assert json.loads(output.input_value()) == TOOL_OUTPUT
+    # The editor sends its text to the kernel debounced (and on blur); a loaded machine may
+    # deliver the click first. Blur, then wait until the kernel holds what was typed.
+    output.blur()
+    lab.kernel_exec(
+        "tc = console.tool_calls\n"
+        "await until(lambda: any(r.output.text.strip() for r in tc._rows.values()))"
+    )
     page.locator(".rtw-toolcall button", has_text="Send and respond").first.click()
 
     # The reply built from our output reaches the browser's transcript...
