@@ -44,6 +44,7 @@ the events table is a zero-copy view of pyarrow columns.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -143,6 +144,20 @@ def _single(src: object) -> FrameSource:
     return as_source(src)
 
 
+def _cached_frame(fs: FrameSource, key: str,
+                  build: Callable[[FrameSource], pd.DataFrame]) -> pd.DataFrame:
+    """``build(fs)``, kept on the source until it grows; the caller gets its own copy.
+
+    ``summary`` and ``cost_frame`` ask for the same tables again (responses twice per
+    summary); a copy costs far less than rebuilding a table of every response.
+    """
+    hit = fs.cached(key)
+    if not isinstance(hit, pd.DataFrame):
+        hit = fs.store(key, build(fs))
+    df: pd.DataFrame = hit.copy()
+    return df
+
+
 def _item_start_end(fold: Fold, item_id: str) -> tuple[float | None, float | None]:
     item = fold.items[item_id]
     for turn in fold.turns:
@@ -211,7 +226,7 @@ def _frame(rows: dict[str, list[Any]], *, categories: tuple[str, ...] = (),
     for name, values in rows.items():
         if name in ints:
             arrays[name] = pa.array(values, pa.int64())
-        elif values and all(isinstance(v, float) for v in values):
+        elif values and all(issubclass(k, float) for k in set(map(type, values))):
             arrays[name] = pa.array(values, pa.float64(), from_pandas=True)
         else:
             arrays[name] = pa.array(values)
@@ -264,7 +279,11 @@ def responses_frame(src: object) -> pd.DataFrame:
     ``output_audio_buffer.started``. A response cut short by the end of the capture has
     ``status`` ``in_progress`` and no ``done``. Token columns: ``USAGE_COLUMNS`` (nullable).
     """
-    fold = fold_of(_single(src))
+    return _cached_frame(_single(src), "responses_frame", _build_responses_frame)
+
+
+def _build_responses_frame(fs: FrameSource) -> pd.DataFrame:
+    fold = fold_of(fs)
     cols = ("response_id", "turn", "status", "reason", "error_code", "output_modalities",
             "model", "conversation_id", "created_s", "done_s", "duration_s", "first_text_s",
             "audio_start_s", "n_items", "chars")
@@ -325,6 +344,7 @@ def tool_calls_frame(src: object) -> pd.DataFrame:
     pending. ``arguments`` is the parsed JSON (``None`` if it does not parse;
     ``arguments_json`` keeps the text). ``latency_s`` = answered − requested.
     """
+    # Not cached like the others: ``arguments`` holds mutable parsed JSON a copy would share.
     fold = fold_of(_single(src))
     cols = ("tool_call_id", "name", "arguments", "arguments_json", "output", "answered_by",
             "status", "item_id", "response_id", "requested_s", "answered_s", "latency_s")
@@ -350,7 +370,11 @@ def tool_calls_frame(src: object) -> pd.DataFrame:
 
 def turns_frame(src: object) -> pd.DataFrame:
     """One row per user turn with its latencies (see the module docstring for the spans)."""
-    fold = fold_of(_single(src))
+    return _cached_frame(_single(src), "turns_frame", _build_turns_frame)
+
+
+def _build_turns_frame(fs: FrameSource) -> pd.DataFrame:
+    fold = fold_of(fs)
     cols = ("turn", "kind", "item_id", "user_text", "speech_start_s", "speech_stop_s",
             "speech_s", "audio_start_ms", "audio_end_ms", "anchor_s", "response_id",
             "n_responses", "response_status", "response_created_s", "first_text_s",
