@@ -10,8 +10,9 @@ the same flood:
       (``client.realtime.connect(call_id=…)``),
   (c) ``rtwidgets.attach`` with a capture file and the ``SessionState`` (until all N are in),
 
-and prints events/s with the ratios (targets: c ≥ 0.7 × a and c ≥ 1.5 × b), then the memory
-per captured event (tracemalloc, separate run) against the events' JSON size (target < 2×).
+and prints events/s with the ratios (targets: c ≥ 0.7 × a and c ≥ 1.5 × b), where (c)'s CPU
+goes (its per-frame step timed, separate runs), then the memory per captured event
+(tracemalloc, separate run) against the events' JSON size (target < 2×).
 
 The server is a plain ``websockets`` server in a *separate process*, so the client loop alone
 is measured: on each connection it writes the whole flood of pre-encoded WebSocket frames at
@@ -152,6 +153,36 @@ async def run_sdk(port: int, n: int) -> tuple[float, float]:
     return dt, cpu
 
 
+async def run_split(port: int, n: int, folder: Path) -> tuple[float, float]:
+    """(c) again with the engine's per-frame step timed: (µs inside it, µs per event in all).
+
+    Tells where a gap to (a) lies: in rtwidgets' own work (encode, capture, store, state,
+    dispatch) or in the socket/SDK/loop part that (a) pays too. The timer costs about 0.1 µs
+    an event, taken off.
+    """
+    from rtwidgets import _call
+
+    orig = _call.Call._ingest_in
+    pc = time.perf_counter
+    inside = [0.0]
+
+    def timed(self: Any, raw: bytes | str) -> None:
+        t0 = pc()
+        orig(self, raw)
+        inside[0] += pc() - t0
+
+    t0 = pc()
+    for _ in range(n):
+        pc()
+    timer = pc() - t0
+    _call.Call._ingest_in = timed  # type: ignore[method-assign]
+    try:
+        (_, cpu), _ = await run_attach(port, n, folder)
+    finally:
+        _call.Call._ingest_in = orig  # type: ignore[method-assign]
+    return (inside[0] - timer) / n * 1e6, cpu / n * 1e6
+
+
 async def run_attach(port: int, n: int, folder: Path, *, measure_memory: bool = False
                      ) -> tuple[tuple[float, float], dict[str, float]]:
     from rtwidgets._call import attach
@@ -205,13 +236,14 @@ async def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix="rtw-ingest-"))
         for _ in range(args.repeat):
             for name, fn in (("a", run_bare), ("b", run_sdk)):
-                w, c = await fn(port, n)  # type: ignore[operator]
+                w, c = await fn(port, n)
                 wall[name] = min(wall.get(name, w), w)
                 cpu[name] = min(cpu.get(name, c), c)
             (w, c), _ = await run_attach(port, n, folder)
             wall["c"] = min(wall.get("c", w), w)
             cpu["c"] = min(cpu.get("c", c), c)
         _, mem = await run_attach(port, n, folder, measure_memory=True)
+        splits = [await run_split(port, n, folder) for _ in range(min(args.repeat, 3))]
         os.rmdir(folder)
     finally:
         server.terminate()
@@ -232,6 +264,11 @@ async def main() -> None:
         ca, cb = rate["c"] / rate["a"], rate["c"] / rate["b"]
         print(f"targets: (c)/(a) >= 0.70 -> {ca:.2f} {'OK' if ca >= 0.7 else 'MISSED'}; "
               f"(c)/(b) >= 1.50 -> {cb:.2f} {'OK' if cb >= 1.5 else 'MISSED'}")
+    inside, total = min(splits, key=lambda st: st[1])
+    print(f"\nwhere (c)'s CPU goes (separate timed run, µs per event): {total:.2f} in all = "
+          f"{inside:.2f} in rtwidgets' per-frame step (encode, capture, store, state, "
+          f"dispatch) + {total - inside:.2f} socket/SDK/loop; (a) takes "
+          f"{cpu['a'] / n * 1e6:.2f} in all")
     per_json = json_bytes / n
     store = mem["store_bytes"] / mem["frames"]
     traced = mem["traced_bytes"] / n
