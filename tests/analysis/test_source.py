@@ -280,3 +280,24 @@ def test_frame_store_body_path_matches_the_file(standard: Any) -> None:
         store.append(line.encode() + b"\n")
     assert src.core().column("payload").to_pylist() == \
         FrameSource(path).core().column("payload").to_pylist()
+
+
+def test_payloads_are_found_per_line_across_empty_lines(tmp_path: Path) -> None:
+    from rtwidgets.analysis._source import parse_body
+
+    c = SyntheticCall()
+    c.session(0.1)
+    c.frame(0.2, {"type": "response.output_audio.delta", "response_id": "resp_1",
+                  "item_id": "item_1", "delta": ""}, dropped={"delta": 5460})
+    c.bad(0.3, '{"frame": not json')
+    c.meta(0.4, "rtwidgets.gap", reason='text with "frame": inside', since_m=0.35)
+    lines = [ln.encode() for ln in c.lines[1:]]
+    # Empty lines between frames: each line's key is searched within that line only.
+    body = b"\n\n".join(lines) + b"\n\n"
+    fast = parse_body(body)
+    cols = _Columns()
+    for ln in lines:
+        _parse_line_python(ln, cols)
+    assert fast.column("payload").to_pylist() == cols.table().column("payload").to_pylist()
+    assert fast.column("audio_dropped").to_pylist() == [False, True, False, False]
+    assert json.loads(fast.column("payload")[3].as_py())["reason"] == 'text with "frame": inside'

@@ -1,0 +1,148 @@
+"""The fold's shortcuts (column-fed events, direct JSON scan) and the per-source table cache.
+
+The fold feeds a few event types from the core columns instead of parsing them; these
+tests pin that it reaches exactly the records a parse of every folded frame reaches, on
+frames built to trip the shortcut (a nested ``item``/``response`` the columns fall back
+to, escaped keys, duplicate keys, odd spacing, non-string ids).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rtwidgets.analysis._fold import Fold, fold_of
+from rtwidgets.analysis._source import FrameSource
+from rtwidgets.analysis._summary import summary
+from rtwidgets.analysis._tables import responses_frame, turns_frame
+
+from .conftest import USAGE, build_standard
+
+
+def _tricky_capture(path: Path) -> tuple[Path, str]:
+    c, _ = build_standard()
+    cut = c.audio_turn(speech_start=12.0, speech_stop=13.0, created=13.3, first_text=13.5,
+                       audio=13.6, done=15.2, transcript="tell me a story",
+                       reply="Once upon a time", usage=USAGE, status="cancelled",
+                       reason="turn_detected", audio_cleared=15.1)
+    rid = cut.response
+    c.frame(15.15, {"type": "conversation.item.truncated", "item_id": cut.agent_item,
+                    "content_index": 0, "audio_end_ms": 1500})
+    c.frame(15.16, {"type": "conversation.item.deleted", "item_id": cut.agent_item})
+    # The item_id column falls back to item.id; the fold reads only item_id.
+    c.frame(15.2, {"type": "input_audio_buffer.committed", "item": {"id": "item_nested"}})
+    c.frame(15.21, {"type": "input_audio_buffer.speech_started", "item_id": "item_x",
+                    "audio_start_ms": 5})
+    c.frame(15.22, {"type": "input_audio_buffer.committed", "item_id": "item_x"})
+    c.frame(15.23, {"type": "input_audio_buffer.committed", "item_id": "item_unseen"})
+    c.frame(15.24, {"type": "output_audio_buffer.started", "response": {"id": rid}})
+    c.frame(15.25, {"type": "output_audio_buffer.stopped", "response_id": rid})
+    c.frame(15.26, {"type": "output_audio_buffer.cleared", "response_id": "resp_unknown"})
+    c.frame(15.27, {"type": "conversation.item.deleted", "item": {"id": "item_zz"}})
+    c.frame(15.28, {"type": "conversation.item.deleted", "item_id": 5})
+    c.frame(15.29, {"type": "input_audio_buffer.committed", "item_id": None})
+    c.frame(15.3, {"type": "conversation.item.added", "item": {
+        "id": "item_t", "type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": "hi"}, "not a part", {"transcript": ""}]}})
+    c.bad(15.39, "{not json")
+    path = c.write(path)
+    with path.open("a") as fh:
+        # Escaped keys (the reader decodes them into the columns), a duplicate key (JSON
+        # keeps the last), spacing around the frame: all must read as a parse reads them.
+        fh.write('{"seq":8999,"dir":"in","t":1764170015.9,"m":15.9,"frame":{"type":'
+                 '"input_audio_buffer.speech_started","item_id":"item_escaped"}}\n')
+        fh.write('{"seq":9000,"dir":"in","t":1764170016.0,"m":16.0,"frame":{"type":'
+                 '"input_audio_buffer.committed","\\u0069tem":{"id":"item_escaped"}}}\n')
+        fh.write('{"seq":9001,"dir":"in","t":1764170016.1,"m":16.1,"frame":{"type":'
+                 f'"output_audio_buffer.cleared","\\u0072esponse":{{"id":"{rid}"}}}}}}\n')
+        fh.write('{"seq":9002,"dir":"in","t":1764170016.2,"m":16.2,"frame":{"type":'
+                 '"conversation.item.deleted","item_id":"item_a","item_id":"item_b"}}\n')
+        fh.write('{"seq":9003,"dir":"in","t":1764170016.3,"m":16.3,"frame": {"type":'
+                 f'"output_audio_buffer.stopped","response_id":"{rid}"}} }}\n')
+    return path, rid
+
+
+def _records(fold: Fold) -> dict[str, Any]:
+    return {
+        "items": {k: asdict(v) for k, v in fold.items.items()},
+        "responses": {k: asdict(v) for k, v in fold.responses.items()},
+        "tools": {k: asdict(v) for k, v in fold.tools.items()},
+        "turns": [asdict(t) for t in fold.turns],
+        "errors": fold.errors, "gaps": fold.gaps, "models": fold.models,
+        "statuses": fold.statuses,
+    }
+
+
+def test_shortcuts_reach_the_records_a_full_parse_reaches(tmp_path: Path) -> None:
+    path, rid = _tricky_capture(tmp_path / "c.jsonl")
+    src = FrameSource(path)
+    fast = fold_of(src)
+    reference = fold_of(src, shortcuts=False)
+    assert fast is not reference
+    assert _records(fast) == _records(reference)
+    # The tricky frames did what their JSON says, not what the columns would suggest.
+    assert fast.items["item_b"].deleted
+    assert "item_a" not in fast.items
+    assert fast.items[next(i for i in fast.items if fast.items[i].truncated_ms)].deleted
+    assert "item_zz" not in fast.items
+    assert fast.responses[rid].audio_started_m is not None
+    assert fast.responses[rid].audio_stopped_m == 16.3
+    assert fast.items["item_t"].text == "hi"
+    assert fast.items["item_t"].content_types == ["input_text"]
+    assert [t.committed_m for t in fast.turns if t.item_id == "item_x"] == [15.22]
+    assert not any(t.item_id in ("item_nested", "item_unseen") for t in fast.turns)
+    # The escaped key is "item", not "item_id": the commit names no item.
+    assert [t.committed_m for t in fast.turns if t.item_id == "item_escaped"] == [None]
+    assert fast.responses[rid].audio_cleared_m == 15.1
+
+
+def test_the_fold_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    path, _ = _tricky_capture(tmp_path / "c.jsonl")
+    assert gc.isenabled()
+    fold_of(FrameSource(path))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fold_of(FrameSource(path))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_cached_tables_are_copies_and_follow_growth(tmp_path: Path) -> None:
+    path, _ = _tricky_capture(tmp_path / "c.jsonl")
+    src = FrameSource(path)
+    turns = turns_frame(src)
+    resp = responses_frame(src)
+    expected_turns, expected_resp = turns.copy(), resp.copy()
+    turns.loc[0, "latency_response_s"] = -1.0
+    resp.loc[:, "created_s"] = -1.0
+    pd.testing.assert_frame_equal(turns_frame(src), expected_turns)
+    pd.testing.assert_frame_equal(responses_frame(src), expected_resp)
+    # summary asks for both tables again; its figures are those of the tables.
+    s = summary(src)
+    assert s.turns == len(expected_turns)
+    assert sum(s.responses.values()) == len(expected_resp)
+    # The file grows by one turn: the cached tables are rebuilt, not served stale.
+    with path.open("a") as fh:
+        for seq, (m, frame) in enumerate([
+            (20.0, {"type": "input_audio_buffer.speech_started", "item_id": "item_new",
+                    "audio_start_ms": 20000}),
+            (21.0, {"type": "input_audio_buffer.speech_stopped", "item_id": "item_new",
+                    "audio_end_ms": 21000}),
+            (21.2, {"type": "response.created", "response": {"id": "resp_new",
+                                                             "status": "in_progress"}}),
+        ], start=9100):
+            fh.write(json.dumps({"seq": seq, "dir": "in", "t": 1764170000.0 + m, "m": m,
+                                 "frame": frame}, separators=(",", ":")) + "\n")
+    grown = turns_frame(src)
+    assert len(grown) == len(expected_turns) + 1
+    assert grown["response_id"].iloc[-1] == "resp_new"
+    assert grown["latency_response_s"].iloc[-1] == 21.2 - 21.0
+    assert responses_frame(src)["response_id"].iloc[-1] == "resp_new"
