@@ -124,7 +124,10 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None) 
     fs = _single(src)
     core = fs.core()
     fold = fold_of(fs)
-    directions = Counter(core.column("direction").to_pylist()) if core.num_rows else Counter()
+    directions: Counter[str] = Counter()
+    if core.num_rows:
+        for entry in pc.value_counts(core.column("direction").combine_chunks()).to_pylist():
+            directions[entry["values"]] += entry["counts"]
     types = core.column("type")
     from rtwidgets.protocol.catalog import is_known
 
