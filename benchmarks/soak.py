@@ -221,7 +221,7 @@ async def run(args: argparse.Namespace) -> int:
     browsers: dict[str, BrowserComm] = {}
     install_comm(browsers)
     if args.tracemalloc:
-        tracemalloc.start(1)
+        tracemalloc.start(args.depth)
     client = openai.AsyncOpenAI(api_key=API_KEY, base_url=info["base_url"],
                                 websocket_base_url=info["ws_url"])
     capture = tmp / "soak.jsonl"
@@ -270,11 +270,26 @@ async def run(args: argparse.Namespace) -> int:
     wall = time.monotonic() - t0
     rows_held, items_held = len(log.held), len(tx.held)  # before detach clears the views
     growth: list[tuple[str, float]] = []
+    by_trace: list[tuple[str, str, float]] = []
     if first_snap is not None:
         # Where the traced memory grew after warm-up, by file (the attached call still live).
-        diff = tracemalloc.take_snapshot().compare_to(first_snap, "filename")
+        last_snap = tracemalloc.take_snapshot()
+        diff = last_snap.compare_to(first_snap, "filename")
         growth = [(str(d.traceback[0].filename).split("site-packages/")[-1]
                    .replace(str(ROOT) + "/", ""), d.size_diff / 1024) for d in diff[:8]]
+        if args.depth > 1:
+            # By traceback: which rtwidgets line leads to the allocation (e.g. in traitlets),
+            # summed over the tracebacks that share (allocating file, innermost own line).
+            sums: Counter[tuple[str, str]] = Counter()
+            for d in last_snap.compare_to(first_snap, "traceback"):
+                frames_ = list(d.traceback)  # most recent call last
+                own = next((f for f in reversed(frames_)
+                            if "/rtwidgets/" in f.filename), None)
+                where = frames_[-1].filename.split("/")[-1]
+                why = (f"{own.filename.split('/rtwidgets/')[-1]}:{own.lineno}"
+                       if own is not None else "-")
+                sums[(where, why)] += d.size_diff
+            by_trace = [(w, y, n / 1024) for (w, y), n in sums.most_common(14)]
     await console.detach()
     console.close()
     await client.close()
@@ -316,6 +331,12 @@ async def run(args: argparse.Namespace) -> int:
         print("|-------------------------------------------------|---------|")
         for name, size in growth:
             print(f"| {name[-47:]:47} | {size:7.0f} |")
+    if by_trace:
+        print()
+        print("| traced growth: allocated in | via rtwidgets line (innermost)  |      KB |")
+        print("|-----------------------------|---------------------------------|---------|")
+        for where, why, size in by_trace:
+            print(f"| {where[-27:]:27} | {why[-31:]:31} | {size:7.0f} |")
     print()
     print("| browser side                         | value |")
     print("|--------------------------------------|-------|")
@@ -345,6 +366,8 @@ def main() -> int:
                    help="call-minutes ignored by the slopes (default: a fifth of the call)")
     p.add_argument("--max-rows", type=int, default=2000, help="the console's max_rows")
     p.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
+    p.add_argument("--depth", type=int, default=1,
+                   help="tracemalloc frames kept; >1 also prints growth by traceback")
     args = p.parse_args()
     if args.warmup is None:
         args.warmup = args.minutes / 5

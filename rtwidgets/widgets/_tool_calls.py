@@ -11,6 +11,13 @@ Reads only ``call.state.tool_calls`` (``ToolCallRecord``: status, answered_by, t
 reducer decides what is pending or answered, never this view. Answers go through
 ``await call.send_tool_output(call_id, output, respond=…, by="form")``.
 
+Memory: a row is a dozen widgets (~75 KB in the kernel with their traits and comms), so
+rows are kept only for the pending calls and the last ``max_answered`` answered ones (default
+20); older answered calls are closed and counted in the "Answered" title. Their record stays
+in ``call.state.tool_calls`` (``answered`` still lists every one); the transcript and the
+event log show them. An hour-long call with a tool every minute must not grow the kernel
+by a widget tree per call.
+
 Privacy: arguments and outputs are tool data. They are shown with ``PrivateText`` (see
 ``_session_editor``): the text travels in custom messages only, never in a synced trait,
 unless ``private=False``; ``redact=True`` keeps it out of the browser altogether. Function
@@ -35,7 +42,7 @@ from typing import Any, Final
 import ipywidgets as w
 
 from ..protocol.errors import ValidationError
-from ._base import SourceView, describe_error
+from ._base import SourceView, close_owned, describe_error
 from ._session_editor import (
     PrivateText,
     _css_error,
@@ -161,8 +168,8 @@ class _Row:
 class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     """Pending and answered tool calls of a ``Call``, with an output form per pending call.
 
-    ``ToolCalls(call, private=True, age_interval=1.0)``. Scripted twin of the buttons:
-    ``await tool_calls.send(call_id, output, respond=True)``.
+    ``ToolCalls(call, private=True, age_interval=1.0, max_answered=20)``. Scripted twin of
+    the buttons: ``await tool_calls.send(call_id, output, respond=True)``.
     """
 
     def __init__(
@@ -172,8 +179,17 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         private: bool = True,
         redact: bool = False,
         age_interval: float = 1.0,
+        max_answered: int = 20,
         **kwargs: Any,
     ) -> None:
+        if not isinstance(max_answered, int) or isinstance(max_answered, bool) or (
+            max_answered < 0
+        ):
+            self._rtw_closed = True
+            raise ValueError(
+                f"max_answered: {max_answered!r} is not a count of rows. "
+                "Fix: pass e.g. max_answered=20"
+            )
         if not age_interval > 0:
             # Refused before the widget exists; mark it closed so Widget.__del__ has nothing
             # to close.
@@ -184,6 +200,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
             )
         self.private = bool(private)
         self.age_interval = float(age_interval)
+        #: answered calls shown as rows (the newest); older ones are closed, only counted
+        self.max_answered = max_answered
         # The loop the bound call lives on; clicks may arrive on a comm subshell thread.
         self._home: asyncio.AbstractEventLoop | None = running_loop()
         self._rows: dict[str, _Row] = {}
@@ -288,7 +306,16 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         now = time.time()
         pending: list[Any] = []
         answered: list[Any] = []
+        # Only the newest max_answered answered calls keep a row (records are in call order).
+        done = [rec for rec in records if rec.status == "answered"]
+        keep = {rec.call_id for rec in done[len(done) - self.max_answered:]} if (
+            self.max_answered) else set()
         for rec in records:
+            if rec.status == "answered" and rec.call_id not in keep:
+                old = self._rows.pop(rec.call_id, None)
+                if old is not None:
+                    self._drop_row(old)
+                continue
             row = self._rows.get(rec.call_id)
             if row is None:
                 row = self._new_row(rec.call_id)
@@ -320,11 +347,25 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         self.pending_title.value = (
             f"<b>Pending</b> ({len(pending)})" if pending else _css_note("no pending tool call")
         )
-        self.answered_title.value = f"<b>Answered</b> ({len(answered)})" if answered else ""
+        hidden_n = len(done) - len(answered)
+        self.answered_title.value = (
+            f"<b>Answered</b> ({len(done)})"
+            + (" " + _css_note(f"the last {len(answered)} shown") if hidden_n else "")
+            if done else ""
+        )
         if pending:
             self._start_ticker()
         else:
             self._stop_ticker()
+
+    def _drop_row(self, row: _Row) -> None:
+        """Close a row that left the answered window (after the boxes stop showing it)."""
+        for box in (self.pending_box, self.answered_box):
+            if row.box in box.children:
+                box.children = tuple(c for c in box.children if c is not row.box)
+        # children, layouts and styles too: a Layout left open stays registered forever
+        close_owned(row.box)
+        row.box.close()
 
     def _new_row(self, call_id: str) -> _Row:
         row = _Row(call_id, private=self.private, redact=self.redact)

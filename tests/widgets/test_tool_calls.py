@@ -444,3 +444,49 @@ async def test_close_releases_every_widget(emu: Emulator) -> None:
         assert open_widgets() - before == set()
     finally:
         await call.close()
+
+
+def test_answered_rows_stay_bounded_and_closed_rows_leave_no_widgets() -> None:
+    """An hour-long call answers a tool every minute: rows (a dozen widgets each) for the
+    old answered calls are closed, so registered widgets stop growing (the soak leak)."""
+    from types import SimpleNamespace
+
+    from rtwidgets.protocol.state import ToolCallRecord
+
+    calls: dict[str, ToolCallRecord] = {}
+    listeners: list[Any] = []
+    source = SimpleNamespace(
+        call_id="rtc_u1_" + "ef" * 16,
+        state=SimpleNamespace(tool_calls=calls),
+        frames=list,
+        subscribe=lambda cb: listeners.append(cb) or (lambda: None),
+    )
+    view = ToolCalls(source, max_answered=3)
+    frame = SimpleNamespace(type="rtwidgets.tool_answered", seq=0)
+    registered: list[int] = []
+    for i in range(12):
+        calls[f"call_{i}"] = ToolCallRecord(
+            f"call_{i}", "get_weather", "{}", f"item_{i}", "resp_a", float(i),
+            answered_t=i + 0.5, output='{"ok":true}', answered_by="code", status="answered",
+        )
+        calls[f"call_p{i}"] = ToolCallRecord(
+            f"call_p{i}", "get_time", "{}", f"item_p{i}", "resp_a", float(i))
+        if i:  # the previous pending call got its answer
+            calls[f"call_p{i - 1}"].status = "answered"
+        frame.seq = i
+        for cb in listeners:
+            cb(frame)
+        registered.append(len(ipw_widget._instances))
+    # once the window is full, widget count is flat (was +1 row of widgets per call)
+    assert registered[-1] == registered[4], registered
+    assert view.pending == ["call_p11"]
+    assert len(view.answered) == 23  # the records all stay
+    kept = {"call_10", "call_p10", "call_11"}  # the newest three answered, in record order
+    assert [c.call_id for c in view._rows.values() if c.box in view.answered_box.children] == [
+        c for c in calls if c in kept]
+    assert len(view.answered_box.children) == 3
+    with pytest.raises(KeyError):
+        view.row("call_0")
+    assert "(23)" in view.answered_title.value
+    assert "last 3 shown" in view.answered_title.value
+    view.close()
