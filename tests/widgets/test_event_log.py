@@ -449,3 +449,53 @@ def test_a_frame_the_source_no_longer_holds_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"row: frame 0 .* Fix: call resync\(\)"):
         log.detail(0)
     log.close()
+
+
+def test_rows_are_compact_beyond_their_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Filters need every row, so rows are kept for the whole call; an object per row (with
+    # its own ints and float) cost ~200 bytes beyond the summary and grew the soak's kernel
+    # ~1.5 MB an hour. Columns cost ~30 bytes (plus amortised array growth and, with no
+    # loop to drain the batcher here, the pending row ids).
+    import gc
+    import tracemalloc
+
+    import comm
+    from comm.base_comm import BaseComm
+
+    class DroppingComm(BaseComm):
+        def publish_msg(self, *args: Any, **kwargs: Any) -> None:
+            del args, kwargs
+
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: DroppingComm(*a, **k))
+
+    def events(n: int) -> list[dict[str, Any]]:
+        return [{"type": "input_audio_buffer.speech_started", "event_id": f"ev_{n}",
+                 "item_id": f"item_{n}", "audio_start_ms": n * 10}]
+
+    def traced_growth(with_log: bool) -> tuple[int, int, int]:
+        source = StoreSource()
+        log = EventLog(source) if with_log else None
+        for n in range(50):
+            for ev in events(n):
+                source.feed(ev)
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(50, 4050):
+            for ev in events(n):
+                source.feed(ev)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        text = 0
+        if log is not None:
+            text = sum(49 + len(r["sum"]) for r in log.rows()[50:])  # the summary strs
+            log.close()
+        return grown, text, 4000
+
+    tracemalloc.start()
+    try:
+        without, _, _ = traced_growth(False)
+        with_log, text, rows = traced_growth(True)
+    finally:
+        tracemalloc.stop()
+    beyond = (with_log - without - text) / rows
+    assert beyond < 130, f"{beyond:.0f} bytes per row beyond its summary"  # was ~266
