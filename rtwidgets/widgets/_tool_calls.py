@@ -13,7 +13,7 @@ reducer decides what is pending or answered, never this view. Answers go through
 
 Memory: a row is a dozen widgets (~75 KB in the kernel with their traits and comms), so
 rows are kept only for the pending calls and the last ``max_answered`` answered ones (default
-20); older answered calls are closed and counted in the "Answered" title. Their record stays
+10); older answered calls are closed and counted in the "Answered" title. Their record stays
 in ``call.state.tool_calls`` (``answered`` still lists every one); the transcript and the
 event log show them. An hour-long call with a tool every minute must not grow the kernel
 by a widget tree per call.
@@ -168,7 +168,7 @@ class _Row:
 class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     """Pending and answered tool calls of a ``Call``, with an output form per pending call.
 
-    ``ToolCalls(call, private=True, age_interval=1.0, max_answered=20)``. Scripted twin of
+    ``ToolCalls(call, private=True, age_interval=1.0, max_answered=10)``. Scripted twin of
     the buttons: ``await tool_calls.send(call_id, output, respond=True)``.
     """
 
@@ -179,7 +179,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         private: bool = True,
         redact: bool = False,
         age_interval: float = 1.0,
-        max_answered: int = 20,
+        max_answered: int = 10,
         **kwargs: Any,
     ) -> None:
         if not isinstance(max_answered, int) or isinstance(max_answered, bool) or (
@@ -188,7 +188,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
             self._rtw_closed = True
             raise ValueError(
                 f"max_answered: {max_answered!r} is not a count of rows. "
-                "Fix: pass e.g. max_answered=20"
+                "Fix: pass e.g. max_answered=10"
             )
         if not age_interval > 0:
             # Refused before the widget exists; mark it closed so Widget.__del__ has nothing
