@@ -85,13 +85,15 @@ class _RowStore:
     A long call makes hundreds of rows a minute and filters need every one of them, so a row
     is not kept as an object (an object, its ints and its float cost ~200 bytes a row and
     grew the kernel ~1.5 MB an hour): seq and clock in arrays, (direction, type, category)
-    as an index into a small table, the error flag in a byte, the summary as one str.
+    as an index into a small table, the error flag in a byte, the summaries as UTF-8 in one
+    buffer.
     Links and the fold state of delta rows are sparse dicts. ``store[rid]`` builds a
     ``_Row`` (a copy: change a row with ``fold``).
     """
 
     __slots__ = (
         "_delta",
+        "_ends",
         "_err",
         "_kind",
         "_kind_of",
@@ -99,7 +101,7 @@ class _RowStore:
         "_link",
         "_m",
         "_seq",
-        "_sum",
+        "_text",
     )
 
     def __init__(self) -> None:
@@ -109,7 +111,10 @@ class _RowStore:
         self._kinds: list[tuple[str, str, str]] = []  # (direction, type, category)
         self._kind_of: dict[tuple[str, str, str], int] = {}
         self._err = bytearray()
-        self._sum: list[str | None] = []
+        # summaries, UTF-8, end to end (a str each would add ~50 bytes of header a row);
+        # row rid's is _text[_ends[rid - 1]:_ends[rid]] (delta rows have none: see _delta)
+        self._text = bytearray()
+        self._ends = array("Q")
         self._link: dict[int, int] = {}
         # delta rows: [item_id, last_delta, count, last_seq, last_m]
         self._delta: dict[int, list[Any]] = {}
@@ -131,7 +136,9 @@ class _RowStore:
         self._m.append(row.m)
         self._kind.append(kind)
         self._err.append(1 if row.error else 0)
-        self._sum.append(row.summary)
+        if row.summary is not None:
+            self._text += row.summary.encode()
+        self._ends.append(len(self._text))
         if row.link is not None:
             self._link[rid] = row.link
         if row.summary is None:
@@ -152,9 +159,12 @@ class _RowStore:
     def _row(self, rid: int) -> _Row:
         direction, ftype, cat = self._kinds[self._kind[rid]]
         row = _Row(rid, self._seq[rid], direction, ftype, self._m[rid], cat,
-                   bool(self._err[rid]), self._link.get(rid), self._sum[rid])
+                   bool(self._err[rid]), self._link.get(rid), None)
         state = self._delta.get(rid)
-        if state is not None:
+        if state is None:
+            start = self._ends[rid - 1] if rid else 0
+            row.summary = self._text[start:self._ends[rid]].decode()
+        else:
             row.item_id, row.last_delta, row.count, row.last_seq, row.last_m = state
         return row
 
