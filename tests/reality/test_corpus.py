@@ -59,7 +59,7 @@ SDK_EXCEPTIONS: dict[tuple[str, int], str] = {}
 
 
 def _realtime_frames() -> list[tuple[str, int, dict[str, Any]]]:
-    out = []
+    out: list[tuple[str, int, dict[str, Any]]] = []
     for name in all_frame_files():
         doc = load_frames(name)
         if doc["api"] == "realtime":
