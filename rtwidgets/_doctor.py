@@ -32,9 +32,9 @@ message quoting a key, e.g. ``sk-proj-****abcd``). Without a key it opens no con
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import contextlib
 import os
 import re
 import sys
@@ -57,7 +57,7 @@ _LABEL_WIDTH: Final = 24
 _MESSAGE_MAX: Final = 200
 # A key-like token a server message may quote, including masked forms the shared mask does
 # not match ("sk-proj-********abcd" shows the key's last characters): hidden whole.
-_KEYISH_RE: Final = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk|ek)[-_][^\s'\",;)]*", re.IGNORECASE)
+_KEYISH_RE: Final = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk|ek)[-_][^\s'\",;)]+", re.IGNORECASE)
 _HIDDEN: Final = "…(hidden)"
 
 _HOW_TO_SET_KEY_SHORT: Final = "export OPENAI_API_KEY=…  (https://platform.openai.com/api-keys)"
@@ -82,7 +82,9 @@ class _Out:
         # The exact values and their stripped forms (a pasted secret often ends in "\n").
         values = {s for v in secrets for s in (v, v.strip()) if len(s) >= 4}
         self._secrets = sorted(values, key=len, reverse=True)
-        encoding = getattr(stream, "encoding", None) or "ascii"
+        # A stream without an encoding (StringIO) takes any text; a terminal or pipe in an
+        # ASCII locale gets ASCII marks instead of a UnicodeEncodeError.
+        encoding = getattr(stream, "encoding", None) or "utf-8"
         try:
             "✓✗–!".encode(encoding)
             self.ok, self.fail, self.skip, self.warn = "✓", "✗", "–", "!"
@@ -94,7 +96,9 @@ class _Out:
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, _HIDDEN)
-        return _KEYISH_RE.sub(lambda m: m.group(0)[:3] + _HIDDEN, mask_secrets(text))
+        # Key-shaped tokens first (whole, masked forms too), then the shared mask (whsec_…,
+        # Bearer …); the first's output is not matched again by the second.
+        return mask_secrets(_KEYISH_RE.sub(lambda m: m.group(0)[:3] + _HIDDEN, text))
 
     def line(self, text: str = "") -> None:
         print(self.scrub(text), file=self._stream, flush=True)
@@ -226,10 +230,8 @@ async def _check_sideband(out: _Out, client: openai.AsyncOpenAI, opts: DoctorOpt
             return
         if call.status.state != "ended":
             out.more(f"attached to {opts.call_id}; listening for {opts.seconds:g} s …")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await call.wait_ended(opts.seconds)
-            except TimeoutError:
-                pass
         ended = call.status if call.status.state == "ended" else None
         lasted = time.monotonic() - started
     finally:
@@ -308,8 +310,8 @@ async def run_doctor(opts: DoctorOptions, stream: TextIO | None = None) -> int:
         out.row(out.fail, "OPENAI_API_KEY", "has spaces or a line break around it, which the "
                 "SDK sends as part of the key (checked below without them)", "remove them")
     elif key_text.startswith("ek_"):
-        out.row(out.fail, "OPENAI_API_KEY", "is an ephemeral client secret (ek_…): it cannot "
-                "list models or attach a sideband", "use a standard API key")
+        out.row(out.fail, "OPENAI_API_KEY", "is an ephemeral client secret (starts with ek_): "
+                "it cannot list models or attach a sideband", "use a standard API key")
     else:
         out.row(out.ok, "OPENAI_API_KEY", "set")
 
