@@ -57,7 +57,9 @@ _LABEL_WIDTH: Final = 24
 _MESSAGE_MAX: Final = 200
 # A key-like token a server message may quote, including masked forms the shared mask does
 # not match ("sk-proj-********abcd" shows the key's last characters): hidden whole.
-_KEYISH_RE: Final = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk|ek)[-_][^\s'\",;)]+", re.IGNORECASE)
+# A sentence's full stop after the token is kept.
+_KEYISH_RE: Final = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk|ek)[-_][^\s'\",;)]*[^\s'\",;).]",
+                               re.IGNORECASE)
 _HIDDEN: Final = "…(hidden)"
 
 _HOW_TO_SET_KEY_SHORT: Final = "export OPENAI_API_KEY=…  (https://platform.openai.com/api-keys)"

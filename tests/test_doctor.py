@@ -237,7 +237,7 @@ async def test_a_refused_key_fails_with_the_code_and_no_key_text(
     line = row(text, "key authenticates")
     assert line.startswith("✗")
     assert "the key was refused: HTTP 401 invalid_api_key" in line
-    assert "Incorrect API key provided: sk-…(hidden)" in text
+    assert "Incorrect API key provided: sk-…(hidden). You can find" in text
     assert "Fix: use a standard key" in text
 
 
