@@ -1,4 +1,5 @@
-"""The ``rtwidgets`` command: ``rtwidgets emulator`` (the local Realtime server) and its demo.
+"""The ``rtwidgets`` command: ``rtwidgets emulator`` (the local Realtime server), its demo,
+and ``rtwidgets doctor`` (checks a key, a webhook secret and a call's sideband; ``_doctor``).
 
 Why: the emulator must be usable without writing Python: start it from a shell, point an SDK
 or a notebook at the printed URLs, stop it with Ctrl-C or SIGTERM (exit code 0). ``--demo``
@@ -30,6 +31,16 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; use e.g. 1 or 20") from None
     if not 0 < value <= 1000:
         raise argparse.ArgumentTypeError("must be > 0 and <= 1000; 1 is real time")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use e.g. 10") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("must be > 0 and <= 3600 (seconds); e.g. 10")
     return value
 
 
@@ -72,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
                           "(same as: rtwidgets emulator --demo --port 0)")
     _add_emulator_args(demo)
     demo.set_defaults(demo=True, port=0)
+    doctor = sub.add_parser(
+        "doctor", help="check OPENAI_API_KEY, OPENAI_WEBHOOK_SECRET and a call's sideband",
+        description="Checks that OPENAI_API_KEY authenticates (one read-only GET /models), that "
+        "OPENAI_WEBHOOK_SECRET (if set) is whsec_ + base64, and, given --call-id, attaches to "
+        "that call's sideband for --seconds, counts the event types and detaches without "
+        "hanging up. Honours OPENAI_BASE_URL and OPENAI_WEBSOCKET_BASE_URL. Never prints a "
+        "secret. Without a key it says what it would check and exits 0. Exit 1: a check failed.")
+    # The call id is checked by the doctor, not by argparse: argparse would echo a bad value,
+    # and people paste keys into the wrong place.
+    doctor.add_argument("--call-id", default=None, metavar="ID",
+                        help="a live call's id (rtc_…) to attach to, read-only")
+    doctor.add_argument("--seconds", type=_seconds, default=10.0, metavar="N",
+                        help="how long to listen on the sideband (default 10)")
     return parser
 
 
@@ -175,4 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("emulator", "demo"):
         return asyncio.run(_run(args))
+    if args.command == "doctor":
+        from rtwidgets._doctor import DoctorOptions, run_doctor
+
+        return asyncio.run(run_doctor(DoctorOptions(call_id=args.call_id,
+                                                    seconds=args.seconds)))
     return 2  # pragma: no cover - argparse requires a command

@@ -189,6 +189,8 @@ class Emulator:
         app.router.add_post("/v1/realtime/calls", self._create_call)
         app.router.add_post("/v1/realtime/calls/{call_id}/{action}", self._call_action)
         app.router.add_get("/v1/realtime", self._websocket)
+        app.router.add_get("/v1/models", self._models_list)
+        app.router.add_get("/v1/models/{model_id}", self._models_get)
         app.router.add_post("/_emulator/calls", self._control_start)
         app.router.add_get("/_emulator/calls", self._control_list)
         app.router.add_get("/_emulator/calls/{call_id}", self._control_get)
@@ -520,6 +522,40 @@ class Emulator:
                                code="call_not_active")
         await call.end("referred")
         return web.Response(status=200)
+
+    # ------------------------------------------------------------------ HTTP: models
+
+    # ``GET /v1/models`` and ``/v1/models/{id}``: the cheap read-only request that
+    # ``rtwidgets doctor`` makes to check a key, answered in the OpenAI list/model shapes.
+    # The ids are the Realtime models named in realtime-protocol.md §0.1 (plus the emulator's
+    # own default model); ``created`` is one fixed date (2025-08-28, the GA snapshot's), as
+    # the emulator has no source for the real ones and the answer must not vary between runs.
+
+    _MODEL_IDS = ("gpt-realtime", "gpt-realtime-2025-08-28", "gpt-realtime-mini",
+                  "gpt-realtime-mini-2025-12-15", "gpt-realtime-1.5", "gpt-realtime-2",
+                  "gpt-realtime-2.1", "gpt-realtime-2.1-mini")
+    _MODEL_CREATED = 1756339200
+
+    def _model_objects(self) -> list[dict[str, Any]]:
+        ids = list(dict.fromkeys((*self._MODEL_IDS, self.options.model)))
+        return [{"id": m, "object": "model", "created": self._MODEL_CREATED,
+                 "owned_by": "openai"} for m in ids]
+
+    async def _models_list(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _json_error(401, _NO_KEY)
+        return web.json_response({"object": "list", "data": self._model_objects()})
+
+    async def _models_get(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _json_error(401, _NO_KEY)
+        model_id = request.match_info["model_id"]
+        for model in self._model_objects():
+            if model["id"] == model_id:
+                return web.json_response(model)
+        # the id is not echoed: it is whatever the client sent (a pasted key?)
+        return _json_error(404, "The model does not exist or you do not have access to it.",
+                           param="model", code="model_not_found")
 
     # ------------------------------------------------------------------ the WebSocket
 
