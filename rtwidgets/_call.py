@@ -44,7 +44,6 @@ import inspect
 import json
 import logging
 import os
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -74,7 +73,7 @@ from rtwidgets._transport import (
 )
 from rtwidgets.protocol.builders import validate_client_event
 from rtwidgets.protocol.errors import ValidationError
-from rtwidgets.protocol.ids import IdFactory, is_call_id
+from rtwidgets.protocol.ids import IdFactory, check_call_id, shown_id, transport_kind
 from rtwidgets.protocol.session import SessionDiff, session_diff
 from rtwidgets.protocol.state import SessionState
 
@@ -196,10 +195,8 @@ def _matches(key: str, etype: str) -> bool:
 
 
 def _transport_kind(call_id: str) -> str | None:
-    m = re.match(r"^rtc_(?:u(\d)_)?[0-9a-f]{32}$", call_id)
-    if m is None:
-        return None
-    return "sip" if m.group(1) in (None, "0") else "webrtc"
+    # From the 'rtc_u0_'/'rtc_u1_' marker when present; an id without it is still a call id.
+    return transport_kind(call_id)
 
 
 class EventStream:
@@ -925,7 +922,9 @@ class Call:
             raise ToolCallError("respond", "expected True or False", "pass respond=True/False")
         rec = self.state.tool_calls.get(call_id)
         if rec is None:
-            raise ToolCallError("call_id", f"{call_id[:64]!r} is not a tool call of this call",
+            # Tool call ids are server-made and opaque: looked up, never checked by shape; an
+            # unknown value is quoted only when it is id-shaped (a pasted key is not echoed).
+            raise ToolCallError("call_id", f"{shown_id(call_id)} is not a tool call of this call",
                                 "use an id from call.state.pending_tool_calls()")
         if call_id in self._answered or rec.status != "pending":
             who = f" by {rec.answered_by}" if rec.answered_by else ""
@@ -1007,12 +1006,9 @@ async def attach(
         connect_timeout: seconds to wait for the first connection before returning.
         events_maxsize: bound of each ``events()`` stream.
     """
-    if not isinstance(call_id, str) or not is_call_id(call_id):
-        # never echo the value: people paste API keys here, and errors get saved in notebooks
-        raise ValidationError("call_id", "not a Realtime call id (expected 'rtc_u1_' or "
-                              "'rtc_u0_' and 32 hex digits)",
-                              "pass the id from the Location header or the webhook",
-                              code="invalid_value")
+    # 'rtc_' and a safe tail (protocol/ids.py); the value is never echoed: people paste API
+    # keys here, and errors get saved in notebooks.
+    check_call_id(call_id, "call_id")
     if audio not in ("dropped", "kept"):
         raise ValidationError("audio", f"{audio!r} is not an option", "use 'dropped' or 'kept'")
     if not isinstance(redact_transcripts, bool):

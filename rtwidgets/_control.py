@@ -26,7 +26,7 @@ from typing import Any, Final
 import openai
 
 from rtwidgets.protocol.errors import ValidationError, short
-from rtwidgets.protocol.ids import is_call_id
+from rtwidgets.protocol.ids import SIP_URI_RE, TEL_URI_RE, call_id_from_location, check_call_id
 from rtwidgets.protocol.session import validate_session
 
 __all__ = [
@@ -41,15 +41,6 @@ __all__ = [
 ]
 
 _TARGET_URI_MAX: Final = 2048
-# tel: URIs (RFC 3966): a global "+digits" or local number with visual separators, then params.
-_TEL_RE: Final = re.compile(r"^tel:\+?[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()]*(;[^\s;]+)*$")
-# sip:/sips: URIs (RFC 3261), checked lightly: optional userinfo, a host, optional port,
-# then parameters and headers. Whitespace and control characters are never allowed.
-_SIP_RE: Final = re.compile(
-    r"^sips?:(?:[^\s@:;?]+(?::[^\s@;?]*)?@)?"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
-    r"(?::[0-9]{1,5})?(?:;[^\s;?]+)*(?:\?[^\s]+)?$"
-)
 # What an API key looks like, so that a server message quoting one is scrubbed even when the
 # key in use is not known here (a client whose api_key is a callable).
 _KEY_RE: Final = re.compile(r"\b(?:sk|ek|rk)-[A-Za-z0-9_\-]{6,}|\bek_[0-9a-f]{8,}")
@@ -61,8 +52,8 @@ class CreatedCall:
     """A WebRTC call created by ``create_call``.
 
     Attributes:
-        call_id: the last path segment of the ``Location`` header (``rtc_u1_…``): the id to
-            attach the sideband to and to hang up with.
+        call_id: the last path segment of the ``Location`` header (``rtc_…``, opaque): the
+            id to attach the sideband to and to hang up with.
         sdp_answer: the server's SDP answer, to hand to the browser's ``RTCPeerConnection``.
     """
 
@@ -110,21 +101,8 @@ class CallNotFoundError(CallControlError):
 
 
 def _check_call_id(call_id: object) -> str:
-    if not isinstance(call_id, str):
-        raise ValidationError(
-            "call_id",
-            f"expected a string, got {type(call_id).__name__}",
-            "pass the call id as a string, e.g. 'rtc_u0_…' from the webhook",
-            code="invalid_type",
-        )
-    if not is_call_id(call_id):
-        raise ValidationError(
-            "call_id",
-            f"{short(call_id)} is not a Realtime call id",
-            "pass 'rtc_u0_<32 hex>' (SIP, from the realtime.call.incoming webhook) or "
-            "'rtc_u1_<32 hex>' (WebRTC, the last segment of the Location header)",
-        )
-    return call_id
+    # The one rule for call ids (protocol/ids.py): 'rtc_' and a safe tail, never echoed.
+    return check_call_id(call_id, "call_id")
 
 
 def _session_body(session: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,9 +170,9 @@ def _check_target_uri(target_uri: object) -> str:
         )
     scheme = target_uri.split(":", 1)[0].lower() if ":" in target_uri else ""
     if scheme == "tel":
-        ok = bool(_TEL_RE.match(target_uri))
+        ok = TEL_URI_RE.fullmatch(target_uri) is not None
     elif scheme in ("sip", "sips"):
-        ok = bool(_SIP_RE.match(target_uri))
+        ok = SIP_URI_RE.fullmatch(target_uri) is not None
     else:
         raise ValidationError(
             "target_uri",
@@ -378,11 +356,12 @@ async def create_call(
                 action="create_call",
                 status_code=raw.status_code,
             )
-        call_id = location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        if not is_call_id(call_id):
+        call_id = call_id_from_location(location)
+        if call_id is None:
             raise CallControlError(
                 f"create_call: the Location header {short(location, 80)} does not end in a "
-                "call id. Fix: check that the client's base_url is the Realtime API",
+                "call id ('rtc_' and letters, digits, '_' or '-'). Fix: check that the "
+                "client's base_url is the Realtime API",
                 call_id=None,
                 action="create_call",
                 status_code=raw.status_code,

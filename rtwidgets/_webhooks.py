@@ -627,6 +627,10 @@ class WebhookInbox:
         if not isinstance(data, dict):
             raise _Refusal(400, "malformed")
         call_id = data.get("call_id")
+        # Opaque: 'rtc_' and a safe tail (protocol/ids.py), never the docs' 32-hex example,
+        # which real SIP calls do not keep (rtc_u0_E7JGG7YLOPmJfNx4alnIn). The body's 'id' and
+        # the 'webhook-id' header are not checked by shape: the signature vouches for them and
+        # they are only de-duplication keys.
         if not isinstance(call_id, str) or not is_call_id(call_id):
             raise _Refusal(400, "malformed")
         headers_raw = data.get("sip_headers", [])

@@ -561,10 +561,19 @@ CONTROL: list[tuple[str, str, Callable[[Rig], Awaitable[Any]]]] = [
      lambda r: refer(SIP, "sip:" + "a" * 5000 + "@example.com", client=r.client)),
     ("refer-id-bad", "call_id", lambda r: refer("nope", "tel:+14155550123", client=r.client)),
     ("hangup-id-int", "call_id", lambda r: hangup(5, client=r.client)),  # type: ignore[arg-type]
-    ("hangup-id-bad", "call_id", lambda r: hangup("rtc_xyz", client=r.client)),
+    ("hangup-id-bad", "call_id", lambda r: hangup("rtc_", client=r.client)),
     ("hangup-id-query", "call_id",
      lambda r: hangup("rtc_u1_" + "a" * 32 + "?x=1", client=r.client)),
     ("hangup-client-dict", "client", lambda r: hangup(RTC, client={"api_key": "x"})),  # type: ignore[arg-type]
+    # Call ids are opaque ('rtc_' and a safe tail, issue 10), but these are clearly not ids.
+    ("hangup-id-space", "call_id",
+     lambda r: hangup("rtc_u0_E7JGG7 YLOPmJfNx4alnIn", client=r.client)),
+    ("accept-id-key", "call_id",
+     lambda r: accept("rtc_u0_sk-proj-NotARealKey0123456789", client=r.client)),
+    ("refer-id-url", "call_id",
+     lambda r: refer("https://api.openai.com/v1/realtime/calls/rtc_u0_E7JGG7YLOPmJfNx4alnIn",
+                     "tel:+14155550123", client=r.client)),
+    ("reject-id-too-long", "call_id", lambda r: reject("rtc_" + "E" * 200, client=r.client)),
 ]
 for _id, _field, _fn in CONTROL:
     add(f"control-{_id}", _field, _fn)

@@ -195,7 +195,7 @@ async def test_accept_with_keywords_only(server: Server, client: openai.AsyncOpe
 @pytest.mark.parametrize(
     ("call_id", "session", "fields", "field"),
     [
-        ("rtc_nope", None, {}, "call_id"),
+        ("rtc_", None, {}, "call_id"),
         ("", None, {}, "call_id"),
         (42, None, {}, "call_id"),
         (f"{SIP_CALL}/../x", None, {}, "call_id"),

@@ -398,7 +398,7 @@ REFUSALS: dict[str, tuple[RefusalCase, int, str]] = {
         _signed(b'{"id": "evt_x", "type": "realtime.call.incoming"}'), 400, "malformed"
     ),
     "signed event with a bad call id": (
-        _signed(incoming_body(call_id="rtc_nope")), 400, "malformed"
+        _signed(incoming_body(call_id="rtc_u0_../nope")), 400, "malformed"
     ),
     "signed event with bad sip headers": (
         _signed(incoming_body(sip_headers=[{"name": "From"}])),

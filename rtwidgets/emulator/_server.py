@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiohttp import WSMsgType, web
 
 from rtwidgets.protocol.errors import ValidationError
-from rtwidgets.protocol.ids import IdFactory, is_call_id
+from rtwidgets.protocol.ids import IdFactory, check_call_id, is_call_id
 from rtwidgets.protocol.session import default_session, merge_session
 
 from ._call import EmulatedCall, EmulatorOptions
@@ -298,16 +298,24 @@ class Emulator:
         faults: Iterable[Fault | Mapping[str, Any]] | None = None,
         hold_until_attached: bool = True,
         session: Mapping[str, Any] | None = None,
+        call_id: str | None = None,
     ) -> str:
         """Start a scripted call and return its id.
 
         ``webrtc``: as if a browser posted an offer (the caller waits for a sideband when
         ``hold_until_attached``). ``sip``: sends ``realtime.call.incoming`` to
-        ``webhook_url`` and waits for ``accept``/``reject``.
+        ``webhook_url`` and waits for ``accept``/``reject``. ``call_id``: use this id instead
+        of a minted one (any id the real service could hand out, e.g. one copied from real
+        traffic, for tests); it must not be in use.
         """
         if transport not in ("webrtc", "sip"):
             raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
                              "Fix: pick one of the two")
+        if call_id is not None:
+            check_call_id(call_id, "call_id")
+            if call_id in self.calls:
+                raise ValueError(f"call_id: {call_id!r} is already a call of this emulator. "
+                                 "Fix: leave call_id out to get a fresh id, or pick another")
         sc = self.scenario if scenario is None else load_scenario(scenario)
         parsed_faults = parse_faults(faults)
         sess = self._session_for(sc)
@@ -317,8 +325,9 @@ class Emulator:
                                      audio_started=False)
             except ValidationError as err:
                 raise ValueError(str(err)) from None
-        call_id = self._ids.webrtc_call_id() if transport == "webrtc" else \
-            self._ids.sip_call_id()
+        if call_id is None:
+            call_id = self._ids.webrtc_call_id() if transport == "webrtc" else \
+                self._ids.sip_call_id()
         call = self._new_call(call_id=call_id, transport=transport, scenario=sc, session=sess,
                               faults=parsed_faults, hold_until_attached=hold_until_attached)
         if transport == "webrtc":
@@ -625,11 +634,11 @@ class Emulator:
         if not isinstance(body, dict):
             return _json_error(400, "The body must be a JSON object.", code="invalid_type")
         unknown = set(body) - {"transport", "scenario", "faults", "hold_until_attached",
-                               "session"}
+                               "session", "call_id"}
         if unknown:
             name = sorted(unknown)[0]
             return _json_error(400, f"{name}: is not a known field. Fix: use transport, "
-                               "scenario, faults, hold_until_attached, session",
+                               "scenario, faults, hold_until_attached, session, call_id",
                                param=name, code="unknown_parameter")
         hold = body.get("hold_until_attached", self.options.hold_until_attached)
         if not isinstance(hold, bool):
@@ -639,7 +648,8 @@ class Emulator:
             call_id = await self.start_call(
                 transport=body.get("transport", "webrtc"),
                 scenario=body.get("scenario"), faults=body.get("faults"),
-                hold_until_attached=hold, session=body.get("session"))
+                hold_until_attached=hold, session=body.get("session"),
+                call_id=body.get("call_id"))
         except (ScenarioError, FaultError) as err:
             return _json_error(400, str(err), param=err.field, code="invalid_value")
         except ValueError as err:

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from .catalog import CLIENT_EVENT_TYPES
 from .errors import ValidationError, did_you_mean, short
-from .ids import IdFactory
+from .ids import IdFactory, refuse_secret
 from .session import (
     _audio_format,
     _base64,
@@ -146,7 +146,10 @@ def validate_item(item: Any, path: str = "item", *, allow_reference: bool = Fals
 
 
 def _item_id(value: Any, path: str) -> None:
+    # Opaque (protocol/ids.py): any non-empty string within the service's documented limit,
+    # except a pasted key.
     _str(value, path, nonempty=True)
+    refuse_secret(value, path)
     if len(value) > MAX_ITEM_ID_LENGTH:
         raise _fail(
             path, f"is {len(value)} characters long, above the limit of {MAX_ITEM_ID_LENGTH}",
@@ -205,12 +208,15 @@ def _function_call(item: Mapping[str, Any], path: str) -> None:
     _str(item["name"], _join(path, "name"), nonempty=True)
     _str(item["arguments"], _join(path, "arguments"))
     if "call_id" in item:
-        _str(item["call_id"], _join(path, "call_id"), nonempty=True)
+        refuse_secret(_str(item["call_id"], _join(path, "call_id"), nonempty=True),
+                      _join(path, "call_id"))
 
 
 def _function_call_output(item: Mapping[str, Any], path: str) -> None:
     _obj(item, path, (*_COMMON, "call_id", "output"), ("call_id", "output"))
-    _str(item["call_id"], _join(path, "call_id"), nonempty=True)
+    # Tool call ids are server-made and opaque (call_ + base62 so far): not checked by shape.
+    refuse_secret(_str(item["call_id"], _join(path, "call_id"), nonempty=True),
+                  _join(path, "call_id"))
     if not isinstance(item["output"], str):
         raise _fail(
             _join(path, "output"),
@@ -389,7 +395,7 @@ def _response_create_check(event: Mapping[str, Any]) -> None:
 
 def _response_cancel_check(event: Mapping[str, Any]) -> None:
     if event.get("response_id") is not None:
-        _str(event["response_id"], "response_id", nonempty=True)
+        refuse_secret(_str(event["response_id"], "response_id", nonempty=True), "response_id")
 
 
 _OPTIONAL: Final[dict[str, tuple[str, ...]]] = {
@@ -447,7 +453,9 @@ def validate_client_event(event: Any) -> None:
     allowed = ("type", "event_id", *required, *_OPTIONAL.get(event_type, ()))
     _obj(event, "", allowed, required)
     if "event_id" in event:
-        _str(event["event_id"], "event_id", nonempty=True, max_len=512)
+        # Any string the client picks (the service echoes it in error.event_id), bounded.
+        refuse_secret(_str(event["event_id"], "event_id", nonempty=True, max_len=512),
+                      "event_id")
     _EVENT_CHECKS[event_type](event)
     # Free-form parts (tool schemas, prompt variables, …) are not checked field by field;
     # a NaN/Infinity there would still make the frame invalid JSON, so look everywhere.

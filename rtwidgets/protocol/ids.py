@@ -1,14 +1,41 @@
-"""Identifier generators in the shapes the Realtime server uses.
+"""Identifier shapes: the one place that says what an id may look like, and mints ids.
 
-Why: the emulator must mint ids a client cannot tell from the real server's, and tests and
-notebooks need them *reproducible* (nbval compares outputs), so every generator draws from an
-``IdFactory`` that can be seeded. Pure: no clock, no I/O; a seeded factory is deterministic.
+Why: ids enter rtwidgets from people (a pasted call id, a form field), from the wire (a
+``Location`` header, a webhook) and from files (a capture's header), and the emulator must
+mint ids a client cannot tell from the real server's. Both sides used to trust the shape of
+the documentation's examples (``rtc_u1_`` + 32 hex), which real traffic does not keep: real
+call ids are mixed-case base62 of varying length (``rtc_u0_E7JGG7YLOPmJfNx4alnIn``, 21
+characters; ``rtc_u0_ERgXRp3oMMnXYswMZiboahqXEVDezFD9``, 32; realtime-protocol.md §1, issue
+10). So every id is **opaque**: a check looks at the prefix and at a safe character set, never
+at a length or an alphabet copied from an example.
 
-Shapes (realtime-protocol.md §1):
-``rtc_u1_<32 hex>`` (WebRTC call), ``rtc_u0_<32 hex>`` (SIP call), ``event_``/``item_``/
-``resp_``/``conv_``/``sess_`` + 21 base62, ``call_`` + 16 base62 (function call id),
-``ek_`` + 32 hex (client secret), ``evt_`` + 32 hex (webhook event), ``wh_`` + 32 hex
-(webhook delivery).
+The rules, each as lenient as the service and as strict as safety needs:
+
+- **Realtime call id** (``check_call_id``, ``is_call_id``): ``rtc_`` + 1 to 124 characters of
+  ``[A-Za-z0-9_-]``. The character set keeps what reaches a URL path (``/calls/{id}/hangup``),
+  a query string (``?call_id=``), a file name (``captures/<call_id>-….jsonl``) and a log line
+  inert: no ``/``, ``.``, ``?``, ``%``, whitespace or control characters. The cap (128 in all)
+  is about four times the longest id seen (39) and keeps a capture's file name far below the
+  255-byte limit of common file systems; it bounds what a paste can push through, not what
+  the service may mint. Anything secret-shaped (``sk-…``, ``sk-proj-…``, ``rk-…``, ``ek_…``,
+  ``whsec_…``, a bearer token), even after an ``rtc_`` prefix, is refused, and the value is
+  never echoed in an error: people paste keys into the call-id box.
+- **Transport kind** (``transport_kind``): ``rtc_u0_…`` is SIP and ``rtc_u1_…`` WebRTC in every
+  id seen so far; an id without that marker is still a call id, its kind is just unknown.
+- **Server-made ids** (``event_``, ``item_``, ``resp_``, ``conv_``, ``sess_``, function
+  ``call_``): never checked by shape anywhere; they are data to show and to link by.
+- **Client-supplied ids** (protocol/builders.py): an item id is a non-empty string of at most 32
+  characters (the service documents that limit); a client ``event_id`` a non-empty string of at
+  most 512 (the service accepts any string); a tool ``call_id`` in ``send_tool_output`` must be
+  a pending tool call of the call (stronger than any shape). Secret-shaped values are refused
+  in all of them, because client ids are sent, captured and echoed back by the server.
+- **Webhook ids** (``evt_…`` body id, ``wh_…`` ``webhook-id`` header): not checked by shape;
+  the signature vouches for them and the inbox only uses them as de-duplication keys.
+- **Transfer targets** (``TEL_URI_RE``, ``SIP_URI_RE``): RFC 3966 ``tel:`` and RFC 3261
+  ``sip:``/``sips:`` URIs, checked lightly (scheme, a number or a host, no whitespace), because
+  the service passes them to a SIP REFER it does not document further.
+
+Minting (``IdFactory``) is pure: no clock, no I/O; a seeded factory is deterministic.
 """
 
 from __future__ import annotations
@@ -17,27 +44,183 @@ import random
 import re
 import secrets
 import string
+from typing import Final, Literal
+
+from .errors import ValidationError, mask_secrets
 
 __all__ = [
+    "CALL_ID_MAX_LENGTH",
+    "CALL_ID_PREFIX",
     "CALL_ID_RE",
+    "CALL_ID_TAIL_LENGTHS",
+    "SIP_URI_RE",
+    "TEL_URI_RE",
     "IdFactory",
+    "call_id_from_location",
+    "check_call_id",
     "is_call_id",
+    "looks_secret",
+    "refuse_secret",
+    "shown_id",
+    "transport_kind",
 ]
 
-_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-_HEX = "0123456789abcdef"
+_BASE62: Final = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_HEX: Final = "0123456789abcdef"
 
-#: A Realtime call id: WebRTC ``rtc_u1_…``, SIP ``rtc_u0_…`` or the older ``rtc_<hex>``.
-CALL_ID_RE = re.compile(r"^rtc_(?:u\d_)?[0-9a-f]{32}$")
+#: Every Realtime call id starts with this.
+CALL_ID_PREFIX: Final = "rtc_"
+#: The longest call id accepted (see the module docstring for why 128).
+CALL_ID_MAX_LENGTH: Final = 128
+#: A Realtime call id: the prefix and a safe, bounded tail. Use ``is_call_id`` (it also
+#: refuses secret-shaped values); the pattern is anchored at both ends (``\Z``, not ``$``,
+#: which would let a trailing newline through).
+CALL_ID_RE: Final = re.compile(rf"^rtc_[A-Za-z0-9_-]{{1,{CALL_ID_MAX_LENGTH - 4}}}\Z")
+_SAFE_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TRANSPORT_RE: Final = re.compile(r"rtc_u(\d)_")
+
+# tel: URIs (RFC 3966): a global "+digits" or local number with visual separators, then params.
+TEL_URI_RE: Final = re.compile(r"tel:\+?[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()]*(;[^\s;]+)*")
+# sip:/sips: URIs (RFC 3261), checked lightly: optional userinfo, a host, optional port,
+# then parameters and headers. Whitespace and control characters are never allowed.
+SIP_URI_RE: Final = re.compile(
+    r"sips?:(?:[^\s@:;?]+(?::[^\s@;?]*)?@)?"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::[0-9]{1,5})?(?:;[^\s;?]+)*(?:\?[^\s]+)?"
+)
+
+_CALL_ID_FIX: Final = (
+    "pass the call id exactly as the server gave it: 'rtc_u0_…' from data.call_id of the "
+    "realtime.call.incoming webhook (SIP), or 'rtc_u1_…', the last path segment of the "
+    "WebRTC Location header; only letters, digits, '_' and '-' follow 'rtc_'"
+)
 
 
-def is_call_id(value: str) -> bool:
-    """Whether ``value`` has the shape of a Realtime call id."""
-    return bool(CALL_ID_RE.match(value))
+def looks_secret(value: str) -> bool:
+    """Whether ``value`` contains anything shaped like an API key, client or webhook secret."""
+    return mask_secrets(value) != value
+
+
+def refuse_secret(value: str, field: str) -> None:
+    """``ValidationError`` naming ``field`` when ``value`` is shaped like a key or secret.
+
+    For free-form client ids (item ids, ``event_id``, ``response_id``, a tool ``call_id``):
+    the service accepts any string there, but a pasted key would be sent, captured and echoed
+    back in the server's ``error`` events.
+    """
+    if looks_secret(value):
+        raise ValidationError(
+            field, "looks like an API key or secret, not an id (not shown)",
+            "pass the id itself, never a key; if a key was pasted where others can see it, "
+            "rotate it",
+        )
+
+
+def is_call_id(value: object) -> bool:
+    """Whether ``value`` is acceptable as a Realtime call id (``rtc_`` + a safe tail)."""
+    return (
+        isinstance(value, str)
+        and CALL_ID_RE.fullmatch(value) is not None
+        and not looks_secret(value)
+    )
+
+
+def check_call_id(value: object, field: str = "call_id") -> str:
+    """``value`` if it is a Realtime call id, else ``ValidationError`` naming ``field``.
+
+    The error says what is wrong and how to fix it, and never quotes the value: what people
+    paste into a call-id box by mistake is often an API key.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(
+            field, f"expected a string, got {type(value).__name__}", _CALL_ID_FIX,
+            code="invalid_type",
+        )
+    if is_call_id(value):
+        return value
+    fix = _CALL_ID_FIX
+    if not value.strip():
+        problem = "is empty"
+    elif looks_secret(value):
+        problem = "looks like an API key or secret, not a call id (not shown)"
+        fix = ("paste the call id (it starts with 'rtc_'), never a key, into this field; if a "
+               "key was pasted where others can see it, rotate it")
+    elif any(c.isspace() for c in value):
+        problem = "contains spaces or line breaks, which a call id never has"
+    elif "://" in value or "/" in value or "?" in value:
+        problem = "is a URL or a path, not a call id"
+    elif not value.startswith(CALL_ID_PREFIX):
+        problem = "does not start with 'rtc_', so it is not a Realtime call id"
+    elif len(value) > CALL_ID_MAX_LENGTH:
+        problem = f"is {len(value)} characters long, above the limit of {CALL_ID_MAX_LENGTH}"
+    else:
+        problem = ("contains characters a call id never has (only letters, digits, '_' and "
+                   "'-' follow 'rtc_')")
+    raise ValidationError(field, problem, fix)
+
+
+def call_id_from_location(location: str) -> str | None:
+    """The call id a ``Location`` header ends in, or ``None``.
+
+    Takes the last path segment and ignores a query string or fragment, so
+    ``/v1/realtime/calls/rtc_u0_E52x…`` and ``https://…/calls/rtc_u1_…?x=1`` both work.
+    """
+    path = re.split(r"[?#]", location, maxsplit=1)[0].strip().rstrip("/")
+    segment = path.rsplit("/", 1)[-1]
+    return segment if is_call_id(segment) else None
+
+
+def transport_kind(call_id: str) -> Literal["sip", "webrtc"] | None:
+    """``"sip"`` for ``rtc_u0_…``, ``"webrtc"`` for ``rtc_u1_…``, else ``None`` (unknown).
+
+    Derived from the prefix when present, never required: the marker is what every id seen so
+    far carries, not a documented rule.
+    """
+    m = _TRANSPORT_RE.match(call_id) if isinstance(call_id, str) else None
+    if m is None:
+        return None
+    return {"0": "sip", "1": "webrtc"}.get(m.group(1))  # type: ignore[return-value]
+
+
+def shown_id(value: object) -> str:
+    """``repr(value)`` when it is a safe id-shaped string, else a placeholder.
+
+    For messages that name an id the user gave (an unknown tool call, a call not found):
+    a safe id is worth showing, anything else (a pasted key, a payload) is not echoed.
+    """
+    if isinstance(value, str) and _SAFE_ID_RE.fullmatch(value) and not looks_secret(value):
+        return repr(value)
+    return "(a value that is not an id; not shown)"
+
+
+#: Width of the time stem at the start of server-made ids. Real ids of one session share
+#: their first characters, and ids made in the same second share the first five: ``item_``,
+#: ``event_`` and ``resp_`` ``C1PSb…`` of one response, its ``conv_C1PSN…`` made earlier
+#: (public log of a real session, liusida/dictionary Server2/OpenAI-Realtime-API-responses-
+#: example.md); ``event_Ct1OV…`` / ``item_Ct1OX…`` (realtime-protocol.md §1). Base62 digits in
+#: ASCII order (0-9, A-Z, a-z) make the fixed-width stem sort as its number does.
+_STEM_WIDTH: Final = 5
+_STEM_SPACE: Final = 62**_STEM_WIDTH
+#: Observed lengths of the base62 tail of real call ids (realtime-protocol.md §1).
+CALL_ID_TAIL_LENGTHS: Final = (21, 32)
+
+
+def _base62_fixed(value: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        value, digit = divmod(value, 62)
+        out.append(_BASE62[digit])
+    return "".join(reversed(out))
 
 
 class IdFactory:
     """Mints ids in the server's formats.
+
+    Server-made ids (``event_``, ``item_``, ``resp_``, ``conv_``, ``sess_`` + 21 base62) start
+    with a five-character stem that encodes a virtual time in seconds, as real ones do: ids made
+    at the same virtual time share it, later ones sort after. The time only moves when told
+    (``advance_to``), from the caller's (virtual) clock, never from the wall clock; the stem's
+    starting point is drawn from the factory's generator, so a seeded factory repeats itself.
 
     Args:
         seed: ``None`` draws from the OS's CSPRNG (ids are unpredictable, as on the real
@@ -46,12 +229,38 @@ class IdFactory:
 
     def __init__(self, seed: int | None = None) -> None:
         self._rng: random.Random | None = None if seed is None else random.Random(seed)
+        # In the lower half of the stem space: ~450 million seconds before it could wrap.
+        self._stem_base = _STEM_SPACE // 4 + self._below(_STEM_SPACE // 4)
+        self._time = 0
+
+    def _below(self, n: int) -> int:
+        return secrets.randbelow(n) if self._rng is None else self._rng.randrange(n)
 
     def _pick(self, alphabet: str, n: int) -> str:
         if self._rng is None:
             return "".join(secrets.choice(alphabet) for _ in range(n))
         rng = self._rng
         return "".join(rng.choice(alphabet) for _ in range(n))
+
+    # -- the clock behind the stem
+
+    @property
+    def time(self) -> int:
+        """The virtual time (whole seconds since the factory was made) the stem encodes."""
+        return self._time
+
+    def advance_to(self, seconds: float) -> None:
+        """Move the stem's virtual time to ``seconds`` (never backwards: ids stay ordered)."""
+        self._time = max(self._time, int(seconds))
+
+    def stem(self) -> str:
+        """The current time stem (five base62 characters)."""
+        return _base62_fixed((self._stem_base + self._time) % _STEM_SPACE, _STEM_WIDTH)
+
+    def _stemmed(self, prefix: str, n: int = 21) -> str:
+        return f"{prefix}{self.stem()}{self.base62(n - _STEM_WIDTH)}"
+
+    # -- raw material
 
     def hex32(self) -> str:
         """32 lowercase hex digits."""
@@ -61,40 +270,50 @@ class IdFactory:
         """``n`` base62 characters."""
         return self._pick(_BASE62, n)
 
+    def obfuscation(self, n: int) -> str:
+        """An ``obfuscation`` value of ``n`` characters: mixed-case base62, as real ones are."""
+        return self.base62(n)
+
+    # -- ids
+
+    def _call_tail(self) -> str:
+        low, high = CALL_ID_TAIL_LENGTHS
+        return self.base62(low + self._below(high - low + 1))
+
     def webrtc_call_id(self) -> str:
-        """``rtc_u1_<32 hex>``: the id read from a WebRTC ``Location`` header."""
-        return f"rtc_u1_{self.hex32()}"
+        """``rtc_u1_`` + 21 to 32 base62: the id read from a WebRTC ``Location`` header."""
+        return f"rtc_u1_{self._call_tail()}"
 
     def sip_call_id(self) -> str:
-        """``rtc_u0_<32 hex>``: the id carried by ``realtime.call.incoming``."""
-        return f"rtc_u0_{self.hex32()}"
+        """``rtc_u0_`` + 21 to 32 base62: the id carried by ``realtime.call.incoming``."""
+        return f"rtc_u0_{self._call_tail()}"
 
     def event_id(self) -> str:
         """A server ``event_id``."""
-        return f"event_{self.base62()}"
+        return self._stemmed("event_")
 
     def client_event_id(self) -> str:
         """A client ``event_id`` (any string is allowed; we use the server's shape)."""
-        return f"event_{self.base62()}"
+        return self._stemmed("event_")
 
     def item_id(self) -> str:
         """A server-made conversation item id."""
-        return f"item_{self.base62()}"
+        return self._stemmed("item_")
 
     def response_id(self) -> str:
         """A response id."""
-        return f"resp_{self.base62()}"
+        return self._stemmed("resp_")
 
     def conversation_id(self) -> str:
         """A conversation id."""
-        return f"conv_{self.base62()}"
+        return self._stemmed("conv_")
 
     def session_id(self) -> str:
         """A session id."""
-        return f"sess_{self.base62()}"
+        return self._stemmed("sess_")
 
     def function_call_id(self) -> str:
-        """A function ``call_id`` (``call_`` + 16 base62)."""
+        """A function ``call_id`` (``call_`` + 16 base62, e.g. ``call_9Q9eysr6LstYMEx6``)."""
         return f"call_{self.base62(16)}"
 
     def client_secret(self) -> str:
@@ -102,9 +321,9 @@ class IdFactory:
         return f"ek_{self.hex32()}"
 
     def webhook_event_id(self) -> str:
-        """A webhook body ``id`` (``evt_…``)."""
+        """A webhook body ``id`` (``evt_`` + 32 hex, as the docs show it)."""
         return f"evt_{self.hex32()}"
 
     def webhook_delivery_id(self) -> str:
-        """A ``webhook-id`` header value (``wh_…``)."""
+        """A ``webhook-id`` header value (``wh_`` + 32 hex, as the docs show it)."""
         return f"wh_{self.hex32()}"

@@ -39,6 +39,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..protocol.errors import ValidationError
+from ..protocol.ids import shown_id
 from ._base import SourceView, describe_error
 from ._session_editor import (
     PrivateText,
@@ -339,7 +340,8 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         if incoming is None:
             raise ValidationError(
                 "call_id",
-                f"{call_id!r} is not an incoming call of this inbox",
+                # Any id-shaped value is named (ids are opaque); anything else is not echoed.
+                f"{shown_id(call_id)} is not an incoming call of this inbox",
                 f"use one of: {', '.join(self._calls) or 'none yet'}",
             )
         return incoming

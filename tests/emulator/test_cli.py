@@ -38,7 +38,7 @@ async def test_serves_then_stops_cleanly_on_sigterm() -> None:
     assert proc.stdout is not None
     await asyncio.wait_for(proc.stdout.readline(), 20)   # the control API line
     line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-    assert re.search(r"started webrtc call: rtc_u1_[0-9a-f]{32}", line)
+    assert re.search(r"started webrtc call: rtc_u1_[0-9A-Za-z]{21,32}\b", line)
     control = base_url.removesuffix("/v1") + "/_emulator/calls"
     async with aiohttp.ClientSession() as http:
         async with http.post(control, json={"transport": "webrtc"}) as r:
