@@ -29,7 +29,6 @@ from rtwidgets.widgets._console import CallConsole
 
 from . import all_frame_files, call_ids, load_frames, load_ids, load_webhooks
 
-OPAQUE_IDS = "opaque ids: branch ids"
 # Safe id alphabet (house rule: prefix + safe characters, never a length from an example).
 SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -271,7 +270,6 @@ def test_capture_and_load_keep_the_real_id_and_rebuild_the_same_state(tmp_path: 
     assert not any(f.flags & {"bad", "unknown_type"} for f in rec.frames())
 
 
-@pytest.mark.xfail(strict=True, reason=OPAQUE_IDS)
 @pytest.mark.parametrize(("call_id", "kind"), [(REAL_SIP, "sip"), (REAL_WEBRTC, "webrtc")])
 def test_load_infers_the_transport_from_a_real_call_id(tmp_path: Path, call_id: str,
                                                         kind: str) -> None:
