@@ -7,17 +7,29 @@ to every attached socket, and a scripted caller and model that produce the docum
 sequences at a realistic pace. It also keeps the ground truth other layers test against: a
 record of every event sent (with the ids of the sockets it reached) and received.
 
-Decisions where the public docs are silent (each is a switch on ``EmulatorOptions``):
+Observed in public real traffic (issue 10), so not switches: the assistant's
+``conversation.item.done`` precedes ``response.output_item.done``; the first output transcript
+delta precedes ``output_audio_buffer.started``; with manual commits (no turn detection) the
+client's ``response.created`` precedes the input transcription; text that is not JSON is
+``invalid_json`` and an unknown type ``invalid_value``; items carry no ``object``;
+``rate_limits`` lists only ``tokens``; ``obfuscation`` is mixed-case base62; later turns of a
+long call report cached audio tokens; a response cancelled by barge-in (``turn_detected``)
+reports zero usage.
+
+Decisions where the public record is silent (each is a switch on ``EmulatorOptions``):
 - ``session.created`` is sent to a sideband on attach only if ``session_created_on_attach``
   (default False, per pydantic-ai#6676); a ``?model=`` session always gets it first.
-- ``rate_limits.updated`` comes just before ``response.done`` (GW capture) unless
-  ``rate_limits_position="start"`` (after ``response.created``, as SPEC says).
-- ``conversation.item.done`` follows ``response.output_item.done``.
+- ``rate_limits.updated`` follows ``response.done`` (observed; ``rate_limits_position``
+  "after_done") unless "end" (just before ``response.done``, the older GW capture) or
+  "start" (after ``response.created``, as SPEC says).
 - WebRTC/SIP sessions send no ``response.output_audio.delta`` unless ``audio_deltas``;
   ``input_audio_buffer.append`` on a call's sideband is refused
   (``invalid_event_for_transport``, as the HF emulator does).
 - On a barge-in the server truncates the interrupted assistant item itself
   (``conversation.item.truncated`` after ``output_audio_buffer.cleared``).
+- With server VAD the input transcription completes before the automatic response starts
+  (the docs allow either order; one timeline per call keeps seeded runs identical).
+- Caching: the input the previous response read is cached, per modality, in 64-token blocks.
 - A function call's id is accepted in any ``function_call_output``; only a matching one
   unlocks the scripted follow-up.
 
@@ -560,9 +572,9 @@ class EmulatedCall:
             return
         self._input_audio_bytes = 0
         item_id = self._ids.item_id()
-        item = {"id": item_id, "type": "message",
-                "status": "completed", "role": "user",
-                "content": [{"type": "input_audio", "transcript": None}]}
+        item: dict[str, Any] = {"id": item_id, "type": "message", "status": "completed",
+                                "role": "user",
+                                "content": [{"type": "input_audio", "transcript": None}]}
         prev = self._insert(item, None)
         await self.emit("input_audio_buffer.committed", item_id=item_id, previous_item_id=prev)
         await self.emit("conversation.item.added", previous_item_id=prev, item=dict(item))

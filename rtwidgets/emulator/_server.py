@@ -7,9 +7,16 @@ WebSocket (``?call_id=`` sideband or ``?model=`` session) and signed SIP webhook
 server on one port serves all of it, plus a small control API under ``/_emulator`` to start
 calls, inject faults and read the emulator's own record of what it sent and received.
 
+Handshake failures follow public real traffic: an unknown or ended ``call_id`` is an HTTP
+404 before the upgrade; a missing or wrong key is refused after the upgrade (``error``
+``invalid_api_key``, close 3000), and so are a missing or unknown model and the beta header
+(``missing_model`` / ``invalid_model`` / ``beta_api_shape_disabled``, close 4000). The calls
+API answers a wrong key with HTTP 401 and the error envelope.
+
 Never: reaches beyond the configured host (it binds 127.0.0.1 unless told otherwise); keeps
-or prints an API key (bearer tokens are checked for presence and dropped; ``requests`` holds
-no ``Authorization`` header); shows the webhook secret in a repr; imports rtwidgets code other
+or prints an API key (bearer tokens are checked and dropped; ``valid_keys`` are kept as
+SHA-256 digests; a refused key is named by its public prefix only; ``requests`` holds no
+``Authorization`` header); shows the webhook secret in a repr; imports rtwidgets code other
 than ``rtwidgets.protocol``.
 """
 
@@ -627,15 +634,16 @@ class Emulator:
         # an ``error`` event and a close code (3000 for the key, 4000 for the rest).
         failure = self._handshake_failure(request, call_id, model)
         if failure is not None:
-            code, close, message = failure
-            error = {"type": "invalid_request_error", "code": code, "message": message,
+            err_code, close, message = failure
+            error = {"type": "invalid_request_error", "code": err_code, "message": message,
                      "param": None, "event_id": None}
             frame = {"type": "error", "event_id": self._ids.event_id(), "error": error}
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_str(json.dumps(frame, separators=(",", ":")))
             self.refused_sockets.append({"t": time.monotonic(), "call_id": call_id,
-                                         "model": model, "code": code, "close_code": close})
-            await ws.close(code=close, message=code.encode())
+                                         "model": model, "code": err_code,
+                                         "close_code": close})
+            await ws.close(code=close, message=err_code.encode())
             return ws
         if call is not None:
             created = self.options.session_created_on_attach
