@@ -5,7 +5,8 @@ Why: the emulator must be usable without writing Python: start it from a shell, 
 or a notebook at the printed URLs, stop it with Ctrl-C or SIGTERM (exit code 0). ``--demo``
 (or ``rtwidgets demo``) starts a scripted call, attaches a sideband and prints every event as
 it streams, the quickest way to see the protocol. This module must never print or log a
-secret: the webhook secret is only passed on; the demo's API key is a fixed fake.
+secret: the webhook secret and ``--api-key`` values are only passed on; the demo's API key is
+a fixed fake unless ``--api-key`` names the accepted ones.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def _add_emulator_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--webhook-secret", type=_secret, default=None,
                    help="Standard Webhooks secret (whsec_…) to sign webhooks with; default "
                    "$OPENAI_WEBHOOK_SECRET (prefer it: a flag shows in the process list)")
+    p.add_argument("--api-key", action="append", default=None, metavar="KEY",
+                   help="a key the emulator accepts (repeat for several); default: any "
+                   "non-empty key. Others are refused as the real service does (error "
+                   "invalid_api_key, close 3000). Use test keys: a flag shows in the "
+                   "process list")
     p.add_argument("--seed", type=int, default=None,
                    help="seed ids and timing jitter for reproducible runs")
     p.add_argument("--start-call", choices=("webrtc", "sip"), default=None,
@@ -113,10 +119,10 @@ def _short(event: dict[str, Any]) -> str:
     return t
 
 
-async def _demo(emu: Any, transport: str, stop: asyncio.Event) -> None:
+async def _demo(emu: Any, transport: str, stop: asyncio.Event, key: str) -> None:
     import aiohttp
 
-    auth = {"Authorization": f"Bearer {_DEMO_KEY}"}
+    auth = {"Authorization": f"Bearer {key}"}
     call_id = await emu.start_call(transport=transport)
     print(f"demo {transport} call: {call_id} (scenario {emu.scenario.name!r}); events follow",
           flush=True)
@@ -162,7 +168,7 @@ async def _run(args: argparse.Namespace) -> int:
             webhook_url=args.webhook_url,
             webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET") or None,
             seed=args.seed,
-            hold_until_attached=not args.no_hold)
+            hold_until_attached=not args.no_hold, valid_keys=args.api_key)
     except (ScenarioError, FaultError, ValueError) as err:
         print(f"rtwidgets emulator: {err}", file=sys.stderr)
         return 2
@@ -180,7 +186,9 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"control API: {emu.control_url}/calls  scenario={emu.scenario.name} "
               f"speed={args.speed:g}", flush=True)
         if args.demo:
-            await _demo(emu, args.start_call or "webrtc", stop)
+            # The demo's own client uses the first accepted key (or a fixed fake one).
+            key = args.api_key[0] if args.api_key else _DEMO_KEY
+            await _demo(emu, args.start_call or "webrtc", stop, key)
         else:
             if args.start_call:
                 call_id = await emu.start_call(transport=args.start_call)

@@ -110,8 +110,8 @@ class SyntheticCall:
                 "status_details": None, "output": [], "conversation_id": self.conv,
                 "output_modalities": [modality], "usage": None}
         self.frame(created, {"type": "response.created", "response": resp})
-        a_item = {"id": item, "object": "realtime.item", "type": "message",
-                  "status": "in_progress", "role": "assistant", "content": []}
+        a_item = {"id": item, "type": "message", "status": "in_progress",
+                  "role": "assistant", "content": []}
         step = (first_text - created) / 3
         self.frame(created + step, {"type": "response.output_item.added", "response_id": rid,
                                     "output_index": 0, "item": a_item})
@@ -158,12 +158,10 @@ class SyntheticCall:
                                  "part": {"type": part_type, key: reply}})
         done_item = {**a_item, "status": final_status,
                      "content": [{"type": f"output_{part_type}", key: reply}]}
-        self.frame(t + 4 * inc, {"type": "response.output_item.done", "response_id": rid,
+        # Real traffic: the conversation's item.done precedes the response's output_item.done.
+        self.frame(t + 4 * inc, {"type": "conversation.item.done", "item": done_item})
+        self.frame(t + 5 * inc, {"type": "response.output_item.done", "response_id": rid,
                                  "output_index": 0, "item": done_item})
-        self.frame(t + 5 * inc, {"type": "conversation.item.done", "item": done_item})
-        if rate_limits:
-            self.frame(t + 6 * inc, {"type": "rate_limits.updated", "rate_limits": [
-                {"name": "tokens", "limit": 40000, "remaining": 38490, "reset_seconds": 2.3}]})
         if audio_cleared is not None:
             self.frame(audio_cleared, {"type": "output_audio_buffer.cleared",
                                        "response_id": rid})
@@ -172,6 +170,10 @@ class SyntheticCall:
         self.frame(done, {"type": "response.done", "response": {
             **resp, "status": status, "status_details": details, "output": [done_item],
             "usage": usage}})
+        if rate_limits:
+            # Real traffic: rate_limits.updated (tokens only) follows response.done.
+            self.frame(done, {"type": "rate_limits.updated", "rate_limits": [
+                {"name": "tokens", "limit": 40000, "remaining": 38490, "reset_seconds": 2.3}]})
         if audio_stop is not None:
             self.frame(audio_stop, {"type": "output_audio_buffer.stopped", "response_id": rid})
         return rid, item
@@ -190,7 +192,7 @@ class SyntheticCall:
         gap = (created - speech_stop) / 5
         self.frame(speech_stop + gap, {"type": "input_audio_buffer.committed",
                                        "previous_item_id": self.last_item, "item_id": x})
-        user = {"id": x, "object": "realtime.item", "type": "message", "status": "completed",
+        user = {"id": x, "type": "message", "status": "completed",
                 "role": "user", "content": [{"type": "input_audio", "transcript": None}]}
         self.frame(speech_stop + 2 * gap, {"type": "conversation.item.added",
                                            "previous_item_id": self.last_item, "item": user})
@@ -214,7 +216,7 @@ class SyntheticCall:
                 "content": [{"type": "input_text", "text": text}]}
         self.frame(sent, {"type": "conversation.item.create", "event_id": self.ids.event_id(),
                           "item": user}, direction="out")
-        server_item = {**user, "object": "realtime.item", "status": "completed"}
+        server_item = {**user, "status": "completed"}
         self.frame(added, {"type": "conversation.item.added",
                            "previous_item_id": self.last_item, "item": server_item})
         self.frame(added + 0.001, {"type": "conversation.item.done", "item": server_item})
@@ -261,9 +263,9 @@ class SyntheticCall:
                                "response_id": rid, "item_id": item, "output_index": 0,
                                "call_id": call_id, "name": name, "arguments": args})
         fc_done = {**fc, "status": "completed", "arguments": args}
-        self.frame(requested + 0.001, {"type": "response.output_item.done", "response_id": rid,
+        self.frame(requested + 0.001, {"type": "conversation.item.done", "item": fc_done})
+        self.frame(requested + 0.002, {"type": "response.output_item.done", "response_id": rid,
                                        "output_index": 0, "item": fc_done})
-        self.frame(requested + 0.002, {"type": "conversation.item.done", "item": fc_done})
         self.frame(done, {"type": "response.done", "response": {
             **resp, "status": "completed", "output": [fc_done], "usage": usage}})
         if answered is not None:

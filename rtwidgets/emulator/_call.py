@@ -7,17 +7,29 @@ to every attached socket, and a scripted caller and model that produce the docum
 sequences at a realistic pace. It also keeps the ground truth other layers test against: a
 record of every event sent (with the ids of the sockets it reached) and received.
 
-Decisions where the public docs are silent (each is a switch on ``EmulatorOptions``):
+Observed in public real traffic (issue 10), so not switches: the assistant's
+``conversation.item.done`` precedes ``response.output_item.done``; the first output transcript
+delta precedes ``output_audio_buffer.started``; with manual commits (no turn detection) the
+client's ``response.created`` precedes the input transcription; text that is not JSON is
+``invalid_json`` and an unknown type ``invalid_value``; items carry no ``object``;
+``rate_limits`` lists only ``tokens``; ``obfuscation`` is mixed-case base62; later turns of a
+long call report cached audio tokens; a response cancelled by barge-in (``turn_detected``)
+reports zero usage.
+
+Decisions where the public record is silent (each is a switch on ``EmulatorOptions``):
 - ``session.created`` is sent to a sideband on attach only if ``session_created_on_attach``
   (default False, per pydantic-ai#6676); a ``?model=`` session always gets it first.
-- ``rate_limits.updated`` comes just before ``response.done`` (GW capture) unless
-  ``rate_limits_position="start"`` (after ``response.created``, as SPEC says).
-- ``conversation.item.done`` follows ``response.output_item.done``.
+- ``rate_limits.updated`` follows ``response.done`` (observed; ``rate_limits_position``
+  "after_done") unless "end" (just before ``response.done``, the older GW capture) or
+  "start" (after ``response.created``, as SPEC says).
 - WebRTC/SIP sessions send no ``response.output_audio.delta`` unless ``audio_deltas``;
   ``input_audio_buffer.append`` on a call's sideband is refused
   (``invalid_event_for_transport``, as the HF emulator does).
 - On a barge-in the server truncates the interrupted assistant item itself
   (``conversation.item.truncated`` after ``output_audio_buffer.cleared``).
+- With server VAD the input transcription completes before the automatic response starts
+  (the docs allow either order; one timeline per call keeps seeded runs identical).
+- Caching: the input the previous response read is cached, per modality, in 64-token blocks.
 - A function call's id is accepted in any ``function_call_output``; only a matching one
   unlocks the scripted follow-up.
 
@@ -63,7 +75,7 @@ class EmulatorOptions:
     speed: float = 1.0
     model: str = "gpt-realtime"
     session_created_on_attach: bool = False
-    rate_limits_position: Literal["start", "end"] = "end"
+    rate_limits_position: Literal["after_done", "end", "start"] = "after_done"
     audio_deltas: bool = False
     close_frame_on_end: bool = True
     hold_until_attached: bool = True
@@ -192,6 +204,8 @@ class EmulatedCall:
         self._swap_next = False
         self._held: tuple[dict[str, Any], float | None] | None = None
         self._audio_chunk: str | None = None
+        self._cache_prefix: tuple[int, int] = (0, 0)   # (text, audio) the last response read
+        self._responses_created = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -365,15 +379,24 @@ class EmulatedCall:
 
     # ------------------------------------------------------------------ client events
 
-    async def receive(self, sock: _Socket, text: str) -> None:
-        """Handle one text frame from a client socket; errors answer, never raise."""
+    async def receive(self, sock: _Socket, text: str, *, binary: bool = False) -> None:
+        """Handle one frame from a client socket; errors answer, never raise.
+
+        Error codes as observed in real traffic: text that is not JSON is ``invalid_json``,
+        an unknown ``type`` is ``invalid_value``, a binary frame that is not JSON is
+        ``invalid_event``.
+        """
         now = time.monotonic()
         try:
             event = json.loads(text)
         except json.JSONDecodeError as exc:
             self._record({"direction": "received", "t": now, "socket": sock.id,
                           "event": None, "raw": text[:10_000]})
-            await self.error("invalid_event",
+            if binary:
+                await self.error("invalid_event", "The server expects text frames holding "
+                                 "JSON client events, not binary data.")
+                return
+            await self.error("invalid_json",
                              f"The server could not parse the JSON of the client event: "
                              f"{exc.msg} at position {exc.pos}.")
             return
@@ -384,7 +407,12 @@ class EmulatedCall:
         try:
             validate_client_event(event)
         except ValidationError as err:
-            await self.emit("error", error=err.to_error(client_event_id))
+            error = err.to_error(client_event_id)
+            if isinstance(event, dict) and isinstance(event.get("type"), str) and \
+                    err.code == "invalid_event" and err.field == "type":
+                # A type string the server does not know: real traffic says invalid_value.
+                error["code"] = "invalid_value"
+            await self.emit("error", error=error)
             return
         handler = getattr(self, "_on_" + event["type"].replace(".", "_"))
         try:
@@ -438,7 +466,7 @@ class EmulatedCall:
                              f"Error adding item: an item with id '{item_id}' already exists.",
                              param="item.id", event_id=eid)
             return
-        item = {"id": item_id, "object": "realtime.item", **item}
+        item = {"id": item_id, **item}
         item.setdefault("status", "completed")
         if item.get("type") == "message":
             item["content"] = [dict(c) for c in item.get("content", [])]
@@ -484,7 +512,7 @@ class EmulatedCall:
         if item_id not in self.items:
             await self._unknown_item("retrieve", "retrieving", item_id, eid)
             return
-        await self.emit("conversation.item.retrieved", item=self.items[item_id])
+        await self.emit("conversation.item.retrieved", item=self._public(self.items[item_id]))
 
     async def _on_conversation_item_truncate(self, event: dict[str, Any],
                                              eid: str | None) -> None:
@@ -544,13 +572,14 @@ class EmulatedCall:
             return
         self._input_audio_bytes = 0
         item_id = self._ids.item_id()
-        item = {"id": item_id, "object": "realtime.item", "type": "message",
-                "status": "completed", "role": "user",
-                "content": [{"type": "input_audio", "transcript": None}]}
+        item: dict[str, Any] = {"id": item_id, "type": "message", "status": "completed",
+                                "role": "user",
+                                "content": [{"type": "input_audio", "transcript": None}]}
         prev = self._insert(item, None)
         await self.emit("input_audio_buffer.committed", item_id=item_id, previous_item_id=prev)
-        await self.emit("conversation.item.added", previous_item_id=prev, item=item)
-        await self.emit("conversation.item.done", previous_item_id=prev, item=item)
+        await self.emit("conversation.item.added", previous_item_id=prev, item=dict(item))
+        await self.emit("conversation.item.done", previous_item_id=prev, item=dict(item))
+        item["_audio_tokens"] = max(1, int(ms) // 100)
 
     async def _on_input_audio_buffer_clear(self, event: dict[str, Any], eid: str | None) -> None:
         self._input_audio_bytes = 0
@@ -674,8 +703,10 @@ class EmulatedCall:
         return self.s(self._rng.uniform(lo, hi))
 
     def _obfuscation(self) -> str:
-        # Random padding of random length, as the server adds; cheap (one draw per event).
-        return self._rng.randbytes(7).hex()[: self._rng.randint(2, 14)]
+        # Random padding of random length, as the server adds. Real frames show mixed-case
+        # base62 ("z9A9dJucSf1J", "LBqdwEYsSEHbF"); drawn from the id factory's generator
+        # (a private helper until protocol/ids.py offers one).
+        return self._ids.base62(self._rng.randint(2, 16))
 
     def _response_obj(self, resp: _Response, status: str, *,
                       status_details: dict[str, Any] | None = None,
@@ -705,46 +736,63 @@ class EmulatedCall:
     def _public(item: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in item.items() if not k.startswith("_")}
 
-    def _usage(self, resp: _Response) -> dict[str, Any]:
+    def _input_tokens(self) -> tuple[int, int]:
+        """(text, audio) tokens of the conversation as the model reads it now."""
         text_in = 0
         audio_in = 0
         for item_id in self.order:
             item = self.items[item_id]
+            if "_audio_tokens" in item:
+                # Audio is read as audio, user and assistant alike (the assistant's own
+                # speech is input to every later turn: that is what long calls cache).
+                audio_in += int(item["_audio_tokens"])
             for c in item.get("content") or []:
-                text = c.get("text") or c.get("transcript") or ""
-                if c.get("type") == "input_audio":
-                    audio_in += max(1, len(text) // 2) if text else 10
-                else:
-                    text_in += _tokens(text)
+                if c.get("type") in ("input_audio", "output_audio"):
+                    if "_audio_tokens" not in item:
+                        text = c.get("transcript") or ""
+                        audio_in += max(1, len(text) // 2) if text else 10
+                    continue
+                text_in += _tokens(c.get("text") or c.get("transcript") or "")
             if item.get("type") in ("function_call", "function_call_output"):
                 text_in += _tokens(str(item.get("arguments") or item.get("output") or ""))
         text_in += _tokens(str(self.session.get("instructions") or ""))
-        text_out = sum(_tokens(o.text or o.arguments) for o in resp.plan)
-        audio_out = resp.audio_ms // 50
-        # Cached prefixes come in 64-token blocks of each modality, never more than was input.
-        cached_text = text_in // 64 * 64
-        cached_audio = audio_in // 64 * 64
-        cached = cached_text + cached_audio
+        return text_in, audio_in
+
+    def _usage(self, resp: _Response) -> dict[str, Any]:
+        if resp.cancel_reason == "turn_detected":
+            # Observed in real traffic: a response cut off by the caller's barge-in bills
+            # nothing (every count 0).
+            text_in = audio_in = text_out = audio_out = cached_text = cached_audio = 0
+        else:
+            text_in, audio_in = self._input_tokens()
+            text_out = sum(_tokens(o.text or o.arguments) for o in resp.plan)
+            audio_out = resp.audio_ms // 50
+            # The prefix the previous response already read is cached, per modality, in
+            # 64-token blocks, never more than this response's own input of that modality.
+            # Later turns of a long call so cache audio too, as real traffic shows.
+            prev_text, prev_audio = self._cache_prefix
+            cached_text = min(prev_text, text_in) // 64 * 64
+            cached_audio = min(prev_audio, audio_in) // 64 * 64
+            if not resp.out_of_band:
+                self._cache_prefix = (text_in, audio_in)
         return {
             "total_tokens": text_in + audio_in + text_out + audio_out,
             "input_tokens": text_in + audio_in,
             "output_tokens": text_out + audio_out,
             "input_token_details": {
                 "text_tokens": text_in, "audio_tokens": audio_in, "image_tokens": 0,
-                "cached_tokens": cached,
+                "cached_tokens": cached_text + cached_audio,
                 "cached_tokens_details": {"text_tokens": cached_text,
                                           "audio_tokens": cached_audio, "image_tokens": 0},
             },
             "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},
         }
 
-    def _rate_limits(self, resp: _Response) -> list[dict[str, Any]]:
-        used = self._usage(resp)["total_tokens"]
-        return [
-            {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
-            {"name": "tokens", "limit": 40000, "remaining": max(0, 40000 - used),
-             "reset_seconds": round(used / 40000 * 60, 3)},
-        ]
+    def _rate_limits(self, usage: dict[str, Any]) -> list[dict[str, Any]]:
+        # Real frames list only the ``tokens`` entry (no ``requests``).
+        used = int(usage["total_tokens"])
+        return [{"name": "tokens", "limit": 40000, "remaining": max(0, 40000 - used),
+                 "reset_seconds": round(used / 40000 * 60, 3)}]
 
     def _audio_delta(self) -> str:
         if self._audio_chunk is None:
@@ -756,8 +804,12 @@ class EmulatedCall:
         loop = asyncio.get_running_loop()
         audio = "audio" in resp.modalities
         await self.emit("response.created", response=self._response_obj(resp, "in_progress"))
-        if self.options.rate_limits_position == "start":
-            await self.emit("rate_limits.updated", rate_limits=self._rate_limits(resp))
+        self._responses_created += 1
+        self._notify()   # a manual turn's transcription waits for this (see _caller_turn)
+        position = self.options.rate_limits_position
+        if position == "start":
+            await self.emit("rate_limits.updated", rate_limits=self._rate_limits(
+                self._usage_estimate(resp)))
         next_t = loop.time()
         for index, out in enumerate(resp.plan):
             if resp.cancel_reason is not None:
@@ -767,8 +819,6 @@ class EmulatedCall:
                 next_t = await self._run_message(resp, index, item_id, out, audio, next_t)
             else:
                 next_t = await self._run_function_call(resp, index, item_id, out, next_t)
-        if self.options.rate_limits_position == "end":
-            await self.emit("rate_limits.updated", rate_limits=self._rate_limits(resp))
         if resp.cancel_reason is not None:
             status, details = "cancelled", {"type": "cancelled", "reason": resp.cancel_reason}
             for out in resp.plan:
@@ -776,8 +826,14 @@ class EmulatedCall:
                     self._awaiting_tools.pop(out.call_id, None)
         else:
             status, details = "completed", None
+        usage = self._usage(resp)
+        if position == "end":
+            await self.emit("rate_limits.updated", rate_limits=self._rate_limits(usage))
         await self.emit("response.done", response=self._response_obj(
-            resp, status, status_details=details, usage=self._usage(resp)))
+            resp, status, status_details=details, usage=usage))
+        if position == "after_done":
+            # Observed in real traffic: rate_limits.updated follows response.done.
+            await self.emit("rate_limits.updated", rate_limits=self._rate_limits(usage))
         if resp.out_of_band:
             self._oob.discard(resp.id)
             self._oob_responses.remove(resp)
@@ -789,11 +845,31 @@ class EmulatedCall:
             playback.task = self._spawn(self._drain_playback(playback))
         self._notify()
 
+    def _usage_estimate(self, resp: _Response) -> dict[str, Any]:
+        """What ``rate_limits_position="start"`` reports: the input so far, no output yet."""
+        text_in, audio_in = self._input_tokens()
+        return {"total_tokens": text_in + audio_in}
+
+    async def _start_playback(self, resp: _Response, item_id: str) -> None:
+        """The first audio of ``resp`` is out: (re)start the RTP output buffer."""
+        if self._playback is not None and self._playback.response_id == resp.id:
+            self._playback.item_id = item_id
+            return
+        previous = self._playback
+        if previous is not None:
+            # The new answer's audio follows the old one's: close the old playback.
+            self._stop_playback()
+            await self.emit("output_audio_buffer.stopped", response_id=previous.response_id)
+        self._playback = _Playback(response_id=resp.id, item_id=item_id,
+                                   start=asyncio.get_running_loop().time())
+        await self.emit("output_audio_buffer.started", response_id=resp.id)
+        self._notify()
+
     async def _run_message(self, resp: _Response, index: int, item_id: str, out: _Output,
                            audio: bool, next_t: float) -> float:
         loop = asyncio.get_running_loop()
-        item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message",
-                                "status": "in_progress", "role": "assistant", "content": []}
+        item: dict[str, Any] = {"id": item_id, "type": "message", "status": "in_progress",
+                                "role": "assistant", "content": []}
         ids: dict[str, Any] = {"response_id": resp.id, "item_id": item_id,
                                "output_index": index}
         await self.emit("response.output_item.added", response_id=resp.id, output_index=index,
@@ -805,22 +881,8 @@ class EmulatedCall:
         part_key = "transcript" if audio else "text"
         await self.emit("response.content_part.added", **ids, content_index=0,
                         part={"type": "audio" if audio else "text", part_key: ""})
-        if audio and self._webrtc_like:
-            self.audio_started = True
-            if self._playback is None or self._playback.response_id != resp.id:
-                previous = self._playback
-                if previous is not None:
-                    # The new answer's audio follows the old one's: close the old playback.
-                    self._stop_playback()
-                    await self.emit("output_audio_buffer.stopped",
-                                    response_id=previous.response_id)
-                self._playback = _Playback(response_id=resp.id, item_id=item_id,
-                                           start=loop.time())
-                await self.emit("output_audio_buffer.started", response_id=resp.id)
-                self._notify()
-            else:
-                self._playback.item_id = item_id
-        elif audio:
+        rtp = audio and self._webrtc_like
+        if audio:
             self.audio_started = True
         sent: list[str] = []
         item_audio_ms = 0
@@ -831,17 +893,20 @@ class EmulatedCall:
             if await self._pace(resp, next_t):
                 break
             sent.append(word)
-            if audio:
-                ms = self.scenario.timing.playback_word_ms
-                item_audio_ms += ms
-                resp.audio_ms += ms
-                if self._playback is not None and self._playback.response_id == resp.id:
-                    self._playback.audio_ms += ms
-                if not self._webrtc_like or self.options.audio_deltas:
-                    await self.emit("response.output_audio.delta", scheduled=next_t, **ids,
-                                    content_index=0, delta=self._audio_delta())
+            ms = self.scenario.timing.playback_word_ms if audio else 0
+            item_audio_ms += ms
+            resp.audio_ms += ms
+            if audio and (not self._webrtc_like or self.options.audio_deltas):
+                await self.emit("response.output_audio.delta", scheduled=next_t, **ids,
+                                content_index=0, delta=self._audio_delta())
             await self.emit(delta_type, scheduled=next_t, **ids, content_index=0, delta=word,
                             obfuscation=self._obfuscation())
+            if rtp:
+                # Observed in real traffic: the first transcript delta precedes
+                # output_audio_buffer.started.
+                await self._start_playback(resp, item_id)
+                if self._playback is not None and self._playback.response_id == resp.id:
+                    self._playback.audio_ms += ms
         text = "".join(sent)
         interrupted = resp.cancel_reason is not None
         if audio:
@@ -856,19 +921,26 @@ class EmulatedCall:
             content = {"type": "output_text", "text": text}
         await self.emit("response.content_part.done", **ids, content_index=0, part=part)
         item.update(status="incomplete" if interrupted else "completed", content=[content])
-        await self.emit("response.output_item.done", response_id=resp.id, output_index=index,
-                        item=dict(item))
-        if not resp.out_of_band:
-            await self.emit("conversation.item.done", previous_item_id=prev, item=dict(item))
+        await self._item_done(resp, index, item, prev)
         item["_audio_ms"] = item_audio_ms
+        if audio:
+            item["_audio_tokens"] = item_audio_ms // 50
         resp.output_items.append(item)
         return next_t
+
+    async def _item_done(self, resp: _Response, index: int, item: dict[str, Any],
+                         prev: str | None) -> None:
+        # Observed in real traffic: the conversation's item.done comes before the
+        # response's output_item.done.
+        if not resp.out_of_band:
+            await self.emit("conversation.item.done", previous_item_id=prev, item=dict(item))
+        await self.emit("response.output_item.done", response_id=resp.id, output_index=index,
+                        item=dict(item))
 
     async def _run_function_call(self, resp: _Response, index: int, item_id: str, out: _Output,
                                  next_t: float) -> float:
         loop = asyncio.get_running_loop()
-        item: dict[str, Any] = {"id": item_id, "object": "realtime.item",
-                                "type": "function_call", "status": "in_progress",
+        item: dict[str, Any] = {"id": item_id, "type": "function_call", "status": "in_progress",
                                 "call_id": out.call_id, "name": out.name, "arguments": ""}
         await self.emit("response.output_item.added", response_id=resp.id, output_index=index,
                         item=dict(item))
@@ -890,10 +962,7 @@ class EmulatedCall:
         interrupted = resp.cancel_reason is not None
         item.update(status="incomplete" if interrupted else "completed",
                     arguments=out.arguments)
-        await self.emit("response.output_item.done", response_id=resp.id, output_index=index,
-                        item=dict(item))
-        if not resp.out_of_band:
-            await self.emit("conversation.item.done", previous_item_id=prev, item=dict(item))
+        await self._item_done(resp, index, item, prev)
         resp.output_items.append(item)
         return next_t
 
@@ -1008,21 +1077,40 @@ class EmulatedCall:
         else:
             await asyncio.sleep(self.s(speech_ms))
         prev = self._previous_of_new()
-        item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message",
+        item: dict[str, Any] = {"id": item_id, "type": "message",
                                 "status": "completed", "role": "user",
                                 "content": [{"type": "input_audio", "transcript": None}]}
         self._insert(item, None)
         await self.emit("input_audio_buffer.committed", item_id=item_id, previous_item_id=prev)
         await self.emit("conversation.item.added", previous_item_id=prev, item=dict(item))
         await self.emit("conversation.item.done", previous_item_id=prev, item=dict(item))
+        item["_audio_tokens"] = max(1, speech_ms // 100)
         self._pending_reply = reply if reply is not None else self.scenario.default_reply
+        responses_before = self._responses_created
         self._notify()
         if input_cfg.get("transcription"):
-            # Transcribed before the response starts (the docs allow either order): one
-            # timeline per call keeps seeded runs identical event for event.
-            await self._transcribe(item, text, speech_ms)
+            if td:
+                # Server VAD: transcribed before the automatic response starts (the docs
+                # allow either order; one timeline per call keeps seeded runs identical).
+                await self._transcribe(item, text, speech_ms)
+            else:
+                # Manual commits: observed in real traffic, the client's response.created
+                # precedes the input transcription. Wait for it (or the caller's patience).
+                self._spawn(self._transcribe_after_response(item, text, speech_ms,
+                                                            responses_before))
         if td and td.get("create_response", True) and self._active is None:
             self.create_response({})
+
+    async def _transcribe_after_response(self, item: dict[str, Any], text: str,
+                                         speech_ms: int, responses_before: int) -> None:
+        deadline = asyncio.get_running_loop().time() + self.options.caller_patience_s
+        while self._responses_created == responses_before:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        await self._transcribe(item, text, speech_ms)
 
     async def _transcribe(self, item: dict[str, Any], text: str, speech_ms: int) -> None:
         loop = asyncio.get_running_loop()

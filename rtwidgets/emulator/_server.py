@@ -7,9 +7,16 @@ WebSocket (``?call_id=`` sideband or ``?model=`` session) and signed SIP webhook
 server on one port serves all of it, plus a small control API under ``/_emulator`` to start
 calls, inject faults and read the emulator's own record of what it sent and received.
 
+Handshake failures follow public real traffic: an unknown or ended ``call_id`` is an HTTP
+404 before the upgrade; a missing or wrong key is refused after the upgrade (``error``
+``invalid_api_key``, close 3000), and so are a missing or unknown model and the beta header
+(``missing_model`` / ``invalid_model`` / ``beta_api_shape_disabled``, close 4000). The calls
+API answers a wrong key with HTTP 401 and the error envelope.
+
 Never: reaches beyond the configured host (it binds 127.0.0.1 unless told otherwise); keeps
-or prints an API key (bearer tokens are checked for presence and dropped; ``requests`` holds
-no ``Authorization`` header); shows the webhook secret in a repr; imports rtwidgets code other
+or prints an API key (bearer tokens are checked and dropped; ``valid_keys`` are kept as
+SHA-256 digests; a refused key is named by its public prefix only; ``requests`` holds no
+``Authorization`` header); shows the webhook secret in a repr; imports rtwidgets code other
 than ``rtwidgets.protocol``.
 """
 
@@ -17,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import random
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -28,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import WSMsgType, web
 
-from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.errors import ValidationError, short
 from rtwidgets.protocol.ids import IdFactory, check_call_id, is_call_id
 from rtwidgets.protocol.session import default_session, merge_session
 
@@ -63,10 +72,36 @@ def _shown(call_id: str) -> str:
     return repr(call_id) if is_call_id(call_id) else "(not a call id)"
 
 
-def _has_bearer(request: web.Request) -> bool:
+def _bearer(request: web.Request) -> str:
+    """The bearer token of ``request`` ("" if none); never stored or shown."""
     value = request.headers.get("Authorization", "")
     scheme, _, token = value.partition(" ")
-    return scheme.lower() == "bearer" and bool(token.strip())
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _key_digest(key: str) -> str:
+    # The emulator keeps digests of the valid keys, never the keys themselves.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _masked(key: str) -> str:
+    """A refused key as the error names it: its public prefix only, the rest starred."""
+    match = re.match(r"(?:sk|rk)-(?:(?:proj|svcacct|admin)-)?|ek_", key)
+    return (match.group(0) if match else "") + "*" * 20
+
+
+def _bad_key_message(key: str) -> str:
+    return (f"Incorrect API key provided: {_masked(key)}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.")
+
+
+#: Models a ``?model=`` session accepts: the Realtime families and their dated or sized
+#: variants (``gpt-realtime``, ``gpt-realtime-mini``, ``gpt-realtime-2025-08-28``,
+#: ``gpt-4o-realtime-preview``, ``gpt-4o-mini-realtime-preview-2024-12-17`` ...). Anything
+#: else is ``invalid_model`` (close 4000), as the real service answers.
+_REALTIME_MODEL_RE = re.compile(
+    r"^(?:gpt-realtime|gpt-4o-realtime-preview|gpt-4o-mini-realtime-preview)"
+    r"(?:-[A-Za-z0-9][A-Za-z0-9.-]{0,40})?$")
 
 
 def _sdp_answer(ids: IdFactory) -> str:
@@ -105,8 +140,13 @@ class Emulator:
 
     def __init__(self, *, host: str, port: int, options: EmulatorOptions, scenario: Scenario,
                  webhook_url: str | None, webhook_secret: str | None, seed: int | None,
-                 faults: list[Fault], webhook_retry_delays: Iterable[float]) -> None:
+                 faults: list[Fault], webhook_retry_delays: Iterable[float],
+                 valid_keys: frozenset[str] | None = None) -> None:
         self.host = host
+        # Digests of the keys that authenticate (None: any non-empty key); never the keys.
+        self._valid_keys = valid_keys
+        #: Sockets refused after the upgrade (bad key, beta header, model): what and when.
+        self.refused_sockets: list[dict[str, Any]] = []
         self.port = port
         self.options = options
         self.scenario = scenario
@@ -143,12 +183,13 @@ class Emulator:
         *,
         model: str = "gpt-realtime",
         session_created_on_attach: bool = False,
-        rate_limits_position: Literal["start", "end"] = "end",
+        rate_limits_position: Literal["after_done", "end", "start"] = "after_done",
         audio_deltas: bool = False,
         close_frame_on_end: bool = True,
         hold_until_attached: bool = True,
         caller_patience_s: float = 30.0,
         webhook_retry_delays: Iterable[float] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2),
+        valid_keys: Iterable[str] | None = None,
     ) -> Emulator:
         """Validate the options, bind ``host:port`` (0 picks a free port) and serve.
 
@@ -161,9 +202,21 @@ class Emulator:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port: must be an integer from 0 to 65535, got {port!r}. "
                              "Fix: use 0 to pick any free port")
-        if rate_limits_position not in ("start", "end"):
-            raise ValueError(f"rate_limits_position: must be 'start' or 'end', got "
-                             f"{rate_limits_position!r}. Fix: pick one of the two")
+        if rate_limits_position not in ("after_done", "end", "start"):
+            raise ValueError(f"rate_limits_position: must be 'after_done', 'end' or 'start', "
+                             f"got {rate_limits_position!r}. Fix: use 'after_done' (as the "
+                             "real service does)")
+        digests: frozenset[str] | None = None
+        if valid_keys is not None:
+            if isinstance(valid_keys, (str, bytes)):
+                raise ValueError("valid_keys: must be a list of keys, not one string. "
+                                 "Fix: valid_keys=['sk-test-1']")
+            keys = list(valid_keys)
+            if not keys or not all(isinstance(k, str) and k.strip() for k in keys):
+                raise ValueError("valid_keys: must be a non-empty list of non-empty strings. "
+                                 "Fix: e.g. valid_keys=['sk-test-1'], or leave it out to "
+                                 "accept any non-empty key")
+            digests = frozenset(_key_digest(k.strip()) for k in keys)
         if webhook_secret is not None and (not isinstance(webhook_secret, str)
                                            or not webhook_secret):
             raise ValueError("webhook_secret: must be a non-empty string (e.g. 'whsec_…'). "
@@ -179,7 +232,8 @@ class Emulator:
         )
         emu = cls(host=host, port=port, options=options, scenario=load_scenario(scenario),
                   webhook_url=webhook_url, webhook_secret=webhook_secret, seed=seed,
-                  faults=parse_faults(faults), webhook_retry_delays=webhook_retry_delays)
+                  faults=parse_faults(faults), webhook_retry_delays=webhook_retry_delays,
+                  valid_keys=digests)
         emu._session_for(emu.scenario)   # a bad scenario session fails here, not mid-call
         await emu._serve()
         return emu
@@ -428,8 +482,9 @@ class Emulator:
                                   code=err.code) from None   # type: ignore[arg-type]
 
     async def _create_call(self, request: web.Request) -> web.Response:
-        if not _has_bearer(request):
-            return _json_error(401, _NO_KEY)
+        refused = self._refuse_key(request)
+        if refused is not None:
+            return refused
         session_body: Any = None
         if request.content_type == "multipart/form-data":
             sdp = None
@@ -472,8 +527,9 @@ class Emulator:
                             headers={"Location": f"/v1/realtime/calls/{call_id}"})
 
     async def _call_action(self, request: web.Request) -> web.Response:
-        if not _has_bearer(request):
-            return _json_error(401, _NO_KEY)
+        refused = self._refuse_key(request)
+        if refused is not None:
+            return refused
         call_id = request.match_info["call_id"]
         action = request.match_info["action"]
         raw = await request.read()
@@ -551,13 +607,13 @@ class Emulator:
                  "owned_by": "openai"} for m in ids]
 
     async def _models_list(self, request: web.Request) -> web.Response:
-        if not _has_bearer(request):
-            return _json_error(401, _NO_KEY)
+        if (refused := self._refuse_key(request)) is not None:
+            return refused
         return web.json_response({"object": "list", "data": self._model_objects()})
 
     async def _models_get(self, request: web.Request) -> web.Response:
-        if not _has_bearer(request):
-            return _json_error(401, _NO_KEY)
+        if (refused := self._refuse_key(request)) is not None:
+            return refused
         model_id = request.match_info["model_id"]
         for model in self._model_objects():
             if model["id"] == model_id:
@@ -568,30 +624,81 @@ class Emulator:
 
     # ------------------------------------------------------------------ the WebSocket
 
-    async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if not _has_bearer(request):
+    def _key_ok(self, key: str) -> bool:
+        if not key:
+            return False
+        return self._valid_keys is None or _key_digest(key) in self._valid_keys
+
+    def _refuse_key(self, request: web.Request) -> web.Response | None:
+        """The calls API's answer to a missing or wrong key (401 + error envelope), or None."""
+        key = _bearer(request)
+        if not key:
             return _json_error(401, _NO_KEY)
+        if not self._key_ok(key):
+            return _json_error(401, _bad_key_message(key), code="invalid_api_key")
+        return None
+
+    def _handshake_failure(self, request: web.Request, call_id: str | None,
+                           model: str | None) -> tuple[str, int, str] | None:
+        """(error code, close code, message) for a socket refused after the upgrade."""
+        key = _bearer(request)
+        if not key:
+            return ("invalid_api_key", 3000, _NO_KEY)
+        if not self._key_ok(key):
+            return ("invalid_api_key", 3000, _bad_key_message(key))
+        if request.headers.get("OpenAI-Beta", "").replace(" ", "").lower() == "realtime=v1":
+            return ("beta_api_shape_disabled", 4000,
+                    "The beta Realtime API shape is no longer available. Remove the "
+                    "'OpenAI-Beta: realtime=v1' header to use the GA Realtime API.")
+        if call_id:
+            return None
+        if not model:
+            return ("missing_model", 4000,
+                    "You must provide a model parameter (e.g. ?model=gpt-realtime).")
+        if not (_REALTIME_MODEL_RE.match(model) or model == self.options.model):
+            return ("invalid_model", 4000,
+                    f"Invalid model: {short(model)}. Use a Realtime model, e.g. gpt-realtime.")
+        return None
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
         call_id = request.query.get("call_id")
         model = request.query.get("model")
         if call_id and model:
             return _json_error(400, "Give exactly one of 'call_id' (attach to a call) or "
                                "'model' (a new session).", param="call_id", code="invalid_value")
+        call: EmulatedCall | None = None
         if call_id:
+            # Observed in real traffic: an unknown or ended call is refused at the handshake
+            # (HTTP 404), before any key is looked at.
             call = self.calls.get(call_id)
             if call is None or call.status != "active" or call.transport == "websocket":
                 return web.Response(status=404)
+        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
+        await ws.prepare(request)
+        # Observed in real traffic: key, header and model are refused after the upgrade, by
+        # an ``error`` event and a close code (3000 for the key, 4000 for the rest).
+        failure = self._handshake_failure(request, call_id, model)
+        if failure is not None:
+            err_code, close, message = failure
+            error = {"type": "invalid_request_error", "code": err_code, "message": message,
+                     "param": None, "event_id": None}
+            frame = {"type": "error", "event_id": self._ids.event_id(), "error": error}
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(json.dumps(frame, separators=(",", ":")))
+            self.refused_sockets.append({"t": time.monotonic(), "call_id": call_id,
+                                         "model": model, "code": err_code,
+                                         "close_code": close})
+            await ws.close(code=close, message=err_code.encode())
+            return ws
+        if call is not None:
             created = self.options.session_created_on_attach
-        elif model:
+        else:
+            assert model is not None
             session = default_session(model, self._ids, created_at=int(time.time()))
             call = self._new_call(call_id=session["id"], transport="websocket",
                                   scenario=Scenario.idle(), session=session)
             call.start()
             created = True
-        else:
-            return _json_error(400, "Missing query parameter: give 'model' or 'call_id'.",
-                               param="model", code="missing_required_parameter")
-        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
-        await ws.prepare(request)
         sock = call.attach(ws, request)
         try:
             if created:
@@ -612,7 +719,7 @@ class Emulator:
                 if msg.type == WSMsgType.TEXT:
                     await call.receive(sock, msg.data)
                 elif msg.type == WSMsgType.BINARY:
-                    await call.receive(sock, msg.data.decode("utf-8", "replace"))
+                    await call.receive(sock, msg.data.decode("utf-8", "replace"), binary=True)
                 else:
                     break
         finally:

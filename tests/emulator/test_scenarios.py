@@ -25,6 +25,7 @@ def check_orderings(events: list[dict[str, Any]]) -> None:
     by_response: dict[str, list[int]] = defaultdict(list)
     rate_limits_in: Counter[str] = Counter()
     open_responses: list[str] = []
+    done_without_limits: list[str] = []
     conversation: list[str] = []
     for i, e in enumerate(events):
         t = e["type"]
@@ -35,9 +36,11 @@ def check_orderings(events: list[dict[str, Any]]) -> None:
             open_responses.append(rid)
         if t == "response.done":
             open_responses.remove(rid)
+            done_without_limits.append(rid)
         if t == "rate_limits.updated":
-            assert open_responses, "rate_limits.updated outside a response"
-            rate_limits_in[open_responses[-1]] += 1
+            # Real traffic: rate_limits.updated follows its response's response.done.
+            assert done_without_limits, "rate_limits.updated before any response.done"
+            rate_limits_in[done_without_limits.pop(0)] += 1
         key_id = e.get("item_id") or (e.get("item") or {}).get("id")
         if key_id:
             pos.setdefault((t, key_id), i)
@@ -52,6 +55,10 @@ def check_orderings(events: list[dict[str, Any]]) -> None:
         assert events[idx[0]]["type"] == "response.created", rid
         assert events[idx[-1]]["type"] == "response.done", rid
         assert rate_limits_in[rid] == 1, f"{rid}: rate_limits.updated x{rate_limits_in[rid]}"
+        done = idx[-1]
+        limits = next(i for i in range(done + 1, len(events))
+                      if events[i]["type"] == "rate_limits.updated")
+        assert all(events[i]["type"] != "response.created" for i in range(done, limits)), rid
 
     def before(a: str, b: str, item: str) -> None:
         if (a, item) in pos and (b, item) in pos:
@@ -77,15 +84,19 @@ def check_orderings(events: list[dict[str, Any]]) -> None:
             ("response.content_part.done", "response.output_item.done"),
             ("response.function_call_arguments.delta", "response.function_call_arguments.done"),
             ("response.function_call_arguments.done", "response.output_item.done"),
-            ("response.output_item.done", "conversation.item.done"),
+            # Real traffic: the conversation's item.done precedes the response's.
+            ("conversation.item.done", "response.output_item.done"),
         ]:
             before(a, b, item)
-    # output_audio_buffer.started follows its response's first content part; stopped or
-    # cleared follows that response's response.done.
+    # output_audio_buffer.started follows its response's first transcript delta (real
+    # traffic); stopped or cleared follows that response's response.done.
     for i, e in enumerate(events):
         if e["type"] == "output_audio_buffer.started":
             idx = by_response[e["response_id"]]
-            assert any(events[j]["type"] == "response.content_part.added" and j < i for j in idx)
+            first = [j for j in idx
+                     if events[j]["type"] == "response.output_audio_transcript.delta"]
+            assert first, "output_audio_buffer.started without a transcript delta"
+            assert first[0] < i, "output_audio_buffer.started before the first delta"
         if e["type"] == "output_audio_buffer.stopped":
             done = [j for j in by_response[e["response_id"]]
                     if events[j]["type"] == "response.done"]
@@ -136,7 +147,10 @@ async def test_every_event_validates_and_orderings_hold(emu: Emulator, name: str
             assert e["obfuscation"]
         if e["type"] == "response.done":
             usage = e["response"]["usage"]
-            assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
+            barged = (e["response"]["status_details"] or {}).get("reason") == "turn_detected"
+            # Real traffic: a response cut off by barge-in bills nothing.
+            assert (usage["total_tokens"] == 0) is barged
+            assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
             # cached tokens are part of the input, per modality (never more than was input)
             details = usage["input_token_details"]
             cached = details["cached_tokens_details"]
@@ -281,3 +295,132 @@ async def test_unanswered_tool_call_caller_moves_on_after_patience() -> None:
         impatient = [r for r in emu.record(call_id) if r["direction"] == "meta"
                      and r["event"]["type"] == "emulator.caller_impatient"]
         assert len(impatient) == 1
+
+
+# ---------------------------------------------------------------- real-traffic behaviour
+# Each point below was observed in public real traffic (issue 10): the emulator must match.
+
+
+def _items_in(event: dict[str, Any]) -> list[dict[str, Any]]:
+    items = [event["item"]] if isinstance(event.get("item"), dict) else []
+    if event["type"].startswith("response.") and isinstance(event.get("response"), dict):
+        items.extend(event["response"].get("output") or [])
+    return items
+
+
+async def test_field_sets_match_real_frames(emu: Emulator) -> None:
+    events = await run_scenario(emu, "tools", session={"tools": [WEATHER_TOOL]})
+    items = [i for e in events for i in _items_in(e)]
+    assert len(items) > 10
+    assert all("object" not in item for item in items), "items carry no object field"
+    assert all(not key.startswith("_") for item in items for key in item)
+    limits = [e for e in events if e["type"] == "rate_limits.updated"]
+    assert limits
+    assert all([r["name"] for r in e["rate_limits"]] == ["tokens"] for e in limits)
+    padding = [e["obfuscation"] for e in events if "obfuscation" in e]
+    assert len(padding) > 20
+    assert all(p.isascii() and p.isalnum() for p in padding)
+    joined = "".join(padding)
+    # mixed-case base62, not hex: upper and lower case letters beyond a-f both occur
+    assert any(c.isupper() for c in joined)
+    assert any(c.islower() and c > "f" for c in joined)
+
+
+async def test_orders_match_real_traffic(emu: Emulator) -> None:
+    events = await run_scenario(emu, "tools", session={"tools": [WEATHER_TOOL]})
+    kinds = types_of(events)
+
+    def first(type_: str, **match: Any) -> int:
+        return next(i for i, e in enumerate(events) if e["type"] == type_
+                    and all(e.get(k) == v or (e.get("item") or {}).get(k) == v
+                            for k, v in match.items()))
+
+    dones = [i for i, k in enumerate(kinds) if k == "response.done"]
+    assert len(dones) >= 3
+    for done in dones:
+        # rate_limits.updated follows response.done (nothing of the next response between)
+        after = kinds[done + 1:]
+        assert "rate_limits.updated" in after
+        limits = done + 1 + after.index("rate_limits.updated")
+        assert "response.created" not in kinds[done:limits]
+    # the assistant's conversation.item.done precedes its response.output_item.done
+    for e in events:
+        if e["type"] == "response.output_item.done":
+            item_id = e["item"]["id"]
+            assert first("conversation.item.done", id=item_id) < events.index(e)
+    # the first transcript delta precedes output_audio_buffer.started
+    for e in events:
+        if e["type"] == "output_audio_buffer.started":
+            rid = e["response_id"]
+            assert first("response.output_audio_transcript.delta", response_id=rid) < \
+                events.index(e)
+
+
+async def test_later_turns_cache_audio(emu: Emulator) -> None:
+    events = await run_scenario(emu, "conversation")
+    usages = [e["response"]["usage"] for e in events if e["type"] == "response.done"]
+    assert len(usages) == 5
+    cached_audio = [u["input_token_details"]["cached_tokens_details"]["audio_tokens"]
+                    for u in usages]
+    assert cached_audio[0] == 0                     # nothing read before the first response
+    assert cached_audio[-1] > 0                     # a long call caches the audio it heard
+    assert cached_audio == sorted(cached_audio)
+    for u in usages:
+        details = u["input_token_details"]
+        cached = details["cached_tokens_details"]
+        assert details["cached_tokens"] == cached["text_tokens"] + cached["audio_tokens"]
+        assert cached["audio_tokens"] <= details["audio_tokens"]
+        assert cached["text_tokens"] <= details["text_tokens"]
+
+
+def _counts(value: Any) -> list[int]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _counts(v)]
+    return [value] if isinstance(value, int) else []
+
+
+async def test_barge_in_cancelled_response_reports_zero_usage(emu: Emulator) -> None:
+    events = await run_scenario(emu, "barge_in")
+    done = [e["response"] for e in events if e["type"] == "response.done"]
+    cancelled = [r for r in done if r["status"] == "cancelled"]
+    assert len(cancelled) == 1
+    assert cancelled[0]["status_details"]["reason"] == "turn_detected"
+    counts = _counts(cancelled[0]["usage"])
+    assert len(counts) >= 10
+    assert set(counts) == {0}
+    assert all(r["usage"]["total_tokens"] > 0 for r in done if r["status"] == "completed")
+
+
+async def test_manual_commits_response_created_precedes_input_transcription(
+        emu: Emulator) -> None:
+    scenario = json.loads((Path(__file__).parents[2] / "rtwidgets/emulator/scenarios/"
+                           "conversation.json").read_text())
+    scenario["session"]["audio"]["input"]["turn_detection"] = None
+    scenario["turns"] = scenario["turns"][:2]
+    call_id = await emu.start_call(scenario=scenario)
+    sb = await open_sideband(emu, call_id)
+    try:
+        while True:
+            event = await sb.next(timeout=20)
+            if event["type"] == "input_audio_buffer.committed":
+                # manual turn-taking: the client asks for the response itself
+                await sb.send({"type": "response.create"})
+    except ConnectionError:
+        pass
+    await sb.close()
+    events = sb.events
+    kinds = types_of(events)
+    assert "input_audio_buffer.speech_started" not in kinds
+    commits = [i for i, k in enumerate(kinds) if k == "input_audio_buffer.committed"]
+    assert len(commits) == 2
+    for c in commits:
+        item_id = events[c]["item_id"]
+        created = kinds.index("response.created", c)
+        transcribed = [i for i, e in enumerate(events) if e.get("item_id") == item_id
+                       and e["type"].startswith("conversation.item.input_audio_transcription")]
+        assert transcribed
+        assert created < transcribed[0]
+        assert events[transcribed[-1]]["type"] == \
+            "conversation.item.input_audio_transcription.completed"
+    for event in events:
+        validate_server_event(event)

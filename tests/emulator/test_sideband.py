@@ -5,9 +5,12 @@ the way an ending call closes its sockets."""
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import aiohttp
 import pytest
+import websockets
 
 from rtwidgets.emulator import Emulator
 
@@ -41,16 +44,11 @@ async def test_sdk_connect_by_call_id_receives_events_and_updates_session(
     assert "session.created" not in seen   # the sideband default (switch below)
 
 
-async def test_handshake_refusals(emu: Emulator) -> None:
+async def test_handshake_404_for_unknown_ended_or_ringing_call(emu: Emulator) -> None:
+    # Real traffic: an unknown or ended call id is refused at the handshake with HTTP 404.
     call_id = await emu.start_call()
     async with aiohttp.ClientSession() as http:
         url = f"{emu.websocket_base_url}/realtime?call_id={call_id}"
-        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
-            await http.ws_connect(url)
-        assert err.value.status == 401
-        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
-            await http.ws_connect(url, headers={"Authorization": "Bearer "})
-        assert err.value.status == 401
         unknown = f"{emu.websocket_base_url}/realtime?call_id=rtc_u1_{'a' * 32}"
         with pytest.raises(aiohttp.WSServerHandshakeError) as err:
             await http.ws_connect(unknown, headers={"Authorization": f"Bearer {API_KEY}"})
@@ -65,10 +63,112 @@ async def test_handshake_refusals(emu: Emulator) -> None:
             await http.ws_connect(f"{emu.websocket_base_url}/realtime?call_id={sip}",
                                   headers={"Authorization": f"Bearer {API_KEY}"})
         assert err.value.status == 404
-        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
-            await http.ws_connect(f"{emu.websocket_base_url}/realtime",
-                                  headers={"Authorization": f"Bearer {API_KEY}"})
-        assert err.value.status == 400
+
+
+async def _refused(url: str, headers: dict[str, str]) -> tuple[dict[str, Any], int | None]:
+    """Connect raw: the upgrade succeeds; return the one error frame and the close code."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, headers=headers) as ws:
+        first = await ws.receive(timeout=5)
+        assert first.type == aiohttp.WSMsgType.TEXT, first
+        closing = await ws.receive(timeout=5)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), closing
+        return json.loads(first.data), ws.close_code
+
+
+async def test_bad_key_is_refused_after_the_upgrade_with_close_3000() -> None:
+    # Real traffic: 101, then error invalid_api_key, then close 3000 (no HTTP 401).
+    async with await Emulator.start(speed=FAST, seed=1, valid_keys=[API_KEY]) as emu:
+        call_id = await emu.start_call()
+        url = f"{emu.websocket_base_url}/realtime?call_id={call_id}"
+        wrong = "sk-proj-wrongwrongwrong1234"
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": f"Bearer {wrong}"}):
+            event, code = await _refused(url, headers)
+            validate_server_event(event)
+            assert code == 3000
+            assert event["type"] == "error"
+            assert event["event_id"].startswith("event_")
+            assert event["error"]["type"] == "invalid_request_error"
+            assert event["error"]["code"] == "invalid_api_key"
+            assert event["error"]["param"] is None
+            assert event["error"]["event_id"] is None
+        assert event["error"]["message"].startswith("Incorrect API key provided: sk-proj-*")
+        assert "platform.openai.com/account/api-keys" in event["error"]["message"]
+        assert wrong[8:] not in event["error"]["message"]
+        assert wrong[8:] not in json.dumps(emu.refused_sockets)
+        assert [r["close_code"] for r in emu.refused_sockets] == [3000, 3000, 3000]
+        # nothing attached: the call never saw those sockets, and the right key works
+        assert emu.sockets(call_id) == []
+        sb = await open_sideband(emu, call_id)
+        assert (await sb.next())["type"] == "response.created"
+        await sb.close()
+        # the REST endpoints still answer a wrong key with HTTP 401 and the envelope
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{emu.base_url}/realtime/calls/{call_id}/hangup",
+                headers={"Authorization": f"Bearer {wrong}"}) as r:
+            assert r.status == 401
+            body = await r.json()
+        assert body["error"]["code"] == "invalid_api_key"
+        assert wrong[8:] not in json.dumps(body)
+        assert emu.call(call_id).status == "active"
+
+
+async def test_default_accepts_any_non_empty_key() -> None:
+    async with await Emulator.start(speed=FAST, seed=1) as emu:
+        call_id = await emu.start_call()
+        sb = await open_sideband(emu, call_id,
+                                 headers={"Authorization": "Bearer anything-at-all"})
+        assert (await sb.next())["type"] == "response.created"
+        await sb.close()
+    with pytest.raises(ValueError, match="valid_keys"):
+        await Emulator.start(valid_keys="sk-one-string")
+    with pytest.raises(ValueError, match="valid_keys"):
+        await Emulator.start(valid_keys=["sk-ok", ""])
+
+
+@pytest.mark.parametrize(("query", "headers", "code"), [
+    ("", {}, "missing_model"),
+    ("?model=gpt-nope", {}, "invalid_model"),
+    ("?model=gpt-realtime", {"OpenAI-Beta": "realtime=v1"}, "beta_api_shape_disabled"),
+    ("?call_id=CALL", {"OpenAI-Beta": "realtime=v1"}, "beta_api_shape_disabled"),
+])
+async def test_model_and_beta_header_failures_close_4000(
+        emu: Emulator, query: str, headers: dict[str, str], code: str) -> None:
+    # Real traffic: each upgrades, then gets an error event and close 4000.
+    call_id = await emu.start_call()
+    url = f"{emu.websocket_base_url}/realtime{query.replace('CALL', call_id)}"
+    event, close = await _refused(url, {"Authorization": f"Bearer {API_KEY}", **headers})
+    validate_server_event(event)
+    assert event["error"]["code"] == code
+    assert close == 4000
+    assert not [c for c in emu.calls.values() if c.transport == "websocket"]
+
+
+async def _read_all(client: Any, kwargs: dict[str, Any], seen: list[Any]) -> None:
+    async with client.realtime.connect(**kwargs) as conn:
+        async for event in conn:
+            seen.append(event)
+
+
+async def test_sdk_client_sees_the_error_then_the_close(emu: Emulator) -> None:
+    call_id = await emu.start_call()
+    async with await Emulator.start(speed=FAST, seed=1, valid_keys=[API_KEY]) as strict:
+        strict_call = await strict.start_call()
+        for client, kwargs, code, close in [
+            (strict.client(api_key="sk-not-the-right-one"), {"call_id": strict_call},
+             "invalid_api_key", 3000),
+            (emu.client(api_key=API_KEY), {"model": "gpt-nope"}, "invalid_model", 4000),
+            (emu.client(api_key=API_KEY, default_headers={"OpenAI-Beta": "realtime=v1"}),
+             {"call_id": call_id}, "beta_api_shape_disabled", 4000),
+        ]:
+            seen: list[Any] = []
+            with pytest.raises(websockets.exceptions.ConnectionClosedError) as err:
+                await _read_all(client, kwargs, seen)
+            await client.close()
+            assert [e.type for e in seen] == ["error"]
+            assert seen[0].error.code == code
+            assert err.value.rcvd is not None
+            assert err.value.rcvd.code == close
+        assert strict.sockets(strict_call) == []
 
 
 async def test_sdk_sees_404_as_an_error(emu: Emulator) -> None:
@@ -138,6 +238,12 @@ async def test_rate_limits_position_switch() -> None:
         kinds = types_of([await sb.next() for _ in range(2)])
         assert kinds == ["response.created", "rate_limits.updated"]
         await sb.close()
+    async with await Emulator.start(speed=FAST, seed=1, rate_limits_position="end") as emu:
+        call_id = await emu.start_call()
+        sb = await open_sideband(emu, call_id)
+        await sb.until("response.done")
+        assert types_of(sb.events)[-2] == "rate_limits.updated"
+        await sb.close()
     with pytest.raises(ValueError, match="rate_limits_position"):
         await Emulator.start(rate_limits_position="middle")  # type: ignore[arg-type]
 
@@ -162,11 +268,16 @@ async def test_model_session_text_turn_and_audio_deltas(emu: Emulator) -> None:
                 "response.output_item.added", "conversation.item.added",
                 "response.content_part.added"]
     assert kinds[:6] == expected
+    # Real traffic: conversation.item.done before response.output_item.done, and
+    # rate_limits.updated after response.done.
     tail = ["response.output_text.done", "response.content_part.done",
-            "response.output_item.done", "conversation.item.done", "rate_limits.updated",
-            "response.done"]
-    assert kinds[-6:] == tail
-    assert set(kinds[6:-6]) == {"response.output_text.delta"}
+            "conversation.item.done", "response.output_item.done", "response.done"]
+    assert kinds[-5:] == tail
+    assert set(kinds[6:-5]) == {"response.output_text.delta"}
+    limits = await sb.next()
+    validate_server_event(limits)
+    assert limits["type"] == "rate_limits.updated"
+    assert [r["name"] for r in limits["rate_limits"]] == ["tokens"]
     assert done["response"]["output"][0]["content"][0]["type"] == "output_text"
     assert "output_audio_buffer.started" not in kinds       # plain WebSocket: no RTP buffer
     # audio: a plain session streams audio deltas

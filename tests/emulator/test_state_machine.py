@@ -37,10 +37,11 @@ async def session(emu: Emulator) -> Sideband:
 
 BAD_INPUT = [
     # (frame, code, param)
-    ("{not json", "invalid_event", None),
+    # Real traffic: text that is not JSON is invalid_json, an unknown type invalid_value.
+    ("{not json", "invalid_json", None),
     ('{"event_id": "e1"}', "invalid_event", "type"),
     ('["a list"]', "invalid_event", "type"),
-    ('{"type": "response.explode", "event_id": "e1"}', "invalid_event", "type"),
+    ('{"type": "response.explode", "event_id": "e1"}', "invalid_value", "type"),
     ('{"type": "session.update", "event_id": "e1"}', "missing_required_parameter", "session"),
     ('{"type": "session.update", "event_id": "e1", "session": {"type": "realtime", '
      '"audio": {"output": {"speed": 3}}}}', "invalid_value", "session.audio.output.speed"),
@@ -79,6 +80,16 @@ async def test_bad_input_gets_error_event_and_session_goes_on(
     assert err["error"]["message"]
     expected_id = "e1" if '"event_id": "e1"' in frame else None
     assert err["error"]["event_id"] == expected_id
+    await still_alive(sb)
+    await sb.close()
+
+
+async def test_binary_garbage_is_invalid_event_and_session_goes_on(emu: Emulator) -> None:
+    sb = await session(emu)
+    await sb.ws.send_bytes(b"\x00" * 64)
+    err = await sb.until("error")
+    validate_server_event(err)
+    assert err["error"]["code"] == "invalid_event"
     await still_alive(sb)
     await sb.close()
 

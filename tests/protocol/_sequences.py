@@ -2,7 +2,10 @@
 
 Each builder returns a list of ``(event, direction, t)`` frames, shaped like the GA wire
 (GW captures, SPEC): ``conversation.item.added``/``.done``, ``part.type`` "audio"/"text",
-``obfuscation`` on deltas, usage in ``response.done``.
+``obfuscation`` on deltas, usage in ``response.done``. Orders and field sets follow public
+real traffic (issue 10): items carry no ``object``; the conversation's ``item.done`` comes
+before the response's ``output_item.done``; ``rate_limits.updated`` (tokens only) follows
+``response.done``; the first transcript delta precedes ``output_audio_buffer.started``.
 """
 
 from __future__ import annotations
@@ -56,8 +59,7 @@ class Script:
             self.ev("input_audio_buffer.speech_stopped", audio_end_ms=1900, item_id=x)
         self.ev("input_audio_buffer.committed", item_id=x, previous_item_id=prev)
         item = {"id": x, "type": "message", "status": "completed", "role": "user",
-                "object": "realtime.item", "content": [{"type": "input_audio",
-                                                        "transcript": None}]}
+                "content": [{"type": "input_audio", "transcript": None}]}
         self.ev("conversation.item.added", previous_item_id=prev, item=item)
         self.ev("conversation.item.done", previous_item_id=prev, item=item)
         self.last_item = x
@@ -86,7 +88,7 @@ class Script:
     def assistant_item(self, r: str, index: int = 0) -> str:
         y = self.ids.item_id()
         item = {"id": y, "type": "message", "status": "in_progress", "role": "assistant",
-                "object": "realtime.item", "content": []}
+                "content": []}
         self.ev("response.output_item.added", response_id=r, output_index=index, item=item)
         self.ev("conversation.item.added", previous_item_id=self.last_item, item=item)
         self.last_item = y
@@ -98,12 +100,12 @@ class Script:
         common = {"response_id": r, "item_id": y, "output_index": 0, "content_index": 0}
         self.ev("response.content_part.added", **common,
                 part={"type": "audio", "transcript": ""})
-        if webrtc:
-            self.ev("output_audio_buffer.started", response_id=r)
         spoken = words if stop_after is None else words[:stop_after]
-        for w in spoken:
+        for i, w in enumerate(spoken):
             self.ev("response.output_audio_transcript.delta", **common, delta=w,
-                    obfuscation="abc")
+                    obfuscation="z9A9dJucSf1J")
+            if webrtc and i == 0:
+                self.ev("output_audio_buffer.started", response_id=r)
             if not webrtc:
                 self.ev("response.output_audio.delta", **common, delta="AAAA")
         text = "".join(spoken)
@@ -114,21 +116,21 @@ class Script:
         return text
 
     def item_done(self, r: str, item: dict[str, Any], index: int = 0) -> None:
-        self.ev("response.output_item.done", response_id=r, output_index=index, item=item)
         self.ev("conversation.item.done", item=item)
+        self.ev("response.output_item.done", response_id=r, output_index=index, item=item)
 
     def response_done(self, r: str, output: list[dict[str, Any]], status: str = "completed",
                       details: dict[str, Any] | None = None,
                       usage: dict[str, Any] | None = None,
                       modalities: list[str] | None = None) -> None:
-        self.ev("rate_limits.updated", rate_limits=[
-            {"name": "tokens", "limit": 40000, "remaining": 38490, "reset_seconds": 2.265}])
         self.ev("response.done", response={
             "object": "realtime.response", "id": r, "status": status, "status_details": details,
             "output": output, "conversation_id": "conv_1",
             "output_modalities": modalities or ["audio"],
             "usage": usage if usage is not None else USAGE,
         })
+        self.ev("rate_limits.updated", rate_limits=[
+            {"name": "tokens", "limit": 40000, "remaining": 38490, "reset_seconds": 2.265}])
 
 
 def audio_turn(*, webrtc: bool = False) -> tuple[Script, dict[str, str]]:
@@ -141,7 +143,6 @@ def audio_turn(*, webrtc: bool = False) -> tuple[Script, dict[str, str]]:
     y = s.assistant_item(r)
     text = s.audio_content(r, y, ["It is ", "sunny ", "today."], webrtc=webrtc)
     done = {"id": y, "type": "message", "status": "completed", "role": "assistant",
-            "object": "realtime.item",
             "content": [{"type": "output_audio", "transcript": text}]}
     s.item_done(r, done)
     s.response_done(r, [done])
@@ -233,10 +234,11 @@ def barge_in() -> tuple[Script, dict[str, str]]:
     y = s.assistant_item(r)
     s.ev("response.content_part.added", response_id=r, item_id=y, output_index=0,
          content_index=0, part={"type": "audio", "transcript": ""})
-    s.ev("output_audio_buffer.started", response_id=r)
-    for w in ("Once ", "upon "):
+    for i, w in enumerate(("Once ", "upon ")):
         s.ev("response.output_audio_transcript.delta", response_id=r, item_id=y,
              output_index=0, content_index=0, delta=w)
+        if i == 0:
+            s.ev("output_audio_buffer.started", response_id=r)
     x2 = s.ids.item_id()
     s.ev("input_audio_buffer.speech_started", audio_start_ms=5000, item_id=x2)
     s.ev("response.output_audio.done", response_id=r, item_id=y, output_index=0,

@@ -336,12 +336,7 @@ def test_emulator_links_items_as_the_corpus_does(request: pytest.FixtureRequest)
 
 #: case -> reason; filled from a run on this branch so the lead sees which ones the emulator
 #: branch turns green (strict: a case that starts passing fails until its mark is removed).
-KNOWN_FAILURES: dict[str, str] = {
-    **{f"fields:{t}": f"{EMU} (items carry 'object'; real items have none)" for t in (
-        "conversation.item.added", "conversation.item.done", "response.done",
-        "response.output_item.added", "response.output_item.done")},
-    "obfuscation": f"{EMU} (real obfuscation is mixed-case base62)",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _xfail_if_known(request: pytest.FixtureRequest, case: str) -> None:
