@@ -199,6 +199,7 @@ class EmulatedCall:
         self._socket_seq = 0
         self._seq = 0
         self._t0: float | None = None
+        self._responses_started = 0
         self._input_audio_bytes = 0
         self._extra_field_next = False
         self._swap_next = False
@@ -666,6 +667,10 @@ class EmulatedCall:
         audio_out = (self.session.get("audio") or {}).get("output") or {}
         voice = ((overrides.get("audio") or {}).get("output") or {}).get(
             "voice", audio_out.get("voice", "alloy"))
+        # Real ids of one session share a time-ordered stem. The stem moves once per response,
+        # a virtual clock, so that a seeded call mints the same ids at any speed or load.
+        self._responses_started += 1
+        self._ids.advance_to(self._responses_started)
         resp = _Response(id=self._ids.response_id(), plan=plan, modalities=list(modalities),
                          voice=voice, out_of_band=out_of_band,
                          metadata=overrides.get("metadata"))
@@ -704,9 +709,8 @@ class EmulatedCall:
 
     def _obfuscation(self) -> str:
         # Random padding of random length, as the server adds. Real frames show mixed-case
-        # base62 ("z9A9dJucSf1J", "LBqdwEYsSEHbF"); drawn from the id factory's generator
-        # (a private helper until protocol/ids.py offers one).
-        return self._ids.base62(self._rng.randint(2, 16))
+        # base62 ("z9A9dJucSf1J", "LBqdwEYsSEHbF").
+        return self._ids.obfuscation(self._rng.randint(2, 16))
 
     def _response_obj(self, resp: _Response, status: str, *,
                       status_details: dict[str, Any] | None = None,
