@@ -610,7 +610,8 @@ async def test_pending_tool_call_is_marked_unanswered_when_the_call_ends(
         row = view.row(tool_call_id)
         assert row.box in view.unanswered_box.children
         assert "unanswered — call ended" in row.header.value
-        assert "waiting" not in row.header.value and "waited" in row.header.value
+        assert "waiting" not in row.header.value
+        assert "waited" in row.header.value
         assert view._ticker is None  # the clock stopped
         frozen = row.header.value
         view.refresh_ages()
