@@ -475,7 +475,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
     @property
     def confirming_hangup(self) -> bool:
         """True between a first click on Hang up and Confirm/Cancel."""
-        return self.cancel_hangup_button.layout.display != "none"
+        return bool(self.cancel_hangup_button.layout.display != "none")
 
     def _click_hangup(self) -> None:
         if not self._can_hang_up():

@@ -626,7 +626,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             self._show_console(call_id, call)
 
     def _show_console(self, call_id: str, call: Any) -> None:
-        factory = self.console_factory
+        factory = IncomingCalls.console_factory  # via the class: a function is not bound
         if factory is None:
             self.console_title.value = _css_note(
                 f"attached to {call_id}: display(call) shows its console"
