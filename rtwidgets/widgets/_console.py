@@ -173,6 +173,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         redact = bool(redact if private is None else private)
         # The API client is kept privately and never shown: it holds the key.
         self._client = client
+        self._client_given = client is not None
         self._inbox = inbox
         self.attach_options = dict(attach_options or {})
         self._owned: Any = None        # a Call the console attached itself (closed on detach)
@@ -352,6 +353,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self._hung_up = False
         self._ended_shown = False
         self._reset_hangup()
+        self._show_client_bar()
         if self._ended(source):
             self._say_ended()
         if _is_replay(source):
@@ -384,6 +386,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.attach_button.disabled = False
         self.detach_button.disabled = True
         self._reset_hangup()
+        self._show_client_bar()
         self._refresh_picker()
 
     def _on_close(self) -> None:
@@ -530,6 +533,11 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
                     self._reset_hangup()
 
     # -- a client from the widget ----------------------------------------------------------
+
+    def _show_client_bar(self) -> None:
+        """The key box only where Attach needs a client: unbound, and none was given."""
+        wanted = self.source is None and not self._client_given
+        self.client_bar.layout.display = "flex" if wanted else "none"
 
     def _base_url_changed(self) -> None:
         if self._client is not None and self._client_base is not None:

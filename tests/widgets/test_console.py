@@ -406,3 +406,9 @@ def test_a_console_given_a_client_hides_the_key_box(source: ScriptedSource) -> N
     console = CallConsole(source, client=object())
     assert console.client_bar.layout.display == "none"
     console.close()
+    # bound to a call (which has its own client), the key box is not offered either
+    bound = CallConsole(source)
+    assert bound.client_bar.layout.display == "none"
+    bound.unbind()
+    assert bound.client_bar.layout.display == "flex"
+    bound.close()
