@@ -171,6 +171,21 @@ _STABLE_S = 1.0
 _TERMINAL_CLOSE = frozenset({1000, 1002, 1003, 1007, 1008, 1009, 1010})
 
 
+def _ended_reason(exc: BaseException, close_text: str) -> str:
+    """One sentence for a call the server ended: its own words first, then how.
+
+    The server's close reason often already says "call ended: …"; prefixing it again gave
+    "call ended: socket closed … (call ended: caller_hangup)".
+    """
+    rcvd = getattr(exc, "rcvd", None)
+    said = str(getattr(rcvd, "reason", "") or "").strip()
+    while said.lower().startswith("call ended:"):
+        said = said[len("call ended:"):].strip()
+    if rcvd is None or not said:
+        return f"call ended: {close_text}"
+    return f"call ended: {said[:120]} (the server closed the socket with code {rcvd.code})"
+
+
 def _scrub(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -370,7 +385,8 @@ class LiveTransport:
                     down_reason = self._close_text(exc)
                     code = exc.rcvd.code if exc.rcvd is not None else 1006
                     if policy is None or code in _TERMINAL_CLOSE or code >= 4000:
-                        self._closed_reason = f"call ended: {down_reason}"
+                        self._closed_reason = _scrub(_ended_reason(exc, down_reason),
+                                                     self._secrets)
                         on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
                         return
                     down_since = time.monotonic()

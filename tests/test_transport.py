@@ -163,6 +163,24 @@ async def test_live_drop_gives_reconnecting_then_gap_then_live(emulator: Any) ->
     assert transport.connects == 2
 
 
+def test_ended_reason_says_call_ended_once() -> None:
+    from types import SimpleNamespace
+
+    from rtwidgets._transport import _ended_reason
+
+    said = SimpleNamespace(rcvd=SimpleNamespace(code=1000, reason="call ended: caller_hangup"))
+    text = _ended_reason(said, "socket closed by the server with code 1000 "
+                               "(call ended: caller_hangup)")
+    assert text == "call ended: caller_hangup (the server closed the socket with code 1000)"
+    assert text.count("call ended") == 1
+    silent = SimpleNamespace(rcvd=SimpleNamespace(code=1000, reason=""))
+    assert _ended_reason(silent, "socket closed by the server with code 1000") == (
+        "call ended: socket closed by the server with code 1000")
+    dropped = SimpleNamespace(rcvd=None)
+    assert _ended_reason(dropped, "socket dropped without a close frame") == (
+        "call ended: socket dropped without a close frame")
+
+
 def store_of(*events: tuple[str, float]) -> FrameStore:
     enc = FrameEncoder()
     store = FrameStore()

@@ -97,7 +97,10 @@ class ToolCallRecord:
     answered_by: str | None = None
     """``"handler"``, ``"form"``, ``"code"`` or ``"peer"`` (another socket)."""
     status: str = "pending"
-    """``"pending"`` or ``"answered"``."""
+    """``"pending"``, ``"answered"``, or ``"unanswered"``: the call ended while it was
+    pending (nobody can answer it any more; ``ended_t`` says when)."""
+    ended_t: float | None = None
+    """When the call ended with this tool call still pending (``None`` otherwise)."""
 
     @property
     def latency(self) -> float | None:
@@ -179,6 +182,7 @@ class SessionState:
         }
         self._meta: dict[str, Callable[[dict[str, Any], float], None]] = {
             "rtwidgets.tool_answered": h._on_meta_tool_answered,
+            "rtwidgets.status": h._on_meta_status,
         }
 
     # ------------------------------------------------------------------ public methods
@@ -684,6 +688,16 @@ class SessionState:
             output = item.get("output")
             self._answer(item.get("call_id"), output if isinstance(output, str) else None, t,
                          "code")
+
+    def _on_meta_status(self, event: dict[str, Any], t: float) -> None:
+        # The call ended (hang-up, caller gone, socket end): a tool call still pending can
+        # never be answered now. Marked here, once, so every view and the analysis agree.
+        if event.get("status") != "ended":
+            return
+        for tc in self.tool_calls.values():
+            if tc.status == "pending":
+                tc.status = "unanswered"
+                tc.ended_t = t
 
     def _on_meta_tool_answered(self, event: dict[str, Any], t: float) -> None:
         call_id, by = event["call_id"], event.get("by")

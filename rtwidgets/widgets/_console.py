@@ -16,6 +16,18 @@ Sources:
   unbinds every part and closes the call if the console attached it; Attach works again
   without a new cell.
 
+Detach and Hang up are different acts and say so in their tooltips: Detach stops watching
+(the call goes on for the caller and the model); Hang up ends the call for everyone through
+call control (``await call.hangup()``, ``POST …/hangup``). Hang up asks for a confirmation
+first (the button becomes "Confirm hang up?" next to Cancel), is offered only for a live
+call (never in a replay or a recording), and afterwards the console says how the call ended.
+
+A console made without a client (``CallConsole()``) can be given one from the widget: an API
+key box and an optional base URL (e.g. the emulator's ``http://127.0.0.1:…/v1``). The key
+goes from the browser to the kernel once, in a custom message; it is put into an
+``openai.AsyncOpenAI`` at once and never kept in a trait, a repr, a message to the browser
+or the saved notebook (the box clears itself and only says "key set").
+
 ``console_mimebundle(source)`` is what ``Call``/``Recording`` ``_repr_mimebundle_`` return,
 so ``display(call)`` shows a console; displaying the same source twice re-shows the same
 console (its views ask for a snapshot) instead of subscribing a second set of views.
@@ -32,7 +44,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import anywidget
 import ipywidgets as w
+import traitlets as t
 
 from ._base import SourceView, describe_error, maybe_await
 from ._event_log import EventLog
@@ -47,6 +61,82 @@ __all__ = ["CallConsole", "console_mimebundle"]
 _SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
 _ERROR_STYLE = "color:var(--jp-error-color1,#d32f2f)"
 _NOTE_STYLE = "color:var(--jp-ui-font-color2,#555)"
+_DETACH_TIP = (
+    "Detach: stop watching this call here. The call goes on: the caller and the model are "
+    "not affected, and you can attach again."
+)
+_HANGUP_TIP = (
+    "Hang up: end the call for everyone (call control hangup). The caller is disconnected "
+    "and nobody can attach to it again."
+)
+_CONFIRM_TIP = "Ends the call for everyone now. Cancel keeps it going."
+
+# The API key box: the key travels browser → kernel once, in a custom message, and is never
+# sent back or kept in a trait; the input clears itself.
+_KEY_ESM = """
+function render({ model, el }) {
+  const input = document.createElement("input");
+  input.type = "password";
+  input.autocomplete = "off";
+  input.spellcheck = false;
+  input.className = "rtw-api-key-input";
+  const sync = () => {
+    input.placeholder = model.get("has_secret")
+      ? "key set (hidden) - type to replace" : model.get("placeholder");
+    input.disabled = !!model.get("disabled");
+  };
+  const send = () => {
+    if (input.value) {
+      model.send({ kind: "secret", text: input.value });
+      input.value = "";
+    }
+  };
+  input.addEventListener("change", send);
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter") send(); });
+  for (const name of ["has_secret", "placeholder", "disabled"]) {
+    model.on("change:" + name, sync);
+  }
+  sync();
+  el.appendChild(input);
+}
+export default { render };
+"""
+
+
+class SecretField(anywidget.AnyWidget):
+    """A password box whose value never becomes a trait: ``on_secret(text)`` gets it once.
+
+    Synced state is only ``placeholder``, ``disabled`` and ``has_secret`` (a bool).
+    """
+
+    _esm = _KEY_ESM
+    placeholder = t.Unicode("").tag(sync=True)
+    disabled = t.Bool(False).tag(sync=True)
+    has_secret = t.Bool(False).tag(sync=True)
+
+    def __init__(self, on_secret: Callable[[str], None], **kwargs: Any) -> None:
+        self._on_secret = on_secret
+        super().__init__(**kwargs)
+        self.on_msg(self._got)
+
+    def _got(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("kind") == "secret":
+            text = content.get("text")
+            if isinstance(text, str) and text.strip():
+                self._on_secret(text.strip())
+
+    def __repr__(self) -> str:
+        return f"<SecretField {'set' if self.has_secret else 'empty'}>"
+
+
+def end_sentence(reason: str | None, *, by_us: bool = False) -> str:
+    """One sentence saying how a call ended (no "call ended: … (call ended: …)")."""
+    if by_us:
+        return "call ended: you hung up from this console (call control hangup)"
+    text = (reason or "").strip()
+    while text.lower().startswith("call ended:"):
+        text = text[len("call ended:"):].strip()
+    return f"call ended: {text}" if text else "call ended"
 
 
 def _is_replay(source: Any) -> bool:
@@ -77,11 +167,13 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         max_rows: int = 2000,
         interval: float = 0.1,
         attach_options: dict[str, Any] | None = None,
+        tool_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         redact = bool(redact if private is None else private)
         # The API client is kept privately and never shown: it holds the key.
         self._client = client
+        self._client_given = client is not None
         self._inbox = inbox
         self.attach_options = dict(attach_options or {})
         self._owned: Any = None        # a Call the console attached itself (closed on detach)
@@ -89,6 +181,8 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self._recording: Any = None
         self._ticker: asyncio.TimerHandle | None = None
         self._seeking = False          # position slider moved by code, not by a person
+        self._hung_up = False          # this console hung the bound call up
+        self._ended_shown = False      # the end of the bound call is already said
 
         # attach bar
         self.call_id_field = w.Text(
@@ -102,14 +196,40 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.attach_button = w.Button(description="Attach", button_style="primary",
                                       icon="plug")
         self.attach_button.add_class("rtw-attach-button")
-        self.detach_button = w.Button(description="Detach", icon="unlink", disabled=True)
+        self.detach_button = w.Button(description="Detach", icon="unlink", disabled=True,
+                                      tooltip=_DETACH_TIP, layout=w.Layout(width="auto"))
         self.detach_button.add_class("rtw-detach-button")
+        self.hangup_button = w.Button(description="Hang up", icon="phone-slash",
+                                      button_style="danger", tooltip=_HANGUP_TIP,
+                                      layout=w.Layout(width="auto", display="none"))
+        self.hangup_button.add_class("rtw-hangup-button")
+        self.cancel_hangup_button = w.Button(description="Cancel", icon="times",
+                                             tooltip="Keep the call going",
+                                             layout=w.Layout(width="auto", display="none"))
+        self.cancel_hangup_button.add_class("rtw-cancel-hangup")
         self.message = w.HTML("")
         self.message.add_class("rtw-console-message")
+        # Given a client from the widget (only when the console was made without one).
+        self.api_key = SecretField(self._use_key,
+                                   placeholder="API key (sk-…; kept out of the notebook)")
+        self.api_key.add_class("rtw-api-key")
+        self.base_url = w.Text(placeholder="base URL (optional, e.g. the emulator's …/v1)",
+                               layout=w.Layout(width="22em"))
+        self.base_url.add_class("rtw-base-url")
+        self.client_note = w.HTML("")
+        self.client_bar = w.HBox(
+            [w.HTML(f'<span style="{_NOTE_STYLE}">client</span>'), self.api_key,
+             self.base_url, self.client_note],
+            layout=w.Layout(flex_flow="row wrap", align_items="center",
+                            display="none" if client is not None else "flex"),
+        )
+        self.client_bar.add_class("rtw-client-bar")
+        self._client_base: str | None = None  # base URL the current client was made with
         bar_items = [self.call_id_field]
         if inbox is not None:
             bar_items.append(self.picker)
-        bar_items += [self.attach_button, self.detach_button, self.message]
+        bar_items += [self.attach_button, self.detach_button, self.hangup_button,
+                      self.cancel_hangup_button, self.message]
         self.attach_bar = w.HBox(bar_items, layout=w.Layout(flex_flow="row wrap",
                                                             align_items="center"))
         self.attach_bar.add_class("rtw-attach")
@@ -142,7 +262,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
                          layout=w.Layout(width="100%", align_items="flex-start"))
         streams.add_class("rtw-streams")
         self.session_editor = SessionEditor(redact=redact)
-        self.tool_calls = ToolCalls(redact=redact)
+        self.tool_calls = ToolCalls(redact=redact, tool_timeout=tool_timeout)
         self.incoming: IncomingCalls | None = None
         if inbox is not None:
             self.incoming = IncomingCalls(
@@ -159,12 +279,16 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         super().__init__(
             source=None,
             redact=redact,
-            children=[self.attach_bar, self.status, self.replay_bar, streams, self.forms],
+            children=[self.client_bar, self.attach_bar, self.status, self.replay_bar, streams,
+                      self.forms],
             **kwargs,
         )
         self.add_class("rtw-console")
         self.attach_button.on_click(lambda _b: self._click_attach())
         self.detach_button.on_click(lambda _b: self._spawn(self.detach(), label="Detach"))
+        self.hangup_button.on_click(lambda _b: self._click_hangup())
+        self.cancel_hangup_button.on_click(lambda _b: self._reset_hangup())
+        self.base_url.observe(lambda _c: self._base_url_changed(), names="value")
         self.picker.observe(self._picked, names="value")
         self.play_button.observe(self._play_toggled, names="value")
         self.speed.observe(self._speed_changed, names="value")
@@ -226,6 +350,12 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.call_id_field.disabled = True
         self.attach_button.disabled = True
         self.detach_button.disabled = False
+        self._hung_up = False
+        self._ended_shown = False
+        self._reset_hangup()
+        self._show_client_bar()
+        if self._ended(source):
+            self._say_ended()
         if _is_replay(source):
             self.replay_bar.layout.display = "flex"
             starter = getattr(source, "start", None)
@@ -255,6 +385,8 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.call_id_field.disabled = False
         self.attach_button.disabled = False
         self.detach_button.disabled = True
+        self._reset_hangup()
+        self._show_client_bar()
         self._refresh_picker()
 
     def _on_close(self) -> None:
@@ -316,6 +448,136 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
             if obj is not None and callable(getattr(obj, "close", None)):
                 await maybe_await(obj.close())
         self._note("detached")
+
+    # -- hang up -----------------------------------------------------------------------------
+
+    def _can_hang_up(self) -> bool:
+        """A live call with a hangup (not a replay, a recording or an ended call)."""
+        source = self.source
+        return (
+            source is not None
+            and not _is_replay(source)
+            and not _is_recording(source)
+            and callable(getattr(source, "hangup", None))
+            and not self._ended(source)
+        )
+
+    @staticmethod
+    def _ended(source: Any) -> bool:
+        return getattr(getattr(source, "status", None), "state", None) == "ended"
+
+    def _reset_hangup(self) -> None:
+        """Hang up back to its first step (shown only when the call can be hung up)."""
+        self.hangup_button.description = "Hang up"
+        self.hangup_button.icon = "phone-slash"
+        self.hangup_button.tooltip = _HANGUP_TIP
+        self.hangup_button.disabled = False
+        self.hangup_button.layout.display = "" if self._can_hang_up() else "none"
+        self.cancel_hangup_button.layout.display = "none"
+
+    @property
+    def confirming_hangup(self) -> bool:
+        """True between a first click on Hang up and Confirm/Cancel."""
+        return bool(self.cancel_hangup_button.layout.display != "none")
+
+    def _click_hangup(self) -> None:
+        if not self._can_hang_up():
+            self._reset_hangup()
+            return
+        if not self.confirming_hangup:
+            self.hangup_button.description = "Confirm hang up?"
+            self.hangup_button.icon = "exclamation-triangle"
+            self.hangup_button.tooltip = _CONFIRM_TIP
+            self.cancel_hangup_button.layout.display = ""
+            return
+        self.hangup_button.disabled = True
+        self.cancel_hangup_button.layout.display = "none"
+        self._note("hanging up…")
+        self._spawn(self.hangup(), label="Hang up")
+
+    async def hangup(self) -> None:
+        """End the bound live call for everyone (call control ``hangup``); say so."""
+        source = self.source
+        if source is None or not self._can_hang_up():
+            raise RuntimeError(
+                "nothing to hang up: the console shows no live call. Fix: attach to a live "
+                "call first (a replay or a recording cannot be hung up)"
+            )
+        try:
+            await source.hangup()
+        except BaseException:
+            self._reset_hangup()
+            raise
+        if self.source is source:
+            self._hung_up = True
+            self._ended_shown = False
+            self._say_ended()
+
+    def _say_ended(self) -> None:
+        source = self.source
+        if source is None or self._ended_shown:
+            return
+        self._ended_shown = True
+        reason = getattr(getattr(source, "status", None), "reason", None)
+        self._note(html.escape(end_sentence(reason, by_us=self._hung_up)))
+        self.message.add_class("rtw-call-ended")
+        self._reset_hangup()
+
+    def _on_frame(self, frame: Any) -> None:
+        if getattr(frame, "type", None) == "rtwidgets.status":
+            if self._ended(self.source) and not _is_replay(self.source):
+                self._say_ended()
+            else:
+                self.message.remove_class("rtw-call-ended")
+                if not self.confirming_hangup:
+                    self._reset_hangup()
+
+    # -- a client from the widget ----------------------------------------------------------
+
+    def _show_client_bar(self) -> None:
+        """The key box only where Attach needs a client: unbound, and none was given."""
+        wanted = self.source is None and not self._client_given
+        self.client_bar.layout.display = "flex" if wanted else "none"
+
+    def _base_url_changed(self) -> None:
+        if self._client is not None and self._client_base is not None:
+            # a client made here from the key: the new URL needs the key again
+            self._client = None
+            self._client_base = None
+            self.api_key.has_secret = False
+            self.client_note.value = (
+                f'<span style="{_NOTE_STYLE}">base URL changed: enter the key again</span>'
+            )
+
+    def _use_key(self, key: str) -> None:
+        """Make the console's client from a key typed in the browser (never stored)."""
+        import openai
+
+        base = self.base_url.value.strip() or None
+        options: dict[str, Any] = {"api_key": key}
+        if base is not None:
+            if not base.startswith(("http://", "https://")):
+                self.client_note.value = (
+                    f'<span class="rtw-error-text" style="{_ERROR_STYLE}">base URL: '
+                    f"{html.escape(base[:60])!s} is not an http(s) URL. Fix: e.g. "
+                    "http://127.0.0.1:8765/v1, or leave it empty for OpenAI</span>"
+                )
+                return
+            options["base_url"] = base
+            # the sideband socket lives at the same place, over ws(s)
+            options["websocket_base_url"] = "ws" + base[len("http"):]
+        self._client = openai.AsyncOpenAI(**options)
+        self._client_base = base or ""
+        self.api_key.has_secret = True
+        where = html.escape(base) if base else "OpenAI"
+        self.client_note.value = f'<span style="{_NOTE_STYLE}">client set for {where}</span>'
+        if self.incoming is not None:
+            self.incoming.attach_options["client"] = self._client
+
+    @property
+    def has_client(self) -> bool:
+        """Whether Attach has a client (given, or made from the key box)."""
+        return self._client is not None
 
     def _click_attach(self) -> None:
         call_id = self.call_id_field.value.strip() or str(self.picker.value or "")
@@ -508,3 +770,8 @@ def console_for(source: Any, **options: Any) -> CallConsole:
 def console_mimebundle(source: Any, **kwargs: Any) -> Any:
     """What ``Call._repr_mimebundle_`` / ``Recording._repr_mimebundle_`` return."""
     return console_for(source)._repr_mimebundle_(**kwargs)
+
+
+# IncomingCalls opens this console for an attached call; registering here keeps the import
+# one-way (_console imports _incoming, never the reverse).
+IncomingCalls.console_factory = CallConsole

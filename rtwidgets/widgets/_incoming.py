@@ -8,6 +8,19 @@ then Attach the sideband and get a console for the call. Each button's action is
 awaitable twin on this form (``await incoming.accept(call_id, session=…)``, ``reject``,
 ``refer``, ``attach``) calling the ``IncomingCall``'s own coroutine.
 
+Layout (what a person needs with several calls at once): ringing calls are pinned at the
+top, then accepted ones, then attached ones, then the finished ones. An attached call's row
+is one compact line (id, From → To, status, "open console"): its console opens *below the
+list* (``console_area``), never inside the row, so the next ringing call stays in view.
+A row whose call ended says "ended" and its actions are disabled (a Refer after the end
+can only fail). From and To are printed once (the SIP ``From``/``To`` headers are not
+repeated in the header list), and a reject's SIP status is explained ("603 Decline") from a
+small table of the common codes (RFC 3261 §21).
+
+Consoles: this module does not import ``_console`` (which composes this form): the console
+class registers itself as ``IncomingCalls.console_factory`` when it is imported, and
+``on_attach`` overrides it per view.
+
 The source is a ``WebhookInbox`` (not a ``Call``), so this view follows the shared view
 contract (``bind``/``unbind``/``close``, actions as tasks, errors in place) with its own
 ``bind``. It listens with ``inbox.subscribe`` (sees every call at once, without taking it
@@ -24,7 +37,7 @@ as HTML.
 What it must never do: send a control request that failed its check (bad session JSON, a
 status outside 400–699, a URI that is not tel:/sip:) — the control layer validates before
 any request and raises ``ValidationError``; block the kernel; call ``display()`` from a task
-(the console for an attached call is added inside this widget instead).
+(the console for an attached call is added inside this widget, below the list, instead).
 """
 
 from __future__ import annotations
@@ -34,7 +47,7 @@ import contextlib
 import html
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar, Final
 
 import ipywidgets as w
 
@@ -64,14 +77,58 @@ _STATUS_COLORS = {
 }
 
 
+#: Common SIP final response codes (RFC 3261 §21) and what they tell the caller's side.
+SIP_STATUS: Final[dict[int, str]] = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    410: "Gone",
+    480: "Temporarily Unavailable",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    500: "Server Internal Error",
+    503: "Service Unavailable",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}
+#: Row order: what needs a decision first.
+_GROUP_ORDER: Final = {"ringing": 0, "accepted": 1, "attached": 2}
+
+
+def sip_status_text(code: Any) -> str:
+    """``603 Decline`` for a known code, ``499 (client error)`` style for the others."""
+    if not isinstance(code, int) or isinstance(code, bool):
+        return str(code)
+    name = SIP_STATUS.get(code)
+    if name is not None:
+        return f"{code} {name}"
+    kind = {4: "client error", 5: "server error", 6: "global failure"}.get(code // 100)
+    return f"{code} ({kind})" if kind else str(code)
+
+
 def _headers_text(incoming: Any) -> str:
-    lines = [f"From: {getattr(incoming, 'from_', None) or '?'}"]
-    lines.append(f"To:   {getattr(incoming, 'to', None) or '?'}")
-    headers = list(getattr(incoming, "sip_headers", []) or [])
+    from_, to = getattr(incoming, "from_", None), getattr(incoming, "to", None)
+    lines = [f"From: {from_ or '?'}"]
+    lines.append(f"To:   {to or '?'}")
+    # From and To are the lines above: the same SIP headers are not printed again.
+    shown = {name for name, value in (("from", from_), ("to", to)) if value}
+    headers = [
+        (name, value)
+        for name, value in list(getattr(incoming, "sip_headers", []) or [])
+        if str(name).lower() not in shown
+    ]
     if headers:
         lines.append("")
         lines.extend(f"{name}: {value}" for name, value in headers)
     return "\n".join(lines)
+
+
+def _from_to_line(incoming: Any) -> str:
+    return f"{getattr(incoming, 'from_', None) or '?'} → {getattr(incoming, 'to', None) or '?'}"
 
 
 class _Row:
@@ -81,11 +138,22 @@ class _Row:
         self.call_id = call_id
         self.header = w.HTML("")
         self.headers = PrivateText(mode="view", private=private, redact=redact)
+        # The compact line's "From → To" (caller numbers: private text, never a trait).
+        self.summary = PrivateText(mode="view", private=private, redact=redact)
+        self.summary.add_class("rtw-incoming-summary")
+        self.open_console = w.Button(
+            description="open console",
+            icon="external-link",
+            tooltip="Show this call's console below the list",
+            layout={"width": "auto"},
+        )
         self.accept = w.Button(description="Accept", icon="phone", button_style="success")
         self.reject = w.Button(description="Reject", icon="phone-slash", button_style="danger")
         self.status_code = w.BoundedIntText(
-            value=603, min=400, max=699, description="status", layout={"width": "150px"}
+            value=603, min=400, max=699, description="status", layout={"width": "150px"},
+            tooltip="SIP status sent with Reject (400–699)",
         )
+        self.status_note = w.HTML("")
         self.refer = w.Button(description="Refer", icon="share")
         self.target = PrivateText(
             mode="line", private=private, description="", placeholder="tel:+14155550123"
@@ -93,13 +161,28 @@ class _Row:
         self.target.layout.width = "220px"
         self.attach = w.Button(description="Attach", icon="plug")
         self.error = w.HTML("")
-        self.consoles = w.VBox([])
         self.buttons = w.HBox(
-            [self.accept, self.reject, self.status_code, self.refer, self.target, self.attach]
+            [
+                self.accept,
+                self.reject,
+                self.status_code,
+                self.status_note,
+                self.refer,
+                self.target,
+                self.attach,
+            ],
+            layout={"flex_flow": "row wrap", "align_items": "center"},
         )
-        self.box = w.VBox([self.header, self.headers, self.buttons, self.error, self.consoles])
+        self.line = w.HBox(
+            [self.header, self.summary, self.open_console],
+            layout={"align_items": "center", "flex_flow": "row wrap"},
+        )
+        self.box = w.VBox([self.line, self.headers, self.buttons, self.error])
         self.box.add_class("rtw-incoming-call")
+        self.status_code.observe(lambda _c: self._explain_status(), names="value")
+        self._explain_status()
         for widget, css in (
+            (self.open_console, "rtw-open-console"),
             (self.headers, "rtw-sip-headers"),
             (self.accept, "rtw-accept"),
             (self.reject, "rtw-reject"),
@@ -110,6 +193,10 @@ class _Row:
         ):
             widget.add_class(css)
         self.busy = False
+        self.rejected_with: int | None = None
+
+    def _explain_status(self) -> None:
+        self.status_note.value = _css_note(sip_status_text(self.status_code.value))
 
 
 class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
@@ -117,9 +204,13 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
 
     ``IncomingCalls(inbox, editor=None, on_attach=None, consume=True, private=True)``:
     ``editor`` is a ``SessionEditor`` whose current fields are the accept session (else the
-    JSON box is used); ``on_attach(call)`` is called with each attached ``Call`` (default:
-    a ``CallConsole`` for it is shown under the call's row).
+    JSON box is used); ``on_attach(call)`` is called with each attached ``Call`` and by its
+    row's "open console" (default: a console for it, from ``console_factory``, is shown in
+    ``console_area`` below the list).
     """
+
+    #: Makes the console "open console" shows (set by ``_console`` when it is imported).
+    console_factory: ClassVar[Callable[[Any], Any] | None] = None
 
     def __init__(
         self,
@@ -141,6 +232,8 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         self._rows: dict[str, _Row] = {}
         self._calls: dict[str, Any] = {}  # call_id -> IncomingCall
         self.attached: dict[str, Any] = {}  # call_id -> Call
+        self._call_unsubs: dict[str, Callable[[], None]] = {}  # status of attached calls
+        self.console: Any = None  # the console this view made (shown in console_area)
         self._consumer: asyncio.Task[None] | None = None
         # The loop the inbox lives on; clicks may arrive on a comm subshell thread.
         self._home: asyncio.AbstractEventLoop | None = running_loop()
@@ -161,6 +254,10 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         self.error = w.HTML("")
         self.empty = w.HTML(_css_note("no incoming call yet"))
         self.rows_box = w.VBox([])
+        # Where an attached call's console opens: below the list, never inside a row.
+        self.console_title = w.HTML("")
+        self.console_area = w.VBox([])
+        self.console_area.add_class("rtw-incoming-console")
         super().__init__(
             source=None,
             redact=redact,
@@ -171,6 +268,8 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
                 self.error,
                 self.empty,
                 self.rows_box,
+                self.console_title,
+                self.console_area,
             ],
             **kwargs,
         )
@@ -204,6 +303,10 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
 
     def _on_unbind(self) -> None:
         self._stop_consumer()
+        self._drop_console()
+        for unsubscribe in self._call_unsubs.values():
+            unsubscribe()
+        self._call_unsubs.clear()
         for row in self._rows.values():
             close_widgets(row.box)
         self._rows.clear()
@@ -213,6 +316,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
 
     def _on_close(self) -> None:
         self._stop_consumer()
+        self._drop_console()
         close_widgets(*self.children)
 
     def _show_error(self, label: str, exc: BaseException) -> None:
@@ -281,15 +385,34 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             lambda _b: self._click(call_id, "Refer", self.refer(call_id, row.target.text.strip()))
         )
         row.attach.on_click(lambda _b: self._click(call_id, "Attach", self.attach(call_id)))
+        row.open_console.on_click(lambda _b: run_on(self._home, self._open_console, call_id))
+        row.summary.text = _from_to_line(incoming)
         self._rows[call_id] = row
-        self.rows_box.children = [*self.rows_box.children, row.box]
         self.empty.layout.display = "none"
         self._render(call_id)
+
+    def status_of(self, call_id: str) -> str:
+        """What the row says: ringing, accepted, attached, rejected, referred or ended."""
+        incoming = self._calls[call_id]
+        call = self.attached.get(call_id)
+        if call is not None:
+            state = getattr(getattr(call, "status", None), "state", None)
+            return "ended" if state == "ended" else "attached"
+        return str(getattr(incoming, "status", "?"))
+
+    def _order_rows(self) -> None:
+        """Ringing calls first, then accepted, attached, and the finished ones (stable)."""
+        ids = sorted(
+            self._rows, key=lambda i: _GROUP_ORDER.get(self.status_of(i), len(_GROUP_ORDER))
+        )
+        children = [self._rows[i].box for i in ids]
+        if tuple(self.rows_box.children) != tuple(children):
+            self.rows_box.children = children
 
     def _render(self, call_id: str) -> None:
         row = self._rows[call_id]
         incoming = self._calls[call_id]
-        status = "attached" if call_id in self.attached else str(getattr(incoming, "status", "?"))
+        status = self.status_of(call_id)
         color = _STATUS_COLORS.get(status, "#616161")
         received = getattr(incoming, "received_at", None)
         when = (
@@ -298,22 +421,37 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             else ""
         )
         security = getattr(incoming, "sip_media_security", None)
+        shown = status
+        if status == "rejected" and row.rejected_with is not None:
+            shown = f"rejected ({sip_status_text(row.rejected_with)})"
+        compact = status in ("attached", "ended") and call_id in self.attached
         row.header.value = " ".join(
             [
                 f'<b class="rtw-incoming-id">{html.escape(call_id)}</b>',
                 f'<span class="rtw-badge rtw-status-{html.escape(status)}" style="border: 1px '
                 f'solid {color}; color: {color}; border-radius: 8px; padding: 0 6px">'
-                f"{html.escape(status)}</span>",
-                _css_note(when),
-                _css_note(f"media {security}") if security else "",
+                f"{html.escape(shown)}</span>",
+                "" if compact else _css_note(when),
+                _css_note(f"media {security}") if security and not compact else "",
             ]
         )
         ringing = status == "ringing"
         row.accept.disabled = row.busy or not ringing
         row.reject.disabled = row.busy or not ringing
-        # REFER transfers a connected call; attach needs an accepted one.
+        # REFER transfers a connected call; attach needs an accepted one; nothing after the
+        # end (a Refer then only fails with 404).
         row.refer.disabled = row.busy or status not in ("accepted", "attached")
         row.attach.disabled = row.busy or status != "accepted"
+        row.target.disabled = row.refer.disabled
+        row.status_code.disabled = row.reject.disabled
+        # An attached (or ended after attach) call is one line; its console opens below.
+        row.summary.layout.display = "" if compact else "none"
+        row.headers.layout.display = "none" if compact else ""
+        row.buttons.layout.display = "none" if compact or status == "ended" else "flex"
+        row.open_console.layout.display = "" if call_id in self.attached else "none"
+        if status == "ended":
+            row.box.add_class("rtw-incoming-ended")
+        self._order_rows()
 
     def _show_session_source(self) -> None:
         use_editor = self.session_from.value == "editor"
@@ -423,6 +561,9 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
 
         async def go(incoming: Any) -> None:
             await incoming.reject(status_code)
+            row = self._rows.get(call_id)
+            if row is not None:
+                row.rejected_with = 603 if status_code is None else status_code
 
         await self._run(call_id, "Reject", go)
 
@@ -452,6 +593,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
 
         call = await self._run(call_id, "Attach", go)
         self.attached[call_id] = call
+        self._watch(call_id, call)
         self._render(call_id)
         if self.on_attach is not None:
             result = self.on_attach(call)
@@ -461,10 +603,47 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             self._show_console(call_id, call)
         return call
 
-    def _show_console(self, call_id: str, call: Any) -> None:
-        from ._console import CallConsole  # the console composes this form: import late
+    def _watch(self, call_id: str, call: Any) -> None:
+        """Re-render the row when the attached call's status changes (it may end)."""
+        subscribe = getattr(call, "subscribe", None)
+        if not callable(subscribe) or call_id in self._call_unsubs:
+            return
 
-        console = CallConsole(call)
-        row = self._rows.get(call_id)
-        if row is not None:
-            row.consoles.children = [console]
+        def on_frame(frame: Any) -> None:
+            if getattr(frame, "type", None) == "rtwidgets.status" and call_id in self._rows:
+                self._render(call_id)
+
+        self._call_unsubs[call_id] = subscribe(on_frame)
+
+    def _open_console(self, call_id: str) -> None:
+        """The row's "open console": the on_attach target, or a console below the list."""
+        call = self.attached.get(call_id)
+        if call is None:
+            return
+        if self.on_attach is not None:
+            result = self.on_attach(call)
+            if asyncio.iscoroutine(result):
+                self._spawn(result, label="Open console")
+        else:
+            self._show_console(call_id, call)
+
+    def _show_console(self, call_id: str, call: Any) -> None:
+        factory = IncomingCalls.console_factory  # via the class: a function is not bound
+        if factory is None:
+            self.console_title.value = _css_note(
+                f"attached to {call_id}: display(call) shows its console"
+            )
+            return
+        if self.console is not None and getattr(self.console, "source", None) is call:
+            return
+        self._drop_console()
+        self.console = factory(call)
+        self.console_title.value = f"<b>Console</b> {_css_note(call_id)}"
+        self.console_area.children = [self.console]
+
+    def _drop_console(self) -> None:
+        console, self.console = self.console, None
+        self.console_area.children = []
+        self.console_title.value = ""
+        if console is not None and callable(getattr(console, "close", None)):
+            console.close()

@@ -25,6 +25,15 @@ loop. The forms remember the loop their source was bound on and hop back to it
 (``run_on``) before touching the call: a ``Call``'s futures belong to its loop and never wake
 a task on another one (an Apply spawned on the subshell loop hung in the browser).
 
+Unknown is not a value (the third decision): before the server has reported the session on
+this connection (``call.state.session is None``), and for any field a reported session
+leaves out, the form shows "unknown" (an "unknown" choice, or an empty box with an
+"unknown" placeholder, in a muted italic style), never a default such as alloy / none / [].
+An unbound editor (an accept body being composed) says "server default" instead. Picking a
+value is an edit like any other; leaving "unknown" sends nothing for that field. The voice
+lock note appears only when the voice is known. An ended call keeps its last reported
+session; a replay shows whatever session its state reports (``None`` = unknown).
+
 What this module must never do: guess what the server applied (it shows ``session.updated``
 as reported, via ``call.state.session`` and the update result), send anything that failed
 validation, send more than one ``session.update`` per Apply, block the kernel (Apply runs as
@@ -62,6 +71,33 @@ _SERVER_ONLY: Final = ("id", "object", "expires_at", "client_secret")
 #: Dicts the server merges key by key (everything else is replaced whole).
 _CONTAINERS: Final = frozenset({"audio", "audio.input", "audio.output"})
 _CUSTOM_VOICE: Final = "custom voice id…"
+#: The choice a select control shows while its field is unknown (never sent).
+_UNKNOWN: Final = "\u2063unknown"
+#: Control name → the session path it shows (for "unknown" and for the red field).
+_FIELD_PATHS: Final = {
+    "model_box": "model",
+    "instructions": "instructions",
+    "voice": "audio.output.voice",
+    "modalities": "output_modalities",
+    "td_type": "audio.input.turn_detection",
+    "tools": "tools",
+    "tool_choice": "tool_choice",
+}
+#: ValidationError field (after "session.") → the control to mark red (longest match wins).
+_ERROR_CONTROLS: Final = (
+    ("audio.input.turn_detection.threshold", "td_threshold"),
+    ("audio.input.turn_detection.prefix_padding_ms", "td_prefix"),
+    ("audio.input.turn_detection.silence_duration_ms", "td_silence"),
+    ("audio.input.turn_detection.idle_timeout_ms", "td_idle"),
+    ("audio.input.turn_detection.eagerness", "td_eagerness"),
+    ("audio.input.turn_detection", "td_type"),
+    ("audio.output.voice.id", "voice_custom"),
+    ("audio.output.voice", "voice"),
+    ("output_modalities", "modalities"),
+    ("instructions", "instructions"),
+    ("tool_choice", "tool_choice"),
+    ("tools", "tools"),
+)
 _TD_TYPES: Final = ("none", "server_vad", "semantic_vad")
 _EAGERNESS: Final = ("auto", "low", "medium", "high")
 #: Frames after which the reducer may have seen the first assistant audio (voice lock).
@@ -473,6 +509,10 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._loading = False
         self._applying = False
         self._last_result: Any = None
+        # What the last successful Apply sent ("show code" shows it once nothing is dirty).
+        self._last_applied: dict[str, Any] | None = None
+        # Controls whose field the shown session does not hold ("unknown").
+        self._unknown: set[str] = set()
         self._build(redact=redact)
         super().__init__(source=None, redact=redact, children=self._children(), **kwargs)
         self.add_class("rtw-session-editor")
@@ -499,9 +539,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             description="output", options=[("audio", "audio"), ("text", "text")], value="audio"
         )
         self.td_type = w.Dropdown(description="turn detection", options=list(_TD_TYPES))
-        self.td_threshold = w.BoundedFloatText(
-            description="threshold", min=0.0, max=1.0, step=0.05, value=0.5
-        )
+        # Not a Bounded… control: that clamps 1.5 to 1 silently; validation refuses it instead.
+        self.td_threshold = w.FloatText(description="threshold", step=0.05, value=0.5)
         self.td_prefix = w.IntText(description="prefix ms", value=300)
         self.td_silence = w.IntText(description="silence ms", value=200)
         self.td_idle = w.Text(description="idle timeout ms", placeholder="none (5000–30000)")
@@ -636,6 +675,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def _on_bind(self, source: Any) -> None:
         self._home = running_loop() or self._home
+        self._last_applied = None
         self.title.value = f"<b>Session</b> {_css_note(str(getattr(source, 'call_id', '')))}"
         self.status.value = (
             "" if self._live() else _css_note("read-only: this source cannot change the session")
@@ -647,6 +687,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def _on_unbind(self) -> None:
         self.title.value = "<b>Session</b>"
         self.unknown_box.layout.display = "none"
+        self._last_applied = None
         self._baseline = {}
         self._load_controls({}, baseline=True)
         self._refresh()
@@ -681,6 +722,48 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         state = getattr(self.source, "state", None)
         session = getattr(state, "session", None) if state is not None else None
         return editable_session(session if isinstance(session, Mapping) else None)
+
+    @property
+    def unknown_fields(self) -> list[str]:
+        """Session paths the form shows as unknown (not reported by the server)."""
+        return [_FIELD_PATHS[name] for name in _FIELD_PATHS if name in self._unknown]
+
+    def _unknown_label(self) -> str:
+        return "unknown" if self.source is not None else "server default"
+
+    def _mark_unknown(self, session: Mapping[str, Any]) -> None:
+        """Which fields ``session`` leaves out; their controls show "unknown" (muted)."""
+        unknown = set()
+        for name, path in _FIELD_PATHS.items():
+            parent, _, leaf = path.rpartition(".")
+            holder = _get_path(session, parent) if parent else session
+            if not isinstance(holder, Mapping) or leaf not in holder:
+                unknown.add(name)
+        self._unknown = unknown
+        label = self._unknown_label()
+        select = {"voice": list(self._voice_options()), "modalities": [("audio", "audio"),
+                  ("text", "text")], "td_type": [(k, k) for k in _TD_TYPES]}
+        for name, options in select.items():
+            control = getattr(self, name)
+            want = [(label, _UNKNOWN), *options] if name in unknown else options
+            if list(control.options) != list(want):
+                control.options = want
+        for name in _FIELD_PATHS:
+            control = getattr(self, name)
+            if name in unknown:
+                control.add_class("rtw-unknown")
+            else:
+                control.remove_class("rtw-unknown")
+        self.model_box.placeholder = label if "model_box" in unknown else ""
+        self.instructions.placeholder = label if "instructions" in unknown else ""
+        self.tools.placeholder = label if "tools" in unknown else ""
+        self.raw.placeholder = (
+            f"{label}: the server has not reported the session" if not session else ""
+        )
+
+    @staticmethod
+    def _voice_options() -> list[tuple[str, str]]:
+        return [(v, v) for v in (*BUILTIN_VOICES, _CUSTOM_VOICE)]
 
     def _audio_started(self) -> bool:
         state = getattr(self.source, "state", None)
@@ -761,17 +844,23 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def _load_controls(self, session: Mapping[str, Any], *, baseline: bool) -> None:
         self._loading = True
         try:
+            self._mark_unknown(session)
+            unknown = self._unknown
             self.model_box.value = str(session.get("model") or "")
             self.instructions.text = str(session.get("instructions") or "")
             name, custom = _voice_name(_get_path(session, "audio.output.voice"))
-            self.voice.value = name
+            self.voice.value = _UNKNOWN if "voice" in unknown else name
             self.voice_custom.value = custom
             mods = session.get("output_modalities") or ["audio"]
-            self.modalities.value = "text" if list(mods) == ["text"] else "audio"
+            self.modalities.value = (
+                _UNKNOWN if "modalities" in unknown
+                else "text" if list(mods) == ["text"] else "audio"
+            )
             td = _get_path(session, "audio.input.turn_detection")
             td = td if isinstance(td, Mapping) else None
             self.td_type.value = (
-                str(td.get("type")) if td and td.get("type") in _TD_TYPES else "none"
+                _UNKNOWN if "td_type" in unknown
+                else str(td.get("type")) if td and td.get("type") in _TD_TYPES else "none"
             )
             td = td or {}
             self.td_threshold.value = float(td.get("threshold", 0.5))
@@ -784,8 +873,14 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             self.td_create.value = bool(td.get("create_response", True))
             self.td_interrupt.value = bool(td.get("interrupt_response", True))
             tools = session.get("tools")
-            self.tools.text = json.dumps(mask_secrets(tools if tools is not None else []), indent=2)
-            self._update_choice_options(session.get("tools"), session.get("tool_choice", "auto"))
+            self.tools.text = (
+                "" if "tools" in unknown
+                else json.dumps(mask_secrets(tools if tools is not None else []), indent=2)
+            )
+            self._update_choice_options(
+                session.get("tools"),
+                _UNKNOWN if "tool_choice" in unknown else session.get("tool_choice", "auto"),
+            )
         finally:
             self._loading = False
         self._show_td_params()
@@ -798,12 +893,14 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self.raw.text = json.dumps(mask_secrets(session), indent=2) if session else ""
 
     def _show_td_params(self) -> None:
-        kind = self.td_type.value
+        kind = self.td_type.value  # "unknown" shows no parameters, like "none"
         self.server_vad_box.layout.display = "" if kind == "server_vad" else "none"
         self.semantic_box.layout.display = "" if kind == "semantic_vad" else "none"
-        self.td_common.layout.display = "none" if kind == "none" else ""
+        self.td_common.layout.display = "none" if kind in ("none", _UNKNOWN) else ""
 
     def _choice_key(self, choice: Any) -> str:
+        if choice == _UNKNOWN:
+            return self._unknown_label()
         if isinstance(choice, str):
             return choice
         if isinstance(choice, Mapping) and choice.get("type") == "function":
@@ -819,7 +916,11 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                 tools = json.loads(self.tools.text or "[]")
             except json.JSONDecodeError:
                 tools = None
-        values: dict[str, Any] = {m: m for m in ("auto", "none", "required")}
+        values: dict[str, Any] = {}
+        unknown_key = self._unknown_label()
+        if self._choice_values.get(self.tool_choice.value) == _UNKNOWN or choice == _UNKNOWN:
+            values[unknown_key] = _UNKNOWN  # offered until a value is picked or reported
+        values.update({m: m for m in ("auto", "none", "required")})
         if isinstance(tools, list):
             for tool in tools:
                 if (
@@ -833,6 +934,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         if current is not None:
             values.setdefault(self._choice_key(current), copy.deepcopy(current))
         self._choice_values = values
+        if choice is not None and choice != _UNKNOWN:
+            values.pop(unknown_key, None)  # reported: no "unknown" choice any more
         keep = self._choice_key(current) if current is not None else "auto"
         was_loading = self._loading
         self._loading = True
@@ -1164,12 +1267,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         locked = self._audio_started()
         self.voice.disabled = locked
         self.voice_custom.disabled = locked
+        # Only a known voice is "locked": an unknown one is not stated as a fact.
         self.voice_note.value = (
             _css_note(
                 "locked: the model has already produced audio, so the server will not "
                 "change the voice"
             )
-            if locked
+            if locked and "voice" not in self._unknown
             else ""
         )
 
@@ -1182,32 +1286,64 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             return
         self._show_td_params()
         self.voice_custom.layout.display = "" if self.voice.value == _CUSTOM_VOICE else "none"
-        self.tools.invalid = False
-        self.raw.invalid = False
         try:
             changed = self.changed()
         except ValidationError as err:
             self.field_error.value = _css_error(str(err))
-            if err.field.startswith("session.tools"):
-                self.tools.invalid = True
-            if self.tabs.selected_index == 1:
-                self.raw.invalid = True
+            self._mark_invalid(err.field)
             self.apply_button.disabled = True
             self._set_code(None)
             return
+        self._mark_invalid(None)
         self.field_error.value = ""
         self.apply_button.disabled = self._applying or not self._live() or not changed
         self._set_code(changed)
+
+    @property
+    def invalid_field(self) -> str | None:
+        """The control shown in red (its attribute name), or ``None``."""
+        return getattr(self, "_invalid_control", None)
+
+    def _mark_invalid(self, field: str | None) -> None:
+        """Show the control of ``field`` (a ValidationError field) in red; clear the others."""
+        target: str | None = None
+        if field is not None:
+            if self.tabs.selected_index == 1:
+                target = "raw"
+            else:
+                path = field.removeprefix("session.")
+                for prefix, name in _ERROR_CONTROLS:
+                    if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+                        target = name
+                        break
+        previous = getattr(self, "_invalid_control", None)
+        if previous is not None and previous != target:
+            self._paint_invalid(previous, False)
+        if target is not None:
+            self._paint_invalid(target, True)
+        self._invalid_control = target
+
+    def _paint_invalid(self, name: str, on: bool) -> None:
+        control = getattr(self, name)
+        if isinstance(control, PrivateText):
+            control.invalid = on
+        elif on:
+            control.add_class("rtw-invalid")
+        else:
+            control.remove_class("rtw-invalid")
 
     def _set_code(self, changed: Mapping[str, Any] | None) -> None:
         show = bool(self.code_toggle.value)
         self.code.layout.display = "" if show else "none"
         if show:
-            self.code.text = (
-                render_update_code(mask_secrets(changed))
-                if changed is not None
-                else "# fix the field shown in red first"
-            )
+            if changed is None:
+                text = "# fix the field shown in red first"
+            elif not changed and self._last_applied:
+                # Right after an Apply nothing differs; show what that Apply sent.
+                text = "# last applied:\n" + render_update_code(mask_secrets(self._last_applied))
+            else:
+                text = render_update_code(mask_secrets(changed))
+            self.code.text = text
 
     # -- apply -----------------------------------------------------------------------------
 
@@ -1245,6 +1381,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             changed = self.changed()
         except ValidationError as err:
             self.error.value = _css_error(str(err))
+            self._mark_invalid(err.field)
             raise
         if not changed:
             self.status.value = _css_note("nothing to apply: no field differs from the session")
@@ -1263,6 +1400,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             raise
         self._applying = False
         self._last_result = result
+        self._last_applied = copy.deepcopy(changed)
         self._reload(keep_edits=False)
         self._show_result(changed, result)
         return result

@@ -8,8 +8,18 @@ calls a registered Python handler (``@call.tool``) answered and how fast. Every 
 an awaitable twin: ``await tool_calls.send(call_id, output, respond=True)``.
 
 Reads only ``call.state.tool_calls`` (``ToolCallRecord``: status, answered_by, times) — the
-reducer decides what is pending or answered, never this view. Answers go through
-``await call.send_tool_output(call_id, output, respond=…, by="form")``.
+reducer decides what is pending, answered or unanswered (the call ended first), never this
+view. Answers go through ``await call.send_tool_output(call_id, output, respond=…, by="form")``.
+
+Deadlines: while a tool call is pending, the caller (a person on the phone, or the
+emulator's scripted caller) is waiting, and gives up at some point; the service publishes no
+such deadline, so it is shown only where it is known: ``tool_timeout`` (seconds, e.g. the
+emulator's ``caller_patience_s``), else the call's ``handler_timeout`` when a Python handler
+is registered for the tool (the handler is cut off then). The pending row counts "waiting"
+and, with a deadline, the time left; past ``warn_after`` seconds (default: two thirds of the
+deadline, or 15 s without one) it turns to the warning colour. When the call ends, the
+reducer marks the call ``unanswered``: the row leaves "Pending", its clock stops at the end,
+and its badge says "unanswered — call ended".
 
 Memory: a row is a dozen widgets (~75 KB in the kernel with their traits and comms), so
 rows are kept only for the pending calls and the last ``max_answered`` answered ones (default
@@ -80,12 +90,24 @@ def _badge(text: str, css: str, color: str) -> str:
     )
 
 
+_WARN_COLOR: Final = "#d32f2f"
+_PENDING_COLOR: Final = "#f57c00"
+_ENDED_COLOR: Final = "#616161"
+#: Without a known deadline, a pending call turns to the warning colour after this long.
+_DEFAULT_WARN_S: Final = 15.0
+
+
 def _fmt_seconds(seconds: float) -> str:
+    """A duration for people: ``250 ms``, ``12.3 s``, ``1:27.6``, ``1:02:03``."""
     if seconds < 1.0:
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 90:
+    if seconds < 60:
         return f"{seconds:.1f} s"
-    return f"{seconds / 60:.1f} min"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{int(minutes)}:{rest:04.1f}"
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def pretty_arguments(arguments: str | None) -> str:
@@ -115,6 +137,13 @@ def check_output(text: str, fmt: str) -> str:
         text, "output", "correct the JSON, or switch the format to Text to send it as plain text"
     )
     return dump_json(value, "output")
+
+
+def _is_replayish(source: Any) -> bool:
+    """A Replay (or a Recording): its frame times are recorded, not the present."""
+    return source is not None and (
+        callable(getattr(source, "seek", None)) or callable(getattr(source, "replay", None))
+    )
 
 
 class _Row:
@@ -168,8 +197,11 @@ class _Row:
 class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     """Pending and answered tool calls of a ``Call``, with an output form per pending call.
 
-    ``ToolCalls(call, private=True, age_interval=1.0, max_answered=10)``. Scripted twin of
-    the buttons: ``await tool_calls.send(call_id, output, respond=True)``.
+    ``ToolCalls(call, private=True, age_interval=1.0, max_answered=10, tool_timeout=None,
+    warn_after=None)``. ``tool_timeout``: seconds a caller is known to wait for a tool
+    (shown as the time left); ``warn_after``: seconds after which a pending row turns to the
+    warning colour. Scripted twin of the buttons:
+    ``await tool_calls.send(call_id, output, respond=True)``.
     """
 
     def __init__(
@@ -180,8 +212,19 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         redact: bool = False,
         age_interval: float = 1.0,
         max_answered: int = 10,
+        tool_timeout: float | None = None,
+        warn_after: float | None = None,
         **kwargs: Any,
     ) -> None:
+        for name, value in (("tool_timeout", tool_timeout), ("warn_after", warn_after)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+            ):
+                self._rtw_closed = True
+                raise ValueError(
+                    f"{name}: {value!r} is not a positive number of seconds. "
+                    f"Fix: pass e.g. {name}=30 (or None when unknown)"
+                )
         if not isinstance(max_answered, int) or isinstance(max_answered, bool) or (
             max_answered < 0
         ):
@@ -202,6 +245,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         self.age_interval = float(age_interval)
         #: answered calls shown as rows (the newest); older ones are closed, only counted
         self.max_answered = max_answered
+        self.tool_timeout = None if tool_timeout is None else float(tool_timeout)
+        self.warn_after = None if warn_after is None else float(warn_after)
         # The loop the bound call lives on; clicks may arrive on a comm subshell thread.
         self._home: asyncio.AbstractEventLoop | None = running_loop()
         self._rows: dict[str, _Row] = {}
@@ -211,6 +256,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         self.pending_box = w.VBox([])
         self.answered_title = w.HTML("")
         self.answered_box = w.VBox([])
+        self.unanswered_title = w.HTML("")
+        self.unanswered_box = w.VBox([])
         self.error = w.HTML("")
         super().__init__(
             source=None,
@@ -220,6 +267,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                 self.error,
                 self.pending_title,
                 self.pending_box,
+                self.unanswered_title,
+                self.unanswered_box,
                 self.answered_title,
                 self.answered_box,
             ],
@@ -287,7 +336,12 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     @property
     def pending(self) -> list[str]:
         """Call ids of the pending tool calls, oldest first."""
-        return [r.call_id for r in self._records() if r.status != "answered"]
+        return [r.call_id for r in self._records() if r.status == "pending"]
+
+    @property
+    def unanswered(self) -> list[str]:
+        """Call ids of the tool calls nobody answered before the call ended."""
+        return [r.call_id for r in self._records() if r.status == "unanswered"]
 
     @property
     def answered(self) -> list[str]:
@@ -303,9 +357,10 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         records = self._records()
         handlers = self._handlers()
         can_send = self._can_send()
-        now = time.time()
+        now = self._now()
         pending: list[Any] = []
         answered: list[Any] = []
+        unanswered: list[Any] = []
         # Only the newest max_answered answered calls keep a row (records are in call order).
         done = [rec for rec in records if rec.status == "answered"]
         keep = {rec.call_id for rec in done[len(done) - self.max_answered:]} if (
@@ -337,15 +392,24 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                     row.editor.layout.display = "none"
                 else:
                     row.answer.layout.display = "none"
-                    row.editor.layout.display = "" if can_send else "none"
-            row.header.value = self._header(rec, handlers, now)
-            (answered if rec.status == "answered" else pending).append(row.box)
-        if tuple(self.pending_box.children) != tuple(pending):
-            self.pending_box.children = pending
-        if tuple(self.answered_box.children) != tuple(answered):
-            self.answered_box.children = answered
+                    row.editor.layout.display = (
+                        "" if can_send and rec.status == "pending" else "none"
+                    )
+            self._draw_header(row, rec, handlers, now)
+            group = {"answered": answered, "unanswered": unanswered}.get(rec.status, pending)
+            group.append(row.box)
+        for box, rows in (
+            (self.pending_box, pending),
+            (self.answered_box, answered),
+            (self.unanswered_box, unanswered),
+        ):
+            if tuple(box.children) != tuple(rows):
+                box.children = rows
         self.pending_title.value = (
             f"<b>Pending</b> ({len(pending)})" if pending else _css_note("no pending tool call")
+        )
+        self.unanswered_title.value = (
+            f"<b>Unanswered — call ended</b> ({len(unanswered)})" if unanswered else ""
         )
         hidden_n = len(done) - len(answered)
         self.answered_title.value = (
@@ -360,7 +424,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
 
     def _drop_row(self, row: _Row) -> None:
         """Close a row that left the answered window (after the boxes stop showing it)."""
-        for box in (self.pending_box, self.answered_box):
+        for box in (self.pending_box, self.answered_box, self.unanswered_box):
             if row.box in box.children:
                 box.children = tuple(c for c in box.children if c is not row.box)
         # children, layouts and styles too: a Layout left open stays registered forever
@@ -375,10 +439,62 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         self._rows[call_id] = row
         return row
 
+    def _now(self) -> float:
+        """The source's clock: wall time for a live call; the last frame for a replay or a
+        recording (their times are the recorded ones, not now)."""
+        source = self.source
+        status = getattr(getattr(source, "status", None), "state", None)
+        replaying = _is_replayish(source)
+        if status in ("connecting", "live", "reconnecting") and not replaying:
+            return time.time()
+        last = getattr(getattr(source, "state", None), "last_t", None)
+        return float(last) if isinstance(last, (int, float)) else time.time()
+
+    def deadline(self, rec: Any) -> float | None:
+        """Seconds the caller is known to wait for ``rec`` (``None``: not known)."""
+        if self.tool_timeout is not None:
+            return self.tool_timeout
+        if rec.name and rec.name in self._handlers():
+            timeout = getattr(self.source, "handler_timeout", None)
+            if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+                return float(timeout)
+        return None
+
+    def _warn_after(self, deadline: float | None) -> float:
+        if self.warn_after is not None:
+            return self.warn_after
+        return deadline * 2 / 3 if deadline is not None else _DEFAULT_WARN_S
+
+    def _draw_header(self, row: _Row, rec: Any, handlers: set[str], now: float) -> None:
+        row.header.value = self._header(rec, handlers, now)
+        warn = rec.status == "pending" and self._waited(rec, now) >= self._warn_after(
+            self.deadline(rec)
+        )
+        if warn:
+            row.box.add_class("rtw-toolcall-warn")
+        else:
+            row.box.remove_class("rtw-toolcall-warn")
+
+    @staticmethod
+    def _waited(rec: Any, now: float) -> float:
+        requested = rec.requested_t
+        return max(0.0, now - requested) if requested is not None else 0.0
+
     def _header(self, rec: Any, handlers: set[str], now: float) -> str:
         name = html.escape(str(rec.name or "?"))
         parts = [f'<b class="rtw-toolcall-name">{name}</b>', _css_note(str(rec.call_id))]
         requested = rec.requested_t
+        if rec.status == "unanswered":
+            parts.append(
+                _badge("unanswered — call ended", "rtw-badge-unanswered", _ENDED_COLOR)
+            )
+            ended = getattr(rec, "ended_t", None)
+            if ended is not None and requested is not None:
+                parts.append(
+                    _css_note(f"waited {_fmt_seconds(max(0.0, ended - requested))}; "
+                              "nobody can answer it now")
+                )
+            return " ".join(parts)
         if rec.status == "answered":
             by = rec.answered_by or "?"
             if by == "handler":
@@ -389,21 +505,39 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                 latency = max(0.0, rec.answered_t - requested)
                 parts.append(_css_note(f"latency {_fmt_seconds(latency)}"))
         else:
-            parts.append(_badge("pending", "rtw-badge-pending", "#f57c00"))
+            waited = self._waited(rec, now)
+            deadline = self.deadline(rec)
+            warn = waited >= self._warn_after(deadline)
+            color = _WARN_COLOR if warn else _PENDING_COLOR
+            parts.append(_badge("pending", "rtw-badge-pending", color))
             if rec.name in handlers:
                 parts.append(_badge("Python handler registered", "rtw-badge-handler", "#7b1fa2"))
             if requested is not None:
-                parts.append(_css_note(f"waiting {_fmt_seconds(max(0.0, now - requested))}"))
+                text = f"waiting {_fmt_seconds(waited)}"
+                if deadline is not None:
+                    left = deadline - waited
+                    text += (
+                        f" · {_fmt_seconds(left)} left of {_fmt_seconds(deadline)}"
+                        if left > 0
+                        else f" · {_fmt_seconds(-left)} past the {_fmt_seconds(deadline)} "
+                        "deadline: the caller may have given up"
+                    )
+                elif warn:
+                    text += " · the caller may give up soon: answer it"
+                style = f"color: {color}" if warn else "color: var(--jp-ui-font-color2, #666)"
+                parts.append(
+                    f'<span class="rtw-toolcall-age" style="{style}">{html.escape(text)}</span>'
+                )
         return " ".join(parts)
 
     def refresh_ages(self) -> None:
         """Update the "waiting …" of pending rows (the ticker calls this every interval)."""
         handlers = self._handlers()
-        now = time.time()
+        now = self._now()
         for rec in self._records():
             row = self._rows.get(rec.call_id)
-            if row is not None and rec.status != "answered":
-                row.header.value = self._header(rec, handlers, now)
+            if row is not None and rec.status == "pending":
+                self._draw_header(row, rec, handlers, now)
 
     def _start_ticker(self) -> None:
         if self._ticker is not None and not self._ticker.done():
@@ -507,6 +641,12 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
                 "call_id",
                 f"{call_id!r} is already answered (by {rec.answered_by or '?'})",
                 "nothing to do: each tool call takes one output",
+            )
+        if rec.status == "unanswered":
+            raise ValidationError(
+                "call_id",
+                f"{call_id!r} was not answered before the call ended",
+                "nothing to do: an ended call takes no output",
             )
         text = output if isinstance(output, str) else dump_json(output, "output")
         if not text.strip():

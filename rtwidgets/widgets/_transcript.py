@@ -112,6 +112,13 @@ class Transcript(StreamView):
         if state is None:
             return
         found = False
+        if frame.type == "rtwidgets.status":
+            # The call ended: the reducer marked tool calls still pending as unanswered, and
+            # their badges must stop saying "pending".
+            for rec in getattr(state, "tool_calls", {}).values():
+                if getattr(rec, "status", None) == "unanswered" and rec.item_id in state.items:
+                    self._dirty[rec.item_id] = None
+                    found = True
         for item_id in _item_ids(frame, state):
             if item_id in state.items:
                 self._dirty[item_id] = None

@@ -51,8 +51,11 @@ function render({ model, el: root }) {
       if (it.kind === "function_call") {
         tool.append(el("code", "rtw-tool-call", `${name}(${it.arguments || ""})`));
         if (it.tool_status) {
-          const badge = el("span", "rtw-badge", it.answered_by
-            ? `answered by ${it.answered_by}` : it.tool_status);
+          // the reducer's status: pending, answered, or unanswered (the call ended first)
+          const text = it.tool_status === "answered" && it.answered_by
+            ? `answered by ${it.answered_by}`
+            : it.tool_status === "unanswered" ? "unanswered — call ended" : it.tool_status;
+          const badge = el("span", "rtw-badge rtw-badge-" + it.tool_status, text);
           tool.append(badge);
         }
       }

@@ -64,6 +64,10 @@ def test_console_watches_answers_a_tool_and_updates_the_session(
     # SessionEditor and see requested vs applied.
     _tab(lab, "Session")
     editor = page.locator(".rtw-session-editor").first
+    # Before the sideband has the session, the form shows "unknown", not invented defaults.
+    if lab.kernel_exec("print(call.state.session is None)").strip() == "True":
+        editor.locator(".rtw-unknown").first.wait_for(timeout=10_000)
+    editor.screenshot(path=str(tmp_path / "session.png"))
     instructions = editor.locator(".rtw-private", has_text="instructions").locator("textarea")
     instructions.fill("You are a terse weather assistant. Answer in one sentence.")
     editor.locator("button", has_text="Apply").first.click()
@@ -78,6 +82,9 @@ def test_console_watches_answers_a_tool_and_updates_the_session(
 
     _tab(lab, "Tool calls")
     page.locator(".rtw-toolcall", has_text="pending").first.wait_for(timeout=10_000)
+    # The caller's deadline is known here (the notebook passes tool_timeout): time left shows.
+    page.locator(".rtw-toolcall", has_text="left of").first.wait_for(timeout=10_000)
+    page.locator(".rtw-toolcalls").first.screenshot(path=str(tmp_path / "pending.png"))
     output = page.locator(".rtw-toolcall textarea").first
     output.fill(json.dumps(TOOL_OUTPUT))
     assert json.loads(output.input_value()) == TOOL_OUTPUT
@@ -118,6 +125,20 @@ def test_console_watches_answers_a_tool_and_updates_the_session(
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.locator(".rtw-console").first.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000  # a rendered console, not an empty box
+
+    # Hang up from the console: a confirmation first, then the call ends and the console
+    # says so; the button goes away (nothing left to hang up).
+    hangup = page.locator(".rtw-hangup-button").first
+    hangup.click()
+    page.locator(".rtw-hangup-button", has_text="Confirm hang up?").first.wait_for(
+        timeout=10_000
+    )
+    assert lab.kernel_exec("print(call.status.state)").strip() == "live"  # not yet
+    page.locator(".rtw-hangup-button").first.click()
+    page.locator(".rtw-console-message", has_text="you hung up").first.wait_for(timeout=30_000)
+    assert lab.kernel_exec("print(call.status.state)").strip() == "ended"
+    page.locator(".rtw-console").first.screenshot(path=str(tmp_path / "ended.png"))
+    lab.assert_clean()
     lab.kernel_exec("await call.close()\nawait emu.close()")
 
 

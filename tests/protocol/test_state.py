@@ -240,6 +240,27 @@ def test_out_answer_without_meta_is_code_and_meta_first_is_kept() -> None:
     assert state2.tool_calls[call_id].answered_t == 5000.0
 
 
+def test_call_end_marks_pending_tool_calls_unanswered() -> None:
+    s, ids = function_call_turn(answer="none")
+    call_id = ids["call_id"]
+    live = {"type": "rtwidgets.status", "status": "reconnecting", "reason": "socket dropped"}
+    ended = {"type": "rtwidgets.status", "status": "ended", "reason": "caller hung up"}
+    state = _fold([*s.frames, (live, "meta", 4000.0)])
+    assert state.tool_calls[call_id].status == "pending"  # a reconnect is not an end
+    state.feed(ended, direction="meta", t=4100.0)
+    tc = state.tool_calls[call_id]
+    assert (tc.status, tc.ended_t, tc.answered_t, tc.answered_by) == (
+        "unanswered", 4100.0, None, None)
+    assert state.pending_tool_calls() == []
+    assert state.snapshot()["pending_tool_calls"] == 0
+    # An answered call stays answered when the call ends; a second end changes nothing.
+    answered = _fold(function_call_turn(answer="peer")[0].frames)
+    answered.feed(ended, direction="meta", t=9.0)
+    assert {t.status for t in answered.tool_calls.values()} == {"answered"}
+    state.feed(ended, direction="meta", t=4200.0)
+    assert state.tool_calls[call_id].ended_t == 4100.0
+
+
 def test_answer_for_unseen_call_is_recorded() -> None:
     state = SessionState()
     state.feed({"type": "conversation.item.create", "event_id": "e", "item": {

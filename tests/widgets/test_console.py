@@ -267,3 +267,148 @@ async def test_picker_offers_the_inbox_calls() -> None:
     assert repr(console) == "<CallConsole unbound, with inbox>"
     console.close()
     assert inbox._subs == []
+
+
+# -- Hang up beside Detach (issue 14, point 5) ------------------------------------------------
+
+
+class HangupSource(ScriptedSource):
+    """A live call double with the Call's hangup: ends the status like Call.close does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hangups = 0
+
+    async def hangup(self) -> None:
+        self.hangups += 1
+        self.status.state, self.status.reason = "ended", "hung up by this client"
+        self.feed({"type": "rtwidgets.status", "status": "ended",
+                   "reason": "hung up by this client"}, direction="meta")
+
+
+async def test_hang_up_asks_for_confirmation_then_ends_the_call() -> None:
+    source = HangupSource()
+    console = CallConsole(source)
+    try:
+        button = console.hangup_button
+        assert button.layout.display == ""
+        assert "goes on" in console.detach_button.tooltip
+        assert "for everyone" in button.tooltip
+        button.click()  # first click only asks
+        assert source.hangups == 0
+        assert console.confirming_hangup
+        assert button.description == "Confirm hang up?"
+        assert console.cancel_hangup_button.layout.display == ""
+        button.click()
+        await console.wait_actions()
+        assert source.hangups == 1
+        assert "call ended: you hung up from this console" in console.message.value
+        assert button.layout.display == "none"  # nothing left to hang up
+        assert not console.detach_button.disabled
+    finally:
+        console.close()
+
+
+async def test_cancel_keeps_the_call() -> None:
+    source = HangupSource()
+    console = CallConsole(source)
+    console.hangup_button.click()
+    console.cancel_hangup_button.click()
+    assert not console.confirming_hangup
+    assert console.hangup_button.description == "Hang up"
+    await console.wait_actions()
+    assert source.hangups == 0
+    console.close()
+
+
+def test_no_hang_up_without_a_live_call(source: ScriptedSource) -> None:
+    console = CallConsole()
+    assert console.hangup_button.layout.display == "none"
+    console.bind(source)  # a source without hangup (a recording, a view double)
+    assert console.hangup_button.layout.display == "none"
+    console.close()
+
+
+async def test_hang_up_is_refused_in_code_without_a_live_call() -> None:
+    console = CallConsole()
+    with pytest.raises(RuntimeError, match="nothing to hang up"):
+        await console.hangup()
+    console.close()
+
+
+def test_a_call_ending_by_itself_is_said_once_in_one_sentence() -> None:
+    source = HangupSource()
+    console = CallConsole(source)
+    source.status.state = "ended"
+    source.status.reason = "call ended: caller_hangup (the server closed the socket with code 1000)"
+    source.feed({"type": "rtwidgets.status", "status": "ended",
+                 "reason": source.status.reason}, direction="meta")
+    text = console.message.value
+    assert "call ended: caller_hangup (the server closed the socket with code 1000)" in text
+    assert text.count("call ended") == 1
+    assert console.hangup_button.layout.display == "none"
+    console.close()
+
+
+def test_end_sentence() -> None:
+    from rtwidgets.widgets._console import end_sentence
+
+    assert end_sentence("call ended: call ended: caller_hangup") == "call ended: caller_hangup"
+    assert end_sentence("") == "call ended"
+    assert end_sentence("transport closed") == "call ended: transport closed"
+    assert "you hung up" in end_sentence("hung up by this client", by_us=True)
+
+
+# -- a client from the widget (no key in any state) --------------------------------------------
+
+
+def test_key_box_makes_a_client_and_keeps_the_key_out_of_state() -> None:
+    from .conftest import browser_says
+
+    key = "sk-test-typed-into-the-box-0123456789"
+    console = CallConsole()
+    assert console.client_bar.layout.display == "flex"
+    assert not console.has_client
+    console.base_url.value = "http://127.0.0.1:9/v1"
+    browser_says(console.api_key, {"kind": "secret", "text": key})
+    assert console.has_client
+    assert console._client.api_key == key
+    assert str(console._client.base_url).startswith("http://127.0.0.1:9/v1")
+    assert str(console._client.websocket_base_url).startswith("ws://127.0.0.1:9/v1")
+    assert console.api_key.has_secret
+    states = json.dumps([w.get_state() for w in _all_widgets(console)], default=str)
+    assert key not in states
+    sent = json.dumps([m for w in _all_widgets(console) for m in w.comm.messages],
+                      default=str)
+    assert key not in sent  # never sent back to the browser
+    assert key not in repr(console)
+    assert key not in repr(console.api_key)
+    assert key not in console.client_note.value
+    # a new base URL needs the key again (the client was made for the old one)
+    console.base_url.value = "http://127.0.0.1:10/v1"
+    assert not console.has_client
+    console.close()
+
+
+def test_bad_base_url_is_refused_with_the_field_named() -> None:
+    from .conftest import browser_says
+
+    console = CallConsole()
+    console.base_url.value = "127.0.0.1:9"
+    browser_says(console.api_key, {"kind": "secret", "text": "sk-test-not-a-real-key"})
+    assert not console.has_client
+    assert "base URL" in console.client_note.value
+    assert "Fix:" in console.client_note.value
+    console.close()
+
+
+def test_a_console_given_a_client_hides_the_key_box(source: ScriptedSource) -> None:
+    console = CallConsole(source, client=object())
+    assert console.client_bar.layout.display == "none"
+    console.close()
+    # bound to a call (which has its own client), the key box is not offered either
+    bound = CallConsole(source)
+    assert bound.client_bar.layout.display == "none"
+    bound.unbind()
+    assert bound.client_bar.layout.display == "flex"
+    bound.close()

@@ -132,3 +132,66 @@ async def test_console_attaches_streams_detaches_and_replays(
     assert console.transcript.items() == []
     await console.detach()
     console.close()
+
+
+@pytest.mark.emulator(session_created_on_attach=True, speed=20, scenario="tools")
+async def test_hang_up_from_the_console_ends_the_call_and_the_console_says_so(
+    emulator: Any,
+) -> None:
+    weather = {"type": "function", "name": "get_weather", "description": "Weather of a city",
+               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    call_id = await emulator.start_call(transport="webrtc", scenario="tools",
+                                        session={"tools": [weather]})
+    client = emulator.client(api_key=FAKE_API_KEY)
+    console = CallConsole(client=client, attach_options={"capture": False, "reconnect": FAST})
+    try:
+        await console.attach(call_id)
+        call = console.source
+        assert console.hangup_button.layout.display == ""
+        # wait for the model's tool call: it stays pending (nobody answers it)
+        await wait_until(lambda: bool(call.state.pending_tool_calls()))
+        [pending] = console.tool_calls.pending
+        console.hangup_button.click()
+        assert console.confirming_hangup
+        console.hangup_button.click()
+        await console.wait_actions()
+        assert console.last_error is None, console.message.value
+        assert call.status.state == "ended"
+        assert "you hung up from this console" in console.message.value
+        assert console.hangup_button.layout.display == "none"
+        hangups = [r for r in emulator.requests
+                   if r.get("call_id") == call_id and str(r["path"]).endswith("/hangup")]
+        assert len(hangups) == 1
+        assert await emulator.wait_ended(call_id, timeout=5)
+        # the pending tool call is unanswered now, in the reducer and in the form
+        assert call.state.tool_calls[pending].status == "unanswered"
+        assert console.tool_calls.pending == []
+        assert console.tool_calls.unanswered == [pending]
+        assert "no pending tool call" in console.tool_calls.pending_title.value
+    finally:
+        await console.detach()
+        console.close()
+        await client.close()  # its REST pool holds the hangup's socket
+
+
+@pytest.mark.emulator(session_created_on_attach=True)
+async def test_a_key_typed_into_the_console_attaches(emulator: Any) -> None:
+    from .conftest import browser_says
+
+    call_id = await emulator.start_call(transport="webrtc")
+    console = CallConsole(attach_options={"capture": False, "reconnect": FAST})
+    try:
+        console.base_url.value = emulator.base_url
+        browser_says(console.api_key, {"kind": "secret", "text": FAKE_API_KEY})
+        console.call_id_field.value = call_id
+        console.attach_button.click()
+        await console.wait_actions()
+        assert console.last_error is None, console.message.value
+        assert console.source is not None
+        assert console.source.call_id == call_id
+    finally:
+        await console.detach()
+        client = console._client
+        console.close()
+        if client is not None:
+            await client.close()

@@ -251,7 +251,9 @@ async def test_attach_calls_on_attach_with_the_call(rig: Rig) -> None:
     view.close()
 
 
-async def test_attach_without_callback_shows_a_console_under_the_row(rig: Rig) -> None:
+async def test_attach_without_callback_shows_a_console_below_the_list(rig: Rig) -> None:
+    import rtwidgets.widgets  # noqa: F401  (the console registers itself as the factory)
+
     view = IncomingCalls(rig.inbox, attach_options={"capture": False})
     call_id = await ring(rig, view)
     await view.accept(call_id, session={"type": "realtime"})
@@ -259,13 +261,21 @@ async def test_attach_without_callback_shows_a_console_under_the_row(rig: Rig) -
     await view.wait_actions()
     call = view.attached[call_id]
     try:
-        [console] = view.row(call_id).consoles.children
+        [console] = view.console_area.children
         assert type(console).__name__ == "CallConsole"
         assert console.source is call
+        assert console is view.console
+        # not inside the row: the row is one compact line
+        row = view.row(call_id)
+        assert console not in row.box.children
+        assert row.buttons.layout.display == "none"
+        assert row.headers.layout.display == "none"
+        assert row.summary.layout.display == ""
+        assert row.open_console.layout.display == ""
     finally:
-        console.close()
         await call.close()
     view.close()
+    assert console.closed  # the console this view made is closed with it
 
 
 async def test_consume_drains_the_inbox_queue(rig: Rig) -> None:
@@ -336,3 +346,54 @@ async def test_close_releases_every_widget(rig: Rig) -> None:
         assert view.calls  # a row with its controls exists
         view.close()
     assert open_widgets() - before == set()
+
+
+async def test_ringing_call_is_pinned_above_an_attached_one(rig: Rig) -> None:
+    import rtwidgets.widgets  # noqa: F401
+
+    view = IncomingCalls(rig.inbox, attach_options={"capture": False})
+    first = await ring(rig, view)
+    await view.accept(first, session={"type": "realtime"})
+    call = await view.attach(first)
+    try:
+        second = await ring(rig, view)  # rings after the first was attached
+        assert view.status_of(second) == "ringing"
+        assert view.rows_box.children[0] is view.row(second).box
+        assert view.rows_box.children[1] is view.row(first).box
+        # the attached call ends: its row says so, its actions are off, it stays below
+        await rig.emu.hangup(first)
+        await call.wait_ended(timeout=5)
+        row = view.row(first)
+        assert view.status_of(first) == "ended"
+        assert "ended" in row.header.value
+        assert row.refer.disabled
+        assert row.accept.disabled
+        assert row.attach.disabled
+        assert row.reject.disabled
+        assert row.target.disabled
+        assert "rtw-incoming-ended" in row.box._dom_classes
+        assert view.rows_box.children[0] is view.row(second).box
+    finally:
+        await call.close()
+    view.close()
+
+
+async def test_from_and_to_are_printed_once_and_sip_status_is_explained(rig: Rig) -> None:
+    from rtwidgets.widgets._incoming import sip_status_text
+
+    view = IncomingCalls(rig.inbox)
+    call_id = await ring(rig, view)
+    row = view.row(call_id)
+    text = row.headers.text
+    lines = [line.lower() for line in text.splitlines()]
+    assert sum(line.startswith("from:") for line in lines) == 1  # was twice: SIP From again
+    assert sum(line.startswith("to:") for line in lines) == 1
+    assert "603 Decline" in row.status_note.value
+    row.status_code.value = 486
+    assert "486 Busy Here" in row.status_note.value
+    row.reject.click()
+    await view.wait_actions()
+    assert "rejected (486 Busy Here)" in row.header.value
+    assert sip_status_text(499) == "499 (client error)"
+    assert sip_status_text(603) == "603 Decline"
+    view.close()

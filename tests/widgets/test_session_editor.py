@@ -766,3 +766,133 @@ def test_close_releases_every_widget(live: FakeLive) -> None:
         editor.close()
     assert _open_widgets() - before == set()
     assert live._subs == []
+
+
+# -- unknown is not a value (issue 14, point 2) ---------------------------------------------
+
+
+def test_before_the_session_is_known_every_field_shows_unknown() -> None:
+    source = FakeLive()
+    source.state.session = None  # a sideband that got no session.created yet
+    source.state.audio_started = True  # the model already spoke: the voice is fixed
+    editor = SessionEditor(source)
+    try:
+        assert editor.unknown_fields == [
+            "model", "instructions", "audio.output.voice", "output_modalities",
+            "audio.input.turn_detection", "tools", "tool_choice",
+        ]
+        # no invented value: not alloy, not "none", not []
+        assert editor.voice.label == "unknown"
+        assert editor.modalities.label == "unknown"
+        assert editor.td_type.label == "unknown"
+        assert editor.tool_choice.value == "unknown"
+        assert editor.tools.text == ""
+        assert editor.tools.placeholder == "unknown"
+        assert editor.instructions.placeholder == "unknown"
+        assert editor.model_box.value == ""
+        assert editor.model_box.placeholder == "unknown"
+        for control in (editor.voice, editor.modalities, editor.td_type, editor.tools,
+                        editor.tool_choice, editor.instructions, editor.model_box):
+            assert "rtw-unknown" in control._dom_classes
+        assert editor.server_vad_box.layout.display == "none"
+        assert editor.td_common.layout.display == "none"
+        assert "locked" not in editor.voice_note.value  # a voice not known is not "locked"
+        assert editor.changed() == {}  # unknown fields send nothing
+        # picking a value is an edit: only that field is sent
+        assert editor.voice.disabled  # the voice cannot change any more, known or not
+        editor.modalities.value = "text"
+        assert editor.changed() == {"output_modalities": ["text"]}
+        # the session arrives: the fields show it; the person's edit survives
+        session = default_session("gpt-realtime", IdFactory(2), created_at=1)
+        session["audio"]["output"]["voice"] = "cedar"
+        session["audio"]["input"]["turn_detection"] = {"type": "server_vad", "threshold": 0.5}
+        source.emit({"type": "session.updated", "event_id": "event_2", "session": session})
+        assert editor.unknown_fields == []
+        assert editor.td_type.value == "server_vad"
+        assert editor.modalities.value == "text"
+        assert editor.voice.value == "cedar"
+        assert "unknown" not in [o[0] for o in editor.voice.options]
+        assert "rtw-unknown" not in editor.td_type._dom_classes
+        editor.revert()
+        assert editor.modalities.value == "audio"
+        assert "locked" in editor.voice_note.value  # now the voice is known
+    finally:
+        editor.close()
+
+
+def test_a_session_without_a_field_shows_that_field_unknown(live: FakeLive) -> None:
+    del live.state.session["tools"]
+    editor = SessionEditor(live)
+    assert editor.unknown_fields == ["tools"]
+    assert editor.tools.text == ""
+    assert editor.voice.value == "alloy"  # reported, so shown
+    editor.close()
+
+
+def test_unbound_editor_says_server_default() -> None:
+    editor = SessionEditor()
+    assert editor.voice.label == "server default"
+    assert editor.tool_choice.value == "server default"
+    assert editor.session_fields() == {"type": "realtime"}
+    editor.close()
+
+
+def test_an_ended_call_keeps_its_last_session(live: FakeLive) -> None:
+    live.status = SimpleNamespace(state="live", reason="")  # type: ignore[attr-defined]
+    editor = SessionEditor(live)
+    live.status = SimpleNamespace(state="ended", reason="hung up")  # type: ignore[attr-defined]
+    live.emit({"type": "rtwidgets.status", "status": "ended", "reason": "hung up"}, "meta")
+    assert "read-only: the call has ended" in editor.status.value
+    assert editor.unknown_fields == []
+    assert editor.voice.value == "alloy"  # reported by the server before the end
+    editor.close()
+
+
+# -- thresholds, "show code" after Apply, the field in red ------------------------------------
+
+
+def test_threshold_is_a_float_and_a_bad_one_is_refused_in_red(live: FakeLive) -> None:
+    live.state.session["audio"]["input"]["turn_detection"] = {"type": "server_vad",
+                                                              "threshold": 0.5}
+    editor = SessionEditor(live)
+    editor.td_threshold.value = 0.65
+    assert editor.changed() == {"audio": {"input": {"turn_detection": {
+        "type": "server_vad", "threshold": 0.65}}}}
+    editor.td_threshold.value = 1.5  # was silently clamped to 1 by a bounded control
+    assert editor.td_threshold.value == 1.5
+    with pytest.raises(ValidationError) as info:
+        editor.changed()
+    assert info.value.field == "session.audio.input.turn_detection.threshold"
+    assert "threshold" in editor.field_error.value
+    assert editor.apply_button.disabled
+    assert editor.invalid_field == "td_threshold"
+    assert "rtw-invalid" in editor.td_threshold._dom_classes
+    editor.code_toggle.value = True
+    assert "shown in red" in editor.code.text
+    editor.td_threshold.value = 0.7  # fixed: no longer red
+    assert editor.invalid_field is None
+    assert "rtw-invalid" not in editor.td_threshold._dom_classes
+    editor.close()
+
+
+def test_bad_custom_voice_id_marks_its_box_red(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    editor.set_field("voice", "not-a-voice-id")
+    assert editor.invalid_field == "voice_custom"
+    assert "rtw-invalid" in editor.voice_custom._dom_classes
+    editor.close()
+
+
+async def test_show_code_after_apply_shows_what_was_applied(live: FakeLive) -> None:
+    editor = SessionEditor(live)
+    editor.code_toggle.value = True
+    editor.set_field("output_modalities", ["text"])
+    await editor.apply()
+    assert editor.changed() == {}
+    assert "nothing changed" not in editor.code.text
+    assert editor.code.text == (
+        "# last applied:\nawait call.update_session(\n    output_modalities=['text'],\n)"
+    )
+    editor.set_field("instructions", "Be brief.")  # a new edit shows itself again
+    assert editor.code.text.startswith("await call.update_session(\n    instructions=")
+    editor.close()

@@ -490,3 +490,134 @@ def test_answered_rows_stay_bounded_and_closed_rows_leave_no_widgets() -> None:
     assert "(23)" in view.answered_title.value
     assert "last 3 shown" in view.answered_title.value
     view.close()
+
+
+# -- deadlines and the end of the call (issue 14, point 1) ---------------------------------
+
+
+def _live_source(*records: Any) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        call_id="rtc_u1_" + "ef" * 16,
+        state=SimpleNamespace(tool_calls={r.call_id: r for r in records}, last_t=None),
+        status=SimpleNamespace(state="live", reason=""),
+        frames=list,
+        subscribe=lambda cb: lambda: None,
+        send_tool_output=None,
+        handler_timeout=30.0,
+        tool_handlers=(),
+    )
+
+
+def test_fmt_seconds_reads_like_a_clock() -> None:
+    from rtwidgets.widgets._tool_calls import _fmt_seconds
+
+    assert _fmt_seconds(0.25) == "250 ms"
+    assert _fmt_seconds(12.34) == "12.3 s"
+    assert _fmt_seconds(87.569) == "1:27.6"
+    assert _fmt_seconds(3723.0) == "1:02:03"
+
+
+def test_pending_row_counts_down_to_a_known_deadline_and_warns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rtwidgets.protocol.state import ToolCallRecord
+    from rtwidgets.widgets import _tool_calls
+
+    rec = ToolCallRecord("call_a", "get_weather", "{}", "item_a", "resp_a", 1000.0)
+    now = [1005.0]
+    monkeypatch.setattr(_tool_calls.time, "time", lambda: now[0])
+    view = ToolCalls(_live_source(rec), tool_timeout=30)
+    try:
+        row = view.row("call_a")
+        assert "waiting 5.0 s · 25.0 s left of 30.0 s" in row.header.value
+        assert "rtw-toolcall-warn" not in row.box._dom_classes
+        now[0] = 1021.0  # past two thirds of the deadline: the warning colour
+        view.refresh_ages()
+        assert "9.0 s left of 30.0 s" in row.header.value
+        assert "rtw-toolcall-warn" in row.box._dom_classes
+        assert "#d32f2f" in row.header.value
+        now[0] = 1033.0
+        view.refresh_ages()
+        assert "3.0 s past the 30.0 s deadline" in row.header.value
+    finally:
+        view.close()
+
+
+def test_without_a_deadline_the_row_warns_after_warn_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rtwidgets.protocol.state import ToolCallRecord
+    from rtwidgets.widgets import _tool_calls
+
+    rec = ToolCallRecord("call_a", "get_weather", "{}", "item_a", "resp_a", 1000.0)
+    now = [1003.0]
+    monkeypatch.setattr(_tool_calls.time, "time", lambda: now[0])
+    view = ToolCalls(_live_source(rec), warn_after=4)
+    try:
+        row = view.row("call_a")
+        assert " left" not in row.header.value  # no deadline is known: none is invented
+        assert "rtw-toolcall-warn" not in row.box._dom_classes
+        now[0] = 1004.5
+        view.refresh_ages()
+        assert "rtw-toolcall-warn" in row.box._dom_classes
+        assert "may give up" in row.header.value
+    finally:
+        view.close()
+
+
+def test_a_registered_handler_gives_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtwidgets.protocol.state import ToolCallRecord
+    from rtwidgets.widgets import _tool_calls
+
+    rec = ToolCallRecord("call_a", "get_weather", "{}", "item_a", "resp_a", 1000.0)
+    monkeypatch.setattr(_tool_calls.time, "time", lambda: 1002.0)
+    source = _live_source(rec)
+    source.tool_handlers = ("get_weather",)
+    view = ToolCalls(source)
+    try:
+        assert view.deadline(rec) == 30.0  # the call's handler_timeout
+        assert "28.0 s left of 30.0 s" in view.row("call_a").header.value
+    finally:
+        view.close()
+
+
+@pytest.mark.parametrize("bad", [0, -1, "30", True])
+def test_tool_timeout_and_warn_after_must_be_positive(bad: Any) -> None:
+    with pytest.raises(ValueError, match="tool_timeout"):
+        ToolCalls(tool_timeout=bad)
+    with pytest.raises(ValueError, match="warn_after"):
+        ToolCalls(warn_after=bad)
+
+
+async def test_pending_tool_call_is_marked_unanswered_when_the_call_ends(
+    emu: Emulator,
+) -> None:
+    call = await start(emu)
+    view = ToolCalls(call, age_interval=0.05, tool_timeout=30)
+    try:
+        tool_call_id = await pending_call(view)
+        assert "Pending</b> (1)" in view.pending_title.value
+        assert view._ticker is not None
+        await emu.hangup(call.call_id)
+        await call.wait_ended(timeout=10)
+        assert view.pending == []
+        assert view.unanswered == [tool_call_id]
+        assert call.state.tool_calls[tool_call_id].status == "unanswered"
+        assert "no pending tool call" in view.pending_title.value
+        assert "Unanswered — call ended</b> (1)" in view.unanswered_title.value
+        row = view.row(tool_call_id)
+        assert row.box in view.unanswered_box.children
+        assert "unanswered — call ended" in row.header.value
+        assert "waiting" not in row.header.value
+        assert "waited" in row.header.value
+        assert view._ticker is None  # the clock stopped
+        frozen = row.header.value
+        view.refresh_ages()
+        assert row.header.value == frozen
+        with pytest.raises(ValidationError):
+            await view.send(tool_call_id, "late")
+    finally:
+        view.close()
+        await call.close()

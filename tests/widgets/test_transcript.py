@@ -141,3 +141,25 @@ def test_tool_output_shows_under_its_call(source: ScriptedSource) -> None:
     assert output["kind"] == "function_call_output"
     assert output["inline"] is True
     view.close()
+
+
+async def test_pending_tool_badge_turns_unanswered_when_the_call_ends(
+    source: ScriptedSource,
+) -> None:
+    source.feed({"type": "response.output_item.added", "event_id": "e1", "response_id": "r1",
+                 "output_index": 0, "item": {"id": "item_F", "type": "function_call",
+                                             "status": "in_progress", "name": "get_weather",
+                                             "call_id": "call_1", "arguments": ""}})
+    source.feed({"type": "response.function_call_arguments.done", "event_id": "e2",
+                 "response_id": "r1", "item_id": "item_F", "output_index": 0,
+                 "call_id": "call_1", "name": "get_weather", "arguments": "{}"})
+    view = Transcript(source, interval=0.01)
+    assert view.items()[0]["tool_status"] == "pending"
+    clear_messages(view)
+    source.status.state = "ended"
+    source.feed({"type": "rtwidgets.status", "status": "ended", "reason": "caller hung up"},
+                direction="meta")
+    await asyncio.sleep(0.05)
+    [batch] = custom_messages(view, "batch")
+    assert [(i["id"], i["tool_status"]) for i in batch["items"]] == [("item_F", "unanswered")]
+    view.close()
