@@ -14,11 +14,10 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ._cost import PricesArg, cost_frame
 from ._many import to_parquet
-from ._plots import latency_plot, timeline_plot
+from ._plots import CallFigure, latency_plot, timeline_plot
 from ._source import FrameSource
 from ._summary import Summary, summary
 from ._tables import (
@@ -100,10 +99,12 @@ class Analysis:
         """The one-screen overview."""
         return summary(self.source, prices, model=model)
 
-    def timeline_plot(self) -> Figure:
+    def timeline_plot(self) -> CallFigure:
+        """Who did what when (a ``Figure`` that renders as a picture in Jupyter by itself)."""
         return timeline_plot(self.source)
 
-    def latency_plot(self) -> Figure:
+    def latency_plot(self) -> CallFigure:
+        """Per-turn latencies in ms (a ``Figure`` that renders as a picture by itself)."""
         return latency_plot(self.source)
 
     def to_parquet(self, folder: str | os.PathLike[str], *, table: str = "events") -> list[Path]:

@@ -136,3 +136,24 @@ def test_analyze_bundles_the_tables_on_one_parse(standard: Any) -> None:
     assert len(a.events) == len(call.lines) - 1
     assert a.gaps.empty
     assert a.errors.empty
+
+
+def test_plots_render_as_pictures_without_matplotlib_magic(standard: Any,
+                                                           tmp_path: Path) -> None:
+    # IPython's own formatter, as a kernel with no %matplotlib uses it: a bare Figure
+    # gives only text/plain ("<Figure size …>"); ours must give a PNG too.
+    from IPython.core.formatters import DisplayFormatter
+
+    path, _, _ = standard
+    formatter = DisplayFormatter()
+    bare, _ = formatter.format(Figure())
+    assert "image/png" not in bare  # the problem this guards against
+    for fig in (timeline_plot(path), latency_plot(path)):
+        assert isinstance(fig, Figure)  # still the matplotlib object (axes, savefig)
+        data, _ = formatter.format(fig)
+        assert data["image/png"].startswith(b"\x89PNG")
+        assert fig.to_png().startswith(b"\x89PNG")
+        assert "<svg" in fig.to_svg()
+        out = tmp_path / "plot.png"
+        fig.savefig(out)
+        assert out.read_bytes().startswith(b"\x89PNG")
