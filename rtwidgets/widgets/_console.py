@@ -92,6 +92,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self._recording: Any = None
         self._ticker: asyncio.TimerHandle | None = None
         self._seeking = False          # position slider moved by code, not by a person
+        self._restarting = False       # "Replay" pressed: going back to 0:00 to play again
 
         # attach bar
         self.call_id_field = w.Text(
@@ -138,10 +139,14 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
 
         # parts
         self.status = StatusBar(events=False)  # the event log shows the one event count
+        # The log starts at 60% and is resizable (drag its corner: CSS resize); the
+        # transcript takes the rest, so neither is stuck cramped or half empty.
         self.event_log = EventLog(redact=redact, max_rows=max_rows, interval=interval,
-                                  layout=w.Layout(flex="3 1 0", min_width="0"))
+                                  layout=w.Layout(flex="0 0 auto", width="60%",
+                                                  min_width="18em", max_width="85%"))
+        self.event_log.add_class("rtw-resizable")
         self.transcript = Transcript(redact=redact, max_rows=max_rows, interval=interval,
-                                     layout=w.Layout(flex="2 1 0", min_width="0"))
+                                     layout=w.Layout(flex="1 1 0", min_width="12em"))
         streams = w.HBox([self.event_log, self.transcript],
                          layout=w.Layout(width="100%", align_items="flex-start"))
         streams.add_class("rtw-streams")
@@ -449,8 +454,14 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         replay = self.replay
         if replay is None:
             return
-        await self.seek(0.0)
+        self._restarting = True  # the replay is still "ended" until the seek lands
+        try:
+            await self.seek(0.0)
+        finally:
+            self._restarting = False
         replay.resume()
+        self._set_play_button(True)
+        self._schedule_ticker()
 
     def _speed_changed(self, change: dict[str, Any]) -> None:
         replay = self.replay
@@ -496,7 +507,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         replay = self.replay
         if replay is None or self.closed:
             return
-        if self.play_button.value and _at_end(replay):
+        if self.play_button.value and not self._restarting and _at_end(replay):
             # The end was reached: the button offers to play again, not to pause.
             pause = getattr(replay, "pause", None)
             if callable(pause):
