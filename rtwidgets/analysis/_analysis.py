@@ -174,7 +174,7 @@ class TurnsFrame(pd.DataFrame):
                 "seconds): .turns_full or .turns[[...]]")
 
     def _repr_html_(self) -> str | None:
-        table = short_turns(self)._repr_html_()
+        table = short_turns(self).to_html(max_rows=60, notebook=True)
         return f"{table}<p style='margin:2px 0;opacity:.7'>{html.escape(self._note())}</p>"
 
     def __repr__(self) -> str:
