@@ -122,7 +122,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.play_button = w.ToggleButton(description="Play", icon="play", value=False)
         self.play_button.add_class("rtw-play")
         self.speed = w.Dropdown(options=[(f"{s:g}×", s) for s in _SPEEDS], value=1.0,
-                                description="speed", layout=w.Layout(width="10em"))
+                                description="speed", layout=w.Layout(width="12em"))
         self.speed.add_class("rtw-speed")
         self.position = w.FloatSlider(min=0.0, max=1.0, step=0.1, value=0.0,
                                       description="time", readout=False,
