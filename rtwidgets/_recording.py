@@ -43,6 +43,9 @@ def _event_of(rec: dict[str, Any], flags: int) -> dict[str, Any]:
 class Recording:
     """A loaded capture. ``state`` is rebuilt from the frames; ``frames()`` is lazy."""
 
+    #: Views offer no live-only action (send, apply, hang up) on a read-only source.
+    read_only = True
+
     def __init__(self, path: Path, header: dict[str, Any], store: FrameStore) -> None:
         self.path = path
         self.header = header
@@ -120,11 +123,40 @@ class Replay(Call):
     """A recorded call played back as a ``Call`` (read API live; every send refused)."""
 
     _source = "replay"
+    #: Views offer no live-only action (send, apply, load session, hang up) on a replay:
+    #: every send would raise ``ReplayReadOnlyError``.
+    read_only = True
 
     def __init__(self, recording: Recording, *, speed: float = 1.0, paused: bool = False) -> None:
         self.recording = recording
         self._replay = ReplayTransport(recording.frames(), speed=speed, paused=paused)
+        self._reset_listeners: list[Callable[[], Any]] = []
         super().__init__(recording.call_id, self._replay, capture=None)
+
+    def on_reset(self, callback: Callable[[], Any]) -> Callable[[], None]:
+        """Call ``callback()`` whenever a backward seek cleared the frames and the state.
+
+        The frames up to the new position follow through ``subscribe``. Views need this for
+        a seek before the first frame, which brings no frame that would tell them. Returns
+        a function that stops the calls.
+        """
+        if not callable(callback):
+            raise TypeError("callback: not callable. Fix: pass a function taking no argument")
+        self._reset_listeners.append(callback)
+
+        def off() -> None:
+            if callback in self._reset_listeners:
+                self._reset_listeners.remove(callback)
+
+        return off
+
+    def _reset(self) -> None:
+        super()._reset()
+        for callback in list(self._reset_listeners):
+            try:
+                callback()
+            except Exception:
+                self._callback_failed(callback, "on_reset callback")
 
     def _refuse(self) -> ReplayReadOnlyError:
         return ReplayReadOnlyError(
@@ -160,6 +192,18 @@ class Replay(Call):
     @property
     def paused(self) -> bool:
         return self._replay.paused
+
+    @property
+    def at_end(self) -> bool:
+        """Every frame has been played (Play would start again from 0:00)."""
+        return self.status.state == "ended"
+
+    @property
+    def session(self) -> dict[str, Any] | None:
+        """The session as the server had reported it at ``position`` (``None`` before the
+        first ``session.created``/``session.updated``), not the recording's final one."""
+        session = self.state.session
+        return session if isinstance(session, dict) else None
 
     @property
     def speed(self) -> float:

@@ -444,6 +444,9 @@ class ReplayTransport:
         self._seek_to: float | None = None
         self._index = 0
         self._position = self._ms[0] if self._ms else 0.0
+        # While the run loop waits for the next frame with the clock running: (loop, wall
+        # anchor, m anchor, m of the next frame, speed), so ``position`` moves between frames.
+        self._clock: tuple[asyncio.AbstractEventLoop, float, float, float, float] | None = None
         self._closed = False
 
     def _m_of(self, index: int) -> float:
@@ -462,6 +465,7 @@ class ReplayTransport:
         if not isinstance(value, int | float) or not value > 0:
             raise ValueError(
                 f"speed: {value!r} is not a positive number. Fix: use e.g. 1.0, 4.0 or math.inf")
+        self._stop_clock()
         self._speed = float(value)
         if hasattr(self, "_wake"):
             self._wake.set()
@@ -472,8 +476,18 @@ class ReplayTransport:
 
     @property
     def position(self) -> float:
-        """The recording time (``m`` seconds) reached so far."""
-        return self._position
+        """The recording time (``m`` seconds) reached so far.
+
+        It advances with the wall clock × ``speed`` between frames too (never past the next
+        frame, which is handed out when its time comes), so a replay clock ticks through a
+        silence instead of freezing on the last event.
+        """
+        clock = self._clock
+        if clock is None:
+            return self._position
+        loop, anchor_wall, anchor_m, due_m, speed = clock
+        now_m = anchor_m + max(0.0, loop.time() - anchor_wall) * speed
+        return min(max(now_m, self._position), due_m)
 
     @property
     def duration(self) -> float:
@@ -484,7 +498,14 @@ class ReplayTransport:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def _stop_clock(self) -> None:
+        """Fix ``position`` where the clock is now (before a pause or a speed change)."""
+        if getattr(self, "_clock", None) is not None:
+            self._position = self.position
+            self._clock = None
+
     def pause(self) -> None:
+        self._stop_clock()
         self._running.clear()
         self._wake.set()
 
@@ -557,12 +578,18 @@ class ReplayTransport:
             wait = 0.0 if math.isinf(speed) else (due_m - anchor_m) / speed - (
                 loop.time() - anchor_wall)
             if wait > 0.0005:
-                await self._wait(wait)
+                self._clock = (loop, anchor_wall, anchor_m, due_m, speed)
+                try:
+                    await self._wait(wait)
+                finally:
+                    clock, self._clock = self._clock, None
                 if self._wake.is_set() or self._seek_to is not None or not self._running.is_set():
-                    # speed/pause/seek changed: re-anchor where we are
-                    now_m = anchor_m + (loop.time() - anchor_wall) * (
-                        speed if not math.isinf(speed) else 0)
-                    self._position = min(max(now_m, self._position), due_m)
+                    # speed/pause/seek changed: re-anchor where we are (pause and a speed
+                    # change already stopped the clock at the moment they were asked for)
+                    if clock is not None:
+                        now_m = anchor_m + (loop.time() - anchor_wall) * (
+                            speed if not math.isinf(speed) else 0)
+                        self._position = min(max(now_m, self._position), due_m)
                     anchor_wall, anchor_m = loop.time(), self._position
                 continue
             yield self._item(self._index)

@@ -224,3 +224,37 @@ async def test_replay_backward_seek_resets_then_replays() -> None:
     assert kinds == ["live", 0.0, 0.1, 0.2, "ended", "reset", 0.0, 0.1, "live", 0.2, "ended"]
     with pytest.raises(ValueError, match="m:"):
         replay.seek(float("nan"))
+
+
+async def test_replay_position_ticks_between_frames() -> None:
+    # Two frames 100 s apart at 100×: the wait between them lasts 1 s of loop time.
+    # The position moves through it with the loop's clock (never past the next frame),
+    # instead of freezing on the first frame's time until the second arrives.
+    store = store_of(("a.b", 0.0), ("c.d", 100.0))
+    replay = ReplayTransport(store, speed=100.0)
+    loop = asyncio.get_running_loop()
+    items: list[Any] = []
+
+    async def run() -> None:
+        async for item in replay:
+            items.append(item)
+
+    task = loop.create_task(run())
+    while not any(isinstance(i, RecordedFrame) for i in items):  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    first = replay.position
+    t0 = loop.time()
+    await asyncio.sleep(0.02)
+    later = replay.position
+    elapsed = loop.time() - t0
+    frames = [i for i in items if isinstance(i, RecordedFrame)]
+    assert len(frames) == 1 or elapsed >= 1.0  # (a stalled machine may deliver the 2nd)
+    assert later >= min(first + elapsed * 100.0 * 0.99, 100.0)
+    assert first < later <= 100.0
+    replay.pause()
+    paused_at = replay.position
+    await asyncio.sleep(0.01)
+    assert replay.position == paused_at  # a paused clock stands still
+    assert 0.0 < paused_at <= 100.0
+    await replay.close()
+    await asyncio.wait_for(task, 5)

@@ -1,9 +1,13 @@
 """Two static pictures of a call: a timeline of who did what when, and the turn latencies.
 
 Why: a glance at a timeline shows overlaps (barge-in), slow tools and reconnect gaps that
-a table hides. The figures are plain ``matplotlib.figure.Figure`` objects built without
-pyplot, so nothing touches global state or a GUI backend; in a notebook they render as
-PNG (the inline backend) and ``fig.savefig("call.png")`` puts them in a report.
+a table hides. The figures are ``CallFigure``s — a ``matplotlib.figure.Figure`` subclass
+built without pyplot, so nothing touches global state or a GUI backend and no second copy
+appears through pyplot's figure manager. A bare ``Figure`` shows as ``<Figure size …>`` in a
+notebook unless the user ran ``%matplotlib inline`` (IPython registers its PNG formatter only
+then); a ``CallFigure`` has ``_repr_png_`` itself, so it renders as a picture in any
+Jupyter front end with no magic, and is still a Figure (``.axes``, ``.savefig(path)``) with
+``.to_png()``/``.to_svg()`` for reports.
 
 Lanes of the timeline, on the capture's seconds-since-start axis: caller speech
 (speech_started → speech_stopped), agent responses (created → done, hatched when
@@ -14,6 +18,7 @@ the end for pending ones), errors (red ticks), and gaps (grey spans across all l
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
@@ -22,7 +27,26 @@ from matplotlib.figure import Figure
 from ._fold import fold_of
 from ._tables import _single, turns_frame
 
-__all__ = ["latency_plot", "timeline_plot"]
+__all__ = ["CallFigure", "latency_plot", "timeline_plot"]
+
+
+class CallFigure(Figure):
+    """A ``Figure`` that shows itself as a PNG in Jupyter (no ``%matplotlib`` needed)."""
+
+    def to_png(self, *, dpi: float = 100.0) -> bytes:
+        """The picture as PNG bytes (what a notebook shows; ``savefig`` writes files)."""
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=dpi)
+        return buf.getvalue()
+
+    def to_svg(self) -> str:
+        """The picture as SVG text (scales without blur in HTML reports)."""
+        buf = io.StringIO()
+        self.savefig(buf, format="svg")
+        return buf.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.to_png()
 
 _LANES = ("caller", "agent", "playback", "tools", "errors")
 
@@ -31,8 +55,8 @@ def _ok(*vals: float | None) -> bool:
     return all(v is not None and not math.isnan(v) for v in vals)
 
 
-def timeline_plot(src: object, *, width: float = 10.0) -> Figure:
-    """The timeline of one call (see the module docstring). Returns a ``Figure``."""
+def timeline_plot(src: object, *, width: float = 10.0) -> CallFigure:
+    """The timeline of one call (see the module docstring). Returns a ``CallFigure``."""
     fs = _single(src)
     fold = fold_of(fs)
     core = fs.core()
@@ -40,7 +64,7 @@ def timeline_plot(src: object, *, width: float = 10.0) -> Figure:
 
     end = pc.max(core.column("m")).as_py() if core.num_rows else 0.0
     end = float(end or 0.0)
-    fig = Figure(figsize=(width, 3.2), layout="constrained")
+    fig = CallFigure(figsize=(width, 3.2), layout="constrained")
     ax = fig.add_subplot()
     y = {name: len(_LANES) - 1 - i for i, name in enumerate(_LANES)}
     h = 0.6
@@ -89,11 +113,11 @@ def timeline_plot(src: object, *, width: float = 10.0) -> Figure:
     return fig
 
 
-def latency_plot(src: object, *, width: float = 8.0) -> Figure:
+def latency_plot(src: object, *, width: float = 8.0) -> CallFigure:
     """Per-turn latencies (response.created, first text, audio start) as grouped bars."""
     fs = _single(src)
     turns = turns_frame(fs)
-    fig = Figure(figsize=(width, 3.2), layout="constrained")
+    fig = CallFigure(figsize=(width, 3.2), layout="constrained")
     ax = fig.add_subplot()
     series = (("latency_response_s", "response.created", "tab:blue"),
               ("latency_first_text_s", "first text delta", "tab:green"),

@@ -20,7 +20,13 @@ from ._cost import PricesArg, cost_frame
 from ._fold import fold_of
 from ._tables import _single, responses_frame, tool_calls_frame, turns_frame
 
-__all__ = ["Summary", "summary"]
+__all__ = ["Summary", "capture_model", "summary"]
+
+
+def capture_model(src: object) -> str | None:
+    """The model the capture names (its first ``session.created``/``updated``), or ``None``."""
+    models = fold_of(_single(src)).models
+    return models[0] if models else None
 
 
 def _stats(values: Any) -> tuple[float, float]:
@@ -97,13 +103,38 @@ class Summary:
             ("to response.created", ms(self.latency_response_s)),
             ("to first text", ms(self.latency_first_text_s)),
             ("to audio start", ms(self.latency_audio_s)),
-            ("tool calls", f"{self.tool_calls} ({self.tools_pending} pending; by "
-                           f"{counts(self.tools_by)}) · {ms(self.tool_latency_s)}"),
+            ("tool calls", self._tools_line()),
             ("errors", f"{self.errors}" + (f" ({counts(self.error_codes)})"
                                            if self.error_codes else "")),
             ("tokens", f"{self.input_tokens} in · {self.output_tokens} out"),
             ("cost", cost),
         ]
+
+    def _tools_line(self) -> str:
+        """The tool calls as a sentence: "2 calls: 1 answered by handler, 1 pending
+        (unanswered) · answered in median 600 ms, p90 600 ms"."""
+        n = self.tool_calls
+        if not n:
+            return "none"
+        parts: list[str] = []
+        answered = n - self.tools_pending
+        if answered:
+            who = {str(k): v for k, v in self.tools_by.items() if v}
+            if len(who) == 1 and next(iter(who.values())) == answered:
+                parts.append(f"{answered} answered by {next(iter(who))}")
+            elif who:
+                parts.append(f"{answered} answered (" + ", ".join(
+                    f"{v} by {k}" for k, v in sorted(who.items())) + ")")
+            else:
+                parts.append(f"{answered} answered")
+        if self.tools_pending:
+            parts.append(f"{self.tools_pending} pending (never answered in this capture)")
+        line = f"{n} call{'' if n == 1 else 's'}: " + ", ".join(parts)
+        median, p90 = self.tool_latency_s
+        if not math.isnan(median):
+            line += (f" · answered in {median * 1000:.0f} ms" if answered == 1 else
+                     f" · answered in median {median * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms")
+        return line
 
     def __repr__(self) -> str:
         lines = self._lines()
@@ -124,6 +155,11 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None) 
     fs = _single(src)
     core = fs.core()
     fold = fold_of(fs)
+    if model is None:
+        # Responses seen before the first session event (a sideband attaches mid-call)
+        # carry no model; the session's model cannot change, so the one the capture names
+        # prices them — as the console's StatusBar does.
+        model = capture_model(fs)
     directions: Counter[str] = Counter()
     if core.num_rows:
         for entry in pc.value_counts(core.column("direction").combine_chunks()).to_pylist():

@@ -28,7 +28,12 @@ THE VIEW CONTRACT (every view, high-rate or form, follows it):
 * Rewinds: a ``Replay`` seeking backwards clears its frames and state and plays them again,
   so sequence numbers restart. The base notices a frame whose ``seq`` is not above the last
   one and calls ``_on_rewind(frame)`` instead of ``_on_frame`` (default: ``_on_frame``);
-  stream views rebuild from ``source.frames()`` there.
+  stream views rebuild from ``source.frames()`` there. A source with ``on_reset(cb)`` (a
+  ``Replay``) also says so at the moment it clears, before any frame (a seek to before the
+  first frame brings none): the base then calls ``_on_reset()`` (default: ``_on_bind``, i.e.
+  render the source as it now is — empty — and let the replayed frames follow).
+* Read-only sources (``source.read_only``: a ``Recording``, a ``Replay``) get no live-only
+  action: forms disable or hide Send/Apply/Load/Hang up, with a tooltip saying why.
 * Actions (button clicks) never await in the click handler: ``self._spawn(coro, label=...)``
   runs the source's coroutine as a task on the running loop, keeps a strong reference until
   it ends, and reports a failure through ``_show_error(label, exc)`` (shown in place by the
@@ -221,6 +226,7 @@ class SourceView:
         # State that the widget half of the class may never see: plain attributes only.
         self._rtw_source: Any = None
         self._rtw_unsubscribe: Callable[[], None] | None = None
+        self._rtw_unreset: Callable[[], None] | None = None
         self._rtw_tasks: set[asyncio.Task[Any]] = set()
         # the loop the bound source lives on; None until bound (see _spawn)
         self._rtw_home: asyncio.AbstractEventLoop | None = None
@@ -272,10 +278,19 @@ class SourceView:
         # subclass's _on_bind reads frames() and must tolerate a frame also arriving by
         # callback (loop is single-threaded: nothing arrives between these two lines).
         self._rtw_unsubscribe = source.subscribe(self._rtw_dispatch)
+        on_reset = getattr(source, "on_reset", None)
+        if callable(on_reset):
+            self._rtw_unreset = on_reset(self._rtw_reset)
         self._on_bind(source)
 
     def unbind(self) -> None:
         """Stop listening to the bound source (if any); the view keeps no reference to it."""
+        unreset, self._rtw_unreset = self._rtw_unreset, None
+        if unreset is not None:
+            try:
+                unreset()
+            except Exception:
+                _log.exception("unsubscribe from resets failed")
         unsubscribe, self._rtw_unsubscribe = self._rtw_unsubscribe, None
         if unsubscribe is not None:
             try:
@@ -312,10 +327,21 @@ class SourceView:
                 return
         self._on_frame(frame)
 
+    def _rtw_reset(self) -> None:
+        if self._rtw_closed or self._rtw_source is None:
+            return
+        self._rtw_last_seq = -1  # the frames that follow restart their numbers: not rewinds
+        self._on_reset()
+
     # -- hooks -----------------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
         """Render what ``source`` already holds. Default: nothing."""
+
+    def _on_reset(self) -> None:
+        """The source cleared its frames and state (a replay seeked back); the frames up to
+        the new position follow. Default: ``_on_bind(source)`` — render the source as it is."""
+        self._on_bind(self._rtw_source)
 
     def _on_frame(self, frame: Any) -> None:
         """One new frame (any direction). Default: nothing."""

@@ -9,7 +9,10 @@ Sources:
 * a live ``Call`` → every part bound to it;
 * a ``Recording`` → the console makes ``recording.replay()`` and binds the parts to that
   ``Replay`` (play / pause / speed / jump-to-time drive it; a jump rebuilds the views from the
-  replay's frames); if a recording cannot replay, the parts show it whole, without controls;
+  replay's frames); if a recording cannot replay, the parts show it whole, without controls.
+  The replay's one clock is the StatusBar's "time" (its position, ticking between events);
+  Play turns into Pause while it plays and into "Replay" at the end (from 0:00 again); a
+  replay is read-only, so the forms offer no send (their ``read_only`` check);
 * a ``Replay`` → as above, the console does not own it;
 * nothing → the attach bar: a call-id field (or a pick from the inbox's ``seen`` ids) and an
   Attach button, which runs ``rtwidgets.attach(call_id, client=...)`` as a task. Detach
@@ -183,6 +186,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self._seeking = False          # position slider moved by code, not by a person
         self._hung_up = False          # this console hung the bound call up
         self._ended_shown = False      # the end of the bound call is already said
+        self._restarting = False       # "Replay" pressed: going back to 0:00 to play again
 
         # attach bar
         self.call_id_field = w.Text(
@@ -238,13 +242,14 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.play_button = w.ToggleButton(description="Play", icon="play", value=False)
         self.play_button.add_class("rtw-play")
         self.speed = w.Dropdown(options=[(f"{s:g}×", s) for s in _SPEEDS], value=1.0,
-                                description="speed", layout=w.Layout(width="10em"))
+                                description="speed", layout=w.Layout(width="12em"))
         self.speed.add_class("rtw-speed")
         self.position = w.FloatSlider(min=0.0, max=1.0, step=0.1, value=0.0,
                                       description="time", readout=False,
                                       continuous_update=False, layout=w.Layout(width="28em"))
         self.position.add_class("rtw-seek")
-        self.position_label = w.HTML("")
+        # The clock is the StatusBar's "time" field; a second one here used to disagree.
+        self.position_label = w.HTML("", layout=w.Layout(display="none"))
         self.position_label.add_class("rtw-replay-position")
         self.replay_bar = w.HBox(
             [self.play_button, self.speed, self.position, self.position_label],
@@ -253,11 +258,15 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.replay_bar.add_class("rtw-replay")
 
         # parts
-        self.status = StatusBar()
+        self.status = StatusBar(events=False)  # the event log shows the one event count
+        # The log starts at 60% and is resizable (drag its corner: CSS resize); the
+        # transcript takes the rest, so neither is stuck cramped or half empty.
         self.event_log = EventLog(redact=redact, max_rows=max_rows, interval=interval,
-                                  layout=w.Layout(flex="3 1 0", min_width="0"))
+                                  layout=w.Layout(flex="0 0 auto", width="60%",
+                                                  min_width="18em", max_width="85%"))
+        self.event_log.add_class("rtw-resizable")
         self.transcript = Transcript(redact=redact, max_rows=max_rows, interval=interval,
-                                     layout=w.Layout(flex="2 1 0", min_width="0"))
+                                     layout=w.Layout(flex="1 1 0", min_width="12em"))
         streams = w.HBox([self.event_log, self.transcript],
                          layout=w.Layout(width="100%", align_items="flex-start"))
         streams.add_class("rtw-streams")
@@ -364,12 +373,10 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
                     starter()
                 except RuntimeError as err:
                     self._report_error("Starting the replay", err)
-            self._seeking = True
-            try:
-                self.play_button.value = not bool(getattr(source, "paused", True))
-            finally:
-                self._seeking = False
+            self._set_play_button(not bool(getattr(source, "paused", True)))
             self._sync_replay_controls()
+            if self.play_button.value:
+                self._schedule_ticker()
         else:
             self.replay_bar.layout.display = "none"
 
@@ -664,19 +671,59 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         self.status.refresh()
         self._sync_replay_controls()
 
+    def _on_reset(self) -> None:
+        # The replay seeked back: its parts rebuild themselves; only the controls follow.
+        self._sync_replay_controls()
+
+    def _set_play_button(self, playing: bool, *, ended: bool = False) -> None:
+        """Show the button as the replay is, without acting on the replay."""
+        self._seeking = True
+        try:
+            self.play_button.value = playing
+        finally:
+            self._seeking = False
+        self._label_play_button(playing, ended=ended)
+
+    def _label_play_button(self, playing: bool, *, ended: bool = False) -> None:
+        if playing:
+            self.play_button.description, self.play_button.icon = "Pause", "pause"
+            self.play_button.tooltip = "Pause the replay"
+        elif ended:
+            self.play_button.description, self.play_button.icon = "Replay", "redo"
+            self.play_button.tooltip = "Play the recording again from 0:00"
+        else:
+            self.play_button.description, self.play_button.icon = "Play", "play"
+            self.play_button.tooltip = "Play the recording from here"
+
     def _play_toggled(self, change: dict[str, Any]) -> None:
         replay = self.replay
         playing = bool(change["new"])
-        self.play_button.description = "Pause" if playing else "Play"
-        self.play_button.icon = "pause" if playing else "play"
+        self._label_play_button(playing, ended=not playing and _at_end(replay))
         if replay is None or self._seeking:
             return
-        action = replay.resume if playing else replay.pause
-        self._spawn(maybe_await(action()), label="Play" if playing else "Pause")
+        if playing and _at_end(replay):
+            self._spawn(self._play_again(), label="Replay")
+        else:
+            action = replay.resume if playing else replay.pause
+            self._spawn(maybe_await(action()), label="Play" if playing else "Pause")
         if playing:
             self._schedule_ticker()
         else:
             self._cancel_ticker()
+            self.status.refresh()
+
+    async def _play_again(self) -> None:
+        replay = self.replay
+        if replay is None:
+            return
+        self._restarting = True  # the replay is still "ended" until the seek lands
+        try:
+            await self.seek(0.0)
+        finally:
+            self._restarting = False
+        replay.resume()
+        self._set_play_button(True)
+        self._schedule_ticker()
 
     def _speed_changed(self, change: dict[str, Any]) -> None:
         replay = self.replay
@@ -719,9 +766,17 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
 
     def _tick(self) -> None:
         self._ticker = None
-        if self.replay is None or self.closed:
+        replay = self.replay
+        if replay is None or self.closed:
             return
+        if self.play_button.value and not self._restarting and _at_end(replay):
+            # The end was reached: the button offers to play again, not to pause.
+            pause = getattr(replay, "pause", None)
+            if callable(pause):
+                pause()  # so a jump back stays where it lands
+            self._set_play_button(False, ended=True)
         self._sync_replay_controls()
+        self.status.refresh()
         if self.play_button.value:
             self._schedule_ticker()
 
@@ -753,6 +808,16 @@ def _keep_closing(awaitable: Any) -> None:
     task = asyncio.ensure_future(awaitable)
     _CLOSING.add(task)
     task.add_done_callback(_CLOSING.discard)
+
+
+def _at_end(replay: Any) -> bool:
+    """Whether ``replay`` played its last frame (its status ended: "end of recording")."""
+    if replay is None:
+        return False
+    at_end = getattr(replay, "at_end", None)
+    if isinstance(at_end, bool):
+        return at_end
+    return getattr(getattr(replay, "status", None), "state", None) == "ended"
 
 
 def console_for(source: Any, **options: Any) -> CallConsole:

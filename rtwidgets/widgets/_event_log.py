@@ -17,15 +17,24 @@ are highlighted and linked to the row of the client event they answer (by the cl
 (``detail_request``), so the browser never holds the JSON of thousands of rows.
 
 Filters (categories and types to include or exclude, and a case-insensitive search over type,
-summary and ids) run in Python over every row, so "N of M shown" is exact even when the
-browser holds only the last window. Pause stops batches (counts still flow); resume sends a
-fresh snapshot.
+summary and ids) run in Python over every row, so "N of M events shown" is exact even when
+the browser holds only the last window. The toolbar shows ONE count, in events (frames, as
+the capture counts them): "28 events", or "5 of 28 events shown" while a filter is on — the
+``label`` of every snapshot/batch/counts message. A chip cycles off → include → exclude → off;
+its state shows (filled / struck through) and its tooltip says what the next click does; a
+"Clear" button drops every filter and the search. Binding a source (a new call) starts with
+no filter and no search; a replay's seek keeps them. Pause stops batches (counts still flow);
+resume sends a fresh snapshot.
+
+Event names longer than the type column are cut in the middle, keeping the last segment
+(``short_name``: ``response.function_call_arguments.delta`` → ``response.func…arguments.delta``)
+so ``.delta`` and ``.done`` rows stay apart; the full name is the cell's tooltip.
 
 Front-end protocol (custom messages; nothing of the content goes in synced traits):
   JS → Py: snapshot_request; detail_request {row}; filter {include, exclude, include_types,
            exclude_types, search}; pause {paused}
-  Py → JS: snapshot {rows, shown, total, events, types, categories, filter, paused};
-           batch {rows, updates, shown, total, events, types?}; counts {...};
+  Py → JS: snapshot {rows, shown, total, events, label, types, categories, filter, paused};
+           batch {rows, updates, shown, total, events, label, types?}; counts {...};
            detail {row, seq, json, count, last_json?}; error {message}
 
 It must never: send one message per event, put event content in a trait, keep JSON of
@@ -47,10 +56,31 @@ from rtwidgets.protocol.catalog import CATEGORIES, DELTA_EVENT_TYPES, category_o
 
 from ._base import StreamView, redact_event, snippet
 
-__all__ = ["EventFilter", "EventLog", "make_filter", "summarize"]
+__all__ = ["EventFilter", "EventLog", "make_filter", "short_name", "summarize"]
 
 _HERE = pathlib.Path(__file__).parent
 _DETAIL_LIMIT = 200_000  # characters of pretty JSON sent for one expanded row
+#: Characters the type column shows (widgets.css: ``.rtw-type { flex: 0 0 29ch }``).
+TYPE_WIDTH = 29
+
+
+def short_name(name: str, limit: int = TYPE_WIDTH) -> str:
+    """``name`` in at most ``limit`` characters, cut in the middle, its last segment kept.
+
+    The end of an event name tells rows apart (``….delta`` vs ``….done``), so the cut
+    leaves the last dotted segment whole and gives the rest ~60/40 to head and tail:
+    ``response.function_call_arguments.delta`` → ``response.func…arguments.delta``.
+    """
+    if len(name) <= limit:
+        return name
+    avail = limit - 1  # one character for the ellipsis
+    _, dot, last = name.rpartition(".")
+    keep = len(dot) + len(last)
+    if keep >= avail:  # a last segment too long by itself: keep its end
+        return "…" + name[-avail:]
+    rest = avail - keep
+    head = round(rest * 0.6)
+    return name[:head] + "…" + name[-(rest - head + keep):]
 
 
 @dataclass(slots=True)
@@ -291,6 +321,10 @@ class EventLog(StreamView):
         self._filter = EventFilter()
         self._shown = 0
         self._events = 0
+        # events (frames) in rows that match the filter, and per row whether it matched
+        self._shown_events = 0
+        self._match = bytearray()
+        self._short: dict[str, str] = {}
         self._paused = False
         # rows matched but not yet sent / sent rows changed since the last flush
         self._pending_new: list[int] = []
@@ -329,8 +363,29 @@ class EventLog(StreamView):
             include=include, exclude=exclude, include_types=include_types,
             exclude_types=exclude_types, search=search,
         )
-        self._shown = sum(1 for row in self._rows if self._matches(row))
+        self._recount()
         self.send_snapshot()
+
+    def clear_filter(self) -> None:
+        """No filter and no search (what the toolbar's "Clear" does)."""
+        self.set_filter()
+
+    @property
+    def count_label(self) -> str:
+        """The one event count the toolbar shows: "28 events" or "5 of 28 events shown"."""
+        if self._filter.is_all:
+            return f"{self._events} event{'' if self._events == 1 else 's'}"
+        return f"{self._shown_events} of {self._events} events shown"
+
+    def _recount(self) -> None:
+        self._shown = 0
+        self._shown_events = 0
+        self._match = bytearray(len(self._rows))
+        for row in self._rows:
+            if self._matches(row):
+                self._match[row.rid] = 1
+                self._shown += 1
+                self._shown_events += row.count
 
     def pause(self) -> None:
         """Stop streaming rows to the browser (counts keep flowing)."""
@@ -389,10 +444,17 @@ class EventLog(StreamView):
     # -- source hooks ----------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
+        # A new source (a new call) starts unfiltered: a filter or search kept from the last
+        # call would hide its rows without saying why.
+        self._filter = EventFilter()
         self._reset()
         for frame in source.frames():
             self._add(frame)
         self.send_snapshot()
+
+    def _on_reset(self) -> None:
+        # The same replay seeked back: rows rebuild, the person's filter stays.
+        self.resync()
 
     def _on_unbind(self) -> None:
         self._reset()
@@ -433,6 +495,8 @@ class EventLog(StreamView):
         self._types_changed = True
         self._shown = 0
         self._events = 0
+        self._shown_events = 0
+        self._match = bytearray()
         self._pending_new.clear()
         self._pending_upd.clear()
         self._browser.clear()
@@ -449,6 +513,8 @@ class EventLog(StreamView):
             rid = self._fold.get(key)
             if rid is not None:
                 self._rows.fold(rid, frame.seq, frame.m, _delta_text(ev))
+                if self._match[rid]:
+                    self._shown_events += 1
                 if rid in self._browser_set:
                     self._pending_upd.add(rid)
                 return
@@ -481,7 +547,11 @@ class EventLog(StreamView):
             self._fold[key] = rid
         if self._matches(row):
             self._shown += 1
+            self._shown_events += 1
+            self._match.append(1)
             self._pending_new.append(rid)
+        else:
+            self._match.append(0)
 
     def _matches(self, row: _Row) -> bool:
         f = self._filter
@@ -510,7 +580,8 @@ class EventLog(StreamView):
             self._browser_set.discard(self._browser.popleft())
 
     def _counts_json(self) -> dict[str, Any]:
-        return {"shown": self._shown, "total": len(self._rows), "events": self._events}
+        return {"shown": self._shown, "total": len(self._rows), "events": self._events,
+                "label": self.count_label}
 
     def _snapshot(self) -> dict[str, Any]:
         self._pending_new.clear()
@@ -578,6 +649,9 @@ class EventLog(StreamView):
             "n": row.count,
             "sum": self._summary(row),
         }
+        short = self._short_name(row.type)
+        if short != row.type:
+            out["short"] = short  # only for names cut to fit the column
         if row.error:
             out["err"] = True
         if row.link is not None:
@@ -586,6 +660,13 @@ class EventLog(StreamView):
         if row.count > 1:
             out["last_ms"] = round(row.last_m * 1000)
         return out
+
+    def _short_name(self, name: str) -> str:
+        short = self._short.get(name)
+        if short is None:
+            cut = short_name(name)
+            short = self._short[name] = name if cut == name else cut
+        return short
 
     def _json(self, event: Any) -> str:
         if self.redact:

@@ -1227,6 +1227,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         source = self.source
         if source is None or not callable(getattr(source, "update_session", None)):
             return False
+        if getattr(source, "read_only", False) is True:
+            return False  # a Replay: its update_session would raise ReplayReadOnlyError
         return getattr(getattr(source, "status", None), "state", None) != "ended"
 
     def _refresh_known(self) -> None:
@@ -1297,6 +1299,9 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._mark_invalid(None)
         self.field_error.value = ""
         self.apply_button.disabled = self._applying or not self._live() or not changed
+        self.apply_button.tooltip = (
+            "read-only: a recording or replay cannot change the session"
+            if getattr(self.source, "read_only", False) is True else "")
         self._set_code(changed)
 
     @property

@@ -8,6 +8,14 @@ It is a plain ``ipywidgets.HTML`` whose ``value`` is the only synced content: ca
 transport, status and reason, elapsed, counts, tokens, cost. That is the small summary a
 saved notebook may keep; no transcript, instructions, tool arguments or secret goes in it.
 
+A replay (a source with ``position``/``seek``) says "replay" and whether it plays, is paused or
+reached its end, and shows ONE clock: its position in the recording ("time 0:13 / 0:43"), not
+a second elapsed time. Its tokens and cost are those of the frames up to that position: a seek
+back clears the replay's frames and state (``on_reset``, or a frame whose seq restarts), and
+the bar re-prices what the replay holds then — cost never accumulates across seeks.
+
+``events=False`` leaves the event count out (the console's event log shows the one count).
+
 Rate: redrawn at most every ``interval`` (default 0.25 s) from frames, plus a 1 s tick for the
 elapsed time while the call is not ended. Cost is updated only after a ``response.done``
 and at most every ``cost_every`` seconds.
@@ -45,6 +53,7 @@ _STATUS_COLOURS = {
     "connecting": "var(--jp-warn-color1,#f57c00)",
     "reconnecting": "var(--jp-warn-color1,#f57c00)",
     "ended": "var(--jp-ui-font-color2,#555)",
+    "replay": "var(--jp-brand-color1,#1976d2)",
 }
 
 
@@ -67,8 +76,12 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         interval: float = 0.25,
         cost: bool = True,
         cost_every: float = 5.0,
+        events: bool = True,
         **options: Any,
     ) -> None:
+        self._show_events = bool(events)
+        # frames seen since bind: fewer frames in the source means it was reset (a seek)
+        self._frames_seen = 0
         self._batcher = Batcher(self._render, interval=interval)
         self._tick: asyncio.TimerHandle | None = None
         self._cost_enabled = cost
@@ -105,11 +118,15 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         if errors is None:
             errors = len(getattr(state, "errors", ()) or ())
         usage = getattr(state, "usage_total", None) or {}
+        state_name = getattr(status, "state", None) or ("recorded" if status is None else "?")
+        reason = getattr(status, "reason", None)
+        if _is_replay(src):
+            state_name, reason = "replay", _replay_phase(src)
         return {
             "call_id": src.call_id,
             "transport": getattr(src, "transport_kind", None),
-            "status": getattr(status, "state", None) or ("recorded" if status is None else "?"),
-            "reason": getattr(status, "reason", None),
+            "status": state_name,
+            "reason": reason,
             "elapsed_s": self._elapsed(),
             "events_in": _count(stats, state, "events_in"),
             "events_out": _count(stats, state, "events_out"),
@@ -120,7 +137,12 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         }
 
     def refresh(self) -> None:
-        """Redraw now."""
+        """Redraw now, cost included (re-priced from the source's frames if it was reset)."""
+        src = self.source
+        if src is not None and len(src.frames()) < self._frames_seen:
+            self._on_bind(src)  # a replay seeked back before its first frame
+            return
+        self._cost_at = -math.inf  # asked for now: tokens and cost must agree
         self._batcher.flush_now()
 
     # -- hooks -----------------------------------------------------------------------------
@@ -133,6 +155,8 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._with_cost = self._cost_enabled
         self._session_frame = None
         self._unpriced = []
+        self._cost_due = False
+        self._frames_seen = len(frames)
         for frame in frames:
             self._note_cost_frame(frame)
         self._cost_at = -math.inf
@@ -150,7 +174,13 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._cancel_tick()
         self._batcher.close()
 
+    def _on_rewind(self, frame: Any) -> None:
+        # The source restarted its frames (it already holds this one): price again what it
+        # holds now, never on top of what was priced before the seek.
+        self._on_bind(self.source)
+
     def _on_frame(self, frame: Any) -> None:
+        self._frames_seen += 1
         self._anchor_m = frame.m
         self._anchor_loop = _loop_time()
         self._note_cost_frame(frame)
@@ -173,6 +203,11 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         return getattr(status, "state", None) in ("connecting", "live", "reconnecting")
 
     def _elapsed(self) -> float:
+        if _is_replay(self.source):
+            try:
+                return float(self.source.position or 0.0)
+            except (TypeError, ValueError):
+                return self._anchor_m
         if self._anchor_loop is None or not self._live():
             return self._anchor_m
         now = _loop_time()
@@ -216,13 +251,21 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         if s["reason"]:
             status += f" ({html.escape(str(s['reason']))})"
         colour = _STATUS_COLOURS.get(str(s["status"]), "inherit")
+        if s["status"] == "replay":
+            duration = float(getattr(self.source, "duration", 0.0) or 0.0)
+            clock = ("time", f"{format_elapsed(s['elapsed_s'])} / {format_elapsed(duration)}")
+        else:
+            clock = ("elapsed", format_elapsed(s["elapsed_s"]))
         parts = [
             ("call", f"<code>{html.escape(s['call_id'])}</code>"),
             ("via", html.escape(str(s["transport"] or "?"))),
             ("status", f'<span class="rtw-status-{html.escape(str(s["status"]))}" '
                        f'style="color:{colour}">{status}</span>'),
-            ("elapsed", format_elapsed(s["elapsed_s"])),
-            ("events", f"{s['events_in']} in / {s['events_out']} out"),
+            clock,
+        ]
+        if self._show_events:
+            parts.append(("events", f"{s['events_in']} in / {s['events_out']} out"))
+        parts += [
             ("reconnects", str(s["reconnects"])),
             ("errors", f'<span class="rtw-status-errors" style="color:'
                        f'{"var(--jp-error-color1,#d32f2f)" if s["errors"] else "inherit"}">'
@@ -269,6 +312,23 @@ class _Frames:
 
     def frames(self) -> list[Any]:
         return self._frames
+
+
+def _is_replay(source: Any) -> bool:
+    """A replay has a position in its recording (``Replay`` and look-alikes)."""
+    return source is not None and all(
+        hasattr(source, n) for n in ("pause", "resume", "seek", "position", "duration"))
+
+
+def _replay_phase(source: Any) -> str:
+    """"playing 2×", "paused" or "end of recording" for a replay."""
+    status = getattr(source, "status", None)
+    if getattr(status, "state", None) == "ended":
+        return str(getattr(status, "reason", "") or "end of recording")
+    if getattr(source, "paused", False):
+        return "paused"
+    speed = getattr(source, "speed", 1.0)
+    return f"playing {speed:g}×" if isinstance(speed, int | float) and speed != 1 else "playing"
 
 
 def _count(stats: Any, state: Any, name: str) -> int:

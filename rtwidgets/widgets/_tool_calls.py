@@ -331,6 +331,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         source = self.source
         if source is None or not hasattr(source, "send_tool_output"):
             return False
+        if getattr(source, "read_only", False) is True:
+            return False  # a Replay: its send_tool_output would raise ReplayReadOnlyError
         return getattr(getattr(source, "status", None), "state", None) != "ended"
 
     @property

@@ -2,7 +2,9 @@
 // in Python. Every content change arrives as a custom message; this file never reads content
 // from traits. Stable hooks for tests: .rtw-eventlog, .rtw-row, .rtw-row-expanded,
 // .rtw-row-error, .rtw-detail, .rtw-counts, .rtw-search, .rtw-pause, .rtw-follow,
-// .rtw-chip (data-cat / data-type, data-state = "" | "include" | "exclude").
+// .rtw-chip (data-cat / data-type, data-state = "" | "include" | "exclude"), .rtw-clear,
+// .rtw-chip-legend. The one event count is the kernel's `label` ("28 events" /
+// "5 of 28 events shown"); long event names arrive cut in the middle as `short`.
 
 const ARROW = { in: "←", out: "→", meta: "•" };
 
@@ -33,9 +35,16 @@ function render({ model, el: root }) {
   followLabel.append(follow, document.createTextNode(" follow"));
   const counts = el("span", "rtw-counts", "");
   counts.dataset.testid = "rtw-counts";
-  bar.append(search, pause, followLabel, counts);
+  const clear = el("button", "rtw-clear", "Clear");
+  clear.type = "button";
+  clear.title = "Show every event: drop the chip filters and the search";
+  clear.hidden = true;
+  bar.append(search, pause, followLabel, clear, counts);
 
   const cats = el("div", "rtw-chips rtw-cats");
+  const legend = el("span", "rtw-chip-legend", "click: include → exclude → off");
+  legend.title = "A chip cycles: include (only these kinds are listed), exclude (these are " +
+    "hidden), off. Clear drops every filter.";
   const typesBox = el("details", "rtw-types");
   typesBox.append(el("summary", "", "types"));
   const types = el("div", "rtw-chips");
@@ -63,7 +72,7 @@ function render({ model, el: root }) {
     head.querySelector(".rtw-dir").textContent = ARROW[r.dir] || r.dir;
     head.querySelector(".rtw-ms").textContent = r.ms + " ms";
     const type = head.querySelector(".rtw-type");
-    type.textContent = r.type;
+    type.textContent = r.short || r.type;
     type.title = r.type;
     head.querySelector(".rtw-n").textContent = r.n > 1 ? "×" + r.n : "";
     head.querySelector(".rtw-sum").textContent = r.sum || "";
@@ -118,19 +127,31 @@ function render({ model, el: root }) {
   }
 
   function showCounts(msg) {
-    const shown = msg.shown;
-    const total = msg.total;
-    counts.textContent = `${shown} of ${total} shown · ${msg.events} events` +
-      (paused ? " · paused" : "");
+    const label = msg.label || `${msg.events} events`;
+    counts.textContent = label + (paused ? " · paused" : "");
   }
 
+  const NEXT = {
+    "": (n) => `off — click to show only ${n} (include)`,
+    include: (n) => `included: only the included kinds are listed — click to hide ${n} (exclude)`,
+    exclude: (n) => `excluded: ${n} is hidden — click to turn this filter off`,
+  };
+  const MARK = { "": "", include: "✓ ", exclude: "✕ " };
+
   function chip(container, label, state, data) {
-    const c = el("button", "rtw-chip", label);
+    const c = el("button", "rtw-chip", MARK[state] + label);
     c.type = "button";
     Object.assign(c.dataset, data);
     c.dataset.state = state;
+    c.title = NEXT[state](label);
+    c.setAttribute("aria-pressed", state === "" ? "false" : "true");
     container.appendChild(c);
     return c;
+  }
+
+  function filtered() {
+    return filter.include.length + filter.exclude.length + filter.include_types.length +
+      filter.exclude_types.length > 0 || !!(filter.search || "").trim();
   }
 
   function stateOf(name, inc, exc) {
@@ -145,7 +166,9 @@ function render({ model, el: root }) {
       for (const c of categories) {
         chip(cats, c, stateOf(c, filter.include, filter.exclude), { cat: c });
       }
+      cats.appendChild(legend);
     }
+    clear.hidden = !filtered();
     if (typeList) {
       types.replaceChildren();
       for (const t of typeList) {
@@ -155,7 +178,15 @@ function render({ model, el: root }) {
   }
 
   function sendFilter() {
+    clear.hidden = !filtered();
     model.send({ kind: "filter", ...filter });
+  }
+
+  function onClear() {
+    clearTimeout(searchTimer);
+    filter = { include: [], exclude: [], include_types: [], exclude_types: [], search: "" };
+    search.value = "";
+    sendFilter();
   }
 
   function cycle(name, incKey, excKey) {
@@ -216,7 +247,10 @@ function render({ model, el: root }) {
         if (msg.filter) filter = msg.filter;
         paused = !!msg.paused;
         pause.textContent = paused ? "Resume" : "Pause";
-        if (search.value.trim().toLowerCase() !== filter.search) search.value = filter.search;
+        if (search.value.trim().toLowerCase() !== filter.search) {
+          clearTimeout(searchTimer); // a new call's snapshot wins over a pending search
+          search.value = filter.search;
+        }
         drawChips(msg.categories, msg.types);
         append(msg.rows || []);
         showCounts(msg);
@@ -273,12 +307,14 @@ function render({ model, el: root }) {
   list.addEventListener("click", onRowClick);
   search.addEventListener("input", onSearch);
   pause.addEventListener("click", onPause);
+  clear.addEventListener("click", onClear);
   model.on("msg:custom", onMessage);
   // A view rendered late (re-display, reload) missed earlier messages: ask for the window.
   model.send({ kind: "snapshot_request" });
 
   return () => {
     clearTimeout(searchTimer);
+    clear.removeEventListener("click", onClear);
     model.off("msg:custom", onMessage);
   };
 }

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
@@ -136,3 +137,92 @@ def test_analyze_bundles_the_tables_on_one_parse(standard: Any) -> None:
     assert len(a.events) == len(call.lines) - 1
     assert a.gaps.empty
     assert a.errors.empty
+
+
+def test_plots_render_as_pictures_without_matplotlib_magic(standard: Any,
+                                                           tmp_path: Path) -> None:
+    # IPython's own formatter, as a kernel with no %matplotlib uses it: a bare Figure
+    # gives only text/plain ("<Figure size …>"); ours must give a PNG too.
+    from IPython.core.formatters import DisplayFormatter
+
+    path, _, _ = standard
+    formatter = DisplayFormatter()
+    bare, _ = formatter.format(Figure())
+    assert "image/png" not in bare  # the problem this guards against
+    for fig in (timeline_plot(path), latency_plot(path)):
+        assert isinstance(fig, Figure)  # still the matplotlib object (axes, savefig)
+        data, _ = formatter.format(fig)
+        assert data["image/png"].startswith(b"\x89PNG")
+        assert fig.to_png().startswith(b"\x89PNG")
+        assert "<svg" in fig.to_svg()
+        out = tmp_path / "plot.png"
+        fig.savefig(out)
+        assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_turns_first_view_is_short_with_latencies_in_whole_ms(standard: Any) -> None:
+    from rtwidgets.analysis import analyze
+
+    path, _, _ = standard
+    a = analyze(path)
+    shown = a.turns._repr_html_()
+    assert "latency_response_s" not in shown  # the display is the short view...
+    assert "to_response_ms" in shown
+    assert "16 more columns" in shown
+    assert "to_response_ms" in repr(a.turns)
+    assert a.turns["latency_response_s"].tolist() == pytest.approx([0.3, 0.2, 0.05])  # ...data
+    picked = a.turns[["turn", "user_text", "interrupted"]]
+    assert type(picked) is pd.DataFrame
+    assert "user_text" in picked._repr_html_()
+    short = a.turns_short
+    assert list(short.columns) == ["turn", "kind", "user_text", "to_response_ms",
+                                   "to_first_text_ms", "to_audio_ms", "response_status",
+                                   "interrupted"]
+    assert short["to_response_ms"].tolist() == [300, 200, 50]
+    assert str(short["to_response_ms"].dtype) == "Int64"
+    assert short["to_audio_ms"].isna().tolist() == [False, True, True]
+    assert short["user_text"].iloc[0] == "What time is it?"
+    full = a.turns_full
+    assert len(full.columns) == 24
+    assert full["latency_response_s"].tolist() == pytest.approx([0.3, 0.2, 0.05])
+
+
+def test_summary_prices_responses_before_the_session_with_the_captures_model(
+    tmp_path: Path,
+) -> None:
+    from rtwidgets.analysis import analyze
+    from rtwidgets.analysis._synth import usage_block
+
+    # A sideband attached mid-call: the first response.done arrives before session.updated,
+    # so the fold knows no model for it; the capture names one (the console priced it).
+    c = SyntheticCall()
+    usage = usage_block(text_in=100, audio_in=50, text_out=10, audio_out=200)
+    c.text_turn(sent=0.1, added=0.15, created=0.2, first_text=0.3, done=0.5,
+                text="hi", reply="hello", usage=usage)
+    c.session(1.0, created=False)
+    path = c.write(tmp_path / "c.jsonl")
+    s = summary(path)
+    assert s.models == ["gpt-realtime"]
+    assert not math.isnan(s.cost_usd)
+    assert s.cost_usd > 0
+    assert "cost  —" not in repr(s)
+    assert analyze(path).cost()["priced"].all()
+    assert summary(path, model="gpt-realtime").cost_usd == pytest.approx(s.cost_usd)
+
+
+def test_summary_says_tool_calls_in_a_sentence(standard: Any, tmp_path: Path) -> None:
+    path, _, _ = standard
+    line = next(ln for ln in repr(summary(path)).splitlines() if "tool calls" in ln)
+    assert line.split("tool calls", 1)[1].strip() == "1 call: 1 answered by handler · " \
+        "answered in 600 ms"
+    c = SyntheticCall()
+    c.session(0.05)
+    c.tool_turn(speech_start=1.0, speech_stop=2.0, created=2.2, requested=2.5, done=2.6,
+                name="lookup", arguments={"order": 42}, answered=None, output="", by=None)
+    pending = summary(c.write(tmp_path / "p.jsonl"))
+    text = repr(pending)
+    assert "1 call: 1 pending (never answered in this capture)" in text
+    assert "by —" not in text
+    empty = SyntheticCall()
+    empty.session(0.05)
+    assert "tool calls  none" in repr(summary(empty.write(tmp_path / "e.jsonl")))

@@ -211,3 +211,57 @@ def test_row_expand_latency_while_20000_events_stream(
     assert after
     lab.assert_clean()
     lab.kernel_exec("await call.close()\nawait emu.close()")
+
+
+def _field(lab: LabPage, name: str) -> str:
+    """The text of one StatusBar field (``time``, ``tokens``, ``cost``, ``status``)."""
+    loc = lab.page.locator(f'.rtw-console .rtw-status-bar [data-field="{name}"]').first
+    return loc.inner_text()
+
+
+def test_replay_clock_ticks_cost_survives_seeks_and_play_follows_the_end(
+    lab: LabPage, tmp_path: Path
+) -> None:
+    lab.open_notebook("replay.ipynb")
+    lab.run_all()
+    lab.wait_widgets_rendered()
+    page = lab.page
+    page.locator(".rtw-console .rtw-status-bar").first.wait_for(timeout=10_000)
+    assert "replay" in _field(lab, "status")
+    assert "live" not in _field(lab, "status")
+    assert page.locator(".rtw-console .rtw-play", has_text="Play").count() == 1
+
+    # Seek back and forth: tokens and cost are those of the position, never summed again.
+    lab.kernel_exec("await console.seek(recording.duration)")
+    page.wait_for_function(
+        "() => (document.querySelector('.rtw-status-bar [data-field=\"cost\"]') || {})"
+        ".innerText")
+    end_tokens, end_cost = _field(lab, "tokens"), _field(lab, "cost")
+    for _ in range(2):
+        lab.kernel_exec("await console.seek(0.0)")
+        page.wait_for_function(
+            "() => document.querySelector('.rtw-status-bar [data-field=\"tokens\"]')"
+            ".innerText.endsWith(' 0') || document.querySelector("
+            "'.rtw-status-bar [data-field=\"tokens\"]').innerText === 'tokens0'")
+        lab.kernel_exec("await console.seek(recording.duration)")
+        page.wait_for_function(
+            "(t) => document.querySelector('.rtw-status-bar [data-field=\"tokens\"]')"
+            ".innerText === t", arg=end_tokens)
+        assert _field(lab, "cost") == end_cost
+
+    # The clock ticks through the silence between 6 s and 10 s (no event arrives there).
+    lab.kernel_exec("await console.seek(6.2)\nconsole.play()")
+    counts = page.locator(".rtw-console .rtw-counts").first.inner_text()
+    page.wait_for_function(
+        "() => /0:0[7-9]/.test(document.querySelector("
+        "'.rtw-status-bar [data-field=\"time\"]').innerText)", timeout=20_000)
+    assert page.locator(".rtw-console .rtw-counts").first.inner_text() == counts
+
+    # At the end Play offers "Replay", not "Pause".
+    page.locator(".rtw-console .rtw-play", has_text="Replay").first.wait_for(timeout=30_000)
+    lab.assert_clean()
+    shot = (REPO / "docs" / "screenshots" / "replay.png"
+            if os.environ.get("RTW_UPDATE_SCREENSHOT") else tmp_path / "replay.png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.locator(".rtw-console").first.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000

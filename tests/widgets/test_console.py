@@ -412,3 +412,105 @@ def test_a_console_given_a_client_hides_the_key_box(source: ScriptedSource) -> N
     bound.unbind()
     assert bound.client_bar.layout.display == "flex"
     bound.close()
+
+
+def _synthetic_capture(tmp_path: Any) -> Any:
+    from rtwidgets.analysis._synth import SyntheticCall, usage_block
+
+    usage = usage_block(text_in=100, audio_in=50, text_out=10, audio_out=200)
+    c = SyntheticCall()
+    c.session(0.05)
+    c.audio_turn(speech_start=1.0, speech_stop=2.0, created=2.3, first_text=2.5, audio=2.6,
+                 done=4.0, transcript="What time is it?", reply="It is noon.", usage=usage,
+                 audio_stop=6.0)
+    c.text_turn(sent=10.0, added=10.05, created=10.1, first_text=10.4, done=11.0,
+                text="typed question", reply="Typed reply", usage=usage)
+    return c.write(tmp_path / "call.jsonl")
+
+
+async def test_seeking_a_replay_back_and_forth_leaves_tokens_and_cost_unchanged(
+    tmp_path: Any,
+) -> None:
+    from rtwidgets._recording import load
+
+    recording = load(_synthetic_capture(tmp_path))
+    console = CallConsole(recording)
+    replay = console.replay
+    assert replay is not None
+    await console.seek(replay.duration)
+    end = console.status.summary()
+    assert end["tokens"] == recording.state.usage_total["total_tokens"] > 0
+    assert end["cost_usd"] is not None
+    assert end["cost_usd"] > 0
+    assert replay.session is not None
+    assert replay.session["model"] == "gpt-realtime"
+
+    for _ in range(3):  # every jump back used to add the cost again
+        await console.seek(0.0)
+        start = console.status.summary()
+        assert start["tokens"] == 0
+        assert not start["cost_usd"]
+        # the session as of 0:00 is not the recording's final one: none was reported yet
+        assert replay.session is None
+        assert replay.state.session is None
+        assert console.session_editor.baseline == {}
+        await console.seek(5.0)
+        middle = console.status.summary()
+        assert 0 < middle["tokens"] < end["tokens"]
+        assert 0 < middle["cost_usd"] < end["cost_usd"]
+        await console.seek(replay.duration)
+        again = console.status.summary()
+        assert again["tokens"] == end["tokens"]
+        assert again["cost_usd"] == pytest.approx(end["cost_usd"])
+    assert f"${end['cost_usd']:.4f}" in console.status.value
+    await console.detach()
+    console.close()
+
+
+async def test_a_replay_offers_no_live_action_and_play_follows_its_state(
+    tmp_path: Any,
+) -> None:
+    from rtwidgets._recording import load
+
+    recording = load(_synthetic_capture(tmp_path))
+    console = CallConsole(recording)
+    replay = console.replay
+    assert replay is not None
+    # one clock, in the status bar; it says "replay", never "live (replay)"
+    assert console.position_label.layout.display == "none"
+    assert "live" not in console.status.summary()["status"]
+    assert console.status.summary()["status"] == "replay"
+    assert "paused" in console.status.value
+    assert 'data-field="time"' in console.status.value
+    assert 'data-field="elapsed"' not in console.status.value
+    assert 'data-field="events"' not in console.status.value  # the log has the one count
+    # read-only: nothing a replay would refuse with ReplayReadOnlyError is offered
+    editor = console.session_editor
+    assert editor.unknown_box.layout.display == "none"  # no "Load session"
+    assert editor.apply_button.disabled
+    assert "read-only" in editor.apply_button.tooltip
+    assert console.tool_calls._can_send() is False
+
+    console.set_speed(10.0)
+    console.play()
+    assert console.play_button.description == "Pause"
+    await console.wait_actions()
+    for _ in range(400):  # 11 s of recording at 10× (a generous bound, never asserted)
+        await asyncio.sleep(0.02)
+        console._tick()
+        if not console.play_button.value:
+            break
+    assert replay.status.state == "ended"
+    assert console.play_button.value is False
+    assert console.play_button.description == "Replay"  # not "Pause" after the end
+    assert replay.paused is True
+    assert "end of recording" in console.status.value
+
+    console.play()  # Replay: from 0:00 again
+    await console.wait_actions()
+    assert console.play_button.description == "Pause"
+    assert replay.paused is False
+    assert replay.status.state != "ended"
+    assert replay.position < replay.duration
+    await console.detach()
+    console.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rtwidgets.widgets._event_log import EventLog, summarize
+from rtwidgets.widgets._event_log import EventLog, short_name, summarize
 
 from .conftest import (
     ScriptedSource,
@@ -499,3 +499,72 @@ def test_rows_are_compact_beyond_their_summary(monkeypatch: pytest.MonkeyPatch) 
         tracemalloc.stop()
     beyond = (with_log - without - text) / rows
     assert beyond < 130, f"{beyond:.0f} bytes per row beyond its summary"  # was ~315
+
+
+def test_long_event_names_keep_their_last_segment() -> None:
+    delta = short_name("response.function_call_arguments.delta")
+    done = short_name("response.function_call_arguments.done")
+    assert delta == "response.func…arguments.delta"
+    assert done.endswith("arguments.done")
+    assert delta != done  # the two rows used to read the same "response.function_call_arg…"
+    for name in ("response.function_call_arguments.delta",
+                 "conversation.item.input_audio_transcription.completed",
+                 "x" * 60, "a." + "y" * 60):
+        assert len(short_name(name)) == 29
+    assert short_name("response.done") == "response.done"
+    assert short_name("a." + "y" * 60).endswith("y" * 28)
+
+
+def test_rows_carry_the_cut_name_only_when_cut(source: ScriptedSource) -> None:
+    source.feed({"type": "response.function_call_arguments.delta", "event_id": "e1",
+                 "response_id": "resp_1", "item_id": "item_F", "output_index": 0,
+                 "call_id": "call_1", "delta": "{"})
+    source.feed({"type": "response.created", "event_id": "e2",
+                 "response": {"id": "resp_2", "status": "in_progress"}})
+    log = EventLog(source)
+    rows = custom_messages(log, "snapshot")[-1]["rows"]
+    assert rows[0]["type"] == "response.function_call_arguments.delta"
+    assert rows[0]["short"] == "response.func…arguments.delta"
+    assert "short" not in rows[1]
+    log.close()
+
+
+def test_one_event_count_in_events_filtered_or_not(source: ScriptedSource) -> None:
+    for ev in assistant_turn("resp_1", "item_B", ["x", "y", "z"]):
+        source.feed(ev)  # 6 events, 4 rows (3 deltas fold into one)
+    log = EventLog(source)
+    assert custom_messages(log, "snapshot")[-1]["label"] == "6 events"
+    assert log.count_label == "6 events"
+    log.set_filter(include_types=["response.output_audio_transcript.delta"])
+    snap = custom_messages(log, "snapshot")[-1]
+    assert snap["label"] == "3 of 6 events shown"  # the folded row counts its 3 events
+    source.feed({"type": "response.output_audio_transcript.delta", "event_id": "e9",
+                 "response_id": "resp_1", "item_id": "item_B", "output_index": 0,
+                 "content_index": 0, "delta": "!"})
+    assert log.count_label == "4 of 7 events shown"
+    log.clear_filter()
+    assert log.count_label == "7 events"
+    assert log.filter.is_all
+    assert custom_messages(log, "snapshot")[-1]["filter"]["search"] == ""
+    log.close()
+
+
+def test_a_new_source_starts_unfiltered_but_a_replay_reset_keeps_the_filter(
+    source: ScriptedSource,
+) -> None:
+    source.feed(user_item("item_A", "the weather in Paris"))
+    log = EventLog(source)
+    browser_says(log, {"kind": "filter", "include": ["conversation"], "search": "paris"})
+    assert not log.filter.is_all
+    log._on_reset()  # a replay seeked back: same call, the person's filter stays
+    assert log.filter.search == "paris"
+    second = ScriptedSource("rtc_u1_test0002")
+    second.feed(user_item("item_Z", "another call"))
+    log.bind(second)  # attach: a new call
+    assert log.filter.is_all
+    snap = custom_messages(log, "snapshot")[-1]
+    assert snap["filter"] == {"include": [], "exclude": [], "include_types": [],
+                              "exclude_types": [], "search": ""}
+    assert snap["label"] == "1 event"
+    assert [r["type"] for r in snap["rows"]] == ["conversation.item.added"]
+    log.close()
