@@ -371,3 +371,31 @@ async def test_console_over_a_real_recording_shows_the_real_text(
         assert rows[0]["type"] == "session.created"
     finally:
         console.close()
+
+
+# --------------------------------------------------------------------------- GPT-Live traces
+
+LIVE = [n for n in all_frame_files() if load_frames(n)["api"] == "live"]
+
+
+@pytest.mark.parametrize("name", LIVE)
+def test_live_traces_say_what_live_protocol_md_reads_off_them(name: str) -> None:
+    """Usage is cumulative, every response.event names a delegation announced before it, and
+    transcript windows are 200 ms (shared/docs/live-protocol.md §5, §7; the OBS traces)."""
+    frames = load_frames(name)["frames"]
+    assert frames[0]["type"] == "session.started"
+    assert frames[0]["session"]["id"].startswith("live_")
+    assert SAFE.match(frames[0]["session"]["id"])
+    seconds = [f["usage"]["seconds"] for f in frames
+               if f["type"] in ("session.usage.updated", "session.closed") and "usage" in f]
+    assert seconds == sorted(seconds)
+    # live_spike_allowmin keeps no delegation.created (its notes say so): check the others.
+    whole = any(f["type"] == "session.delegation.created" for f in frames)
+    announced: set[str] = set()
+    for frame in frames:
+        if frame["type"] == "session.delegation.created":
+            announced.add(frame["delegation"]["id"])
+        elif frame["type"] == "response.event" and whole:
+            assert frame["delegation_id"] in announced, frame["event_id"]
+        elif frame["type"].endswith("_transcript.delta"):
+            assert frame["end_ms"] - frame["start_ms"] == 200
