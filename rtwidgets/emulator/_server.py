@@ -639,11 +639,13 @@ class Emulator:
         return None
 
     def _handshake_failure(self, request: web.Request, call_id: str | None,
-                           model: str | None) -> tuple[str, int, str] | None:
+                           model: str | None) -> tuple[str | None, int, str] | None:
         """(error code, close code, message) for a socket refused after the upgrade."""
         key = _bearer(request)
         if not key:
-            return ("invalid_api_key", 3000, _NO_KEY)
+            # Observed (probe report, 2026-09-18): no code, this message, close reason
+            # "invalid_request_error".
+            return (None, 3000, "Missing bearer or basic authentication in header")
         if not self._key_ok(key):
             return ("invalid_api_key", 3000, _bad_key_message(key))
         if request.headers.get("OpenAI-Beta", "").replace(" ", "").lower() == "realtime=v1":
@@ -688,7 +690,10 @@ class Emulator:
             self.refused_sockets.append({"t": time.monotonic(), "call_id": call_id,
                                          "model": model, "code": err_code,
                                          "close_code": close})
-            await ws.close(code=close, message=err_code.encode())
+            # The close reason is "<error type>.<code>" ("invalid_request_error.invalid_model"),
+            # or the type alone when there is no code: as observed in real traffic.
+            reason = "invalid_request_error" + (f".{err_code}" if err_code else "")
+            await ws.close(code=close, message=reason.encode())
             return ws
         if call is not None:
             created = self.options.session_created_on_attach

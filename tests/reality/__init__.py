@@ -43,6 +43,9 @@ class FrameFile(TypedDict, total=False):
     notes: str
     frames: list[dict[str, Any]]
     close: dict[str, Any]
+    partial: bool
+    log: list[str]
+    answers: list[dict[str, Any]]
 
 
 @cache
