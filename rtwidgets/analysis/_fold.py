@@ -42,7 +42,7 @@ _FOLD_TYPES = _ITEM_EVENTS | {
     "conversation.item.input_audio_transcription.completed",
     "conversation.item.input_audio_transcription.failed",
     "response.output_audio_transcript.done", "response.output_text.done",
-    "conversation.item.truncated", "conversation.item.deleted",
+    "response.content_part.done", "conversation.item.truncated", "conversation.item.deleted",
     "response.function_call_arguments.done", "response.created", "response.done",
     "output_audio_buffer.started", "output_audio_buffer.stopped",
     "output_audio_buffer.cleared", "error",
@@ -361,6 +361,20 @@ class _Folder:
             text = _s(ev.get("transcript") if "transcript" in ev else ev.get("text"))
             if item_id and text is not None:
                 f.item(item_id).text = text
+        elif etype == "response.content_part.done":
+            # The part's final text: used when the transcript's own .done is missing (late
+            # attach, a gap), as SessionState does. Empty never erases what is there.
+            item_id = _s(ev.get("item_id"))
+            part = _d(ev.get("part"))
+            text = _s(part.get("text"))
+            if text is None:
+                text = _s(part.get("transcript"))
+            if item_id and text:
+                rec = f.item(item_id)
+                rec.text = text
+                rec.type = rec.type or "message"
+                rec.role = rec.role or "assistant"
+                rec.response_id = rec.response_id or _s(ev.get("response_id"))
         elif etype == "conversation.item.truncated":
             item_id = _s(ev.get("item_id"))
             if item_id:
