@@ -323,8 +323,9 @@ def _transcription_values(usage: dict[str, Any]) -> tuple[list[int | None], floa
     values: list[int | None] = [None] * len(USAGE_COLUMNS)
     if usage.get("type") == "duration" or "seconds" in usage:
         sec = usage.get("seconds")
-        ok = isinstance(sec, int | float) and not isinstance(sec, bool)
-        return values, float(sec) if ok else None
+        if isinstance(sec, int | float) and not isinstance(sec, bool):
+            return values, float(sec)
+        return values, None
     details = usage.get("input_token_details")
     col = {c: i for i, c in enumerate(USAGE_COLUMNS)}
     values[col["input_tokens"]] = n(usage, "input_tokens")
