@@ -29,6 +29,12 @@ Decisions:
   the server into ``conversation_already_has_active_response``.
 - Attaching again to a call id in the same process closes the earlier ``Call`` first.
 - A refused handshake (404/410) or a hangup ends the call; the status says why.
+- Final is final (issue 10): a server ``error`` whose code says the key, the model or the
+  call is not valid (``rtwidgets.protocol.fatal.FATAL_ERROR_CODES``) ends the call at once,
+  with the server's message and code (secret-shaped text masked) as the status reason; so
+  does a close in the 3000/4000 ranges. This is the one exception to "no frame ends a call":
+  the real service closes the socket right after such an error anyway, and reconnecting
+  would only meet the same refusal. Every other error is shown and the call goes on.
 
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
@@ -73,6 +79,7 @@ from rtwidgets._transport import (
 )
 from rtwidgets.protocol.builders import validate_client_event
 from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.fatal import describe_error
 from rtwidgets.protocol.ids import IdFactory, check_call_id, shown_id, transport_kind
 from rtwidgets.protocol.session import SessionDiff, session_diff
 from rtwidgets.protocol.state import SessionState
@@ -545,6 +552,7 @@ class Call:
             stats.bad_frames += 1
         elif etype == "error":
             stats.errors += 1
+            self._server_error(event)
         try:
             self.state.feed(event, direction="in", t=t)
         except Exception:
@@ -570,6 +578,7 @@ class Call:
                 stats.bad_frames += 1
             elif etype == "error":
                 stats.errors += 1
+                self._server_error(event)
         elif direction == "out":
             stats.events_out += 1
         else:
@@ -606,6 +615,17 @@ class Call:
         except Exception:
             log.exception("replay %s: state could not fold a %s frame", self.call_id, etype)
         self._dispatch(direction, event, etype, item.flags, rec["seq"], rec["t"], rec["m"])
+
+    def _server_error(self, event: dict[str, Any]) -> None:
+        # Tell a live transport about the error: a fatal code ends the call after this frame
+        # (the transport closes the socket and ends with the reason), any other one explains
+        # a close that may follow. A replay has no such hook: it plays what was recorded.
+        note = getattr(self._transport, "server_error", None)
+        if note is None:
+            return
+        info = describe_error(event)
+        if info is not None:
+            note(info[0], fatal=info[1])
 
     def _dispatch(self, direction: str, event: dict[str, Any], etype: str, flags: int,
                   seq: int, t: float, m: float) -> None:

@@ -11,11 +11,26 @@ direction). Keeping notices in the same stream as frames puts every gap at its e
 knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``. Reconnection is
 ours, not the SDK's (``on_reconnecting`` is left unset), because the SDK's reconnect is
 invisible from ``recv_bytes`` (no gap to record) and replays its send queue after a
-reconnect, which could send a client event twice. Ours: an abnormal close reconnects with
-exponential backoff and jitter; the attempt budget resets once a frame arrives (or the
-socket stayed up for a second), so a flapping proxy cannot loop forever; an HTTP
-404/410 (or 401/403, or another 4xx) at the handshake ends the transport at once; a close
-code that says the session refuses us (1002/1003/1007/1008/1009/1010, 4000+) ends it too.
+reconnect, which could send a client event twice.
+
+Ours reconnects only after a *drop*: a close code in ``DROP_CLOSE_CODES`` (1001, 1005,
+1006, 1011, 1012, 1013, 1015 — the set the SDK itself reconnects on), a socket that died
+without a close frame, or a network error at the handshake. Every other close ends the call
+at once: 1000 (the server ended the session), the protocol errors 1002–1010, and the
+3000–4999 ranges the real service uses to refuse a bad key (3000), model or API shape
+(4000) after the upgrade (``rtwidgets.protocol.fatal``). So does an HTTP 404/410 (or
+401/403, or another 4xx) at the handshake, and an ``error`` event whose code says the key,
+model or call is not valid: the ``Call`` reports it through ``server_error(…, fatal=True)``
+and the transport closes the socket and ends with that reason without waiting for the
+server's close. The status reason carries the server's message and code (masked: the
+service quotes part of a bad key), never key text.
+
+The budget is a sliding window: at most ``max_attempts`` failures (failed handshakes and
+drops) within any ``window`` seconds (default 8 in 60 s); one more and the call is given up.
+A received frame never resets it: a proxy or server that accepts, sends one frame and drops
+the socket would otherwise loop for ever (issue 10 measured 9 connections in 4 s). Old
+failures age out of the window, so a long call that drops now and then keeps reconnecting.
+The backoff delay grows with the number of failures in the window.
 Nothing is queued while the socket is down: ``send`` raises ``TransportNotLive`` and sends
 nothing, so no event can be sent twice.
 
@@ -32,11 +47,13 @@ import logging
 import math
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from rtwidgets._capture import Frame, FrameStore
+from rtwidgets.protocol.fatal import is_drop, safe_text
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -109,11 +126,13 @@ class Transport(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReconnectPolicy:
-    """Backoff for reconnecting after an abnormal close.
+    """Backoff and budget for reconnecting after a drop.
 
     ``delay(n)`` = min(initial_delay * 2**(n-1), max_delay), times a jitter factor in
-    [1 - jitter, 1]. After ``max_attempts`` consecutive failed handshakes the call is given up
-    (status ended). The budget resets once a frame arrives on a new socket.
+    [1 - jitter, 1], where ``n`` is the number of failures (failed handshakes and drops)
+    within the last ``window`` seconds. When that number reaches ``max_attempts`` the call
+    is given up (status ended). Received frames never reset the count; failures older than
+    ``window`` seconds drop out of it.
     """
 
     initial_delay: float = 0.5
@@ -121,6 +140,7 @@ class ReconnectPolicy:
     max_attempts: int = 8
     jitter: float = 0.25
     handshake_timeout: float = 10.0
+    window: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.initial_delay >= 0:
@@ -133,6 +153,8 @@ class ReconnectPolicy:
             raise ValueError("reconnect.jitter: must be from 0 to 1. Fix: use e.g. 0.25")
         if not self.handshake_timeout > 0:
             raise ValueError("reconnect.handshake_timeout: must be > 0. Fix: use e.g. 10")
+        if not self.window > 0:
+            raise ValueError("reconnect.window: must be > 0 seconds. Fix: use e.g. 60")
 
     def delay(self, attempt: int) -> float:
         base: float = min(self.initial_delay * 2.0 ** max(attempt - 1, 0), self.max_delay)
@@ -162,13 +184,6 @@ def _install_log_redaction() -> None:
 
 _install_log_redaction()
 
-# A socket up this long (seconds) counts as healthy even if it carried no frame.
-_STABLE_S = 1.0
-# Close codes after which reconnecting cannot help: 1000 is the server ending the session
-# normally (the call ended; the SDK does not reconnect on it either), the others refuse
-# this client. An abnormal close (1006, no close frame) reconnects; the handshake then says
-# 404 if the call is really gone.
-_TERMINAL_CLOSE = frozenset({1000, 1002, 1003, 1007, 1008, 1009, 1010})
 
 
 def _ended_reason(exc: BaseException, close_text: str) -> str:
@@ -178,7 +193,7 @@ def _ended_reason(exc: BaseException, close_text: str) -> str:
     "call ended: socket closed … (call ended: caller_hangup)".
     """
     rcvd = getattr(exc, "rcvd", None)
-    said = str(getattr(rcvd, "reason", "") or "").strip()
+    said = safe_text(str(getattr(rcvd, "reason", "") or "")).strip()
     while said.lower().startswith("call ended:"):
         said = said[len("call ended:"):].strip()
     if rcvd is None or not said:
@@ -191,6 +206,22 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+class _Failures:
+    """The failures within the policy's sliding window (monotonic times)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def add(self, now: float) -> int:
+        """Record a failure at ``now``; the number of failures within the window."""
+        times = self._times
+        times.append(now)
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return len(times)
 
 
 class _Refused(Exception):
@@ -220,6 +251,10 @@ class LiveTransport:
         self._closed_reason: str | None = None
         self._secrets = tuple(s for s in (getattr(client, "api_key", None),) if isinstance(s, str))
         self.connects = 0
+        # The last server error seen on the current socket (masked text) and, when its code
+        # says the call cannot go on, the reason the transport ends with.
+        self._last_error: str | None = None
+        self._fatal: str | None = None
 
     @property
     def closed_reason(self) -> str | None:
@@ -248,6 +283,18 @@ class LiveTransport:
             raise TransportNotLive(
                 f"call: the socket closed while sending ({self._close_text(exc)}); the event may "
                 "not have reached the server. Fix: wait until call.status is 'live'") from None
+
+    def server_error(self, text: str, *, fatal: bool) -> None:
+        """The ``Call`` saw a server ``error`` event (``text``: message and code, masked).
+
+        ``fatal``: its code says the key, model or call is not valid; the transport closes
+        the socket after the current frame and ends with ``text`` as the reason, whatever
+        close code follows. Otherwise ``text`` is kept to explain a close that follows.
+        """
+        text = _scrub(safe_text(text), self._secrets)
+        self._last_error = text
+        if fatal and self._fatal is None:
+            self._fatal = text
 
     async def close(self) -> None:
         self._closing = True
@@ -287,7 +334,7 @@ class LiveTransport:
             return "socket dropped without a close frame"
         text = f"socket closed by the server with code {rcvd.code}"
         if rcvd.reason:
-            text += f" ({rcvd.reason[:120]})"
+            text += f" ({safe_text(rcvd.reason, 120)})"
         return _scrub(text, self._secrets)
 
     def _error_text(self, exc: BaseException) -> str:
@@ -296,6 +343,16 @@ class LiveTransport:
         detail = str(exc)[:200]
         return _scrub(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__,
                       self._secrets)
+
+    def _end_refused(self, close_text: str, on_notice: Callable[[TransportNotice], Any]
+                     ) -> None:
+        from rtwidgets.protocol.fatal import REFUSED_PREFIX
+
+        reason = f"{REFUSED_PREFIX}{self._fatal}"
+        if close_text:
+            reason += f"; {close_text}"
+        self._closed_reason = reason
+        on_notice(TransportNotice("ended", reason, time.monotonic()))
 
     def __aiter__(self) -> AsyncIterator[TransportItem]:
         return self._iterate()
@@ -332,6 +389,7 @@ class LiveTransport:
         from websockets.exceptions import ConnectionClosed
 
         policy = self.reconnect
+        failures = _Failures(policy.window if policy is not None else 60.0)
         attempt = 0
         down_since: float | None = None
         down_reason = ""
@@ -347,7 +405,7 @@ class LiveTransport:
                     on_notice(TransportNotice("ended", self._closed_reason, down_since))
                     return
                 except Exception as exc:
-                    attempt += 1
+                    attempt = failures.add(time.monotonic())
                     last = self._error_text(exc)
                     if policy is None or attempt >= policy.max_attempts:
                         tries = f" after {attempt} attempts" if attempt > 1 else ""
@@ -364,41 +422,51 @@ class LiveTransport:
                     return
                 self._conn = conn
                 self.connects += 1
+                self._last_error = None
                 if down_since is not None:
                     on_notice(TransportNotice("gap", down_reason, down_since, attempt))
                     down_since = None
                 on_notice(TransportNotice("live"))
-                up_since = time.monotonic()
-                got_frame = False
                 try:
                     recv = conn.recv_bytes
-                    while True:
-                        raw = await recv()
-                        if not got_frame:
-                            got_frame = True
-                            attempt = 0
-                        on_frame(raw)
+                    # A fatal server error (reported by the Call from inside on_frame) ends
+                    # the loop after its frame: no need to wait for the server's close.
+                    while self._fatal is None:
+                        on_frame(await recv())
                 except ConnectionClosed as exc:
                     self._conn = None
                     if self._closing:
                         return
                     down_reason = self._close_text(exc)
-                    code = exc.rcvd.code if exc.rcvd is not None else 1006
-                    if policy is None or code in _TERMINAL_CLOSE or code >= 4000:
-                        self._closed_reason = _scrub(_ended_reason(exc, down_reason),
-                                                     self._secrets)
+                    code = exc.rcvd.code if exc.rcvd is not None else None
+                    if self._fatal is not None:
+                        self._end_refused(down_reason, on_notice)
+                        return
+                    if policy is None or not is_drop(code):
+                        ended = _ended_reason(exc, down_reason)
+                        if self._last_error and not is_drop(code):
+                            # the server's error says why better than the close does
+                            ended = (f"call ended: {self._last_error}; "
+                                     f"{ended.removeprefix('call ended: ')}")
+                        self._closed_reason = _scrub(ended, self._secrets)
                         on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
                         return
                     down_since = time.monotonic()
-                    if down_since - up_since >= _STABLE_S:
-                        attempt = 0  # it was up long enough: a new failure, not a flap
-                    attempt += 1
+                    attempt = failures.add(down_since)
                     on_notice(TransportNotice("reconnecting", down_reason, down_since, attempt))
                     if attempt >= policy.max_attempts:
-                        self._closed_reason = f"gave up after {attempt} attempts: {down_reason}"
+                        window = f"{policy.window:g}"
+                        self._closed_reason = (f"gave up after {attempt} attempts within "
+                                               f"{window} s: {down_reason}")
                         on_notice(TransportNotice("ended", self._closed_reason, down_since))
                         return
                     await asyncio.sleep(policy.delay(attempt))
+                else:
+                    self._conn = None
+                    self._end_refused("", on_notice)
+                    with contextlib.suppress(BaseException):
+                        await asyncio.wait_for(conn.close(), 2.0)
+                    return
         finally:
             conn, self._conn = self._conn, None
             if conn is not None:

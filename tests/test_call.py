@@ -23,6 +23,13 @@ from rtwidgets._call import (
 from rtwidgets._capture import read_capture
 from rtwidgets._transport import ReconnectPolicy
 from rtwidgets.protocol.errors import ValidationError
+from tests._refusing_server import (
+    BAD_KEY_FRAME,
+    BAD_MODEL_FRAME,
+    HELLO_FRAME,
+    Refusing,
+    refusing_server,
+)
 
 WEATHER = {
     "type": "function", "name": "get_weather", "description": "Current weather in a city",
@@ -466,3 +473,94 @@ async def test_attach_refuses_bad_arguments(emulator: Any) -> None:
         await attach("rtc_u1_" + "a" * 32, client=client, capture=False,
                      reconnect="yes")  # type: ignore[arg-type]
     assert emulator.requests == []
+
+
+# ---------------------------------------------------------------- final is final (issue 10)
+
+REFUSALS = [
+    # (frames before the close, close code, close reason, texts the status reason must hold)
+    pytest.param([BAD_KEY_FRAME], 3000, "invalid_request_error.invalid_api_key",
+                 ["the server refused the call", "Incorrect API key provided", "invalid_api_key"],
+                 id="bad-key-3000"),
+    pytest.param([BAD_MODEL_FRAME], 4000, "invalid_request_error.invalid_model",
+                 ["the server refused the call", "is not supported", "invalid_model"],
+                 id="bad-model-4000"),
+    pytest.param([], 4000, "invalid_request_error.beta_api_shape_disabled",
+                 ["code 4000", "beta_api_shape_disabled"], id="close-4000-alone"),
+    pytest.param([{"type": "error", "error": {"type": "invalid_request_error",
+                                              "code": "some_new_code", "message": "No."}}],
+                 3001, "", ["No. (some_new_code)", "code 3001"], id="unlisted-error-then-3001"),
+]
+
+
+@pytest.mark.parametrize(("frames", "code", "close_reason", "expected"), REFUSALS)
+async def test_a_refusal_after_the_upgrade_ends_the_call_after_one_connection(
+        tmp_path: Path, frames: list[dict[str, Any]], code: int, close_reason: str,
+        expected: list[str]) -> None:
+    behaviour = Refusing(frames=frames, close_code=code, close_reason=close_reason)
+    async with refusing_server(behaviour):
+        client = behaviour.client(FAKE_API_KEY)
+        _CLIENTS.append(client)
+        call = await attach("rtc_u1_" + "a" * 32, client=client, capture=tmp_path / "c.jsonl",
+                            reconnect=FAST)
+        status = await call.wait_ended(10)
+        await call.close()
+    assert behaviour.connections == 1
+    assert status.state == "ended"
+    for text in expected:
+        assert text in status.reason
+    assert "sk-abc" not in status.reason
+    assert "***" not in status.reason
+    assert FAKE_API_KEY not in status.reason
+    assert FAKE_API_KEY not in repr(call)
+    assert call.stats.reconnects == 0
+    _header, captured = read_capture(tmp_path / "c.jsonl")
+    statuses = [f.event["status"] for f in captured if f.type == "rtwidgets.status"]
+    assert "reconnecting" not in statuses
+    assert statuses[-1] == "ended"
+
+
+async def test_a_bad_key_reason_reaches_the_status_bar_masked(tmp_path: Path) -> None:
+    from rtwidgets.widgets._status import StatusBar
+
+    behaviour = Refusing(frames=[BAD_KEY_FRAME], close_code=3000,
+                         close_reason="invalid_request_error.invalid_api_key")
+    async with refusing_server(behaviour):
+        client = behaviour.client(FAKE_API_KEY)
+        _CLIENTS.append(client)
+        call = await attach("rtc_u1_" + "b" * 32, client=client, capture=False, reconnect=FAST)
+        await call.wait_ended(10)
+        bar = StatusBar(call, cost=False)
+        try:
+            bar.refresh()
+            shown = bar.summary()
+            html_value = bar.value
+        finally:
+            bar.close()
+            await call.close()
+    assert shown["status"] == "ended"
+    assert "Incorrect API key provided" in shown["reason"]
+    assert "invalid_api_key" in html_value
+    assert "Incorrect API key provided" in html_value
+    assert "sk-abc" not in html_value
+    assert FAKE_API_KEY not in html_value
+
+
+@pytest.mark.parametrize("close_code", [None, 1011], ids=["no-close-frame", "1011"])
+async def test_a_server_that_sends_one_frame_then_drops_is_given_up(
+        close_code: int | None) -> None:
+    # Each socket carries a frame before it drops: that must not reset the budget, or
+    # the call reconnects for ever.
+    policy = ReconnectPolicy(initial_delay=0.001, max_delay=0.002, max_attempts=4)
+    behaviour = Refusing(frames=[HELLO_FRAME], close_code=close_code)
+    async with refusing_server(behaviour):
+        client = behaviour.client(FAKE_API_KEY)
+        _CLIENTS.append(client)
+        call = await attach("rtc_u1_" + "c" * 32, client=client, capture=False,
+                            reconnect=policy)
+        status = await call.wait_ended(20)
+        await call.close()
+    assert behaviour.connections == policy.max_attempts
+    assert status.state == "ended"
+    assert status.reason.startswith("gave up after 4 attempts within 60 s")
+    assert call.stats.reconnects == policy.max_attempts

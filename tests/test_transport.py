@@ -19,8 +19,11 @@ from rtwidgets._transport import (
     Transport,
     TransportNotice,
     TransportNotLive,
+    _Failures,
     _scrub,
 )
+from rtwidgets.protocol.fatal import describe_error, is_drop
+from tests._refusing_server import BAD_KEY_FRAME, Refusing, refusing_server
 
 FAKE_API_KEY = "sk-test-not-a-real-key"
 QUICK = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=3)
@@ -258,3 +261,78 @@ async def test_replay_position_ticks_between_frames() -> None:
     assert 0.0 < paused_at <= 100.0
     await replay.close()
     await asyncio.wait_for(task, 5)
+
+
+def test_reconnect_window_validates_and_counts_only_recent_failures() -> None:
+    with pytest.raises(ValueError, match="window"):
+        ReconnectPolicy(window=0)
+    failures = _Failures(window=10.0)
+    assert [failures.add(t) for t in (0.0, 1.0, 2.0)] == [1, 2, 3]
+    # frames in between change nothing; only age does: at 10.5 the failure at 0.0 is out
+    assert failures.add(10.5) == 3
+    assert failures.add(100.0) == 1
+
+
+@pytest.mark.parametrize(("code", "drop"), [
+    (None, True), (1001, True), (1005, True), (1006, True), (1011, True), (1012, True),
+    (1013, True), (1015, True), (1000, False), (1008, False), (3000, False), (4000, False),
+    (4999, False)])
+def test_only_drops_are_worth_a_reconnect(code: int | None, drop: bool) -> None:
+    assert is_drop(code) is drop
+
+
+async def test_live_fatal_server_error_ends_at_once_without_waiting_for_the_close() -> None:
+    # The server sends the error and keeps the socket open: the transport must not wait.
+    behaviour = Refusing(frames=[BAD_KEY_FRAME], hold_open=True)
+    notices: list[TransportNotice] = []
+    async with refusing_server(behaviour):
+        client = behaviour.client(FAKE_API_KEY)
+        transport = LiveTransport(client, "rtc_u1_" + "9" * 32, reconnect=QUICK)
+
+        def on_frame(raw: bytes) -> None:
+            info = describe_error(json.loads(raw))
+            assert info is not None
+            transport.server_error(info[0], fatal=info[1])
+
+        try:
+            await asyncio.wait_for(transport.pump(on_frame, notices.append), 10)
+        finally:
+            await client.close()
+    assert behaviour.connections == 1
+    assert [n.kind for n in notices] == ["live", "ended"]
+    reason = notices[-1].reason
+    assert reason == transport.closed_reason
+    assert reason.startswith("the server refused the call: Incorrect API key provided: sk-")
+    assert reason.endswith("(invalid_api_key)")
+    assert "abc" not in reason
+    assert "***" not in reason
+    assert not transport.connected
+
+
+async def test_live_close_reason_is_masked_and_a_nonfatal_error_explains_the_close() -> None:
+    behaviour = Refusing(
+        frames=[{"type": "error", "error": {"code": "odd", "message": f"bad {FAKE_API_KEY}"}}],
+        close_code=4000, close_reason="key sk-proj-abcdefgh refused")
+    notices: list[TransportNotice] = []
+    async with refusing_server(behaviour):
+        client = behaviour.client("sk-another-fake-key")
+        transport = LiveTransport(client, "rtc_u1_" + "9" * 32, reconnect=QUICK)
+
+        def on_frame(raw: bytes) -> None:
+            info = describe_error(json.loads(raw))
+            assert info is not None
+            assert info[1] is False
+            transport.server_error(info[0], fatal=info[1])
+
+        try:
+            await asyncio.wait_for(transport.pump(on_frame, notices.append), 10)
+        finally:
+            await client.close()
+    assert behaviour.connections == 1
+    reason = notices[-1].reason
+    assert notices[-1].kind == "ended"
+    assert reason.startswith("call ended: bad sk-")
+    assert "(odd)" in reason
+    assert "code 4000" in reason
+    assert FAKE_API_KEY not in reason
+    assert "abcdefgh" not in reason

@@ -16,6 +16,17 @@ When ``cached_tokens_details`` is missing but ``cached_tokens`` is given, the ca
 are counted as text. A model with no price gives ``NaN`` costs and ``priced=False``;
 it never raises and never guesses another model's price.
 
+Input transcription (``kind == "transcription"`` rows of ``usage_frame``) is billed by the
+transcription model named in the session (``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe``:
+tokens, with the same text/audio/output arithmetic and no cache; ``whisper-1``: per minute,
+``duration_usd = audio_seconds / 60 × audio_per_minute``). Token usage without the
+text/audio split is priced as audio input (what a transcription reads). Pass
+``transcription_model=`` when the capture never names it (a sideband that saw no session).
+An unpriced transcription shows ``NaN`` on its row and makes the total row's ``priced``
+False, but does not turn ``total_usd`` into ``NaN``: captures that never said which
+transcription model ran are common, and the responses' cost is still known. An unpriced
+*response* does make the total ``NaN``, as before.
+
 Never: fetch prices from the network.
 """
 
@@ -28,6 +39,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._tables import USAGE_COLUMNS, usage_frame
@@ -36,7 +48,7 @@ __all__ = ["PRICE_FIELDS", "cost_frame", "load_prices", "price_for"]
 
 PRICE_FIELDS: tuple[str, ...] = (
     "text_input", "text_cached_input", "text_output", "audio_input", "audio_cached_input",
-    "audio_output", "image_input", "image_cached_input",
+    "audio_output", "image_input", "image_cached_input", "audio_per_minute",
 )
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
@@ -98,8 +110,10 @@ def _p(row: Mapping[str, Any], key: str) -> float:
 
 
 def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True,
-               model: str | None = None) -> pd.DataFrame:
-    """Cost per response in USD (see the module docstring for the arithmetic), plus a total.
+               model: str | None = None, transcription_model: str | None = None
+               ) -> pd.DataFrame:
+    """Cost per response and per input transcription in USD (see the module docstring for
+    the arithmetic), plus a total.
 
     Args:
         src: any analysis source (path, Call, Recording, FrameSource).
@@ -109,15 +123,28 @@ def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True,
         totals: append a ``total`` row (sums; ``NaN`` if any response is unpriced).
         model: the model to price responses whose model the capture does not show (a
             sideband that saw no ``session.created``/``session.updated``).
+        transcription_model: likewise for input transcriptions.
     """
     table = _table(prices)
     usage = usage_frame(src, totals=False)
-    models = [m if isinstance(m, str) and m else model for m in usage["model"].astype(object)]
+    is_tr = (usage["kind"].astype(object) == "transcription").to_numpy(dtype=bool)
+    models = [m if isinstance(m, str) and m else (transcription_model if tr else model)
+              for m, tr in zip(usage["model"].astype(object), is_tr, strict=True)]
     out = pd.DataFrame({"response_id": usage["response_id"].astype(object),
-                        "model": pd.Series(models, dtype=object)})
+                        "model": pd.Series(models, dtype=object),
+                        "kind": usage["kind"].astype(object),
+                        "item_id": usage["item_id"].astype(object)})
     tok = {c: usage[c].astype("float64").fillna(0.0).to_numpy() for c in USAGE_COLUMNS}
+    seconds = usage["audio_seconds"].astype("float64").to_numpy()
+    by_minute = is_tr & ~pd.isna(seconds)
     rows = [price_for(m, table) for m in out["model"]]
-    priced = [bool(r) and not math.isnan(_p(r, "audio_input")) for r in rows]
+    priced = [
+        bool(r) and not math.isnan(_p(r, "audio_per_minute" if minute else "audio_input"))
+        for r, minute in zip(rows, by_minute, strict=True)
+    ]
+    # A transcription's input without the text/audio split is audio (what it transcribes).
+    no_split = is_tr & ((tok["input_text_tokens"] + tok["input_audio_tokens"]) == 0)
+    tok["input_audio_tokens"] = tok["input_audio_tokens"] + tok["input_tokens"] * no_split
 
     def rate(key: str) -> Any:
         return pd.Series([_p(r, key) for r in rows], dtype="float64").to_numpy()
@@ -130,8 +157,14 @@ def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True,
     cached_text = cached_text + cached_total * no_detail
     m = 1_000_000.0
     out["priced"] = priced
-    out["input_text_usd"] = (tok["input_text_tokens"] - cached_text) * rate("text_input") / m
-    out["input_audio_usd"] = (tok["input_audio_tokens"] - cached_audio) * rate("audio_input") / m
+
+    def times(tokens: Any, key: str) -> Any:
+        # No tokens cost nothing, even at a rate the model does not have (a transcription
+        # model has no cached or audio-output price).
+        return np.where(tokens == 0, 0.0, tokens * rate(key))
+
+    out["input_text_usd"] = times(tok["input_text_tokens"] - cached_text, "text_input") / m
+    out["input_audio_usd"] = times(tok["input_audio_tokens"] - cached_audio, "audio_input") / m
     img_rate = rate("image_input")
     img_cached_rate = rate("image_cached_input")
     has_image = (tok["input_image_tokens"] > 0)
@@ -141,17 +174,26 @@ def cost_frame(src: object, prices: PricesArg = None, *, totals: bool = True,
                               strict=True)
     ]
     out["cached_input_usd"] = (
-        cached_text * rate("text_cached_input") + cached_audio * rate("audio_cached_input")
+        times(cached_text, "text_cached_input") + times(cached_audio, "audio_cached_input")
     ) / m + pd.Series([c * r / m if c else 0.0 for c, r in
                        zip(cached_image, img_cached_rate, strict=True)]).to_numpy()
-    out["output_text_usd"] = tok["output_text_tokens"] * rate("text_output") / m
-    out["output_audio_usd"] = tok["output_audio_tokens"] * rate("audio_output") / m
+    out["output_text_usd"] = times(tok["output_text_tokens"], "text_output") / m
+    out["output_audio_usd"] = times(tok["output_audio_tokens"], "audio_output") / m
+    # Per-minute transcription: only its own price; the token columns stay 0 (no tokens).
+    minute_rate = rate("audio_per_minute")
+    out["duration_usd"] = [s / 60.0 * r if minute else 0.0
+                           for s, r, minute in zip(seconds, minute_rate, by_minute, strict=True)]
     cost_cols = ["input_text_usd", "input_audio_usd", "input_image_usd", "cached_input_usd",
-                 "output_text_usd", "output_audio_usd"]
+                 "output_text_usd", "output_audio_usd", "duration_usd"]
+    for col in cost_cols[:-1]:
+        out.loc[by_minute, col] = 0.0
+    out.loc[~pd.Series(priced, dtype=bool).to_numpy(), cost_cols] = math.nan
     out["total_usd"] = out[cost_cols].sum(axis=1, skipna=False)
     if totals:
-        sums = {c: float(out[c].sum(skipna=False)) for c in [*cost_cols, "total_usd"]}
-        total = pd.DataFrame([{"response_id": "total", "model": None,
-                               "priced": bool(all(priced)), **sums}])
+        resp_rows, tr_rows = out.loc[~is_tr], out.loc[is_tr]
+        sums = {c: float(resp_rows[c].sum(skipna=False)) + float(tr_rows[c].sum())
+                for c in [*cost_cols, "total_usd"]}
+        total = pd.DataFrame([{"response_id": "total", "model": None, "kind": "total",
+                               "item_id": None, "priced": bool(all(priced)), **sums}])
         out = pd.concat([out, total], ignore_index=True) if len(out) else total
     return out

@@ -42,7 +42,7 @@ _FOLD_TYPES = _ITEM_EVENTS | {
     "conversation.item.input_audio_transcription.completed",
     "conversation.item.input_audio_transcription.failed",
     "response.output_audio_transcript.done", "response.output_text.done",
-    "conversation.item.truncated", "conversation.item.deleted",
+    "response.content_part.done", "conversation.item.truncated", "conversation.item.deleted",
     "response.function_call_arguments.done", "response.created", "response.done",
     "output_audio_buffer.started", "output_audio_buffer.stopped",
     "output_audio_buffer.cleared", "error",
@@ -137,6 +137,17 @@ class TurnRec:
 
 
 @dataclass
+class TranscriptionRec:
+    """One input transcription's billing: its ``usage`` and the model that made it."""
+
+    item_id: str
+    model: str | None
+    usage: dict[str, Any]
+    m: float
+    t: float
+
+
+@dataclass
 class Fold:
     items: dict[str, ItemRec] = field(default_factory=dict)
     responses: dict[str, ResponseRec] = field(default_factory=dict)
@@ -146,6 +157,8 @@ class Fold:
     gaps: list[dict[str, Any]] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    transcriptions: list[TranscriptionRec] = field(default_factory=list)
+    transcription_models: list[str] = field(default_factory=list)
 
     def item(self, item_id: str) -> ItemRec:
         rec = self.items.get(item_id)
@@ -183,6 +196,8 @@ class _Folder:
     def __init__(self) -> None:
         self.f = Fold()
         self.model: str | None = None
+        # session.audio.input.transcription.model as last reported (None: off or not seen)
+        self.transcription_model: str | None = None
         self.sent_types: dict[str, str] = {}      # client event_id -> type
         self.answered_by: dict[str, str] = {}     # meta tool_answered
         self.speech_turn: dict[str, TurnRec] = {}  # audio item id -> turn
@@ -313,11 +328,18 @@ class _Folder:
                                    "reason": _s(ev.get("reason"))})
             return
         if etype in ("session.created", "session.updated"):
-            model = _s(_d(ev.get("session")).get("model"))
+            session = _d(ev.get("session"))
+            model = _s(session.get("model"))
             if model:
                 self.model = model
                 if model not in f.models:
                     f.models.append(model)
+            audio_in = _d(_d(session.get("audio")).get("input"))
+            if "transcription" in audio_in:  # null turns it off; absent leaves it as it was
+                tmodel = _s(_d(audio_in.get("transcription")).get("model")) or None
+                self.transcription_model = tmodel
+                if tmodel and tmodel not in f.transcription_models:
+                    f.transcription_models.append(tmodel)
         elif etype == "input_audio_buffer.speech_started":
             item_id = _s(ev.get("item_id"))
             turn = self._new_turn("audio", item_id)
@@ -352,6 +374,11 @@ class _Folder:
             item_id = _s(ev.get("item_id"))
             if item_id:
                 f.item(item_id).text = _s(ev.get("transcript"))
+                usage = ev.get("usage")
+                if isinstance(usage, dict):
+                    # billed by the transcription model, not the realtime one
+                    f.transcriptions.append(
+                        TranscriptionRec(item_id, self.transcription_model, usage, m, t))
         elif etype == "conversation.item.input_audio_transcription.failed":
             item_id = _s(ev.get("item_id"))
             if item_id:
@@ -361,6 +388,20 @@ class _Folder:
             text = _s(ev.get("transcript") if "transcript" in ev else ev.get("text"))
             if item_id and text is not None:
                 f.item(item_id).text = text
+        elif etype == "response.content_part.done":
+            # The part's final text: used when the transcript's own .done is missing (late
+            # attach, a gap), as SessionState does. Empty never erases what is there.
+            item_id = _s(ev.get("item_id"))
+            part = _d(ev.get("part"))
+            text = _s(part.get("text"))
+            if text is None:
+                text = _s(part.get("transcript"))
+            if item_id and text:
+                rec = f.item(item_id)
+                rec.text = text
+                rec.type = rec.type or "message"
+                rec.role = rec.role or "assistant"
+                rec.response_id = rec.response_id or _s(ev.get("response_id"))
         elif etype == "conversation.item.truncated":
             item_id = _s(ev.get("item_id"))
             if item_id:

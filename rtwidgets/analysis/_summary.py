@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ._cost import PricesArg, cost_frame
 from ._fold import fold_of
-from ._tables import _single, responses_frame, tool_calls_frame, turns_frame
+from ._tables import _single, responses_frame, tool_calls_frame, turns_frame, usage_frame
 
 __all__ = ["Summary", "capture_model", "summary"]
 
@@ -75,6 +75,10 @@ class Summary:
     output_tokens: int
     cost_usd: float
     extra: dict[str, Any] = field(default_factory=dict)
+    transcription_tokens: int = 0
+    """Tokens of input transcription (billed by its own model; in ``cost_usd``)."""
+    transcription_s: float = 0.0
+    """Seconds of input transcription billed per minute (``whisper-1``)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for a one-row-per-call DataFrame."""
@@ -107,6 +111,9 @@ class Summary:
             ("errors", f"{self.errors}" + (f" ({counts(self.error_codes)})"
                                            if self.error_codes else "")),
             ("tokens", f"{self.input_tokens} in · {self.output_tokens} out"),
+            *([("transcription", f"{self.transcription_tokens} tokens · "
+                                 f"{self.transcription_s:.1f} s")]
+              if self.transcription_tokens or self.transcription_s else []),
             ("cost", cost),
         ]
 
@@ -150,8 +157,10 @@ class Summary:
         return f"<table class='rtwidgets-summary'>{rows}</table>"
 
 
-def summary(src: object, prices: PricesArg = None, *, model: str | None = None) -> Summary:
-    """The :class:`Summary` of one call (``prices``/``model`` as for ``cost_frame``)."""
+def summary(src: object, prices: PricesArg = None, *, model: str | None = None,
+            transcription_model: str | None = None) -> Summary:
+    """The :class:`Summary` of one call (``prices``/``model``/``transcription_model`` as for
+    ``cost_frame``; the cost includes input transcription)."""
     fs = _single(src)
     core = fs.core()
     fold = fold_of(fs)
@@ -180,8 +189,10 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None) 
     turns = turns_frame(fs)
     resp = responses_frame(fs)
     tools = tool_calls_frame(fs)
-    cost = cost_frame(fs, prices, model=model)
+    cost = cost_frame(fs, prices, model=model, transcription_model=transcription_model)
     total_cost = float(cost["total_usd"].iloc[-1]) if len(cost) else 0.0
+    usage = usage_frame(fs, totals=False)
+    tr = usage.loc[usage["kind"].astype(object) == "transcription"]
     return Summary(
         call_id=fs.call_id,
         started=datetime.fromtimestamp(created, tz=timezone.utc) if created else None,
@@ -210,4 +221,6 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None) 
         input_tokens=int(resp["input_tokens"].sum()) if len(resp) else 0,
         output_tokens=int(resp["output_tokens"].sum()) if len(resp) else 0,
         cost_usd=total_cost,
+        transcription_tokens=int(tr["total_tokens"].sum()) if len(tr) else 0,
+        transcription_s=float(tr["audio_seconds"].sum()) if len(tr) else 0.0,
     )

@@ -310,25 +310,83 @@ def _build_responses_frame(fs: FrameSource) -> pd.DataFrame:
     return df
 
 
-def usage_frame(src: object, *, totals: bool = True) -> pd.DataFrame:
-    """Token usage per response (from ``response.done``), plus a ``total`` row.
+def _transcription_values(usage: dict[str, Any]) -> tuple[list[int | None], float | None]:
+    """USAGE_COLUMNS and the billed seconds of one transcription ``usage``.
 
-    Responses without usage (cut short) are left out. With ``totals=False`` only the
-    per-response rows.
+    ``{"type": "tokens", …}``: input (text/audio split when given) and output tokens; the
+    output of a transcription is text. ``{"type": "duration", "seconds": …}``: seconds only.
     """
-    resp = responses_frame(src)
+    def n(d: Any, key: str) -> int | None:
+        v = d.get(key) if isinstance(d, dict) else None
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    values: list[int | None] = [None] * len(USAGE_COLUMNS)
+    if usage.get("type") == "duration" or "seconds" in usage:
+        sec = usage.get("seconds")
+        if isinstance(sec, int | float) and not isinstance(sec, bool):
+            return values, float(sec)
+        return values, None
+    details = usage.get("input_token_details")
+    col = {c: i for i, c in enumerate(USAGE_COLUMNS)}
+    values[col["input_tokens"]] = n(usage, "input_tokens")
+    values[col["input_text_tokens"]] = n(details, "text_tokens")
+    values[col["input_audio_tokens"]] = n(details, "audio_tokens")
+    values[col["output_tokens"]] = n(usage, "output_tokens")
+    values[col["output_text_tokens"]] = n(usage, "output_tokens")
+    values[col["total_tokens"]] = n(usage, "total_tokens")
+    return values, None
+
+
+def usage_frame(src: object, *, totals: bool = True) -> pd.DataFrame:
+    """Token usage per response (from ``response.done``) and per input transcription, plus
+    a ``total`` row.
+
+    ``kind`` is ``response`` or ``transcription``. A transcription row (from
+    ``conversation.item.input_audio_transcription.completed``) is billed by the transcription
+    model (``model``: ``session.audio.input.transcription.model`` as last reported, ``None``
+    if the capture never said), not the realtime one; its ``item_id`` is the caller's item,
+    its ``response_id`` is ``None``, and a per-minute model (``whisper-1``) reports
+    ``audio_seconds`` instead of tokens. Responses without usage (cut short) are left out.
+    With ``totals=False`` only the per-response and per-transcription rows.
+    """
+    fs = _single(src)
+    resp = responses_frame(fs)
     df = resp.loc[resp["input_tokens"].notna() | resp["output_tokens"].notna(),
                   ["response_id", "model", *USAGE_COLUMNS]].reset_index(drop=True)
     df["response_id"] = df["response_id"].astype(object)
+    model = df["model"]
+    categories = list(model.cat.categories) if isinstance(
+        model.dtype, pd.CategoricalDtype) else []
+    df["model"] = model.astype(object)
+    df["kind"] = "response"
+    df["item_id"] = pd.Series([None] * len(df), dtype=object)
+    df["audio_seconds"] = pd.Series([float("nan")] * len(df), dtype="float64")
+    fold = fold_of(fs)
+    if fold.transcriptions:
+        rows: list[dict[str, Any]] = []
+        for tr in fold.transcriptions:
+            values, seconds = _transcription_values(tr.usage)
+            rows.append({"response_id": None, "model": tr.model,
+                         **dict(zip(USAGE_COLUMNS, values, strict=True)),
+                         "kind": "transcription", "item_id": tr.item_id,
+                         "audio_seconds": float("nan") if seconds is None else seconds})
+            if tr.model and tr.model not in categories:
+                categories.append(tr.model)
+        extra = pd.DataFrame(rows).astype(dict.fromkeys(USAGE_COLUMNS, "Int64"))
+        extra = extra.astype({"response_id": object, "model": object, "item_id": object,
+                              "audio_seconds": "float64"})
+        df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
     if totals:
         total = df[list(USAGE_COLUMNS)].sum(min_count=0).astype("int64")
-        row = pd.DataFrame([{"response_id": "total", "model": None, **total.to_dict()}])
+        seconds_total = float(df["audio_seconds"].sum()) if len(df) else 0.0
+        row = pd.DataFrame([{"response_id": "total", "model": None, **total.to_dict(),
+                             "kind": "total", "item_id": None,
+                             "audio_seconds": seconds_total}])
         row = row.astype(dict.fromkeys(USAGE_COLUMNS, "Int64"))
-        model = df["model"]
-        df = pd.concat([df.astype({"model": object}), row], ignore_index=True)
-        df["model"] = df["model"].astype(pd.CategoricalDtype(model.cat.categories)
-                                         if isinstance(model.dtype, pd.CategoricalDtype)
-                                         else object)
+        row = row.astype({"model": object, "item_id": object})
+        df = pd.concat([df, row], ignore_index=True) if len(df) else row
+    df["model"] = df["model"].astype(pd.CategoricalDtype(categories))
+    df["kind"] = df["kind"].astype("category")
     return df
 
 

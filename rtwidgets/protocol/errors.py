@@ -51,10 +51,13 @@ _SHORT_LIMIT: Final = 40
 # the older rk-…), Realtime ephemeral client secrets (ek_…), Standard Webhooks secrets
 # (whsec_…) and HTTP bearer tokens. The lookbehind refuses a letter or digit right before
 # the prefix ("task-list" is no key) but allows "_" so "rtc_u1_sk-proj-…" (a key pasted
-# after an id prefix) is caught. Group 1 is the prefix kept in the masked text.
+# after an id prefix) is caught. Group 1 is the prefix kept in the masked text. The tail
+# also takes "*", "." and "…": the real service quotes a bad key half-starred in its error
+# message ("Incorrect API key provided: sk-proj-...sQoA.", "sk-abc***…"), and neither the
+# visible head nor the tail of a key may be shown.
 _SECRET_RE: Final = re.compile(
     r"(?<![A-Za-z0-9])"
-    r"((?:sk|rk)-(?:(?:proj|svcacct|admin)-)?|ek_|whsec_)[A-Za-z0-9_\-+/=]{4,}"
+    r"((?:sk|rk)-(?:(?:proj|svcacct|admin)-)?|ek_|whsec_)[A-Za-z0-9_\-+/=*.…]{4,}"
     r"|(?<![A-Za-z0-9])(Bearer\s+)[^\s'\"]{4,}",
     re.IGNORECASE,
 )

@@ -167,6 +167,7 @@ class SessionState:
             "response.output_item.added": h._on_output_item_added,
             "response.output_item.done": h._on_output_item_done,
             "response.content_part.added": h._on_content_part_added,
+            "response.content_part.done": h._on_content_part_done,
             "response.output_text.delta": h._on_text_delta,
             "response.output_text.done": h._on_text_done,
             "response.output_audio_transcript.delta": h._on_text_delta,
@@ -535,6 +536,23 @@ class SessionState:
         part = event["part"]
         if isinstance(part, dict) and part.get("type") == "audio":
             self.audio_started = True
+
+    def _on_content_part_done(self, event: dict[str, Any], t: float) -> None:
+        # The final text of a part arrives in several events (the transcript's own .done,
+        # this one, response.output_item.done, conversation.item.done); whichever arrives
+        # wins over the deltas, so a gap or a missed .done cannot leave the first word only.
+        part = event["part"]
+        if not isinstance(part, dict):
+            raise TypeError("part must be an object")
+        text = part.get("text")
+        if not isinstance(text, str):
+            text = part.get("transcript")
+        if not isinstance(text, str) or not text:
+            return  # an empty final text never erases what the deltas gave
+        rec = self._set_text(event["item_id"], event.get("content_index"), text, t)
+        if rec.role is None:
+            rec.role = "assistant"  # only a response has content parts
+        self._bind_response(rec, event)
 
     def _first_delta(self, event: dict[str, Any], t: float) -> None:
         response_id = event.get("response_id")

@@ -192,7 +192,9 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         if frame.type in ("session.created", "session.updated"):
             self._session_frame = frame
             self._cost_due = self._cost_due or bool(self._unpriced)
-        elif frame.type == "response.done":
+        elif frame.type in ("response.done",
+                            "conversation.item.input_audio_transcription.completed"):
+            # transcription usage is billed too (by the session's transcription model)
             self._unpriced.append(frame)
             self._cost_due = True
 

@@ -110,3 +110,88 @@ def test_bad_overrides_name_the_field(tmp_path: Path, prices: object, message: s
 def test_prices_of_the_wrong_type(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="prices must be a mapping or a DataFrame"):
         cost_frame(one_response(tmp_path), prices=[1, 2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------- input transcription (issue 10)
+
+# The usage of conversation.item.input_audio_transcription.completed, both SDK variants
+# (openai.types.realtime.ConversationItemInputAudioTranscriptionCompletedEvent.usage).
+TOKENS_24 = {"type": "tokens", "total_tokens": 24, "input_tokens": 16,
+             "input_token_details": {"text_tokens": 0, "audio_tokens": 16}, "output_tokens": 8}
+DURATION = {"type": "duration", "seconds": 2.3}
+
+
+def transcribed(tmp_path: Path, tmodel: str | None, usage: dict[str, object]) -> Path:
+    c = SyntheticCall()
+    audio_input: dict[str, object] = {"transcription": {"model": tmodel} if tmodel else None}
+    c.frame(0.0, {"type": "session.created", "session": {
+        "type": "realtime", "id": "sess_T1", "model": "gpt-realtime",
+        "audio": {"input": audio_input, "output": {"voice": "marin"}}}})
+    c.audio_turn(speech_start=1.0, speech_stop=2.0, created=2.2, first_text=2.4, audio=None,
+                 done=3.0, transcript="hi", reply="hello", usage=USAGE)
+    c.frame(3.5, {"type": "conversation.item.input_audio_transcription.completed",
+                  "event_id": "event_T2", "item_id": "item_T2", "content_index": 0,
+                  "transcript": "where is my order", "usage": usage})
+    return c.write(tmp_path / "t.jsonl")
+
+
+def test_a_24_token_transcription_is_in_usage_cost_and_summary(tmp_path: Path) -> None:
+    from rtwidgets.analysis import summary, usage_frame
+
+    path = transcribed(tmp_path, "gpt-4o-transcribe", TOKENS_24)
+    usage = usage_frame(path)
+    row = usage.loc[usage["item_id"] == "item_T2"].iloc[0]
+    assert row["kind"] == "transcription"
+    assert row["model"] == "gpt-4o-transcribe"
+    assert (row["input_tokens"], row["input_audio_tokens"], row["output_tokens"],
+            row["total_tokens"]) == (16, 16, 8, 24)
+    total = usage.iloc[-1]
+    assert total["total_tokens"] >= 360 + 24
+    cost = cost_frame(path)
+    tr = cost.loc[cost["item_id"] == "item_T2"].iloc[0]
+    # gpt-4o-transcribe: audio in 6, text out 10 (per 1M)
+    assert tr["priced"]
+    assert tr["input_audio_usd"] == pytest.approx(16 * 6 / 1e6)
+    assert tr["output_text_usd"] == pytest.approx(8 * 10 / 1e6)
+    assert tr["total_usd"] == pytest.approx(176 / 1e6)
+    assert tr["total_usd"] > 0
+    responses_only = float(cost.loc[cost["kind"] == "response", "total_usd"].sum())
+    assert cost.iloc[-1]["total_usd"] == pytest.approx(responses_only + 176 / 1e6)
+    s = summary(path)
+    assert s.cost_usd == pytest.approx(responses_only + 176 / 1e6)
+    assert s.transcription_tokens == 24
+    assert "transcription  24 tokens" in repr(s)
+
+
+def test_whisper_is_priced_per_minute(tmp_path: Path) -> None:
+    cost = cost_frame(transcribed(tmp_path, "whisper-1", DURATION))
+    tr = cost.loc[cost["kind"] == "transcription"]
+    # the synthetic turn's own transcription and ours: 1.0 s and 2.3 s at $0.006 a minute
+    assert list(tr["duration_usd"]) == pytest.approx([1.0 / 60 * 0.006, 2.3 / 60 * 0.006])
+    assert list(tr["total_usd"]) == list(tr["duration_usd"])
+    assert bool(tr["priced"].all())
+    assert cost.iloc[-1]["priced"]
+
+
+def test_an_unnamed_transcription_model_is_unpriced_but_keeps_the_response_cost(
+        tmp_path: Path) -> None:
+    path = transcribed(tmp_path, None, TOKENS_24)
+    cost = cost_frame(path)
+    tr = cost.loc[cost["item_id"] == "item_T2"].iloc[0]
+    assert not tr["priced"]
+    assert math.isnan(tr["total_usd"])
+    total = cost.iloc[-1]
+    assert not total["priced"]
+    assert total["total_usd"] == pytest.approx(0.014572)
+    named = cost_frame(path, transcription_model="gpt-4o-mini-transcribe")
+    tr = named.loc[named["item_id"] == "item_T2"].iloc[0]
+    assert tr["priced"]
+    assert tr["total_usd"] == pytest.approx((16 * 3 + 8 * 5) / 1e6)
+
+
+def test_transcription_price_rows_are_dated_and_sourced() -> None:
+    models = load_prices()["models"]
+    for name in ("gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"):
+        assert "https://" in models[name]["as_of"]
+        assert "2026-11-26" in models[name]["as_of"]
+    assert models["whisper-1"]["audio_per_minute"] == 0.006

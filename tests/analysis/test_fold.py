@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from rtwidgets.analysis._fold import Fold, fold_of
 from rtwidgets.analysis._source import FrameSource
@@ -146,3 +147,74 @@ def test_cached_tables_are_copies_and_follow_growth(tmp_path: Path) -> None:
     assert grown["response_id"].iloc[-1] == "resp_new"
     assert grown["latency_response_s"].iloc[-1] == 21.2 - 21.0
     assert responses_frame(src)["response_id"].iloc[-1] == "resp_new"
+
+
+# ------------------------------------------- final text from whichever final event arrives
+
+_SENTENCE = "Sure, I can help you with that order."
+
+
+def _late_frames(variant: str) -> list[dict[str, Any]]:
+    """A response whose transcript's own ``.done`` never arrived (late attach, a gap): only
+    the first delta "Sure" and one other final event carry the text."""
+    rid, iid = "resp_Late1", "item_Late1"
+    part_kind, key = ("text", "text") if variant == "text_part" else ("audio", "transcript")
+    delta_type = ("response.output_text.delta" if variant == "text_part"
+                  else "response.output_audio_transcript.delta")
+    frames: list[dict[str, Any]] = []
+    if variant != "no_item_added":
+        frames += [
+            {"type": "response.created", "event_id": "event_1",
+             "response": {"id": rid, "status": "in_progress", "output": []}},
+            {"type": "response.output_item.added", "event_id": "event_2", "response_id": rid,
+             "output_index": 0, "item": {"id": iid, "type": "message", "role": "assistant",
+                                         "status": "in_progress", "content": []}},
+            {"type": "response.content_part.added", "event_id": "event_3", "response_id": rid,
+             "item_id": iid, "output_index": 0, "content_index": 0,
+             "part": {"type": part_kind, key: ""}},
+        ]
+    frames.append({"type": delta_type, "event_id": "event_4", "response_id": rid,
+                   "item_id": iid, "output_index": 0, "content_index": 0, "delta": "Sure"})
+    if variant == "output_item_done":
+        frames.append({"type": "response.output_item.done", "event_id": "event_5",
+                       "response_id": rid, "output_index": 0, "item": {
+                           "id": iid, "type": "message", "role": "assistant",
+                           "status": "completed",
+                           "content": [{"type": "output_audio", "transcript": _SENTENCE}]}})
+    else:
+        frames.append({"type": "response.content_part.done", "event_id": "event_5",
+                       "response_id": rid, "item_id": iid, "output_index": 0,
+                       "content_index": 0, "part": {"type": part_kind, key: _SENTENCE}})
+    # the caller's side: transcription deltas, then only the item's done carries the text
+    frames += [
+        {"type": "conversation.item.input_audio_transcription.delta", "event_id": "event_6",
+         "item_id": "item_User1", "content_index": 0, "delta": "Where"},
+        {"type": "conversation.item.done", "event_id": "event_7", "previous_item_id": None,
+         "item": {"id": "item_User1", "type": "message", "role": "user", "status": "completed",
+                  "content": [{"type": "input_audio", "transcript": "Where is my order?"}]}},
+    ]
+    return frames
+
+
+@pytest.mark.parametrize("variant", ["audio_part", "text_part", "output_item_done",
+                                     "no_item_added"])
+def test_the_final_text_wins_over_the_deltas_in_both_reducers(tmp_path: Path,
+                                                              variant: str) -> None:
+    from rtwidgets.analysis._synth import SyntheticCall
+    from rtwidgets.analysis._tables import transcript_frame
+    from rtwidgets.protocol.state import SessionState
+
+    frames = _late_frames(variant)
+    call = SyntheticCall()
+    for i, ev in enumerate(frames):
+        call.frame(1.0 + i / 10, ev)
+    path = call.write(tmp_path / "late.jsonl")
+    table = transcript_frame(path)
+    post = dict(zip(table["item_id"], table["text"], strict=True))
+    state = SessionState.from_frames((ev, "in", 1.0 + i / 10) for i, ev in enumerate(frames))
+    live = {rec.id: rec.text for rec in state.transcript()}
+    assert live == post
+    assert post["item_Late1"] == _SENTENCE
+    assert post["item_User1"] == "Where is my order?"
+    speakers = dict(zip(table["item_id"], table["speaker"], strict=True))
+    assert speakers["item_Late1"] == "agent"

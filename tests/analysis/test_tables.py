@@ -118,7 +118,11 @@ def test_usage_totals(standard: Any) -> None:
     total = usage.iloc[-1]
     for col in USAGE_COLUMNS:
         assert total[col] == usage[col].iloc[:-1].sum() == 3 * _flat(USAGE)[col]
-    assert len(usage_frame(path, totals=False)) == 3
+    # a row per response, and one per input transcription (billed apart; per minute here)
+    rows = usage_frame(path, totals=False)
+    assert len(rows) == 3 + 1
+    assert list(rows["kind"]) == ["response"] * 3 + ["transcription"]
+    assert rows["audio_seconds"].iloc[3] == 1.0
 
 
 def _flat(u: dict[str, Any]) -> dict[str, int]:
@@ -255,7 +259,8 @@ def test_recording_with_gaps_and_cut_short(tmp_path: Path) -> None:
     resp = responses_frame(path)
     assert resp["status"].iloc[-1] == "in_progress"
     assert pd.isna(resp["input_tokens"].iloc[-1])
-    assert len(usage_frame(path, totals=False)) == 3
+    rows = usage_frame(path, totals=False)
+    assert (rows["kind"] == "response").sum() == 3
 
 
 def test_errors_link_to_the_client_event(tmp_path: Path) -> None:

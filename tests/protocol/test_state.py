@@ -158,6 +158,35 @@ def test_done_text_replaces_folded_deltas() -> None:
     assert state.items["i"].response_id == "r"
 
 
+def test_content_part_done_gives_the_final_text_when_the_transcript_done_is_missing() -> None:
+    # Late attach / a gap: only the first delta and the part's done arrived.
+    state = SessionState()
+    base = {"event_id": "e", "response_id": "r", "item_id": "i", "output_index": 0,
+            "content_index": 0}
+    state.feed({"type": "response.output_audio_transcript.delta", **base, "delta": "Sure"},
+               direction="in", t=1)
+    assert state.items["i"].text == "Sure"
+    state.feed({"type": "response.content_part.done", **base,
+                "part": {"type": "audio", "transcript": "Sure, here it is."}},
+               direction="in", t=2)
+    rec = state.items["i"]
+    assert rec.text == "Sure, here it is."
+    assert rec.role == "assistant"
+    assert rec.response_id == "r"
+    # an empty or missing final text never erases it; a malformed part is only counted
+    state.feed({"type": "response.content_part.done", **base, "part": {"type": "audio",
+                "transcript": ""}}, direction="in", t=3)
+    state.feed({"type": "response.content_part.done", **base, "part": {"type": "audio"}},
+               direction="in", t=3)
+    state.feed({"type": "response.content_part.done", **base, "part": "x"},
+               direction="in", t=3)
+    assert state.items["i"].text == "Sure, here it is."
+    assert state.malformed == 1
+    state.feed({"type": "response.content_part.done", **base, "content_index": 1,
+                "part": {"type": "text", "text": "And more."}}, direction="in", t=4)
+    assert state.items["i"].text == "Sure, here it is.\nAnd more."
+
+
 def test_several_content_parts_are_joined() -> None:
     state = SessionState()
     state.feed({"type": "conversation.item.added", "event_id": "e", "item": {

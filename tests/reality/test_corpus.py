@@ -213,8 +213,6 @@ def test_session_frames_set_the_session_as_the_server_reported_it() -> None:
     assert state.usage_total["total_tokens"] == 0   # no response.done in this file
 
 
-@pytest.mark.xfail(strict=True, reason="final text from content_part.done is not used: issue 10 "
-                   "item 3 ('the transcript takes the final text from whichever final event')")
 def test_content_part_done_gives_the_full_text_when_the_transcript_done_is_missing() -> None:
     doc = load_frames("gw_session_ct1o")
     (part_done,) = [f for f in doc["frames"] if f["type"] == "response.content_part.done"]
@@ -313,7 +311,6 @@ def test_analysis_lists_the_real_tool_call(tmp_path: Path) -> None:
     assert list(calls["name"]) == ["ask_momo"]
 
 
-@pytest.mark.xfail(strict=True, reason="transcription usage not costed: issue 10 item 3")
 def test_transcription_usage_counts_in_the_usage_table(tmp_path: Path) -> None:
     rec = load(_capture(tmp_path / "asr.jsonl", REAL_SIP, "asr_transcription_completed",
                         transport="sip"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from rtwidgets.widgets._status import StatusBar, format_elapsed
 
 from .conftest import ScriptedSource, assistant_turn, user_item
@@ -120,4 +122,21 @@ def test_responses_before_the_session_are_priced_once_the_model_is_known(
     cost = bar.summary()["cost_usd"]
     assert cost is not None
     assert cost > 0
+    bar.close()
+
+
+def test_cost_includes_input_transcription(source: ScriptedSource) -> None:
+    source.feed({"type": "session.created", "event_id": "e0", "session": {
+        "type": "realtime", "id": "sess_1", "model": "gpt-realtime",
+        "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}}}})
+    source.feed({"type": "conversation.item.input_audio_transcription.completed",
+                 "event_id": "e1", "item_id": "item_A", "content_index": 0,
+                 "transcript": "hello", "usage": {
+                     "type": "tokens", "total_tokens": 24, "input_tokens": 16,
+                     "input_token_details": {"text_tokens": 0, "audio_tokens": 16},
+                     "output_tokens": 8}})
+    bar = StatusBar(source)
+    bar.refresh()
+    # gpt-4o-transcribe: 16 audio tokens at $6 and 8 output tokens at $10 per 1M
+    assert bar.summary()["cost_usd"] == pytest.approx(176 / 1e6)
     bar.close()

@@ -162,4 +162,24 @@ async def test_pending_tool_badge_turns_unanswered_when_the_call_ends(
     await asyncio.sleep(0.05)
     [batch] = custom_messages(view, "batch")
     assert [(i["id"], i["tool_status"]) for i in batch["items"]] == [("item_F", "unanswered")]
+
+
+async def test_the_final_text_of_a_content_part_replaces_a_first_word(
+        source: ScriptedSource) -> None:
+    # The transcript's own .done never arrived (a gap): the part's done carries the sentence.
+    evs = assistant_turn("resp_1", "item_B", ["Sure"])
+    for ev in evs[:3]:  # created, output item added, the one delta
+        source.feed(ev)
+    view = Transcript(source, interval=0.02)
+    assert custom_messages(view, "snapshot")[-1]["items"][0]["text"] == "Sure"
+    clear_messages(view)
+    source.feed({"type": "response.content_part.done", "event_id": "e_cp",
+                 "response_id": "resp_1", "item_id": "item_B", "output_index": 0,
+                 "content_index": 0,
+                 "part": {"type": "audio", "transcript": "Sure, I can help with that."}})
+    await asyncio.sleep(0.05)
+    batch = custom_messages(view, "batch")[-1]
+    assert batch["items"][0]["id"] == "item_B"
+    assert batch["items"][0]["text"] == "Sure, I can help with that."
+    assert view.items()[0]["text"] == "Sure, I can help with that."
     view.close()
