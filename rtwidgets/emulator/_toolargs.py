@@ -117,8 +117,12 @@ def _same_concept(prop: str, key: str) -> bool:
     return concept is not None and concept == _concept(key)
 
 
-def _match_hints(names: list[str], hints: Mapping[str, Any]) -> dict[str, str]:
-    """Property name -> hint key: exact, then normalised, then same concept; each hint once."""
+def _match_hints(names: list[str], hints: Mapping[str, Any],
+                 objects: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Property name -> hint key: exact, then normalised, then same concept; each hint once.
+
+    ``objects`` names the properties that only take an object: a scalar hint goes to them only
+    by their exact name (the ``city`` hint belongs inside a ``location`` object, not on it)."""
     matched: dict[str, str] = {}
     free = list(hints)
     for same in (_same_name, _same_normalised, _same_concept):
@@ -126,6 +130,9 @@ def _match_hints(names: list[str], hints: Mapping[str, Any]) -> dict[str, str]:
             if prop in matched:
                 continue
             for key in free:
+                if same is not _same_name and prop in objects and \
+                        not isinstance(hints[key], Mapping):
+                    continue
                 if same(prop, key):
                     matched[prop] = key
                     free.remove(key)
@@ -323,8 +330,11 @@ def _from_pattern(pattern: str, rng: random.Random) -> str | None:
 # ---------------------------------------------------------------------------- formats
 
 
-def _format_value(fmt: str, rng: random.Random, text: str) -> str | None:
-    """A valid value of a JSON Schema ``format``; ``text`` (from the hint/concept) flavours it."""
+def _format_values(fmt: str, rng: random.Random, text: str) -> list[str]:
+    """Valid values of a JSON Schema ``format``, best first; ``text`` flavours them.
+
+    More than one where drafts disagree: ``time`` needs an offset since draft 7 and none in
+    draft 3 (whose checker jsonschema's catch-all ``FormatChecker()`` still applies)."""
     year, month, day = 2025, rng.randint(1, 12), rng.randint(1, 28)
     hour, minute = rng.randint(8, 20), rng.choice((0, 15, 30, 45))
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower())[:30].strip("-") or "example"
@@ -350,7 +360,9 @@ def _format_value(fmt: str, rng: random.Random, text: str) -> str | None:
         "regex": "^.*$",
         "color": "red",
     }
-    return values.get(fmt)
+    if fmt == "time":
+        return [values["time"], values["time"][:-1]]
+    return [values[fmt]] if fmt in values else []
 
 
 # ---------------------------------------------------------------------------- the generator
@@ -534,6 +546,8 @@ class _Generator:
         types = self.types(schema)
         if hint is not _MISSING and _json_type(hint) not in ("object", "array") and \
                 self.fits(schema, hint):
+            if isinstance(hint, float) and hint.is_integer() and "number" not in types:
+                return int(hint)   # 21.0 where an integer is declared: a model writes 21
             return hint
         for t in self.order(types, hint):
             got = self.typed(t, schema, hint, depth, name)
@@ -634,6 +648,11 @@ class _Generator:
         options = list(schema[key])
         if hint is not _MISSING:   # branches the hint already satisfies go first
             options.sort(key=lambda b: not self.fits(b, hint))
+        if hint is not _MISSING and _json_type(hint) not in ("object", "array"):
+            for branch in options:
+                coerced = self.coerce(self.merge(base, self.resolve(branch)), hint)
+                if coerced is not _MISSING and self.fits(schema, coerced):
+                    return coerced
         attempt: Any = None
         for h in (hint, _MISSING) if hint is not _MISSING else (_MISSING,):
             for branch in options:
@@ -642,6 +661,36 @@ class _Generator:
                     return attempt
         self.problems.append(f"{name or '(root)'}: no branch of {key} could be satisfied")
         return attempt
+
+    def coerce(self, schema: Any, hint: Any) -> Any:
+        """The scalar ``hint`` converted to a type of ``schema`` without inventing a value."""
+        schema = self.resolve(schema)
+        if not isinstance(schema, Mapping):
+            return hint
+        options = schema.get("enum")
+        if isinstance(options, list) and options:
+            picked = self.enum(schema, hint)
+            text = _as_text(hint)
+            same = picked == hint or (isinstance(picked, str) and text is not None and
+                                      normalise_name(picked) == normalise_name(text))
+            return picked if same else _MISSING
+        for t in self.order(self.types(schema), hint):
+            got: Any = _MISSING
+            if t == "string":
+                text = _as_text(hint)
+                got = _MISSING if text is None else text
+            elif t in ("integer", "number"):
+                num = _as_number(hint)
+                if num is not None and (t == "number" or num.is_integer()):
+                    got = int(num) if num.is_integer() else num
+            elif t == "boolean":
+                flag = _as_bool(hint)
+                got = _MISSING if flag is None else flag
+            elif t == "null" and hint is None:
+                got = None
+            if got is not _MISSING and self.fits(schema, got):
+                return got
+        return _MISSING
 
     def object(self, schema: Mapping[str, Any], hint: Any, depth: int,
                name: str) -> Any:
@@ -669,7 +718,8 @@ class _Generator:
                                     required.append(n)
                                     changed = True
         names = [*props, *[r for r in required if r not in props]]
-        matched = _match_hints(names, hints)
+        objects = frozenset(p for p in names if self.object_only(self.prop_schema(schema, p)))
+        matched = _match_hints(names, hints, objects)
         used = set(matched.values())
         out: dict[str, Any] = {}
         path = f"{name}." if name else ""
@@ -680,13 +730,11 @@ class _Generator:
                 out[prop] = self.value(sub, hints[matched[prop]], depth + 1, path + prop)
         # Unused hints may belong inside a nested object ("location": {"city": ...}).
         for prop in names:
-            if prop in out:
+            if prop in out or prop not in objects:
                 continue
             sub = self.resolve(self.prop_schema(schema, prop))
             leftover = {k: v for k, v in hints.items() if k not in used}
-            if leftover and not deep and isinstance(sub, Mapping) and \
-                    self.types(sub) == ["object"] and not any(
-                        k in sub for k in ("anyOf", "oneOf", "enum", "const")):
+            if leftover and not deep and isinstance(sub, Mapping):
                 inner, inner_used = self.fill_object(sub, leftover, depth + 1, path + prop)
                 if inner_used:
                     out[prop] = inner
@@ -725,6 +773,11 @@ class _Generator:
                     break
                 if prop not in required:
                     del out[prop]
+
+    def object_only(self, schema: Any) -> bool:
+        sub = self.resolve(schema)
+        return isinstance(sub, Mapping) and self.types(sub) == ["object"] and not any(
+            k in sub for k in ("anyOf", "oneOf", "enum", "const"))
 
     def prop_schema(self, schema: Mapping[str, Any], prop: str) -> Any:
         props = schema.get("properties")
@@ -789,8 +842,9 @@ class _Generator:
             value = self.value(sub, h, depth + 1, f"{name}[{i}]")
             tries = 0
             while unique and value in out and tries < 20:
-                value = self.value(sub, _MISSING, depth + 1, f"{name}[{i}]")
                 tries += 1
+                fresh_hint = _MISSING if tries < 3 else f"{self.word()}{self.rng.randint(2, 99)}"
+                value = self.value(sub, fresh_hint, depth + 1, f"{name}[{i}]")
             out.append(value)
         contains = schema.get("contains")
         if contains is not None and not any(self.fits(contains, v) for v in out):
@@ -815,9 +869,7 @@ class _Generator:
         flavour = text or (_CONCEPT_TEXT.get(concept, "") if concept else "") or leaf
         fmt = schema.get("format")
         if isinstance(fmt, str):
-            formatted = _format_value(fmt, self.rng, flavour)
-            if formatted is not None:
-                candidates.append(formatted)
+            candidates.extend(_format_values(fmt, self.rng, flavour))
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             for _ in range(24):
@@ -862,16 +914,9 @@ class _Generator:
         return got
 
     def boolean(self, schema: Mapping[str, Any], hint: Any) -> Any:
-        if isinstance(hint, bool):
-            return hint
-        if isinstance(hint, (int, float)) and hint in (0, 1):
-            return bool(hint)
-        if isinstance(hint, str):
-            word = hint.strip().lower()
-            if word in ("true", "yes", "y", "on", "1"):
-                return True
-            if word in ("false", "no", "n", "off", "0"):
-                return False
+        parsed = _as_bool(hint)
+        if parsed is not None:
+            return parsed
         preset = self.preset(schema)
         if isinstance(preset, bool):
             return preset
@@ -886,6 +931,20 @@ def _is_num(value: Any) -> bool:
 def _num(schema: Mapping[str, Any], key: str) -> int | float | None:
     value = schema.get(key)
     return value if _is_num(value) else None
+
+
+def _as_bool(hint: Any) -> bool | None:
+    if isinstance(hint, bool):
+        return hint
+    if isinstance(hint, (int, float)) and hint in (0, 1):
+        return bool(hint)
+    if isinstance(hint, str):
+        word = hint.strip().lower()
+        if word in ("true", "yes", "y", "on", "1"):
+            return True
+        if word in ("false", "no", "n", "off", "0"):
+            return False
+    return None
 
 
 def _as_text(hint: Any) -> str | None:
@@ -1069,7 +1128,7 @@ def fill(schema: Any, hints: Mapping[str, Any] | None, rng: random.Random) -> Fi
     except jsonschema.exceptions.SchemaError as exc:
         return Filled(hints, False, [f"the schema is invalid ({exc.message}); "
                                      "the scenario's arguments are sent as written"])
-    validator = cls(schema, format_checker=FormatChecker())
+    validator = cls(schema, format_checker=getattr(cls, "FORMAT_CHECKER", FormatChecker()))
     gen = _Generator(schema, rng, validator)
     first: Any = None
     for attempt in range(4):   # with the hints, then without them (fresh draws)
