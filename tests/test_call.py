@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,13 @@ async def test_invalid_arguments_are_refused_by_the_declared_schema(
         emulator: Any, tmp_path: Path) -> None:
     strict = {**WEATHER, "parameters": {**WEATHER["parameters"],
                                          "properties": {"city": {"type": "integer"}}}}
-    call_id = await emulator.start_call(transport="webrtc", session={"tools": [strict]})
+    # The scripted model fills the declared schema; ask for the scenario's arguments
+    # verbatim so that they miss it, as a real model's arguments sometimes do.
+    scenario = json.loads(
+        (resources.files("rtwidgets.emulator") / "scenarios" / "tools.json").read_text())
+    scenario["turns"][0]["reply"]["tool"]["arguments_as_written"] = True
+    call_id = await emulator.start_call(transport="webrtc", scenario=scenario,
+                                        session={"tools": [strict]})
     called: list[Any] = []
     async with await attach(call_id, client=new_client(emulator),
                             capture=False) as call:

@@ -59,6 +59,7 @@ from rtwidgets.protocol.session import merge_session
 
 from ._faults import Fault
 from ._scenario import Scenario, ToolReply, render_template
+from ._toolargs import fill_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -639,18 +640,23 @@ class EmulatedCall:
         if isinstance(reply, str):
             return [_Output("message", text=reply)]
         tools, choice = self._tools_declared(overrides)
-        names = {t.get("name") for t in tools if isinstance(t, dict)
-                 and t.get("type", "function") == "function"}
+        declared = {t.get("name"): t for t in tools if isinstance(t, dict)
+                    and t.get("type", "function") == "function"}
         forced = isinstance(choice, dict) and choice.get("name") not in (None, reply.name)
-        if reply.name not in names or choice == "none" or forced:
+        if reply.name not in declared or choice == "none" or forced:
             return [_Output("message", text=reply.otherwise)]
         plan: list[_Output] = []
         if reply.lead_in:
             plan.append(_Output("message", text=reply.lead_in))
         call_id = self._ids.function_call_id()
+        # A model fills the declared schema; the scenario's arguments are what the caller
+        # meant (hints). Own Random per call id: no draw is taken from the call's stream.
+        args = dict(reply.arguments) if reply.arguments_as_written else fill_arguments(
+            declared[reply.name].get("parameters"), reply.arguments,
+            random.Random(f"toolargs:{call_id}"))
         plan.append(_Output("function_call", name=reply.name, call_id=call_id,
-                            arguments=json.dumps(reply.arguments)))
-        self._awaiting_tools[call_id] = (reply, dict(reply.arguments))
+                            arguments=json.dumps(args)))
+        self._awaiting_tools[call_id] = (reply, {**reply.arguments, **args})
         return plan
 
     def create_response(self, overrides: dict[str, Any] | None = None) -> _Response:

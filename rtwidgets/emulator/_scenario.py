@@ -53,13 +53,19 @@ _DEFAULT_SIP_HEADERS: tuple[dict[str, str], ...] = (
 
 @dataclass(frozen=True)
 class ToolReply:
-    """The model calls a function if (and only if) the session declares a tool of that name."""
+    """The model calls a function if (and only if) the session declares a tool of that name.
+
+    ``arguments`` are hints: the model fills the tool's declared schema from them
+    (``_toolargs``), unless ``arguments_as_written`` asks for them verbatim (to show a handler
+    arguments that miss the schema).
+    """
 
     name: str
     arguments: dict[str, Any]
     say: str                 # follow-up after the output arrives; {key} from output/arguments
     otherwise: str           # what the model says when the session has no such tool
     lead_in: str | None = None
+    arguments_as_written: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,10 +146,17 @@ def _reply(raw: Any, path: str) -> str | ToolReply | None:
         tpath = f"{path}.tool"
         if not isinstance(tool, dict):
             raise ScenarioError(tpath, "must be an object", "see docs/scenarios.md")
-        extra = set(tool) - {"name", "arguments", "say", "otherwise", "lead_in"}
+        extra = set(tool) - {"name", "arguments", "say", "otherwise", "lead_in",
+                             "arguments_as_written"}
         if extra:
             raise ScenarioError(f"{tpath}.{sorted(extra)[0]}", "is not a known field",
-                                "use name, arguments, lead_in, say, otherwise")
+                                "use name, arguments, arguments_as_written, lead_in, say, "
+                                "otherwise")
+        as_written = tool.get("arguments_as_written", False)
+        if not isinstance(as_written, bool):
+            raise ScenarioError(f"{tpath}.arguments_as_written",
+                                f"must be true or false, got {as_written!r}",
+                                "use true to send the arguments verbatim, or leave it out")
         args = tool.get("arguments", {})
         if not isinstance(args, dict):
             raise ScenarioError(f"{tpath}.arguments", "must be a JSON object",
@@ -156,7 +169,7 @@ def _reply(raw: Any, path: str) -> str | ToolReply | None:
         assert say is not None
         assert otherwise is not None
         return ToolReply(name=name, arguments=dict(args), say=say, otherwise=otherwise,
-                         lead_in=lead_in)
+                         lead_in=lead_in, arguments_as_written=as_written)
     return _str(raw, "say", path)
 
 
