@@ -36,7 +36,6 @@ import base64
 import binascii
 import contextlib
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -55,11 +54,6 @@ __all__ = ["DoctorOptions", "run_doctor"]
 _DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 _LABEL_WIDTH: Final = 24
 _MESSAGE_MAX: Final = 200
-# A key-like token a server message may quote, including masked forms the shared mask does
-# not match ("sk-proj-********abcd" shows the key's last characters): hidden whole.
-# A sentence's full stop after the token is kept.
-_KEYISH_RE: Final = re.compile(r"(?<![A-Za-z0-9])(?:sk|rk|ek)[-_][^\s'\",;)]*[^\s'\",;).]",
-                               re.IGNORECASE)
 _HIDDEN: Final = "…(hidden)"
 
 _HOW_TO_SET_KEY_SHORT: Final = "export OPENAI_API_KEY=…  (https://platform.openai.com/api-keys)"
@@ -98,9 +92,9 @@ class _Out:
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, _HIDDEN)
-        # Key-shaped tokens first (whole, masked forms too), then the shared mask (whsec_…,
-        # Bearer …); the first's output is not matched again by the second.
-        return mask_secrets(_KEYISH_RE.sub(lambda m: m.group(0)[:3] + _HIDDEN, text))
+        # The shared mask hides key-shaped tokens, masked forms too ("sk-proj-****abcd"),
+        # and is idempotent: its own output is never matched again.
+        return mask_secrets(text)
 
     def line(self, text: str = "") -> None:
         print(self.scrub(text), file=self._stream, flush=True)
@@ -164,7 +158,7 @@ def check_webhook_secret(value: str | None) -> tuple[str, str, str | None]:
         if not key:
             return "fail", "nothing follows whsec_", again
         return "ok", f"whsec_ + base64 (a {len(key)}-byte key)", None
-    if mask_secrets(value) != value or _KEYISH_RE.match(value):
+    if mask_secrets(value) != value:
         return "fail", "looks like an API key, not a webhook secret", (
             "use the whsec_… secret of the webhook endpoint")
     return "warn", ("no whsec_ prefix: the SDK then uses the text itself as the HMAC key; "

@@ -237,7 +237,7 @@ async def test_a_refused_key_fails_with_the_code_and_no_key_text(
     line = row(text, "key authenticates")
     assert line.startswith("✗")
     assert "the key was refused: HTTP 401 invalid_api_key" in line
-    assert "Incorrect API key provided: sk-…(hidden). You can find" in text
+    assert "Incorrect API key provided: sk-proj-…(hidden). You can find" in text
     assert "Fix: use a standard key" in text
 
 
@@ -249,7 +249,9 @@ async def test_a_key_refused_on_the_sideband_ends_it_after_one_connection(
     line = row(text, "sideband")
     assert line.startswith("✗")
     assert "refused after" in line
-    assert "3000" in line
+    # the transport ends at the fatal error itself (issue 10: final is final), so the line
+    # names the server's code rather than the close code that follows it
+    assert "(invalid_api_key)" in line
     assert "server error invalid_api_key" in text
     assert "error" in text.split("event type", 1)[1]
 

@@ -57,7 +57,8 @@ _SHORT_LIMIT: Final = 40
 # visible head nor the tail of a key may be shown.
 _SECRET_RE: Final = re.compile(
     r"(?<![A-Za-z0-9])"
-    r"((?:sk|rk)-(?:(?:proj|svcacct|admin)-)?|ek_|whsec_)[A-Za-z0-9_\-+/=*.…]{4,}"
+    r"((?:sk|rk)-(?:(?:proj|svcacct|admin)-)?|ek_|whsec_)[A-Za-z0-9_\-+/=*.…]{3,}"
+    r"[A-Za-z0-9_\-+/=*…]"  # a sentence's full stop after the token is kept
     r"|(?<![A-Za-z0-9])(Bearer\s+)[^\s'\"]{4,}",
     re.IGNORECASE,
 )
