@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _refusing_server import (
+    BAD_KEY_FRAME,
+    BAD_MODEL_FRAME,
+    HELLO_FRAME,
+    Refusing,
+    refusing_server,
+)
 
 from rtwidgets._call import (
     _ATTACHED,
@@ -24,13 +31,6 @@ from rtwidgets._call import (
 from rtwidgets._capture import read_capture
 from rtwidgets._transport import ReconnectPolicy
 from rtwidgets.protocol.errors import ValidationError
-from tests._refusing_server import (
-    BAD_KEY_FRAME,
-    BAD_MODEL_FRAME,
-    HELLO_FRAME,
-    Refusing,
-    refusing_server,
-)
 
 WEATHER = {
     "type": "function", "name": "get_weather", "description": "Current weather in a city",

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import pytest
+from _refusing_server import BAD_KEY_FRAME, Refusing, refusing_server
 
 from rtwidgets._capture import FrameEncoder, FrameStore
 from rtwidgets._transport import (
@@ -23,7 +24,6 @@ from rtwidgets._transport import (
     _scrub,
 )
 from rtwidgets.protocol.fatal import describe_error, is_drop
-from tests._refusing_server import BAD_KEY_FRAME, Refusing, refusing_server
 
 FAKE_API_KEY = "sk-test-not-a-real-key"
 QUICK = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=3)
