@@ -189,7 +189,9 @@ class _OrderCheck:
             if isinstance(iid, str):
                 self.items.add(iid)
         rid = event.get("response_id")
-        if rid is None or etype.startswith("output_audio_buffer."):
+        # Not a string (a hostile or broken frame: [], {}, 7): no order to check, and a
+        # list or dict must not reach the sets below (unhashable; it ended the receive loop).
+        if not isinstance(rid, str) or etype.startswith("output_audio_buffer."):
             return False
         if rid not in self.started or rid in self.done:
             return True
