@@ -30,10 +30,16 @@ __all__ = [
     "BUILTIN_VOICES",
     "DEFAULT_INSTRUCTIONS",
     "REALTIME_SESSION_FIELDS",
+    "SERVER_ONLY_FIELDS",
     "SessionDiff",
+    "check_locks",
     "default_session",
     "default_turn_detection",
+    "editable_session",
+    "merge_request",
     "merge_session",
+    "minimal_update",
+    "same_value",
     "session_diff",
     "validate_session",
 ]
@@ -60,8 +66,9 @@ REALTIME_SESSION_FIELDS: Final[tuple[str, ...]] = (
     "tracing", "truncation",
 )
 _TRANSCRIPTION_SESSION_FIELDS: Final = ("type", "audio", "include")
-#: Fields only the server sets; allowed in a full (non-partial) session object.
-_SERVER_ONLY_FIELDS: Final = ("id", "object", "expires_at", "client_secret")
+#: Fields only the server sets; allowed in a full (non-partial) session object, never sent.
+SERVER_ONLY_FIELDS: Final[tuple[str, ...]] = ("id", "object", "expires_at", "client_secret")
+_SERVER_ONLY_FIELDS: Final = SERVER_ONLY_FIELDS
 
 _MAX_AUDIO_B64: Final = 15 * 1024 * 1024
 _FUNCTION_NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -807,14 +814,32 @@ def merge_session(
             the voice changes once assistant audio exists (``session.audio.output.voice``).
     """
     validate_session(update, partial=True)
+    check_locks(current, update, audio_started=audio_started)
+    return _merge(current, update, "")
+
+
+def check_locks(
+    current: Mapping[str, Any], update: Mapping[str, Any], *, audio_started: bool
+) -> None:
+    """Refuse what the server never changes mid-call: the model, the session type, and the
+    voice once assistant audio exists (realtime-protocol.md §6.1). ``update`` is partial.
+
+    The one home of these rules: ``merge_session`` (the emulator) and the session editor's
+    draft both call it, so a form refuses exactly what the server would.
+
+    Raises:
+        ValidationError: param ``session.model``, ``session.type`` or
+            ``session.audio.output.voice``.
+    """
     if "model" in update and update["model"] != current.get("model"):
         raise _fail(
             "session.model",
             f"cannot change the model of a running session from {short(current.get('model'))} "
-            f"to {short(update['model'])}",
-            "leave 'model' out of session.update (start a new call for another model)",
+            f"to {short(update['model'])}: the server never changes a call's model",
+            f"leave 'model' out of session.update, or set it back to "
+            f"{short(current.get('model'))} (start a new call for another model)",
         )
-    if update.get("type", current.get("type")) != current.get("type"):
+    if "type" in update and "type" in current and update["type"] != current["type"]:
         raise _fail(
             "session.type", f"cannot change the session type from {short(current.get('type'))}",
             f"send 'type': {current.get('type')!r}",
@@ -824,32 +849,71 @@ def merge_session(
     if (
         audio_started
         and isinstance(output, Mapping)
-        and "voice" in output
+        and output.get("voice") is not None
         and output["voice"] != _current_voice(current)
     ):
         raise _fail(
             "session.audio.output.voice",
-            "Cannot update a conversation's voice if assistant audio is present",
-            "set the voice before the first response (or keep the current voice)",
+            "Cannot update a conversation's voice if assistant audio is present "
+            "(the voice is locked once the model has spoken in this call)",
+            "keep the current voice (set it before the first response of a new call)",
         )
-    return _merge(current, update, "")
 
 
-def _merge(current: Mapping[str, Any], update: Mapping[str, Any], path: str) -> dict[str, Any]:
+def editable_session(session: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The request-side part of a server session (server-only keys removed), deep-copied."""
+    if not session:
+        return {}
+    return {k: copy.deepcopy(v) for k, v in session.items() if k not in SERVER_ONLY_FIELDS}
+
+
+def minimal_update(
+    baseline: Mapping[str, Any], desired: Mapping[str, Any], _path: str = ""
+) -> dict[str, Any]:
+    """The smallest partial ``session.update`` turning ``baseline`` into ``desired``.
+
+    Containers (``audio``, ``audio.input``, ``audio.output``) are compared key by key; other
+    values whole (``same_value``). Keys absent from ``desired`` are left alone (never cleared).
+    """
+    out: dict[str, Any] = {}
+    for key, want in desired.items():
+        sub = f"{_path}.{key}" if _path else key
+        have = baseline.get(key)
+        if sub in _MERGED_CONTAINERS and isinstance(want, Mapping) and isinstance(have, Mapping):
+            inner = minimal_update(have, want, sub)
+            if inner:
+                out[key] = inner
+        elif key not in baseline or not same_value(want, have):
+            out[key] = copy.deepcopy(want)
+    return out
+
+
+def merge_request(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with the partial ``update`` laid over it as the server merges a request —
+    containers key by key, a same-type turn detection key by key, anything else replaced —
+    but with no validation, no locks and no server defaults filled in (what a client composes:
+    a form's whole desired session, an accept body). ``base`` is not modified."""
+    return _merge(base, update, "", fill_defaults=False)
+
+
+def _merge(
+    current: Mapping[str, Any], update: Mapping[str, Any], path: str, *,
+    fill_defaults: bool = True,
+) -> dict[str, Any]:
     merged = dict(current)
     for key, value in update.items():
         sub = f"{path}.{key}" if path else key
         old = current.get(key)
         if isinstance(value, Mapping):
             if sub in _MERGED_CONTAINERS and isinstance(old, Mapping):
-                merged[key] = _merge(old, value, sub)
+                merged[key] = _merge(old, value, sub, fill_defaults=fill_defaults)
             elif (
                 isinstance(old, Mapping)
                 and "type" in value
                 and old.get("type") == value.get("type")
             ):
                 merged[key] = {**old, **copy.deepcopy(dict(value))}
-            elif sub == "audio.input.turn_detection":
+            elif fill_defaults and sub == "audio.input.turn_detection":
                 defaults = default_turn_detection(value["type"])
                 merged[key] = {**defaults, **copy.deepcopy(dict(value))}
             else:
@@ -891,13 +955,17 @@ def _diff(req: Mapping[str, Any], app: Any, path: str, out: list[SessionDiff]) -
                 _diff(want, got, sub, out)
             else:
                 out.append(SessionDiff(sub, want, None if got is _MISSING else got))
-        elif got is _MISSING or not _same(want, got):
+        elif got is _MISSING or not same_value(want, got):
             out.append(SessionDiff(sub, want, None if got is _MISSING else got))
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """JSON sameness: ``True`` is not ``1``, ``1.0`` equals ``1``, lists and objects compare
+    member by member. The one definition used by ``session_diff`` and ``minimal_update``."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
