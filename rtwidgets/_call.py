@@ -77,6 +77,7 @@ from rtwidgets._transport import (
     TransportNotice,
     TransportNotLive,
 )
+from rtwidgets.protocol import builders
 from rtwidgets.protocol.builders import validate_client_event
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.fatal import describe_error
@@ -781,8 +782,10 @@ class Call:
         Raises ``ValidationError`` before sending, ``SessionUpdateError`` with the server's
         message when an ``error`` answers this event, ``TimeoutError`` without an answer.
         """
-        session = {"type": "realtime", **fields}
-        ev = self._prepare({"type": "session.update", "session": session})
+        # Built (and validated) by the protocol's builder; the mapping form keeps a field
+        # named like a builder keyword (event_id, ids) a session field.
+        ev = builders.session_update(fields, ids=_IDS)
+        session = ev["session"]
         eid = ev["event_id"]
         self._check_live()
         fut = self._add_waiter("session.updated", None)
@@ -810,10 +813,8 @@ class Call:
 
     async def cancel_response(self) -> str:
         """Send ``response.cancel`` (for the active response when known); returns its event id."""
-        ev: dict[str, Any] = {"type": "response.cancel"}
-        if self.state.active_response_id:
-            ev["response_id"] = self.state.active_response_id
-        return await self.send(ev)
+        return await self.send(
+            builders.response_cancel(self.state.active_response_id or None, ids=_IDS))
 
     async def hangup(self) -> None:
         """End the call for everybody (``POST /v1/realtime/calls/{id}/hangup``), then close."""
@@ -957,8 +958,7 @@ class Call:
                 raise ToolCallError("output", f"not JSON-serialisable ({exc})",
                                     "pass a string or plain dict/list values, "
                                     "without NaN or Infinity") from None
-        ev = self._prepare({"type": "conversation.item.create", "item": {
-            "type": "function_call_output", "call_id": call_id, "output": output}})
+        ev = builders.function_call_output(call_id, output, ids=_IDS)
         self._check_live()
         self._answered.add(call_id)
         try:
@@ -983,7 +983,7 @@ class Call:
         if others or key in self._responded:
             return
         self._responded.add(key)
-        await self.send({"type": "response.create"})
+        await self.send(builders.response_create(ids=_IDS))
 
 
 class _BadArguments(Exception):

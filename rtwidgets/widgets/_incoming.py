@@ -30,7 +30,7 @@ inbox answers 503 when it is full). Pass ``consume=False`` when your own code ru
 ``async for incoming in inbox``.
 
 Privacy: SIP headers (caller numbers and addresses) and the accept-session JSON are shown
-with ``PrivateText`` (see ``_session_editor``): never in a synced trait unless
+with ``PrivateText`` (see ``_fields``): never in a synced trait unless
 ``private=False``. The headers are untrusted caller input: they are shown as text, never
 as HTML.
 
@@ -54,16 +54,16 @@ import ipywidgets as w
 from ..protocol.errors import ValidationError
 from ..protocol.ids import shown_id
 from ._base import SourceView, describe_error
-from ._session_editor import (
+from ._fields import (
     PrivateText,
-    _css_error,
-    _css_note,
-    _css_ok,
     close_widgets,
     parse_json,
     run_on,
     running_loop,
 )
+from ._fields import css_error as _css_error
+from ._fields import css_note as _css_note
+from ._fields import css_ok as _css_ok
 
 __all__ = ["IncomingCalls"]
 
