@@ -7,6 +7,7 @@ from a shell with ``rtwidgets emulator``. Reference: docs/emulator.md, docs/scen
 
 from ._call import EmulatorOptions
 from ._faults import FAULT_KINDS, Fault, FaultError, parse_faults
+from ._load import LoadCall, LoadResult
 from ._scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 from ._server import Emulator
 from ._webhooks import sign_webhook
@@ -17,6 +18,8 @@ __all__ = [
     "EmulatorOptions",
     "Fault",
     "FaultError",
+    "LoadCall",
+    "LoadResult",
     "Scenario",
     "ScenarioError",
     "list_scenarios",

@@ -30,7 +30,7 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,6 +48,8 @@ from ._webhooks import WebhookDelivery, WebhookSender
 
 if TYPE_CHECKING:
     import openai
+
+    from ._load import LoadResult
 
 __all__ = ["Emulator"]
 
@@ -163,6 +165,15 @@ class Emulator:
         self.webhook_deliveries: list[WebhookDelivery] = []
         self._sender = (WebhookSender(webhook_url, webhook_secret, tuple(webhook_retry_delays))
                         if webhook_url else None)
+        self._retry_delays = tuple(webhook_retry_delays)
+        # Senders for SIP calls announced to another webhook (start_call(webhook_url=...)),
+        # one per (url, secret digest); the secret itself is only inside the sender.
+        self._other_senders: dict[tuple[str, str], WebhookSender] = {}
+        #: Observers of call progress, e.g. the load generator (``_load.py``): each is called
+        #: as ``fn(kind, call_id, t)`` (``t``: time.monotonic()) with ``kind`` "accepted" (a
+        #: SIP accept succeeded), "rejected" (a SIP reject succeeded), "sideband" (a socket
+        #: attached to a call) or "ended". They run on the loop and must not block or raise.
+        self.call_observers: list[Callable[[str, str, float], None]] = []
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -273,6 +284,8 @@ class Emulator:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._sender is not None:
             await self._sender.close()
+        for sender in self._other_senders.values():
+            await sender.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -339,7 +352,7 @@ class Emulator:
             faults=[*self._faults, *(faults or [])],
             hold_until_attached=(self.options.hold_until_attached
                                  if hold_until_attached is None else hold_until_attached),
-            on_end=lambda c: None,
+            on_end=lambda c: self._observe("ended", c.call_id),
         )
         self.calls[call_id] = call
         return call
@@ -353,6 +366,8 @@ class Emulator:
         hold_until_attached: bool = True,
         session: Mapping[str, Any] | None = None,
         call_id: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> str:
         """Start a scripted call and return its id.
 
@@ -360,11 +375,14 @@ class Emulator:
         ``hold_until_attached``). ``sip``: sends ``realtime.call.incoming`` to
         ``webhook_url`` and waits for ``accept``/``reject``. ``call_id``: use this id instead
         of a minted one (any id the real service could hand out, e.g. one copied from real
-        traffic, for tests); it must not be in use.
+        traffic, for tests); it must not be in use. ``webhook_url`` (SIP only): announce this
+        call there instead of the emulator's ``webhook_url``, signed with ``webhook_secret``
+        (default: the emulator's secret).
         """
         if transport not in ("webrtc", "sip"):
             raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
                              "Fix: pick one of the two")
+        sender = self._sender_for(transport, webhook_url, webhook_secret)
         if call_id is not None:
             check_call_id(call_id, "call_id")
             if call_id in self.calls:
@@ -388,11 +406,41 @@ class Emulator:
             call.start()
             await call.emit("session.created", session=call.session)
         else:
-            self._announce(call)
+            self._announce(call, sender)
         return call_id
 
-    def _announce(self, call: EmulatedCall) -> None:
+    def _sender_for(self, transport: str, url: str | None,
+                    secret: str | None) -> WebhookSender | None:
+        """The sender a SIP call is announced with: the emulator's, or one for ``url``."""
+        if url is None:
+            if secret is not None:
+                raise ValueError("webhook_secret: only applies with webhook_url. Fix: pass "
+                                 "webhook_url too, or set the secret in Emulator.start()")
+            return self._sender
+        if transport != "sip":
+            raise ValueError("webhook_url: only SIP calls announce themselves to a webhook. "
+                             "Fix: use transport='sip', or leave webhook_url out")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError("webhook_url: must start with http:// or https://. "
+                             "Fix: e.g. 'http://127.0.0.1:8000/webhook'")
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise ValueError("webhook_secret: must be a non-empty string (e.g. 'whsec_…'). "
+                             "Fix: pass the secret your webhook receiver verifies with")
+        secret = self._webhook_secret if secret is None else secret
+        key = (url, _key_digest(secret) if secret is not None else "")
+        if key not in self._other_senders:
+            self._other_senders[key] = WebhookSender(url, secret, self._retry_delays)
+        return self._other_senders[key]
+
+    def _observe(self, kind: str, call_id: str, t: float | None = None) -> None:
+        """Tell the ``call_observers`` (the load generator) what just happened to a call."""
+        now = time.monotonic() if t is None else t
+        for observer in list(self.call_observers):
+            observer(kind, call_id, now)
+
+    def _announce(self, call: EmulatedCall, sender: WebhookSender | None = None) -> None:
         """Record the ``realtime.call.incoming`` delivery now; POST it in the background."""
+        sender = sender if sender is not None else self._sender
         event_id = self._ids.webhook_event_id()
         payload: dict[str, Any] = {
             "object": "event",
@@ -404,10 +452,10 @@ class Emulator:
         }
         delivery = WebhookDelivery(webhook_id=self._ids.webhook_delivery_id(),
                                    event_id=event_id, call_id=call.call_id,
-                                   url=self.webhook_url or "")
+                                   url=sender.url if sender is not None else "")
         self.webhook_deliveries.append(delivery)
-        if self._sender is not None:
-            self._spawn(self._sender.deliver(delivery, payload))
+        if sender is not None:
+            self._spawn(sender.deliver(delivery, payload))
 
     def call(self, call_id: str) -> EmulatedCall:
         """The emulated call ``call_id`` (``KeyError`` naming the id if unknown)."""
@@ -451,6 +499,22 @@ class Emulator:
         call = self.call(call_id)
         await asyncio.wait_for(call.ended.wait(), timeout)
         return call.end_reason or ""
+
+    # ------------------------------------------------------------------ load mode (_load.py)
+
+    async def load(self, n: int, rate: float, *, webhook_url: str | None = None,
+                   webhook_secret: str | None = None, timeout: float = 10.0,
+                   scenario: ScenarioSpec | None = None) -> LoadResult:
+        """Place ``n`` SIP calls at ``rate`` calls/s against a webhook app; see ``_load``.
+
+        Returns a ``LoadResult`` (``.table()``, ``.ok``, the latencies); ``ValueError``
+        naming the argument for bad input, before any call is placed.
+        """
+        from ._load import run_load
+
+        return await run_load(self, n, rate, webhook_url=webhook_url,
+                              webhook_secret=webhook_secret, timeout=timeout,
+                              scenario=scenario)
 
     # ------------------------------------------------------------------ HTTP: calls API
 
@@ -560,6 +624,7 @@ class Emulator:
             except ValidationError as err:
                 return _json_error(400, str(err), param=err.param, code=err.code)
             call.start()
+            self._observe("accepted", call_id)
             return web.Response(status=200)
         if action == "reject":
             if call.status != "incoming":
@@ -572,6 +637,7 @@ class Emulator:
                 return _json_error(400, "status_code: must be a SIP final status code from 400 "
                                    "to 699. Fix: e.g. 486 (busy) or 603 (decline)",
                                    param="status_code", code="invalid_value")
+            self._observe("rejected", call_id)
             await call.end(f"rejected ({code})")
             return web.Response(status=200)
         # refer
@@ -705,6 +771,8 @@ class Emulator:
             call.start()
             created = True
         sock = call.attach(ws, request)
+        if call.transport != "websocket":
+            self._observe("sideband", call.call_id, sock.opened_t)
         try:
             if created:
                 await call.send_session_created(sock)
