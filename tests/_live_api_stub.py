@@ -18,6 +18,7 @@ Use: ``async with LiveApiStub() as stub: client = stub.client()``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ class LiveApiStub:
     recording: bytes = RECORDING
     #: Replaces the body of create/fork answers when set (for bad-answer tests).
     answer_body: Callable[[], Any] | None = None
+    #: When set, every answer waits for it (to hold a request in flight without a timer).
+    gate: asyncio.Event | None = None
+    #: Set whenever a request has been recorded.
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -102,7 +107,10 @@ class LiveApiStub:
             request.method, request.path, dict(request.query), body,
             request.headers.get("Authorization"), request.headers.get("Accept"),
         ))
+        self.arrived.set()
         parts = request.path.strip("/").split("/")
+        if self.gate is not None:
+            await self.gate.wait()
         if request.path in self.fail:
             status, message = self.fail[request.path]
             return _error(status, message)
