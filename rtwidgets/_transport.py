@@ -786,7 +786,8 @@ class MemoryTransport:
             await done
 
     async def push(self, frame: ScriptFrame) -> None:
-        """Deliver one server frame; returns once the call has taken it in."""
+        """Deliver one server frame; returns once the call has taken it in (before the call
+        reads at all, the frame is queued behind the script and this returns at once)."""
         await self._delivered(self._wire(frame))
 
     async def drop(self, reason: str = "socket closed (1006)", *, reconnect: bool = True
