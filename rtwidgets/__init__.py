@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         reject,
     )
     from ._recording import Recording, Replay, load
+    from ._transport import MemoryTransport
     from ._webhooks import IncomingCall, WebhookInbox
     from .analysis import Analysis, Many, Summary, analyze, load_many, to_parquet
     from .emulator import Emulator
@@ -69,6 +70,8 @@ _WHERE: dict[str, str] = {
     "load": "._recording",
     "Recording": "._recording",
     "Replay": "._recording",
+    # the transport seam's test double
+    "MemoryTransport": "._transport",
     # call control and the SIP inbox
     "create_call": "._control",
     "accept": "._control",
@@ -119,6 +122,7 @@ __all__ = [
     "IncomingCall",
     "IncomingCalls",
     "Many",
+    "MemoryTransport",
     "Recording",
     "Replay",
     "SessionEditor",

@@ -52,12 +52,12 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 from rtwidgets._capture import (
     BAD_FRAME_TYPE,
@@ -93,6 +93,7 @@ __all__ = [
     "CallEndedError",
     "CallError",
     "CallNotLiveError",
+    "CallSource",
     "CallStats",
     "CallStatus",
     "EventStream",
@@ -215,7 +216,7 @@ class EventStream:
     ``dropped``. Ends when the call ends or ``aclose()`` is called.
     """
 
-    def __init__(self, call: Call, maxsize: int, key: str | None) -> None:
+    def __init__(self, call: _TransportSource, maxsize: int, key: str | None) -> None:
         if not isinstance(maxsize, int) or maxsize < 1:
             raise ValueError(f"maxsize: {maxsize!r} is not a positive int. Fix: use e.g. 10000")
         self._call = call
@@ -267,13 +268,91 @@ class _Waiter:
         self.directions = directions
 
 
-class Call:
-    """One attached call. Create with ``await rtwidgets.attach(call_id, ...)``.
+class CallSource:
+    """The read API that a ``Call``, a ``Replay`` and a ``Recording`` share, and nothing else.
 
-    Read API (shared with ``Recording``): ``call_id``, ``transport_kind``, ``state``,
-    ``status``, ``stats``, ``frames()``, ``subscribe(cb)``, ``events()``, ``on(key, cb)``,
-    ``wait_for(type, ...)``. Write API: ``send``, ``update_session``, ``send_tool_output``,
-    ``tool``, ``cancel_response``, ``hangup``; lifetime: ``close()`` / ``async with``.
+    ``call_id``, ``transport_kind``, ``state`` (the ``SessionState``), ``status``,
+    ``frames()`` (the capture's ``FrameStore``), ``capture_path``, ``iter_events()``,
+    ``duration``, ``subscribe(cb)``, ``on(key, cb)``, ``wait_for(type, …)``. Analysis reads a
+    source through ``frames()`` / ``capture_path``; views through ``state``, ``subscribe`` and
+    the ``read_only`` capability. Live actions (send, update the session, answer a tool call,
+    hang up) exist only on ``Call``, whose ``read_only`` is ``False``.
+
+    The defaults here are those of a finished source that never gets a new frame (a
+    ``Recording``): ``subscribe`` and ``on`` accept and never call back, ``wait_for`` raises
+    ``CallEndedError``. ``events()`` is not part of it: a ``Call``'s streams what arrives,
+    a ``Recording``'s yields what was recorded.
+    """
+
+    #: Views offer live-only actions (send, apply, hang up) only when this is ``False``.
+    read_only: bool = True
+    call_id: str
+    transport_kind: str | None
+    state: SessionState
+
+    @property
+    def status(self) -> CallStatus:
+        raise NotImplementedError
+
+    @property
+    def capture_path(self) -> Path | None:
+        return None
+
+    def frames(self) -> FrameStore:
+        raise NotImplementedError
+
+    @property
+    def duration(self) -> float:
+        """Call time (``m`` seconds) of the last frame so far."""
+        store = self.frames()
+        return store[-1].m if len(store) else 0.0
+
+    def iter_events(self, directions: tuple[str, ...] = ("in",)) -> Iterator[dict[str, Any]]:
+        """The events so far of the given directions (``in``, ``out``, ``meta``), in order."""
+        store = self.frames()
+        for i in range(len(store)):
+            rec = json.loads(store.line(i))
+            if rec["dir"] in directions:
+                yield event_of_record(rec, store.flag_bits(i))
+
+    def subscribe(self, callback: Callable[[Frame], Any]) -> Callable[[], None]:
+        """Call ``callback(frame)`` for every new frame; returns the unsubscribe function."""
+        if not callable(callback):
+            raise TypeError("callback: not callable. Fix: pass a function taking a Frame")
+        return lambda: None
+
+    def on(self, type_or_prefix: str, callback: Callable[[dict[str, Any]], Any]
+           ) -> Callable[[], None]:
+        """Call ``callback(event)`` for new events of a type or prefix; returns the remover."""
+        if not callable(callback):
+            raise TypeError("callback: not callable. Fix: pass a function taking an event")
+        return lambda: None
+
+    async def wait_for(
+        self, type: str, predicate: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float | None = 30.0,
+    ) -> dict[str, Any]:
+        """The next event of ``type``: a finished source has none (``CallEndedError``)."""
+        raise CallEndedError(f"call {self.call_id} has ended ({self.status.reason}); "
+                             "a recording gets no new events")
+
+
+def event_of_record(rec: dict[str, Any], flags: int) -> dict[str, Any]:
+    """The event of a capture line's record (a bad frame as a ``rtwidgets.bad_frame`` event)."""
+    if "bad" in rec or flags & F_BAD:
+        raw = rec.get("bad")
+        if raw is None:
+            raw = json.dumps(rec.get("frame"))
+        return {"type": BAD_FRAME_TYPE, "raw": raw, "error": rec.get("error", "")}
+    event: dict[str, Any] = rec["frame"]
+    return event
+
+
+class _TransportSource(CallSource):
+    """A source fed by a transport: the receive task, the capture, the state, the streams.
+
+    ``Call`` (live) and ``Replay`` (a recording played back) are both one; only ``Call``
+    adds the send path and the tool runtime.
     """
 
     _source = "live"
@@ -487,7 +566,7 @@ class Call:
         if self._writer is not None:
             self._writer.close()
 
-    async def __aenter__(self) -> Call:
+    async def __aenter__(self) -> Self:
         self.start()
         return self
 
@@ -726,6 +805,22 @@ class Call:
         if not task.cancelled() and task.exception() is not None:
             self.stats.callback_errors += 1
             log.error("call %s: background task failed: %r", self.call_id, task.exception())
+
+    def _maybe_run_tool(self, event: dict[str, Any], etype: str) -> None:
+        """Tool handlers run only on a ``Call`` (a source without them registers none)."""
+
+
+class Call(_TransportSource):
+    """One attached call. Create with ``await rtwidgets.attach(call_id, ...)``.
+
+    Read API (``CallSource``, shared with ``Recording`` and ``Replay``): ``call_id``,
+    ``transport_kind``, ``state``, ``status``, ``stats``, ``frames()``, ``subscribe(cb)``,
+    ``events()``, ``on(key, cb)``, ``wait_for(type, ...)``. Write API (only here):
+    ``send``, ``update_session``, ``send_tool_output``, ``tool``, ``cancel_response``,
+    ``hangup``; lifetime: ``close()`` / ``async with``.
+    """
+
+    read_only = False
 
     # ------------------------------------------------------------------ send path
 
@@ -1011,12 +1106,14 @@ async def attach(
     handler_timeout: float = 30.0,
     connect_timeout: float = 30.0,
     events_maxsize: int = 10_000,
+    transport: Transport | None = None,
 ) -> Call:
     """Attach to a live call's sideband and return the ``Call`` (live, or ended with a reason).
 
     Args:
         call_id: the call (``rtc_…`` from a ``Location`` header or a SIP webhook).
-        client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        client: an ``openai.AsyncOpenAI`` (default: one from the environment, which follows
+            ``OPENAI_BASE_URL`` and ``OPENAI_WEBSOCKET_BASE_URL``).
         capture: the JSONL path; ``None`` for ``captures/<call_id>-<UTC time>.jsonl``;
             ``False`` to keep the record in memory only.
         audio: ``"dropped"`` (default: blank audio payloads, keep their length) or ``"kept"``.
@@ -1025,6 +1122,9 @@ async def attach(
         handler_timeout: seconds a tool handler may run before an error output is sent.
         connect_timeout: seconds to wait for the first connection before returning.
         events_maxsize: bound of each ``events()`` stream.
+        transport: where the frames come from instead of the sideband socket, e.g. a
+            ``rtwidgets.MemoryTransport`` to test your handlers with scripted frames; no
+            client is made then (``reconnect`` does not apply). One transport per call.
     """
     # 'rtc_' and a safe tail (protocol/ids.py); the value is never echoed: people paste API
     # keys here, and errors get saved in notebooks.
@@ -1062,12 +1162,19 @@ async def attach(
                               f"{type(client).__name__}", "pass client=openai.AsyncOpenAI(...) "
                               "(or emu.client()); the key goes into the client",
                               code="invalid_type")
+    if transport is not None and not isinstance(transport, Transport):
+        raise ValidationError("transport", f"expected a transport (send, async iteration, "
+                              f"close), got {type(transport).__name__}", "pass e.g. "
+                              "rtwidgets.MemoryTransport([...]), or leave it out to use the "
+                              "sideband socket", code="invalid_type")
     owns = False
-    if client is None:
+    if client is None and transport is None:
         import openai
 
+        from rtwidgets._control import default_client
+
         try:
-            client = openai.AsyncOpenAI()
+            client = default_client()
         except openai.OpenAIError:
             raise CallError("client: no API key in the environment. Fix: set OPENAI_API_KEY "
                             "or pass client=openai.AsyncOpenAI(...) (or emu.client())") from None
@@ -1081,7 +1188,9 @@ async def attach(
     previous = _ATTACHED.get(call_id)
     if previous is not None:
         await previous.close("replaced by a new attachment to the same call")
-    transport = LiveTransport(client, call_id, reconnect=policy)
+    if transport is None:
+        assert client is not None
+        transport = LiveTransport(client, call_id, reconnect=policy)
     call = Call(call_id, transport, capture=path, audio=audio,
                 redact_transcripts=redact_transcripts, handler_timeout=float(handler_timeout),
                 events_maxsize=events_maxsize, client=client, owns_client=owns)

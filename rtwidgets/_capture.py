@@ -646,6 +646,37 @@ def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck)
     return flags
 
 
+def _checked_header(first_line: bytes, p: Path) -> dict[str, Any]:
+    try:
+        header = json.loads(first_line)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != CAPTURE_FORMAT:
+        raise CaptureFormatError(
+            f"path: {str(p)!r} is not an rtwidgets capture (line 1 is not a capture header). "
+            "Fix: pass a file written by rtwidgets.attach")
+    if header.get("version") != CAPTURE_VERSION:
+        raise CaptureFormatError(
+            f"version: capture version {header.get('version')!r} is not supported "
+            f"(this rtwidgets reads version {CAPTURE_VERSION}). Fix: upgrade rtwidgets")
+    return header
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A capture's header only (its first line), checked as ``read_capture`` checks it.
+
+    What ``rtwidgets.load`` reads at once; the frames are read when first needed.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"path: no capture at {str(p)!r}. Fix: pass the path of a .jsonl capture") from None
+    return _checked_header(first, p)
+
+
 def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameStore]:
     """Load a capture: its header and a ``FrameStore`` of its frames.
 
@@ -659,18 +690,7 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
         raise FileNotFoundError(
             f"path: no capture at {str(p)!r}. Fix: pass the path of a .jsonl capture") from None
     lines = data.split(b"\n")
-    try:
-        header = json.loads(lines[0])
-    except ValueError:
-        header = None
-    if not isinstance(header, dict) or header.get("format") != CAPTURE_FORMAT:
-        raise CaptureFormatError(
-            f"path: {str(p)!r} is not an rtwidgets capture (line 1 is not a capture header). "
-            "Fix: pass a file written by rtwidgets.attach")
-    if header.get("version") != CAPTURE_VERSION:
-        raise CaptureFormatError(
-            f"version: capture version {header.get('version')!r} is not supported "
-            f"(this rtwidgets reads version {CAPTURE_VERSION}). Fix: upgrade rtwidgets")
+    header = _checked_header(lines[0], p)
     store = FrameStore()
     order = _OrderCheck()
     skipped = 0

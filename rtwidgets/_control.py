@@ -691,6 +691,22 @@ def _check_status_code_live(status_code: object) -> int:
 # --------------------------------------------------------------------------- transport
 
 
+def env_setting(name: str) -> str | None:
+    """The environment variable ``name``, or ``None`` when it is unset or empty."""
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def default_client() -> openai.AsyncOpenAI:
+    """The client rtwidgets makes when none is given: the SDK's defaults from the
+    environment, plus ``OPENAI_WEBSOCKET_BASE_URL``, which the SDK reads only as an argument
+    (the README promises it is followed; ``rtwidgets doctor`` reads it the same way).
+
+    Raises ``openai.OpenAIError`` when ``OPENAI_API_KEY`` is not set.
+    """
+    return openai.AsyncOpenAI(websocket_base_url=env_setting("OPENAI_WEBSOCKET_BASE_URL"))
+
+
 @asynccontextmanager
 async def _client_scope(client: openai.AsyncOpenAI | None) -> AsyncIterator[openai.AsyncOpenAI]:
     """The caller's client as is, or a default one from the environment for one request."""
@@ -698,7 +714,7 @@ async def _client_scope(client: openai.AsyncOpenAI | None) -> AsyncIterator[open
         yield client
         return
     try:
-        default = openai.AsyncOpenAI()
+        default = default_client()
     except openai.OpenAIError:
         raise ValidationError(
             "client",

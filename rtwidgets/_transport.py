@@ -1,4 +1,4 @@
-"""The one seam between rtwidgets and the network: live sideband sockets and recorded replays.
+"""The one seam between rtwidgets and the network: live sockets, recorded replays, scripts.
 
 Why: a ``Call`` must not care whether its frames come from ``wss://…/v1/realtime?call_id=…``
 or from a capture file, so both sit behind ``Transport``: ``await send(text)``, ``async for
@@ -6,6 +6,9 @@ item in transport`` and ``await close()``. The iterator yields raw incoming fram
 bytes, unparsed) and ``TransportNotice`` items that say when the socket went down, came back
 (a gap) or ended; a replay yields ``RecordedFrame`` items (a whole capture line, any
 direction). Keeping notices in the same stream as frames puts every gap at its exact place.
+``MemoryTransport`` is the public test double (httpx's ``MockTransport`` lesson): scripted
+frames and a handler of client events, no socket, so users test their own tool handlers and
+notebooks with ``attach(call_id, transport=MemoryTransport(...))``.
 
 ``LiveTransport`` goes through the official SDK (``client.realtime.connect(call_id=…)``), which
 knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``. Reconnection is
@@ -43,12 +46,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import json
 import logging
 import math
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LiveTransport",
+    "MemoryTransport",
     "ReconnectPolicy",
     "RecordedFrame",
     "ReplayReadOnlyError",
@@ -106,8 +112,13 @@ class TransportNotLive(RuntimeError):
     """``send`` while the socket is down or closed; nothing was sent."""
 
 
-class ReplayReadOnlyError(RuntimeError):
-    """A replay cannot send: it plays a recorded call back."""
+class ReplayReadOnlyError(RuntimeError, AttributeError):
+    """A replay cannot send: it plays a recorded call back.
+
+    Also an ``AttributeError``: a ``Replay`` has no live actions (``send``, ``update_session``,
+    ``tool``, ``hangup``, …), so ``hasattr(replay, "send")`` is ``False``, while code written
+    for a ``Call`` that reaches for one gets this error with the fix, as it always did.
+    """
 
 
 @runtime_checkable
@@ -669,3 +680,266 @@ class ReplayTransport:
         d0 = line.index(b'"dir":"') + 7
         direction = line[d0:line.index(b'"', d0)].decode()
         return RecordedFrame(direction, line, self._store.flag_bits(index), self._ms[index])
+
+
+#: What a script may hold: an event dict (sent as compact JSON), or the wire text as is (so a
+#: test can script a malformed frame too).
+ScriptFrame = Mapping[str, Any] | str | bytes
+#: What a handler may return for one client event: nothing, one frame, frames, an async
+#: iterator of frames, or an awaitable of any of these.
+HandlerResult = ScriptFrame | Iterable[ScriptFrame] | AsyncIterator[ScriptFrame] | None
+Handler = Callable[[dict[str, Any]], HandlerResult | Awaitable[HandlerResult]]
+
+_END = object()
+
+
+class MemoryTransport:
+    """A scripted sideband with no socket, for testing your tool handlers and notebooks.
+
+    The test double is part of the product, as httpx ships ``MockTransport``: hand it to
+    ``rtwidgets.attach(call_id, transport=MemoryTransport(...), capture=False)`` and the
+    ``Call`` runs exactly as on a live socket — capture, state, ``wait_for``, ``@call.tool``
+    handlers, views — while the frames come from your script.
+
+    Args:
+        script: the server frames, delivered in order as soon as the call attaches: a list
+            (event dicts, or wire text as ``str``/``bytes``), or an async iterator that
+            yields them when it likes. A callable is taken as ``handler``.
+        handler: ``handler(client_event) -> frames`` (sync or async), called with each event
+            the call sends (a parsed dict); the frames it returns (one, a list, an async
+            iterator, or ``None``) are delivered after the send, as a server's answer would
+            be. An exception it raises reaches the sender (nothing else is delivered).
+
+    The call stays live when the script runs out; ``end(reason)`` ends it as a server close
+    would, ``await drop()`` simulates a dropped socket (reconnecting, then a gap, then live
+    again, or ended with ``reconnect=False``), ``await push(frame)`` delivers one more frame.
+    ``sent`` lists the client events the call sent, parsed, in order. A server ``error``
+    whose code says the key, model or call is not valid ends the call, as the live
+    transport does. One ``MemoryTransport`` serves one call.
+    """
+
+    def __init__(self, script: Iterable[ScriptFrame] | AsyncIterator[ScriptFrame] | Handler
+                 | None = None, *, handler: Handler | None = None) -> None:
+        if callable(script) and not isinstance(script, Mapping | str | bytes) and not hasattr(
+                script, "__aiter__"):
+            if handler is not None:
+                raise ValueError("script: a handler was given twice. Fix: pass frames as "
+                                 "script and the function as handler=")
+            script, handler = None, script
+        if handler is not None and not callable(handler):
+            raise TypeError("handler: not callable. Fix: pass a function taking the client "
+                            "event dict and returning frames")
+        if isinstance(script, Mapping | str | bytes):
+            raise TypeError("script: expected a list of frames or an async iterator, got one "
+                            "frame. Fix: wrap it in a list")
+        if script is not None and not hasattr(script, "__aiter__") and not isinstance(
+                script, Iterable):
+            raise TypeError(f"script: expected a list of frames, an async iterator or a "
+                            f"handler, got {type(script).__name__}. Fix: e.g. "
+                            "MemoryTransport([{'type': 'session.created', ...}])")
+        self._script = script
+        self._handler = handler
+        #: The client events the call sent, parsed, in order.
+        self.sent: list[dict[str, Any]] = []
+        self._queue: asyncio.Queue[Any] | None = None
+        self._pending: list[Any] = []  # items queued before the call started reading
+        self._live = False
+        self._started = False
+        self._closed_reason: str | None = None
+        self._fatal: str | None = None
+        self._feeder: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "live" if self._live else (self._closed_reason or "idle")
+        return f"<MemoryTransport {len(self.sent)} sent, {state}>"
+
+    @property
+    def closed_reason(self) -> str | None:
+        return self._closed_reason
+
+    @property
+    def connected(self) -> bool:
+        return self._live
+
+    # ------------------------------------------------------------------ test controls
+
+    @staticmethod
+    def _wire(frame: Any) -> bytes | str:
+        if isinstance(frame, bytes | str):
+            return frame
+        if isinstance(frame, Mapping):
+            return json.dumps(dict(frame), separators=(",", ":"))
+        raise TypeError(f"frame: expected an event dict or wire text, got "
+                        f"{type(frame).__name__}. Fix: pass e.g. {{'type': 'session.created'}}")
+
+    def _put(self, item: Any) -> None:
+        if self._queue is None:
+            self._pending.append(item)
+        else:
+            self._queue.put_nowait(item)
+
+    async def _delivered(self, item: Any) -> None:
+        # Resolved by the reader once the call has taken the item in (state, capture, views).
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put((item, done))
+        if self._started and self._closed_reason is None:
+            await done
+
+    async def push(self, frame: ScriptFrame) -> None:
+        """Deliver one server frame; returns once the call has taken it in (before the call
+        reads at all, the frame is queued behind the script and this returns at once)."""
+        await self._delivered(self._wire(frame))
+
+    async def drop(self, reason: str = "socket closed (1006)", *, reconnect: bool = True
+                   ) -> None:
+        """Simulate a dropped socket: ``reconnecting``, then a gap and ``live`` again (sends
+        in between raise ``TransportNotLive``); with ``reconnect=False`` the call ends."""
+        if not reconnect:
+            self.end(f"gave up: {reason}")
+            return
+        await self._delivered(TransportNotice("reconnecting", reason, time.monotonic(), 1))
+        await self._delivered(("gap", reason))
+
+    def end(self, reason: str = "call ended: the server closed the socket") -> None:
+        """End the call as a server close would; frames pushed earlier are delivered first."""
+        self._put((_END, reason))
+
+    def server_error(self, text: str, *, fatal: bool) -> None:
+        """Same hook as the live transport: a fatal server error ends the call after it."""
+        if fatal and self._fatal is None:
+            self._fatal = safe_text(text)
+
+    # ------------------------------------------------------------------ Transport
+
+    async def send(self, text: str) -> None:
+        if not self._live:
+            raise TransportNotLive(
+                f"memory transport: {self._closed_reason or 'not live'}; nothing was sent")
+        event = json.loads(text)
+        self.sent.append(event)
+        if self._handler is None:
+            return
+        result = self._handler(event)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is None:
+            return
+        if isinstance(result, Mapping | str | bytes):
+            self._put(self._wire(result))
+        elif hasattr(result, "__aiter__"):
+            self._spawn_feed(result)
+        else:
+            for frame in result:
+                self._put(self._wire(frame))
+
+    async def close(self) -> None:
+        if self._closed_reason is None:
+            self._closed_reason = "closed by this client"
+        self._live = False
+        self._put((_END, self._closed_reason))
+        feeder = self._feeder
+        if feeder is not None and not feeder.done():
+            feeder.cancel()
+
+    def _spawn_feed(self, frames: Any) -> None:
+        async def feed() -> None:
+            async for frame in frames:
+                self._put(self._wire(frame))
+
+        previous = self._feeder
+
+        async def chained() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            await feed()
+
+        self._feeder = asyncio.get_running_loop().create_task(chained())
+
+    def __aiter__(self) -> AsyncIterator[TransportItem]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[TransportItem]:
+        queue: asyncio.Queue[TransportItem | None] = asyncio.Queue()
+
+        async def run() -> None:
+            try:
+                await self.pump(queue.put_nowait, queue.put_nowait)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _end(self, reason: str, on_notice: Callable[[TransportNotice], Any]) -> None:
+        self._live = False
+        if self._closed_reason is None:
+            self._closed_reason = reason
+        on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
+
+    async def pump(self, on_frame: Callable[[bytes | str], Any],
+                   on_notice: Callable[[TransportNotice], Any]) -> None:
+        """Deliver the script and every pushed item until ``end``/``close``."""
+        if self._started:
+            raise RuntimeError("memory transport: already used by a call. Fix: make one "
+                               "MemoryTransport per attach")
+        self._started = True
+        self._queue = queue = asyncio.Queue[Any]()
+        if self._closed_reason is not None:
+            on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
+            return
+        self._live = True
+        on_notice(TransportNotice("live"))
+        script = self._script
+        if script is not None and hasattr(script, "__aiter__"):
+            self._spawn_feed(script)
+        elif script is not None:
+            for frame in script:
+                queue.put_nowait(self._wire(frame))
+        for item in self._pending:
+            queue.put_nowait(item)
+        self._pending = []
+        try:
+            while True:
+                entry = await queue.get()
+                item, done = entry if isinstance(entry, tuple) and len(entry) == 2 and (
+                    isinstance(entry[1], asyncio.Future)) else (entry, None)
+                try:
+                    if isinstance(item, tuple) and item[0] is _END:
+                        self._end(str(item[1]), on_notice)
+                        return
+                    if isinstance(item, TransportNotice):
+                        self._live = False
+                        on_notice(item)
+                    elif isinstance(item, tuple) and item[0] == "gap":
+                        self._live = True
+                        on_notice(TransportNotice("gap", str(item[1]), time.monotonic(), 1))
+                        on_notice(TransportNotice("live"))
+                    else:
+                        on_frame(item)
+                        if self._fatal is not None:
+                            # as the live transport: a fatal error ends the call after its
+                            # frame, before anything queued behind it
+                            from rtwidgets.protocol.fatal import REFUSED_PREFIX
+
+                            self._end(f"{REFUSED_PREFIX}{self._fatal}", on_notice)
+                            return
+                finally:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+        finally:
+            self._live = False
+            while not queue.empty():  # release whoever awaits a push that never came in
+                entry = queue.get_nowait()
+                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(
+                        entry[1], asyncio.Future) and not entry[1].done():
+                    entry[1].set_result(None)
+            feeder = self._feeder
+            if feeder is not None and not feeder.done():
+                feeder.cancel()

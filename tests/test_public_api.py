@@ -26,6 +26,7 @@ EXPECTED = [
     "IncomingCall",
     "IncomingCalls",
     "Many",
+    "MemoryTransport",
     "Recording",
     "Replay",
     "SessionEditor",
