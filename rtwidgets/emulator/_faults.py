@@ -182,10 +182,15 @@ class FaultLayer:
             self.core.end(reason, now, close_frame=close_frame))
 
     def inject(self, fault: Fault, now: float) -> list[Out]:
-        """Apply ``fault`` now, or schedule it from now (``at_ms``/``every_ms``/``count``)."""
-        outs = self.advance(now)
+        """Apply ``fault`` now, or schedule it from now (``at_ms``/``every_ms``/``count``).
+
+        An immediate fault applies right after the last event the call has sent (the core's
+        time), before what has fallen due since: an operator's fault lands where the client
+        is, even when the shell runs late (a big frame still draining).
+        """
         if fault.count == 1 and fault.at_ms == 0:
-            return outs + self._apply(fault)
+            return self._apply(fault)
+        outs = self.advance(now)
         self._schedule(fault, now)
         return outs
 
@@ -256,11 +261,12 @@ class FaultLayer:
         elif kind == "out_of_order":
             self._swap_next = True
         elif kind == "huge_frame":
-            event = {"type": "rate_limits.updated", "event_id": core.ids.event_id(),
-                     "rate_limits": [{"name": "tokens", "limit": 40000, "remaining": 40000,
-                                      "reset_seconds": 0.0}]}
-            event["x_emulator_padding"] = ""
-            overhead = len(json.dumps(event, separators=(",", ":")))
-            event["x_emulator_padding"] = "x" * max(0, fault.size - overhead)
-            outs.append(Out("event", at, event=event, fault=kind, timed=True))
+            huge: dict[str, Any] = {
+                "type": "rate_limits.updated", "event_id": core.ids.event_id(),
+                "rate_limits": [{"name": "tokens", "limit": 40000, "remaining": 40000,
+                                 "reset_seconds": 0.0}],
+                "x_emulator_padding": ""}
+            overhead = len(json.dumps(huge, separators=(",", ":")))
+            huge["x_emulator_padding"] = "x" * max(0, fault.size - overhead)
+            outs.append(Out("event", at, event=huge, fault=kind, timed=True))
         return outs
