@@ -11,8 +11,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from rtwidgets.analysis._many import Many, load_many, to_parquet
-from rtwidgets.analysis._synth import SyntheticCall
 from rtwidgets.analysis._summary import summary
+from rtwidgets.analysis._synth import SyntheticCall
 from rtwidgets.analysis._tables import events_frame, responses_frame
 
 from .conftest import USAGE, build_standard
