@@ -15,7 +15,13 @@ never run, so they cannot make a circle at import time (the layer contracts stil
 
 from __future__ import annotations
 
-import grimp
+try:
+    import grimp
+except ModuleNotFoundError as exc:  # a setup problem: say which extra brings it
+    raise ModuleNotFoundError(
+        "tests/test_import_graph.py needs grimp, from the test extra: "
+        "pip install -e '.[test,dev]' (bash scripts/test.sh does this when pyproject changes)"
+    ) from exc
 
 PACKAGE = "rtwidgets"
 
