@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, overload
 
+from rtwidgets._version import __version__
 from rtwidgets.protocol.catalog import AUDIO_PAYLOAD_FIELDS, CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
 
 __all__ = [
@@ -135,8 +136,6 @@ def make_header(
     created_at: float | None = None,
 ) -> dict[str, Any]:
     """The header line of a capture (line 1), as docs/capture-format.md describes it."""
-    from rtwidgets import __version__
-
     return {
         "format": CAPTURE_FORMAT,
         "version": CAPTURE_VERSION,
