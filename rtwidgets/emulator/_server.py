@@ -476,7 +476,7 @@ class Emulator:
         ``event`` (the dict; ``None`` with ``raw`` for a frame that was not JSON), and for
         sent events ``sockets`` (ids of the sockets it reached), for received ``socket``.
         """
-        return list(self.call(call_id).records)
+        return self.call(call_id).record()
 
     def sockets(self, call_id: str) -> list[dict[str, Any]]:
         """Every socket that attached to ``call_id``: id, opened/closed times, reason."""
