@@ -215,6 +215,7 @@ async def _load(emu: Any, n: int, rate: float, timeout: float, stop: asyncio.Eve
 
 async def _run(args: argparse.Namespace) -> int:
     from rtwidgets.emulator import Emulator, FaultError, ScenarioError
+    from rtwidgets.emulator._server import tune_gc_for_serving
 
     load = getattr(args, "load", None)
     if load is None and (getattr(args, "rate", None) is not None
@@ -244,6 +245,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"rtwidgets emulator: cannot listen on {args.host}:{args.port} ({err.strerror}). "
               "Fix: pick another --port, or --port 0 for any free port", file=sys.stderr)
         return 2
+    # The emulator has the process to itself: keep the GC's full collections short.
+    tune_gc_for_serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
