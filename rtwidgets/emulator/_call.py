@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import json
 import random
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,12 +54,26 @@ __all__ = ["CallStatus", "EmulatedCall", "EmulatorOptions"]
 # One record entry, as a plain tuple (see the module docstring for why), by direction:
 #   ("sent", seq, t, call_ms, text, sockets, sent_t, scheduled_t, fault, is_raw)
 #     text: the wire text; is_raw: it was a ``raw`` frame (not JSON: ``event`` is None);
-#     sockets: a tuple of socket ids; sent_t: None while the send is under way.
+#     sockets: the ids of the sockets it reached, joined by "," (a string, not a tuple:
+#     an inner tuple can keep the outer one tracked); sent_t: None while the send is under way.
 #   ("received", seq, t, call_ms, socket, text, raw)
 #     text: the event as compact JSON (None when the frame was not JSON; then ``raw``).
 #   ("meta", seq, t, call_ms, event)      call_ms None for a note of the shell's own
 #     (meta events are few and small: the dict is kept as is).
 Record = tuple[Any, ...]
+
+
+def _text_frame(text: str) -> bytes:
+    """One final, unmasked WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+    payload = text.encode("utf-8")
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    return header + payload
 
 
 def _loads(text: str | None) -> Any:
@@ -73,7 +88,7 @@ def decode_record(rec: Record) -> dict[str, Any]:
         _, _, _, _, text, sockets, sent_t, scheduled_t, fault, is_raw = rec
         entry["call_ms"] = call_ms
         entry["event"] = None if is_raw else json.loads(text)
-        entry["sockets"] = list(sockets)
+        entry["sockets"] = sockets.split(",") if sockets else []
         if scheduled_t is not None:
             entry["scheduled_t"] = scheduled_t
         if fault is not None:
@@ -356,10 +371,19 @@ class EmulatedCall:
                              {"type": f"emulator.{kind}", **data}))
 
     async def _dispatch(self, outs: list[Out]) -> None:
-        for out in outs:
+        i = 0
+        while i < len(outs):
+            out = outs[i]
             if out.kind == "event":
-                await self._send(out)
-            elif out.kind == "received":
+                # Events that follow one another in one step go out together.
+                j = i + 1
+                while j < len(outs) and outs[j].kind == "event":
+                    j += 1
+                await self._send(outs[i:j])
+                i = j
+                continue
+            i += 1
+            if out.kind == "received":
                 text = dumps(out.event) if out.raw is None else None
                 self.records.append(("received", self._next_seq(), time.monotonic(), out.at,
                                      out.only, text, out.raw))
@@ -378,31 +402,56 @@ class EmulatedCall:
                     self._wake.set_result(None)
                 self._on_end(self)
 
-    async def _send(self, out: Out) -> None:
-        text = out.text()
-        targets = [self.sockets[out.only]] if out.only in self.sockets else (
-            [] if out.only is not None else list(self.sockets.values()))
+    async def _send(self, events: list[Out]) -> None:
+        """Send events that are due together: record each, then write each socket's frames.
+
+        Several frames for one socket go out in one write (one syscall instead of one per
+        frame) when the socket is idle and uncompressed; otherwise, and for a single frame,
+        aiohttp's own ``send_str`` (which compresses and waits for a slow reader).
+        """
         t = time.monotonic()
-        scheduled = self._wall(out.at) if out.timed and self._origin is not None else None
-        seq = self._next_seq()
-        index = len(self.records)
-        is_raw = out.raw is not None
-        # In the record from now (sockets still empty): a reader during a slow send sees it.
-        self.records.append(("sent", seq, t, out.at, text, (), None, scheduled, out.fault,
-                             is_raw))
-        reached: list[str] = []
-        for sock in targets:
-            ws = sock.ws
-            if ws is None or ws.closed or sock.id not in self.sockets:
+        pending: list[tuple[int, Out, str, float | None]] = []
+        per_socket: dict[str, list[int]] = {}
+        for k, out in enumerate(events):
+            text = out.text()
+            scheduled = self._wall(out.at) if out.timed and self._origin is not None else None
+            seq = self._next_seq()
+            # In the record from now (sockets still empty): a reader during a slow send sees it.
+            self.records.append(("sent", seq, t, out.at, text, "", None, scheduled, out.fault,
+                                 out.raw is not None))
+            pending.append((len(self.records) - 1, out, text, scheduled))
+            if out.only is None:
+                for sock_id in self.sockets:
+                    per_socket.setdefault(sock_id, []).append(k)
+            elif out.only in self.sockets:
+                per_socket.setdefault(out.only, []).append(k)
+        reached: list[list[str]] = [[] for _ in events]
+        for sock_id, ks in per_socket.items():
+            sock = self.sockets.get(sock_id)
+            ws = sock.ws if sock is not None else None
+            if sock is None or ws is None or ws.closed:
                 continue
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                self._detach(sock, "send failed")
+            transport = sock.request.transport if sock.request is not None else None
+            if (len(ks) > 1 and not ws.compress and transport is not None
+                    and not transport.is_closing()
+                    and transport.get_write_buffer_size() == 0):
+                transport.write(b"".join(_text_frame(pending[k][2]) for k in ks))
+                for k in ks:
+                    reached[k].append(sock_id)
                 continue
-            reached.append(sock.id)
-        self.records[index] = ("sent", seq, t, out.at, text, tuple(reached), time.monotonic(),
-                               scheduled, out.fault, is_raw)
+            for k in ks:
+                if ws.closed or sock_id not in self.sockets:
+                    break
+                try:
+                    await ws.send_str(pending[k][2])
+                except (ConnectionError, RuntimeError):
+                    self._detach(sock, "send failed")
+                    break
+                reached[k].append(sock_id)
+        for (index, out, text, scheduled), sockets in zip(pending, reached, strict=True):
+            seq = self.records[index][1]
+            self.records[index] = ("sent", seq, t, out.at, text, ",".join(sockets),
+                                   time.monotonic(), scheduled, out.fault, out.raw is not None)
 
     # ------------------------------------------------------------------ reporting
 
