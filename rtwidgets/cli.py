@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -246,7 +247,7 @@ async def _run(args: argparse.Namespace) -> int:
               "Fix: pick another --port, or --port 0 for any free port", file=sys.stderr)
         return 2
     # The emulator has the process to itself: keep the GC's full collections short.
-    tune_gc_for_serving()
+    frozen = tune_gc_for_serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -271,6 +272,8 @@ async def _run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await emu.close()
+        if frozen:
+            gc.unfreeze()
         print("rtwidgets emulator stopped", flush=True)
     return 0
 

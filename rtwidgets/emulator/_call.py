@@ -46,7 +46,7 @@ from rtwidgets.protocol.ids import IdFactory
 
 from ._faults import Fault, FaultLayer
 from ._scenario import Scenario
-from .core.outputs import Out, dumps
+from .core.outputs import Out
 from .core.realtime import CallStatus, CoreOptions, RealtimeSession
 
 __all__ = ["CallStatus", "EmulatedCall", "EmulatorOptions"]
@@ -384,7 +384,9 @@ class EmulatedCall:
                 continue
             i += 1
             if out.kind == "received":
-                text = dumps(out.event) if out.raw is None else None
+                # any JSON value a client sent (parsed by the core), as compact JSON
+                text = json.dumps(out.event, separators=(",", ":")) if out.raw is None \
+                    else None
                 self.records.append(("received", self._next_seq(), time.monotonic(), out.at,
                                      out.only, text, out.raw))
             elif out.kind == "meta":
