@@ -133,14 +133,19 @@ def make_header(
     audio: str = "dropped",
     redact_transcripts: bool = False,
     created_at: float | None = None,
+    api: str = "realtime",
 ) -> dict[str, Any]:
-    """The header line of a capture (line 1), as docs/capture-format.md describes it."""
+    """The header line of a capture (line 1), as docs/capture-format.md describes it.
+
+    ``api``: ``"realtime"`` or ``"live"``; a capture without the field reads as Realtime.
+    """
     from rtwidgets import __version__
 
     return {
         "format": CAPTURE_FORMAT,
         "version": CAPTURE_VERSION,
         "call_id": call_id,
+        "api": api,
         "created_at": time.time() if created_at is None else created_at,
         "transport": transport,
         "source": source,

@@ -125,6 +125,7 @@ def close_reason(frame: Any) -> str | None:
 class _Delegation:
     target: str | None = None
     response_id: str | None = None
+    active: bool = False  # a backend response is in progress
     waiting: bool = False  # the backend response completed with calls still unanswered
     pending: dict[str, FunctionCall] = field(default_factory=dict)
 
@@ -164,8 +165,10 @@ class DelegationTracker:
             if isinstance(rid, str):
                 entry.response_id = rid
             entry.waiting = False
+            entry.active = True
         elif itype in ("response.completed", "response.incomplete", "response.failed"):
             entry.waiting = bool(entry.pending)
+            entry.active = False
         call = function_call(frame)
         if call is not None and call.call_id not in self._by_call:
             entry.pending[call.call_id] = call
@@ -188,6 +191,17 @@ class DelegationTracker:
         entry = self.delegations[did]
         entry.pending.pop(call_id, None)
         return not entry.pending
+
+    def delegation_of_call(self, call_id: str) -> str | None:
+        """The delegation a known function call belongs to (``None`` if unknown or
+        uncorrelated)."""
+        did = self._by_call.get(call_id)
+        return did if isinstance(did, str) else None
+
+    def is_active(self, delegation_id: str | None) -> bool:
+        """Whether the delegation's backend response has started and not yet finished."""
+        entry = self.delegations.get(delegation_id)
+        return entry is not None and entry.active
 
     def target_of(self, delegation_id: str) -> str | None:
         entry = self.delegations.get(delegation_id)
