@@ -1,4 +1,4 @@
-"""``attach`` and ``Call``: one attached Realtime call as an async Python object.
+"""``attach`` and ``Call``: one attached call (Realtime or GPT-Live) as an async Python object.
 
 Why: every widget, analysis and script needs the same engine under it — one sideband
 transport, one ``SessionState``, one durable capture — and everything a form can do must be
@@ -35,6 +35,19 @@ Decisions:
   does a close in the 3000/4000 ranges. This is the one exception to "no frame ends a call":
   the real service closes the socket right after such an error anyway, and reconnecting
   would only meet the same refusal. Every other error is shown and the call goes on.
+
+- GPT-Live (``attach("live_…")`` or ``api="live"``, ``call.api == "live"``): the sideband is
+  ``LiveSessionTransport``, client events are checked by ``protocol.live`` (Realtime-only
+  actions raise ``UnsupportedLiveAction`` before anything is sent; ``update_session`` takes
+  only ``delegation`` of the session's type and ``triggers``), and the steering methods are
+  ``append_instructions/thinking/commentary``, ``mute``, ``unmute`` and ``close_session``
+  (``session.close``; ``close()`` stays "detach this observer", so ``async with`` and a
+  re-attach never end somebody's session). ``session.closed`` ends the call with its reason,
+  and nothing reconnects after it. Backend tool calls are read from ``response.event``
+  (``protocol.live.fold``) and answered with ``response.item.create`` and one
+  ``response.create`` per delegation, after its backend response has finished. Until the Live
+  codec lands, the Realtime-shaped ``SessionState`` gets Live frames as data (it must not
+  raise on them; it builds nothing from them).
 
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
@@ -397,7 +410,8 @@ class _TransportSource(CallSource):
         self._transport = transport
         self._client = client
         self._owns_client = owns_client
-        self._encoder = FrameEncoder(audio=audio, redact_transcripts=redact_transcripts)
+        self._encoder = FrameEncoder(audio=audio, redact_transcripts=redact_transcripts,
+                                     api=api)
         self._store = FrameStore()
         self._m0 = time.monotonic()
         self._t0 = time.time()
@@ -867,7 +881,9 @@ class Call(_TransportSource):
     ``transport_kind``, ``state``, ``status``, ``stats``, ``frames()``, ``subscribe(cb)``,
     ``events()``, ``on(key, cb)``, ``wait_for(type, ...)``. Write API (only here):
     ``send``, ``update_session``, ``send_tool_output``, ``tool``, ``cancel_response``,
-    ``hangup``; lifetime: ``close()`` / ``async with``.
+    ``hangup``; GPT-Live only: ``append_instructions``, ``append_thinking``,
+    ``append_commentary``, ``mute``, ``unmute``, ``close_session``; lifetime: ``close()`` /
+    ``async with`` (detach only).
     """
 
     read_only = False
