@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, overload
 
+from rtwidgets._version import __version__
 from rtwidgets.protocol.catalog import AUDIO_PAYLOAD_FIELDS, CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
 from rtwidgets.protocol.live import catalog as live_catalog
 
@@ -148,8 +149,6 @@ def make_header(
 
     ``api``: ``"realtime"`` or ``"live"``; a capture without the field reads as Realtime.
     """
-    from rtwidgets import __version__
-
     return {
         "format": CAPTURE_FORMAT,
         "version": CAPTURE_VERSION,

@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._fold import Fold, ResponseRec, fold_of
-from ._source import FrameSource, _categories, _is_unknown, as_source
+from ._source import FrameSource, ManySources, _categories, _is_unknown, as_source
 
 __all__ = [
     "USAGE_COLUMNS",
@@ -134,9 +134,7 @@ def events_frame(src: object) -> pd.DataFrame:
 
 
 def _single(src: object) -> FrameSource:
-    from ._many import Many
-
-    if isinstance(src, Many):
+    if isinstance(src, ManySources):
         raise TypeError(
             "this function takes one call; for many calls use the Many's tables, e.g. "
             "many.events or many.turns"

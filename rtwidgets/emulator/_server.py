@@ -45,6 +45,7 @@ from ._call import EmulatedCall, EmulatorOptions
 from ._faults import Fault, FaultError, parse_fault, parse_faults
 from ._scenario import Scenario, ScenarioError, load_scenario
 from ._webhooks import WebhookDelivery, WebhookSender
+from .core.realtime import SEEDED_EPOCH, call_streams, initial_session
 
 if TYPE_CHECKING:
     import openai
@@ -159,7 +160,6 @@ class Emulator:
         # Unseeded runs seed a fast generator from OS entropy: ids stay unpredictable, and
         # minting ~30 of them per event no longer costs a urandom call per character.
         self._ids = IdFactory(seed if seed is not None else secrets.randbits(64))
-        self._rng = random.Random(seed)
         self.requests: list[dict[str, Any]] = []
         self.calls: dict[str, EmulatedCall] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -245,7 +245,7 @@ class Emulator:
                   webhook_url=webhook_url, webhook_secret=webhook_secret, seed=seed,
                   faults=parse_faults(faults), webhook_retry_delays=webhook_retry_delays,
                   valid_keys=digests)
-        emu._session_for(emu.scenario)   # a bad scenario session fails here, not mid-call
+        emu._session_for(emu.scenario, IdFactory(0))   # a bad scenario session fails here
         await emu._serve()
         return emu
 
@@ -331,24 +331,23 @@ class Emulator:
 
     # ------------------------------------------------------------------ calls (Python API)
 
-    def _session_for(self, scenario: Scenario, model: str | None = None) -> dict[str, Any]:
-        base = default_session(model or self.options.model, self._ids,
-                               created_at=int(time.time()))
-        try:
-            return merge_session(base, {"type": "realtime", **scenario.session},
-                                 audio_started=False)
-        except ValidationError as err:
-            raise ScenarioError(f"session.{err.field.removeprefix('session.')}", err.problem,
-                                err.fix) from None
+    def _created_at(self) -> int:
+        # Seeded: a fixed epoch (the call's clock starts at 0), so a seeded call's
+        # session.created is the same bytes on any day.
+        return SEEDED_EPOCH if self.seed is not None else int(time.time())
+
+    def _session_for(self, scenario: Scenario, ids: IdFactory) -> dict[str, Any]:
+        return initial_session(scenario, self.options.model, ids, self._created_at())
 
     def _new_call(self, *, call_id: str, transport: Literal["webrtc", "sip", "websocket"],
-                  scenario: Scenario, session: dict[str, Any] | None = None,
+                  scenario: Scenario, session: dict[str, Any],
+                  streams: tuple[IdFactory, random.Random],
                   faults: list[Fault] | None = None,
                   hold_until_attached: bool | None = None) -> EmulatedCall:
+        ids, rng = streams
         call = EmulatedCall(
-            call_id=call_id, transport=transport, scenario=scenario,
-            session=session if session is not None else self._session_for(scenario),
-            options=self.options, ids=self._ids, rng=self._rng,
+            call_id=call_id, transport=transport, scenario=scenario, session=session,
+            options=self.options, ids=ids, rng=rng,
             faults=[*self._faults, *(faults or [])],
             hold_until_attached=(self.options.hold_until_attached
                                  if hold_until_attached is None else hold_until_attached),
@@ -390,21 +389,26 @@ class Emulator:
                                  "Fix: leave call_id out to get a fresh id, or pick another")
         sc = self.scenario if scenario is None else load_scenario(scenario)
         parsed_faults = parse_faults(faults)
-        sess = self._session_for(sc)
+        sess = self._session_for(sc, IdFactory(0))
         if session is not None:
             try:
-                sess = merge_session(sess, {"type": "realtime", **session},
-                                     audio_started=False)
+                merge_session(sess, {"type": "realtime", **session}, audio_started=False)
             except ValidationError as err:
                 raise ValueError(str(err)) from None
         if call_id is None:
             call_id = self._ids.webrtc_call_id() if transport == "webrtc" else \
                 self._ids.sip_call_id()
+        # The call's ids and randomness derive from (seed, call id) alone.
+        streams = call_streams(self.seed, call_id)
+        sess = self._session_for(sc, streams[0])
+        if session is not None:
+            sess = merge_session(sess, {"type": "realtime", **session}, audio_started=False)
         call = self._new_call(call_id=call_id, transport=transport, scenario=sc, session=sess,
-                              faults=parsed_faults, hold_until_attached=hold_until_attached)
+                              streams=streams, faults=parsed_faults,
+                              hold_until_attached=hold_until_attached)
         if transport == "webrtc":
-            call.start()
-            await call.emit("session.created", session=call.session)
+            await call.announce()
+            await call.start()
         else:
             self._announce(call, sender)
         return call_id
@@ -482,10 +486,7 @@ class Emulator:
         """Apply a fault now (``at_ms``/``every_ms``/``count`` count from now)."""
         call = self.call(call_id)
         parsed = parse_fault(fault, "fault")
-        if parsed.count == 1 and parsed.at_ms == 0:
-            await call.apply_fault(parsed)
-        else:
-            call._spawn(call._run_fault(parsed, asyncio.get_running_loop().time()))
+        await call.inject(parsed)
 
     async def hangup(self, call_id: str, *, close_frame: bool | None = None) -> None:
         """End a call from the server side (as ``POST .../hangup`` does)."""
@@ -574,18 +575,22 @@ class Emulator:
         if not sdp or not sdp.lstrip().startswith("v=0"):
             return _json_error(400, "Invalid SDP offer: it must start with 'v=0'.",
                                param="sdp", code="invalid_offer")
-        session = self._session_for(self.scenario)
         if session_body is not None:
             try:
-                session = self._accept_session(session_body, session, "session")
+                self._accept_session(session_body, self._session_for(self.scenario,
+                                                                     IdFactory(0)), "session")
             except ValidationError as err:
                 return _json_error(400, str(err), param=err.param, code=err.code)
         call_id = self._ids.webrtc_call_id()
         self.requests[-1]["call_id"] = call_id
+        streams = call_streams(self.seed, call_id)
+        session = self._session_for(self.scenario, streams[0])
+        if session_body is not None:
+            session = self._accept_session(session_body, session, "session")
         call = self._new_call(call_id=call_id, transport="webrtc", scenario=self.scenario,
-                              session=session)
-        call.start()
-        await call.emit("session.created", session=call.session)
+                              session=session, streams=streams)
+        await call.announce()
+        await call.start()
         return web.Response(status=201, text=_sdp_answer(self._ids),
                             content_type="application/sdp",
                             headers={"Location": f"/v1/realtime/calls/{call_id}"})
@@ -623,7 +628,7 @@ class Emulator:
                 call.session = self._accept_session(body, call.session, "")
             except ValidationError as err:
                 return _json_error(400, str(err), param=err.param, code=err.code)
-            call.start()
+            await call.start()
             self._observe("accepted", call_id)
             return web.Response(status=200)
         if action == "reject":
@@ -761,21 +766,17 @@ class Emulator:
             reason = "invalid_request_error" + (f".{err_code}" if err_code else "")
             await ws.close(code=close, message=reason.encode())
             return ws
-        if call is not None:
-            created = self.options.session_created_on_attach
-        else:
+        if call is None:
             assert model is not None
-            session = default_session(model, self._ids, created_at=int(time.time()))
+            session = default_session(model, self._ids, created_at=self._created_at())
             call = self._new_call(call_id=session["id"], transport="websocket",
-                                  scenario=Scenario.idle(), session=session)
-            call.start()
-            created = True
-        sock = call.attach(ws, request)
+                                  scenario=Scenario.idle(), session=session,
+                                  streams=call_streams(self.seed, session["id"]))
+            await call.start()
+        sock = await call.attach(ws, request)
         if call.transport != "websocket":
             self._observe("sideband", call.call_id, sock.opened_t)
         try:
-            if created:
-                await call.send_session_created(sock)
             while True:
                 recv = asyncio.ensure_future(ws.receive())
                 waiters: set[asyncio.Future[Any]] = {recv, sock.close_request}
