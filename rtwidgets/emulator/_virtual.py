@@ -139,6 +139,19 @@ class VirtualCall:
         when = self.now if at is None else max(float(at), self.now)
         self._collect(self.core.receive(event if isinstance(event, str) else dict(event), when))
 
+    def refer(self, target_uri: str, at: float | None = None) -> None:
+        """The app transfers the call (as ``POST …/refer`` would): the call ends ``referred``.
+
+        ``ValueError`` naming ``target_uri`` for a bad target or a call not connected.
+        """
+        when = self.now if at is None else max(float(at), self.now)
+        self._collect(self.core.refer(target_uri, when))
+
+    @property
+    def end_reason(self) -> str | None:
+        """Why the call ended (``caller_hangup``, ``referred`` …), None while it runs."""
+        return self.core.end_reason
+
     def step(self) -> bool:
         """Run the call to its next deadline; False when nothing more can happen by itself."""
         deadline = self.next_deadline()
