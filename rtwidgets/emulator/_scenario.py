@@ -106,6 +106,7 @@ class Turn:
     interrupt_after_ms: int | None = None   # barge-in: start this long after model audio began
     keys: str | None = None                 # DTMF keys pressed, in order
     key_gap_ms: int = 250                   # between two key presses
+    answer_within_ms: int = 5000            # keys: how long the caller waits for the app
     silent_ms: int | None = None            # the caller says nothing for this long
 
 
@@ -258,11 +259,11 @@ def _turn(raw: Any, path: str) -> Turn:
     if not isinstance(raw, dict):
         raise ScenarioError(path, "must be an object", '{"caller": "...", "reply": "..."}')
     extra = set(raw) - {"caller", "reply", "pause_ms", "interrupt_after_ms", "keys",
-                        "key_gap_ms", "silent_ms"}
+                        "key_gap_ms", "answer_within_ms", "silent_ms"}
     if extra:
         raise ScenarioError(f"{path}.{sorted(extra)[0]}", "is not a known field",
                             "use caller (or keys, or silent_ms), reply, pause_ms, "
-                            "interrupt_after_ms, key_gap_ms")
+                            "interrupt_after_ms, key_gap_ms, answer_within_ms")
     kinds = [k for k in ("caller", "keys", "silent_ms") if k in raw]
     if len(kinds) != 1:
         raise ScenarioError(path, "needs exactly one of caller, keys or silent_ms"
@@ -294,6 +295,7 @@ def _turn(raw: Any, path: str) -> Turn:
         interrupt_after_ms=_int(raw, "interrupt_after_ms", path, None),
         keys=keys,
         key_gap_ms=_int(raw, "key_gap_ms", path, 250) or 0,
+        answer_within_ms=_int(raw, "answer_within_ms", path, 5000) or 0,
         silent_ms=silent_ms,
     )
 

@@ -61,6 +61,14 @@ class CallerHost(Protocol):
         notices the silence (a process step)."""
         ...
 
+    def reply_owed(self) -> bool:
+        """The model holds a reply nobody has asked for yet."""
+        ...
+
+    def reply_not_requested(self, waited_ms: float) -> None:
+        """Nobody asked for the reply owed (after keys): the model drops it."""
+        ...
+
     def caller_expected_transfer(self, waited_ms: float) -> None:
         """The app did not transfer the call the scenario expected it to."""
         ...
@@ -100,6 +108,12 @@ class ScriptedCaller:
                 yield from self._patiently(host, host.model_idle)
                 yield host.now + turn.pause_ms
                 yield from host.caller_presses_keys(turn.keys, turn.key_gap_ms, turn.reply)
+                # The model hears no keys: the app must ask for the reply. The caller waits
+                # for that in call time (not real-time patience: same seed, same call).
+                asked = yield Until(lambda: not host.reply_owed(),
+                                    host.now + turn.answer_within_ms)
+                if not asked:
+                    host.reply_not_requested(turn.answer_within_ms)
                 continue
             if turn.interrupt_after_ms is not None:
                 yield from self._patiently(

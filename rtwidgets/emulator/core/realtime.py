@@ -871,6 +871,13 @@ class RealtimeSession:
     def caller_expected_transfer(self, waited_ms: float) -> None:
         self.meta("transfer_expected", {"waited_ms": waited_ms})
 
+    def reply_owed(self) -> bool:
+        return self.model.pending_reply is not None
+
+    def reply_not_requested(self, waited_ms: float) -> None:
+        self.meta("reply_not_requested", {"waited_ms": waited_ms})
+        self.model.pending_reply = None
+
     def caller_presses_keys(self, keys: str, gap_ms: int,
                             reply: str | ToolReply | None) -> ProcessGen:
         for i, key in enumerate(keys):
