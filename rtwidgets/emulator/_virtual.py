@@ -156,7 +156,8 @@ class VirtualCall:
     @property
     def end_reason(self) -> str | None:
         """Why the call ended (``caller_hangup``, ``referred`` …), None while it runs."""
-        return self.core.end_reason
+        reason: str | None = self.core.end_reason
+        return reason
 
     def step(self) -> bool:
         """Run the call to its next deadline; False when nothing more can happen by itself."""
