@@ -61,6 +61,7 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from rtwidgets.protocol._text import hidden, snippet
 from rtwidgets.protocol.errors import mask_secrets
 
 from ._batcher import Batcher
@@ -466,21 +467,6 @@ TEXT_DELTA_TYPES: frozenset[str] = frozenset(
         "response.mcp_call_arguments.delta",
     }
 )
-
-
-def hidden(text: str) -> str:
-    """What a redacted string shows instead of itself: its length only."""
-    return f"‹{len(text)} chars hidden›"
-
-
-def snippet(text: str | None, limit: int = 80, *, redact: bool = False) -> str:
-    """One line of ``text``, shortened to ``limit`` characters (or hidden when redacting)."""
-    if not text:
-        return ""
-    if redact:
-        return hidden(text)
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def redact_event(event: Any, *, parent_type: str | None = None) -> Any:
