@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         StatusBar,
         ToolCalls,
         Transcript,
+        Turns,
     )
 
 #: public name -> the module that defines it
@@ -98,6 +99,7 @@ _WHERE: dict[str, str] = {
     "SessionEditor": ".widgets",
     "ToolCalls": ".widgets",
     "IncomingCalls": ".widgets",
+    "Turns": ".widgets",
     # the emulator
     "Emulator": ".emulator",
 }
@@ -130,6 +132,7 @@ __all__ = [
     "ToolCallError",
     "ToolCalls",
     "Transcript",
+    "Turns",
     "ValidationError",
     "WebhookInbox",
     "__version__",

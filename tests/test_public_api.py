@@ -37,6 +37,7 @@ EXPECTED = [
     "ToolCallError",
     "ToolCalls",
     "Transcript",
+    "Turns",
     "ValidationError",
     "WebhookInbox",
     "__version__",

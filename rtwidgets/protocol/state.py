@@ -39,6 +39,8 @@ __all__ = [
     "ToolCallRecord",
     "TranscriptionRecord",
     "TurnRecord",
+    "TurnTimings",
+    "turn_timings",
 ]
 
 Direction = Literal["in", "out", "meta"]
@@ -76,10 +78,18 @@ class ItemRecord:
     arguments: str | None = None
     output: str | None = None
     transcription_failed: bool = False
+    reported_t: float | None = None
+    """Arrival of the first report that the item was added (``None``: only other events
+    named it, e.g. attached late)."""
+    streamed_only: bool = False
+    """Known only from streaming deltas so far (no report of the item itself): tables
+    leave such items out, as they do in a bulk read that skips deltas."""
     content_types: list[str] = field(default_factory=list)
     """The ``type`` of each content part as last reported (``input_audio``, ``text``…)."""
     parts: dict[int, str] = field(default_factory=dict, repr=False)
     """Text by content index (the pieces ``text`` is joined from)."""
+    final: set[int] | None = field(default=None, repr=False, compare=False)
+    """Content indexes whose final text arrived: a later delta for them is ignored."""
 
 
 @dataclass(slots=True)
@@ -96,6 +106,10 @@ class ResponseRecord:
     output_modalities: list[str] | None = None
     first_delta_t: float | None = None
     """Time of the first transcript/text/audio/arguments delta."""
+    started_t: float | None = None
+    """Arrival of the response's start (``None``: its start was not seen)."""
+    model: str | None = None
+    """The session's model when the response was first seen."""
     kind: str = "response"
     """``"response"`` or ``"delegation"`` (a GPT-Live delegation's backend response)."""
     reason: str | None = None
@@ -129,6 +143,9 @@ class ToolCallRecord:
     pending (nobody can answer it any more; ``ended_t`` says when)."""
     ended_t: float | None = None
     """When the call ended with this tool call still pending (``None`` otherwise)."""
+    request_t: float | None = field(default=None, compare=False)
+    """Arrival of the request itself (``None``: only its answer was seen);
+    ``requested_t`` is when the record began."""
 
     @property
     def latency(self) -> float | None:
@@ -190,6 +207,54 @@ class GapRecord:
     reason: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class TurnTimings:
+    """What a caller turn's row shows, live (the console's Turns) and after the call (the
+    analysis turns table): one computation, so the two cannot disagree.
+
+    Latencies are seconds from the turn's anchor to its first response's start, first
+    text and audio start (``None`` until they happen). ``interrupted``: a response of the
+    turn ended cancelled/incomplete, had its audio cleared, or an item truncated."""
+
+    turn: int
+    kind: str
+    item_id: str | None
+    response_id: str | None
+    n_responses: int
+    status: str | None
+    latency_response: float | None
+    latency_first_text: float | None
+    latency_audio: float | None
+    interrupted: bool
+
+
+def _since(t: float | None, anchor: float | None) -> float | None:
+    return None if t is None or anchor is None else t - anchor
+
+
+def turn_timings(state: SessionState, turn: TurnRecord) -> TurnTimings:
+    """The row of ``turn`` as the reducer knows it now (see ``TurnTimings``)."""
+    responses = state.responses
+    resps = [responses[r] for r in turn.response_ids if r in responses]
+    first = resps[0] if resps else None
+    items = state.items
+    interrupted = any(
+        r.status in _INTERRUPTED_STATUSES or r.audio_cleared_t is not None
+        or any(items[i].truncated_ms is not None for i in r.output_item_ids if i in items)
+        for r in resps
+    )
+    anchor = turn.anchor_t
+    return TurnTimings(
+        turn=turn.index, kind=turn.kind, item_id=turn.item_id,
+        response_id=first.id if first else None, n_responses=len(resps),
+        status=first.status if first else None,
+        latency_response=_since(first.started_t, anchor) if first else None,
+        latency_first_text=_since(first.first_text_t, anchor) if first else None,
+        latency_audio=_since(first.audio_started_t, anchor) if first else None,
+        interrupted=interrupted,
+    )
+
+
 def _s(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -226,6 +291,8 @@ class SessionState:
         self.models: list[str] = []
         """Every model the session reported, in order of first report."""
         self.transcription_model: str | None = None
+        self.statuses: list[dict[str, Any]] = []
+        """Connection status changes (our meta frames): ``{"t", "status", "reason"}``."""
         self.ended: bool = False
         self.end_reason: str | None = None
         self.audio_started: bool = False
@@ -265,7 +332,7 @@ class SessionState:
             ce.RateLimits: h._on_rate_limits,
             ce.CallEnded: h._on_call_ended,
             ce.Gap: h._on_gap,
-            ce.StatusChanged: h._ignore,
+            ce.StatusChanged: h._on_status,
             ce.Unknown: h._on_unknown,
         }
 
@@ -360,15 +427,21 @@ class SessionState:
 
     # ------------------------------------------------------------------ items and order
 
-    def _item(self, item_id: str, t: float, item_type: str = "message") -> ItemRecord:
-        """The record of ``item_id``, created (appended to the order) if first seen."""
+    def _item(self, item_id: str, t: float, item_type: str = "message",
+              streamed: bool = False) -> ItemRecord:
+        """The record of ``item_id``, created (appended to the order) if first seen.
+
+        ``streamed``: the caller is a streaming delta (the item stays ``streamed_only``
+        until any other event names it)."""
         rec = self.items.get(item_id)
         if rec is None:
             if not isinstance(item_id, str):
                 raise TypeError("item id must be a string")
-            rec = ItemRecord(id=item_id, type=item_type, added_t=t)
+            rec = ItemRecord(id=item_id, type=item_type, added_t=t, streamed_only=streamed)
             self.items[item_id] = rec
             self.item_order.append(item_id)
+        elif not streamed and rec.streamed_only:
+            rec.streamed_only = False
         return rec
 
     def _place(self, item_id: str, prev: Any) -> None:
@@ -453,19 +526,14 @@ class SessionState:
         else:
             rec.text = "\n".join(parts[i] for i in sorted(parts) if parts[i])
 
-    def _append_text(self, item_id: str, index: int, delta: str, t: float) -> ItemRecord:
-        rec = self._item(item_id, t)
-        parts = rec.parts
-        parts[index] = parts.get(index, "") + delta
-        if len(parts) == 1:
-            rec.text = parts[index]
-        else:
-            self._join_text(rec)
-        return rec
-
     def _set_text(self, item_id: str, index: int | None, text: str, t: float) -> ItemRecord:
         rec = self._item(item_id, t)
-        rec.parts[index if index is not None else 0] = text
+        index = index if index is not None else 0
+        rec.parts[index] = text
+        if rec.final is None:
+            rec.final = {index}
+        else:
+            rec.final.add(index)
         self._join_text(rec)
         return rec
 
@@ -528,26 +596,28 @@ class SessionState:
                 self._text_turn_items.add(rec.id)
                 turn = self._new_turn("text", rec.id)
                 turn.anchor_t = t
-                turn.speech_start_t = t
-        if event.stage == "done" and rec.done_t is None:
-            rec.done_t = t
+        if event.stage == "done":
+            rec.done_t = t  # the last report of the item done (the response's, in GA order)
+        elif event.stage == "added" and rec.reported_t is None:
+            rec.reported_t = t
 
     def _on_truncated(self, event: ce.ItemTruncated, t: float) -> None:
         self._item(event.item_id, t).truncated_ms = event.audio_end_ms
 
     def _on_deleted(self, event: ce.ItemDeleted, t: float) -> None:
-        rec = self.items.get(event.item_id)
-        if rec is not None:
-            rec.deleted = True
+        # An item we never saw is recorded too: the server says it existed.
+        self._item(event.item_id, t).deleted = True
 
     def _on_transcript_delta(self, event: ce.TranscriptDelta, t: float) -> None:
-        # The hottest event of a call (a response streams dozens): _append_text and the
+        # The hottest event of a call (a response streams dozens): the text append and the
         # response binding inlined.
         item_id = event.segment
         rec = self.items.get(item_id)
         if rec is None:
-            rec = self._item(item_id, t)
+            rec = self._item(item_id, t, streamed=True)
         index = event.content_index
+        if rec.final is not None and index in rec.final:
+            return  # the final text is final; a late or replayed delta does not change it
         parts = rec.parts
         text = parts.get(index, "") + event.delta
         parts[index] = text
@@ -624,13 +694,17 @@ class SessionState:
         if rec is None:
             if not isinstance(response_id, str):
                 raise TypeError("response id must be a string")
-            rec = ResponseRecord(id=response_id, created_t=t)
+            session = self.session
+            model = session.get("model") if isinstance(session, dict) else None
+            rec = ResponseRecord(id=response_id, created_t=t,
+                                 model=model if isinstance(model, str) and model else None)
             self.responses[response_id] = rec
         return rec
 
     def _on_response_started(self, event: ce.ResponseStarted, t: float) -> None:
         rec = self._response(event.id, t)
         rec.created_t = t
+        rec.started_t = t
         rec.kind = event.kind
         if event.status is not None:
             rec.status = event.status
@@ -721,7 +795,7 @@ class SessionState:
     # ------------------------------------------------------------------ tool calls
 
     def _on_args_delta(self, event: ce.ToolArgumentsDelta, t: float) -> None:
-        rec = self._item(event.item_id, t, "function_call")
+        rec = self._item(event.item_id, t, "function_call", streamed=True)
         rec.arguments = (rec.arguments or "") + event.delta
         if event.call_id is not None and rec.call_id is None:
             rec.call_id = event.call_id
@@ -755,9 +829,11 @@ class SessionState:
         if tc is None:
             self.tool_calls[call_id] = ToolCallRecord(
                 call_id=call_id, name=name or "", arguments=arguments or "",
-                item_id=item_id, response_id=response_id, requested_t=t,
+                item_id=item_id, response_id=response_id, requested_t=t, request_t=t,
             )
             return
+        if tc.request_t is None:
+            tc.request_t = t
         # Seen before (answered early, or .done after arguments.done): fill what was missing.
         if not tc.name and name:
             tc.name = name
@@ -837,5 +913,5 @@ class SessionState:
         elif event.wire_type is not None:
             self.unknown_types[event.wire_type] += 1
 
-    def _ignore(self, event: Any, t: float) -> None:
-        pass
+    def _on_status(self, event: ce.StatusChanged, t: float) -> None:
+        self.statuses.append({"t": t, "status": event.status, "reason": event.reason})
