@@ -10,7 +10,9 @@ repetition). Then, each in its own subprocess so peak RSS is honest:
   lines — what a user would write first;
 * ``turns``: ``turns_frame(path)`` from a fresh process (parse + fold + table);
 * ``summary``: ``summary(path)`` from a fresh process (parse + every table it needs);
-* ``analyze``: ``analyze(path)`` then ``.events``, ``.turns``, ``.summary()`` on one parse.
+* ``analyze``: ``analyze(path)`` then ``.events``, ``.turns``, ``.summary()`` on one parse;
+* ``load``: ``rtwidgets.load(path)`` then its events table (``analyze(recording).events``):
+  what a user does first with a capture (target ≥ 10× json_normalize).
 
 Peak memory is the child's ``ru_maxrss`` minus its RSS after imports (so both sides pay
 the same interpreter + pandas + pyarrow baseline). Time is shown as wall time and as CPU
@@ -142,6 +144,11 @@ CHILD = textwrap.dedent("""
     elif task == "summary":
         s = summary(path)
         rows, cols = s.turns, 0
+    elif task == "load":
+        import rtwidgets
+        rec = rtwidgets.load(path)
+        df = analyze(rec).events
+        rows, cols = df.shape
     elif task == "analyze":
         a = analyze(path)
         rows, cols = a.events.shape
@@ -190,7 +197,7 @@ def main() -> None:
         size = path.stat().st_size
         print(f"capture: {n:,} frames ({len(base.lines) - 1} per call, repeated), "
               f"{size / 1e6:,.0f} MB, written in {time.perf_counter() - t0:.1f} s")
-        tasks = ("rtwidgets", "obvious", "turns", "summary", "analyze")
+        tasks = ("rtwidgets", "obvious", "turns", "summary", "analyze", "load")
         runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tasks}
         for _ in range(max(1, args.repeat)):
             for task in tasks:
@@ -218,12 +225,18 @@ def main() -> None:
     print(f"{'same capture, fresh process':<34}{'wall (s)':>14}{'CPU (s)':>10}{'peak MB':>10}"
           f"{'CPU / events':>14}")
     for task, label in (("turns", "turns_frame(path)"), ("summary", "summary(path)"),
-                        ("analyze", "analyze: events+turns+summary")):
+                        ("analyze", "analyze: events+turns+summary"),
+                        ("load", "load(path) + its events table")):
         r = res[task]
         # Each of these parses the capture as events_frame does, then folds it: the ratio
         # is what the fold and the tables cost on top of the parse.
         print(f"{label:<34}{r['s']:>14.2f}{r['cpu']:>10.2f}{mb(r):>10.0f}"
               f"{r['cpu'] / ours['cpu']:>13.1f}x")
+    print()
+    for task, label in (("analyze", "analyze(path)"), ("load", "load(path) + events")):
+        ratio = obvious["s"] / res[task]["s"]
+        cpu_ratio = obvious["cpu"] / res[task]["cpu"]
+        print(f"{label:<34} vs json_normalize: wall {ratio:.1f}x, CPU {cpu_ratio:.1f}x")
     print()
     print(f"target ≥ 10x faster: wall {speed:.1f}x ({'met' if speed >= 10 else 'NOT met'}), "
           f"CPU {cpu_speed:.1f}x ({'met' if cpu_speed >= 10 else 'NOT met'}); "
