@@ -36,7 +36,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, overload
 
-from rtwidgets.protocol.catalog import AUDIO_PAYLOAD_FIELDS, CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
+from rtwidgets.protocol.realtime.capture import (
+    AUDIO_TYPES,
+    KNOWN_TYPES,
+    REDACTABLE_TYPES,
+    OrderCheck,
+    audio_holders,
+    redact_transcripts,
+)
 
 __all__ = [
     "BAD_FRAME_TYPE",
@@ -75,17 +82,6 @@ _FLAGSETS: Final[tuple[frozenset[str], ...]] = tuple(
     frozenset(name for bit, name in _FLAG_NAMES if mask & bit) for mask in range(32)
 )
 
-# Transcript-bearing string fields blanked by redaction, by event type.
-_REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
-    "response.output_audio_transcript.delta": ("delta",),
-    "response.output_audio_transcript.done": ("transcript",),
-    "response.output_text.delta": ("delta",),
-    "response.output_text.done": ("text",),
-    "conversation.item.input_audio_transcription.delta": ("delta",),
-    "conversation.item.input_audio_transcription.completed": ("transcript",),
-    "conversation.item.input_audio_transcription.segment": ("text",),
-}
-_REDACT_KEYS: Final = frozenset({"transcript", "text"})
 _NEWLINES: Final = re.compile(rb"[\r\n]")
 # The C scanner behind JSONDecoder.raw_decode, called directly (one Python frame less per
 # frame); StopIteration means "not a JSON value here" and goes to json.loads for its message.
@@ -149,55 +145,6 @@ def make_header(
     }
 
 
-_ITEM_EVENTS: Final = frozenset({
-    "response.output_item.added", "response.output_item.done", "conversation.item.added",
-    "conversation.item.created", "conversation.item.done", "conversation.item.retrieved"})
-
-
-class _OrderCheck:
-    """Flags server events that reference a response or item this stream has not seen start.
-
-    State: the response ids seen in ``response.created``, those already done, and the item
-    ids seen in item events. Pure and deterministic, so a loaded capture reproduces the
-    live flags.
-    """
-
-    __slots__ = ("done", "items", "started")
-
-    def __init__(self) -> None:
-        self.started: set[str] = set()
-        self.done: set[str] = set()
-        self.items: set[str] = set()
-
-    def check(self, etype: str, event: Mapping[str, Any]) -> bool:
-        """True when ``event`` is out of the documented order."""
-        if etype == "response.created" or etype == "response.done":
-            resp = event.get("response")
-            rid = resp.get("id") if isinstance(resp, dict) else None
-            if not isinstance(rid, str):
-                return False
-            if etype == "response.created":
-                ooo = rid in self.started
-                self.started.add(rid)
-                return ooo
-            ooo = rid not in self.started or rid in self.done
-            self.done.add(rid)
-            return ooo
-        if etype in _ITEM_EVENTS:
-            item = event.get("item")
-            iid = item.get("id") if isinstance(item, dict) else None
-            if isinstance(iid, str):
-                self.items.add(iid)
-        rid = event.get("response_id")
-        if rid is None or etype.startswith("output_audio_buffer."):
-            return False
-        if rid not in self.started or rid in self.done:
-            return True
-        # a part, delta or done of an item whose output_item.added was not seen
-        iid = event.get("item_id")
-        return isinstance(iid, str) and iid not in self.items
-
-
 def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tuple[int, int] | None:
     """Byte span of the JSON string ``value`` when it is the value of ``key`` in ``raw``.
 
@@ -229,17 +176,7 @@ def _blank_audio(raw: bytes, event: dict[str, Any], etype: str) -> tuple[bytes, 
     """Blank audio payloads in ``raw`` and ``event``; returns the new raw and ``dropped``."""
     dropped: dict[str, int] = {}
     spans: list[tuple[int, int, str, str]] = []  # (start, end, dropped key, field)
-    field = AUDIO_PAYLOAD_FIELDS.get(etype)
-    holders: list[tuple[dict[str, Any], str, str]] = []
-    if field is not None:
-        holders.append((event, field, field))
-    elif etype == "conversation.item.retrieved":
-        item = event.get("item")
-        content = item.get("content") if isinstance(item, dict) else None
-        if isinstance(content, list):
-            for i, part in enumerate(content):
-                if isinstance(part, dict):
-                    holders.append((part, "audio", f"item.content.{i}.audio"))
+    holders = audio_holders(event, etype)  # where the codec says this type carries audio
     cursor = 0
     for holder, key, path in holders:
         value = holder.get(key)
@@ -270,44 +207,6 @@ def _blank_audio(raw: bytes, event: dict[str, Any], etype: str) -> tuple[bytes, 
     return bytes(out), dropped
 
 
-def _redact(event: dict[str, Any], etype: str) -> int:
-    """Replace transcript strings in ``event`` in place; returns how many were replaced."""
-    n = 0
-
-    def mark(holder: dict[str, Any], key: str) -> None:
-        nonlocal n
-        value = holder.get(key)
-        if isinstance(value, str) and value and not value.startswith("[redacted "):
-            holder[key] = f"[redacted {len(value)} chars]"
-            n += 1
-
-    for key in _REDACT_TOP.get(etype, ()):
-        mark(event, key)
-
-    def walk_item(item: Any) -> None:
-        if isinstance(item, dict):
-            content = item.get("content")
-            if isinstance(content, list):
-                for part in content:
-                    if isinstance(part, dict):
-                        for key in _REDACT_KEYS:
-                            mark(part, key)
-
-    if etype.startswith(("conversation.item.", "response.output_item.")):
-        walk_item(event.get("item"))
-    elif etype.startswith("response.content_part."):
-        part = event.get("part")
-        if isinstance(part, dict):
-            for key in _REDACT_KEYS:
-                mark(part, key)
-    elif etype in ("response.done", "response.created"):
-        resp = event.get("response")
-        if isinstance(resp, dict) and isinstance(resp.get("output"), list):
-            for item in resp["output"]:
-                walk_item(item)
-    return n
-
-
 class FrameEncoder:
     """Turns wire frames into capture lines; keeps the sequence counter and ordering state.
 
@@ -322,11 +221,10 @@ class FrameEncoder:
         if audio not in ("dropped", "kept"):
             raise ValueError(f"audio: {audio!r} is not an option. Fix: use 'dropped' or 'kept'")
         self.audio_kept = audio == "kept"
-        self._blank_types: frozenset[str] = frozenset() if self.audio_kept else frozenset(
-            (*AUDIO_PAYLOAD_FIELDS, "conversation.item.retrieved"))
+        self._blank_types: frozenset[str] = frozenset() if self.audio_kept else AUDIO_TYPES
         self.redact = bool(redact_transcripts)
         self.seq = 0
-        self._order = _OrderCheck()
+        self._order = OrderCheck()
 
     def encode(
         self, direction: str, raw: bytes | str, t: float, m: float
@@ -371,14 +269,14 @@ class FrameEncoder:
             data, dropped = _blank_audio(data, event, etype)
             if dropped:
                 flags = F_AUDIO
-        if etype in _KNOWN:
+        if etype in KNOWN_TYPES:
             if direction == "in" and self._order.check(etype, event):
                 flags |= F_OOO
         elif not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
-        if self.redact and etype in _REDACTABLE:
+        if self.redact and etype in REDACTABLE_TYPES:
             red = json.loads(data)
-            if _redact(red, etype):
+            if redact_transcripts(red, etype):
                 data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
         if "\n" in text or "\r" in text:
             data = _NEWLINES.sub(b" ", data)
@@ -410,15 +308,6 @@ class FrameEncoder:
     ) -> tuple[bytes, dict[str, Any], str, int]:
         """Encode a frame we produce ourselves (meta frames, or events we serialised)."""
         return self.encode(direction, json.dumps(event, separators=(",", ":")), t, m)
-
-
-_KNOWN: Final = frozenset((*SERVER_EVENT_TYPES, *CLIENT_EVENT_TYPES))
-_REDACTABLE: Final = frozenset(
-    t for t in _KNOWN
-    if t in _REDACT_TOP or t.startswith(("conversation.item.", "response.output_item.",
-                                          "response.content_part."))
-    or t in ("response.done", "response.created")
-)
 
 
 def frame_from_line(line: bytes | str, flags: int) -> Frame:
@@ -626,7 +515,7 @@ class CaptureWriter:
                 self._fd = None
 
 
-def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck) -> int:
+def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: OrderCheck) -> int:
     flags = F_HUGE if line_len > HUGE_FRAME_BYTES else 0
     if "bad" in rec or "frame" not in rec:
         return flags | F_BAD
@@ -636,7 +525,7 @@ def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck)
         return flags | F_BAD
     if "dropped" in rec:
         flags |= F_AUDIO
-    if etype not in _KNOWN:
+    if etype not in KNOWN_TYPES:
         if not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
     elif rec.get("dir") == "in" and order.check(etype, frame):
@@ -670,7 +559,7 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
             f"version: capture version {header.get('version')!r} is not supported "
             f"(this rtwidgets reads version {CAPTURE_VERSION}). Fix: upgrade rtwidgets")
     store = FrameStore()
-    order = _OrderCheck()
+    order = OrderCheck()
     skipped = 0
     last = len(lines) - 1
     for i in range(1, len(lines)):

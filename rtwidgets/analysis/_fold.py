@@ -46,10 +46,8 @@ from ._source import FrameSource
 
 __all__ = ["Fold", "fold_of"]
 
-#: Agent text deltas: a response's first text is the earliest of these (from the columns).
-_TEXT_DELTAS = ("response.output_audio_transcript.delta", "response.output_text.delta")
-#: Deltas whose text an item cut short keeps (fed to the reducer for such items only).
-_FILL_DELTAS = (*_TEXT_DELTAS, "conversation.item.input_audio_transcription.delta")
+#: What the codec says a bulk reader may skip, and how to make up for it from the columns.
+_BULK = REALTIME.bulk
 
 
 @dataclass
@@ -117,16 +115,11 @@ def _first_by(core: pa.Table, types: tuple[str, ...], key: str) -> dict[str, flo
 
 
 #: Server event types whose only field the reducer reads is one the core columns already
-#: hold (``item_id`` or ``response_id``): they are built from the columns, not parsed, when
-#: the payload text shows the column cannot differ from the frame's own field (no nested
-#: object that the column falls back to, no escapes, the key once).
-_COLUMN_ONLY: dict[str, str] = {
-    "input_audio_buffer.committed": "item_id",
-    "conversation.item.deleted": "item_id",
-    "output_audio_buffer.started": "response_id",
-    "output_audio_buffer.stopped": "response_id",
-    "output_audio_buffer.cleared": "response_id",
-}
+#: hold (``item_id`` or ``response_id``, as the codec declares): they are built from the
+#: columns, not parsed, when the payload text shows the column cannot differ from the
+#: frame's own field (no nested object that the column falls back to, no escapes, the key
+#: once).
+_COLUMN_ONLY: dict[str, str] = dict(_BULK.column_only)
 #: The nested object each column falls back to (``item.id``, ``response.id``).
 _FALLBACK_KEY = {"item_id": '"item"', "response_id": '"response"'}
 
@@ -203,7 +196,7 @@ def fold_of(src: FrameSource, *, shortcuts: bool = True, full: bool = False) -> 
         # answers, gaps); of the server's, only the types the codec says matter.
         wanted = pc.or_(pc.not_equal(narrow.column("direction"), "in"),
                         pc.is_in(narrow.column("type"),
-                                 pa.array(sorted(REALTIME.meaningful_types))))
+                                 pa.array(sorted(_BULK.meaningful_types))))
         keep = pc.and_(keep, pc.fill_null(wanted, True))
     sub = narrow.filter(keep)
     fold = Fold(SessionState())
@@ -227,7 +220,7 @@ def fold_of(src: FrameSource, *, shortcuts: bool = True, full: bool = False) -> 
 def _from_deltas(core: pa.Table, fold: Fold) -> None:
     """What the skipped deltas would have told the reducer, from the columns."""
     state = fold.state
-    for rid, first in _first_by(core, _TEXT_DELTAS, "response_id").items():
+    for rid, first in _first_by(core, _BULK.first_text_types, "response_id").items():
         resp = state.responses.get(rid)
         if resp is not None and (resp.first_text_t is None or first < resp.first_text_t):
             resp.first_text_t = first
@@ -237,7 +230,7 @@ def _from_deltas(core: pa.Table, fold: Fold) -> None:
         return
     narrow = core.select(["type", "item_id", "direction", "bad"])
     mask = pc.and_(
-        pc.and_(pc.is_in(narrow.column("type"), pa.array(_FILL_DELTAS)),
+        pc.and_(pc.is_in(narrow.column("type"), pa.array(_BULK.text_delta_types)),
                 pc.is_in(narrow.column("item_id"), pa.array(missing, pa.string()))),
         pc.and_(pc.equal(narrow.column("direction"), "in"),
                 pc.invert(pc.fill_null(narrow.column("bad"), False))))

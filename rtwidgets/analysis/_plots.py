@@ -24,6 +24,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from rtwidgets.protocol.realtime import REALTIME
+
 from ._fold import fold_of
 from ._tables import _single, turns_frame
 
@@ -119,7 +121,8 @@ def latency_plot(src: object, *, width: float = 8.0) -> CallFigure:
     turns = turns_frame(fs)
     fig = CallFigure(figsize=(width, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    series = (("latency_response_s", "response.created", "tab:blue"),
+    # The first bar is named after the wire event that starts a response (the codec's).
+    series = (("latency_response_s", REALTIME.landmarks["response_started"], "tab:blue"),
               ("latency_first_text_s", "first text delta", "tab:green"),
               ("latency_audio_s", "audio start", "tab:orange"))
     n = len(turns)

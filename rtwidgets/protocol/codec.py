@@ -35,6 +35,7 @@ from .errors import ValidationError
 __all__ = [
     "AgentAudio",
     "AnswerToolCall",
+    "BulkHints",
     "CallEnded",
     "CallEvent",
     "CancelResponse",
@@ -487,6 +488,24 @@ class UnsupportedIntent(ValidationError):
 # --------------------------------------------------------------------------------- codec
 
 
+@dataclass(frozen=True, slots=True)
+class BulkHints:
+    """How a bulk reader (the analysis over a capture's columns) may skip frames.
+
+    ``meaningful_types``: server types to parse and feed to the reducer; the others are
+    streaming frames whose content a later event repeats. ``first_text_types``: agent text
+    deltas — a response's first text is the earliest of these carrying its
+    ``response_id`` (read from the columns). ``text_delta_types``: deltas whose text an
+    item cut short before any final text keeps (fed for such items only).
+    ``column_only``: types whose only field the reducer reads is the ``item_id`` or
+    ``response_id`` column, so they can be built from the columns without a parse."""
+
+    meaningful_types: frozenset[str]
+    first_text_types: tuple[str, ...]
+    text_delta_types: tuple[str, ...]
+    column_only: Mapping[str, str]
+
+
 @runtime_checkable
 class Codec(Protocol):
     """What a wire protocol must provide. ``protocol/realtime`` is the GA implementation."""
@@ -499,6 +518,15 @@ class Codec(Protocol):
     #: Every client and server event type of the API (the layering test scans for these).
     client_event_types: frozenset[str]
     server_event_types: frozenset[str]
+    #: How a bulk reader may skip frames (see ``BulkHints``).
+    bulk: BulkHints
+    #: The wire events that mark the analysis timings, by name (``response_started``,
+    #: ``first_text``, ``audio_started``, …): labels for plots and docs.
+    landmarks: Mapping[str, str]
+
+    def produces(self, wire_type: str) -> frozenset[type]:
+        """The normalized event classes a frame of ``wire_type`` can decode to (cheap)."""
+        ...
 
     def decode(self, frame: Any, direction: Direction = "in") -> Decoded:
         """The frame's wire type and its normalized events. Never raises."""

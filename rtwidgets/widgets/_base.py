@@ -63,6 +63,7 @@ import traitlets
 
 from rtwidgets.protocol._text import hidden, snippet
 from rtwidgets.protocol.errors import mask_secrets
+from rtwidgets.protocol.realtime.catalog import TEXT_DELTA_TYPES
 
 from ._batcher import Batcher
 
@@ -456,16 +457,6 @@ class SourceView:
 #: Keys whose string values are conversation text, instructions or tool arguments/outputs.
 TEXT_KEYS: frozenset[str] = frozenset(
     {"instructions", "text", "transcript", "arguments", "output", "prompt"}
-)
-#: Delta events whose ``delta`` is text (audio deltas are dropped by the capture anyway).
-TEXT_DELTA_TYPES: frozenset[str] = frozenset(
-    {
-        "response.output_text.delta",
-        "response.output_audio_transcript.delta",
-        "conversation.item.input_audio_transcription.delta",
-        "response.function_call_arguments.delta",
-        "response.mcp_call_arguments.delta",
-    }
 )
 
 

@@ -52,7 +52,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rtwidgets.protocol import codec as ce
 from rtwidgets.protocol.catalog import CATEGORIES, DELTA_EVENT_TYPES, category_of
+from rtwidgets.protocol.realtime import REALTIME
 from rtwidgets.protocol.realtime.summary import summarize
 
 from ._base import StreamView, redact_event
@@ -526,12 +528,13 @@ class EventLog(StreamView):
         self._types[ftype] += 1
         rid = len(self._rows)
         link: int | None = None
-        is_error = ftype == "error" or "bad" in frame.flags
-        if ftype == "error":
-            err = ev.get("error")
-            client_id = err.get("event_id") if isinstance(err, Mapping) else None
-            if isinstance(client_id, str):
-                link = self._out_by_event_id.get(client_id)
+        server_error = ce.ErrorReported in REALTIME.produces(ftype)
+        is_error = server_error or "bad" in frame.flags
+        if server_error:
+            # The codec reads which of our events the error answers; the row links to it.
+            for decoded in REALTIME.decode(ev).events:
+                if isinstance(decoded, ce.ErrorReported) and decoded.client_event_id:
+                    link = self._out_by_event_id.get(decoded.client_event_id)
         elif frame.direction == "out":
             event_id = ev.get("event_id")
             if isinstance(event_id, str):

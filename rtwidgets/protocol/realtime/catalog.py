@@ -17,6 +17,7 @@ __all__ = [
     "DELTA_EVENT_TYPES",
     "SERVER_EVENT_TYPES",
     "SIDEBAND_CLIENT_EVENT_TYPES",
+    "TEXT_DELTA_TYPES",
     "category_of",
     "is_known",
 ]
@@ -126,6 +127,18 @@ SERVER_EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
 #: Streaming events that views coalesce into their item's row.
 DELTA_EVENT_TYPES: Final[frozenset[str]] = frozenset(
     t for t in SERVER_EVENT_TYPES if t.endswith(".delta")
+)
+
+#: Delta events whose ``delta`` is text (redaction hides it; audio deltas are dropped by the
+#: capture anyway).
+TEXT_DELTA_TYPES: Final[frozenset[str]] = frozenset(
+    {
+        "response.output_text.delta",
+        "response.output_audio_transcript.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.function_call_arguments.delta",
+        "response.mcp_call_arguments.delta",
+    }
 )
 
 #: Where audio travels inside a frame: event type -> dotted path of the base64 payload.

@@ -24,6 +24,7 @@ from .. import builders
 from ..codec import (
     AgentAudio,
     AnswerToolCall,
+    BulkHints,
     CallEnded,
     CallEvent,
     CancelResponse,
@@ -78,7 +79,8 @@ from .catalog import (
 )
 from .summary import summarize
 
-__all__ = ["MEANINGFUL_TYPES", "RealtimeCodec", "decode_meta", "usage_of"]
+__all__ = ["BULK", "LANDMARKS", "MEANINGFUL_TYPES", "PRODUCES", "REALTIME", "RealtimeCodec",
+           "decode_meta", "usage_of"]
 
 _Ev = dict[str, Any]
 _Out = tuple[CallEvent, ...]
@@ -394,15 +396,87 @@ _IN: Final[dict[str, Callable[[_Ev], _Out]]] = {
     "rate_limits.updated": _rate_limits,
 }
 
+_E = frozenset
+#: What each wire type (server, client and our meta types) can decode to: views ask
+#: ``codec.produces(frame.type)`` to decide cheaply whether a frame concerns them.
+PRODUCES: Final[dict[str, frozenset[type]]] = {
+    "session.created": _E({SessionReported}),
+    "session.updated": _E({SessionApplied}),
+    "conversation.item.added": _E({ItemReported, ToolCallAnswered}),
+    "conversation.item.created": _E({ItemReported, ToolCallAnswered}),
+    "conversation.item.done": _E({ItemReported, ToolCallAnswered, ToolCallRequested}),
+    "conversation.item.retrieved": _E({ItemReported}),
+    "conversation.item.truncated": _E({ItemTruncated}),
+    "conversation.item.deleted": _E({ItemDeleted}),
+    "conversation.item.input_audio_transcription.delta": _E({TranscriptDelta}),
+    "conversation.item.input_audio_transcription.completed": _E({TranscriptDone,
+                                                                 TranscriptionUsage}),
+    "conversation.item.input_audio_transcription.failed": _E({TranscriptFailed}),
+    "input_audio_buffer.speech_started": _E({SpeechStarted}),
+    "input_audio_buffer.speech_stopped": _E({SpeechStopped}),
+    "input_audio_buffer.committed": _E({SpeechStopped}),
+    "input_audio_buffer.timeout_triggered": _E({SpeechStopped}),
+    "response.created": _E({ResponseStarted}),
+    "response.done": _E({ResponseDone}),
+    "response.output_item.added": _E({ItemReported}),
+    "response.output_item.done": _E({ItemReported, ToolCallRequested}),
+    "response.content_part.added": _E({AgentAudio}),
+    "response.content_part.done": _E({TranscriptDone}),
+    "response.output_text.delta": _E({TranscriptDelta}),
+    "response.output_text.done": _E({TranscriptDone}),
+    "response.output_audio_transcript.delta": _E({TranscriptDelta}),
+    "response.output_audio_transcript.done": _E({TranscriptDone}),
+    "response.output_audio.delta": _E({AgentAudio}),
+    "output_audio_buffer.started": _E({AgentAudio}),
+    "output_audio_buffer.stopped": _E({AgentAudio}),
+    "output_audio_buffer.cleared": _E({AgentAudio}),
+    "response.function_call_arguments.delta": _E({ToolArgumentsDelta}),
+    "response.function_call_arguments.done": _E({ToolCallRequested}),
+    "error": _E({ErrorReported}),
+    "rate_limits.updated": _E({RateLimits}),
+    # our own client events
+    "session.update": _E({SessionRequested}),
+    "conversation.item.create": _E({ToolCallAnswered}),
+    # our own meta frames
+    "rtwidgets.status": _E({StatusChanged, CallEnded}),
+    "rtwidgets.gap": _E({Gap}),
+    "rtwidgets.tool_answered": _E({ToolAnsweredBy}),
+}
+_NOTHING: Final[frozenset[type]] = frozenset()
+
+#: The wire events that mark the timings the analysis reports (for labels and docs).
+LANDMARKS: Final[dict[str, str]] = {
+    "speech_stopped": "input_audio_buffer.speech_stopped",
+    "response_started": "response.created",
+    "first_text": "response.output_audio_transcript.delta",
+    "audio_started": "output_audio_buffer.started",
+    "response_done": "response.done",
+}
+
 #: Server types whose events the analysis tables need; a bulk reader may skip the others
 #: (pure audio deltas, which are most of a call, and streaming text the ``.done`` repeats
 #: are read from columns). See ``RealtimeCodec.meaningful_types``.
 MEANINGFUL_TYPES: Final[frozenset[str]] = frozenset(_IN) - frozenset({
-    "response.output_audio.delta", "response.function_call_arguments.delta",
+    "response.output_audio.delta",
     "conversation.item.input_audio_transcription.delta", "response.content_part.added",
     "response.output_text.delta", "response.output_audio_transcript.delta",
     "rate_limits.updated",
 })
+
+#: How a bulk reader reproduces what the skipped types tell the reducer (``analysis``).
+BULK: Final = BulkHints(
+    meaningful_types=MEANINGFUL_TYPES,
+    first_text_types=("response.output_audio_transcript.delta", "response.output_text.delta"),
+    text_delta_types=("response.output_audio_transcript.delta", "response.output_text.delta",
+                      "conversation.item.input_audio_transcription.delta"),
+    column_only={
+        "input_audio_buffer.committed": "item_id",
+        "conversation.item.deleted": "item_id",
+        "output_audio_buffer.started": "response_id",
+        "output_audio_buffer.stopped": "response_id",
+        "output_audio_buffer.cleared": "response_id",
+    },
+)
 
 
 # ----------------------------------------------------------------------- our frames (out)
@@ -468,6 +542,12 @@ class RealtimeCodec:
     meaningful_types: frozenset[str] = MEANINGFUL_TYPES
     client_event_types: frozenset[str] = frozenset(CLIENT_EVENT_TYPES)
     server_event_types: frozenset[str] = frozenset(SERVER_EVENT_TYPES)
+    bulk: BulkHints = BULK
+    landmarks: Mapping[str, str] = LANDMARKS
+
+    def produces(self, wire_type: str) -> frozenset[type]:
+        """The normalized event classes a frame of ``wire_type`` can decode to."""
+        return PRODUCES.get(wire_type, _NOTHING)
 
     def decode(self, frame: Any, direction: Direction = "in") -> Decoded:
         """The frame's wire type and its normalized events. Never raises."""

@@ -262,3 +262,22 @@ def test_summary_is_one_line_and_hides_text_when_redacting() -> None:
     assert REALTIME.summary([1, 2]) == "not an object: list"
     assert REALTIME.category("response.done") == "response"
     assert REALTIME.is_delta("response.output_text.delta")
+
+
+def test_produces_names_every_event_class_a_frame_decodes_to() -> None:
+    frames = [f for script in (audio_turn()[0], text_turn()[0], function_call_turn()[0],
+                               barge_in()[0]) for f in script.frames]
+    for frame, direction, _t in frames:
+        decoded = REALTIME.decode(frame, direction)  # type: ignore[arg-type]
+        classes = {type(e) for e in decoded.events}
+        assert classes <= REALTIME.produces(frame["type"]), frame
+    assert REALTIME.produces("no.such.type") == frozenset()
+    assert ce.ErrorReported in REALTIME.produces("error")
+
+
+def test_bulk_hints_and_landmarks_name_ga_types() -> None:
+    bulk = REALTIME.bulk
+    assert set(bulk.first_text_types) <= set(bulk.text_delta_types)
+    assert not set(bulk.text_delta_types) & bulk.meaningful_types
+    assert set(bulk.column_only) <= bulk.meaningful_types
+    assert set(REALTIME.landmarks.values()) <= SERVER_EVENT_TYPES.keys()
