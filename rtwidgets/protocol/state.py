@@ -255,6 +255,15 @@ def turn_timings(state: SessionState, turn: TurnRecord) -> TurnTimings:
     )
 
 
+def _rindex(seq: list[str], value: str) -> int:
+    """The last index of ``value`` in ``seq``, scanning from the end (``ValueError`` if
+    absent)."""
+    for i in range(len(seq) - 1, -1, -1):
+        if seq[i] == value:
+            return i
+    raise ValueError(value)
+
+
 def _s(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -273,6 +282,7 @@ class SessionState:
             self.codec: Codec = REALTIME
         else:
             self.codec = codec
+        self._decode = self.codec.decode
         self.session: dict[str, Any] | None = None
         self.requested_session: dict[str, Any] | None = None
         """The session config of our last ``session.update`` (``None``: none sent)."""
@@ -360,14 +370,20 @@ class SessionState:
             self.events_out += 1
         elif direction != "meta":
             direction = "meta"
-        decoded = self.codec.decode(event, direction)
-        if decoded.wire_type is not None:
+        decoded = self._decode(event, direction)
+        wire_type, events, _flagged = decoded
+        if wire_type is not None:
             self.last_t = t
             if direction == "out" and type(event) is dict:
                 event_id = event.get("event_id")
                 if type(event_id) is str:
-                    self._sent[event_id] = decoded.wire_type
-        self.apply(decoded.events, t)
+                    self._sent[event_id] = wire_type
+        table = self._apply
+        for ev in events:  # apply(), inlined: this runs for every frame of a call
+            try:
+                table[type(ev)](ev, t)
+            except Exception:
+                self.malformed += 1
         return decoded
 
     def apply(self, events: Iterable[ce.CallEvent], t: float) -> None:
@@ -445,25 +461,33 @@ class SessionState:
         return rec
 
     def _place(self, item_id: str, prev: Any) -> None:
-        """Move a known item to just after ``prev`` ("root": the front; unknown id: stay)."""
+        """Move a known item to just after ``prev`` ("root": the front; unknown id: stay).
+
+        Moves are of recent items (an item reported before the one it follows), so both
+        lookups scan from the end and only the dict's tail after the move is re-inserted:
+        a long call never pays for its whole conversation (measured: a full rebuild per
+        move made the analysis of a 1M-frame capture quadratic)."""
         order = self.item_order
         if prev is None or (prev != "root" and prev not in self.items) or prev == item_id:
             return
         # Fast path, the usual case: the item was just appended right after ``prev``.
         if len(order) > 1 and order[-1] == item_id and order[-2] == prev:
             return
-        idx = order.index(item_id)
+        idx = _rindex(order, item_id)
         if prev == "root":
             if idx == 0:
                 return
         elif idx > 0 and order[idx - 1] == prev:
             return
         del order[idx]
-        target = 0 if prev == "root" else order.index(prev) + 1
+        target = 0 if prev == "root" else _rindex(order, prev) + 1
         order.insert(target, item_id)
         # Keep the dict's insertion order equal to the conversation order.
         items = self.items
-        self.items = {k: items[k] for k in order}
+        tail = order[min(idx, target):]
+        records = [items.pop(k) for k in tail]
+        for key, rec in zip(tail, records, strict=True):
+            items[key] = rec
 
     def _apply_item(self, item: Any, t: float) -> ItemRecord:
         item_id = item["id"]
