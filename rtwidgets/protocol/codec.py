@@ -562,6 +562,18 @@ class Codec(Protocol):
         """The normalized event classes a frame of ``wire_type`` can decode to (cheap)."""
         ...
 
+    #: Wire types of streaming text (``TranscriptDelta`` frames): most frames of a call.
+    stream_types: frozenset[str]
+
+    def stream_fields(
+        self, frame: dict[str, Any]
+    ) -> tuple[Speaker, str, str, str | None, int] | None:
+        """The fields of the ``TranscriptDelta`` a ``stream_types`` frame decodes to
+        (speaker, segment, delta, response_id, content_index), without making the event;
+        ``None`` if the frame is malformed. The reducer's hot path: equal, by test, to
+        ``decode``."""
+        ...
+
     def decode(self, frame: Any, direction: Direction = "in") -> Decoded:
         """The frame's wire type and its normalized events. Never raises."""
         ...

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from . import codec as ce
-from .codec import Codec, Decoded
+from .codec import Codec
 
 __all__ = [
     "ErrorRecord",
@@ -283,6 +283,8 @@ class SessionState:
         else:
             self.codec = codec
         self._decode = self.codec.decode
+        self._stream_types = self.codec.stream_types
+        self._stream_fields = self.codec.stream_fields
         self.session: dict[str, Any] | None = None
         self.requested_session: dict[str, Any] | None = None
         """The session config of our last ``session.update`` (``None``: none sent)."""
@@ -360,12 +362,25 @@ class SessionState:
             feed(event, direction=direction, t=t)  # type: ignore[arg-type]
         return state
 
-    def feed(self, event: Any, *, direction: Direction, t: float) -> Decoded:
+    def feed(self, event: Any, *, direction: Direction, t: float) -> None:
         """Decode one frame with the codec and fold its events. Never raises: malformed
-        frames are counted in ``malformed``. Returns the decoded frame (for callers that
-        dispatch its events further)."""
+        frames are counted in ``malformed``."""
         if direction == "in":
             self.events_in += 1
+            etype = event.get("type") if type(event) is dict else None
+            if type(etype) is str and etype in self._stream_types:
+                # Streaming text, most frames of a call: folded from the codec's fields
+                # without making the event (the same fields decode() would give it).
+                fields = self._stream_fields(event)
+                self.last_t = t
+                if fields is None:
+                    self.malformed += 1
+                else:
+                    try:
+                        self._fold_delta(*fields, t)
+                    except Exception:
+                        self.malformed += 1
+                return
         elif direction == "out":
             self.events_out += 1
         elif direction != "meta":
@@ -384,7 +399,6 @@ class SessionState:
                 table[type(ev)](ev, t)
             except Exception:
                 self.malformed += 1
-        return decoded
 
     def apply(self, events: Iterable[ce.CallEvent], t: float) -> None:
         """Fold normalized events that happened at ``t``. Never raises."""
@@ -633,23 +647,25 @@ class SessionState:
         self._item(event.item_id, t).deleted = True
 
     def _on_transcript_delta(self, event: ce.TranscriptDelta, t: float) -> None:
+        self._fold_delta(event.speaker, event.segment, event.delta, event.response_id,
+                         event.content_index, t)
+
+    def _fold_delta(self, speaker: str, item_id: str, delta: str, response_id: str | None,
+                    index: int, t: float) -> None:
         # The hottest event of a call (a response streams dozens): the text append and the
         # response binding inlined.
-        item_id = event.segment
         rec = self.items.get(item_id)
         if rec is None:
             rec = self._item(item_id, t, streamed=True)
-        index = event.content_index
         if rec.final is not None and index in rec.final:
             return  # the final text is final; a late or replayed delta does not change it
         parts = rec.parts
-        text = parts.get(index, "") + event.delta
+        text = parts.get(index, "") + delta
         parts[index] = text
         if len(parts) == 1:
             rec.text = text
         else:
             self._join_text(rec)
-        response_id = event.response_id
         if response_id is not None:
             if rec.response_id is None:
                 rec.response_id = response_id
@@ -658,7 +674,7 @@ class SessionState:
                 resp = self._response(response_id, t)
             if resp.first_delta_t is None:
                 resp.first_delta_t = t
-            if resp.first_text_t is None and event.speaker == "agent":
+            if resp.first_text_t is None and speaker == "agent":
                 resp.first_text_t = t
 
     def _on_transcript_done(self, event: ce.TranscriptDone, t: float) -> None:

@@ -18,7 +18,7 @@ an intent the GA API lacks (hang-up is call control, not a wire event) raises
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .. import builders
 from ..codec import (
@@ -558,6 +558,21 @@ class RealtimeCodec:
     def produces(self, wire_type: str) -> frozenset[type]:
         """The normalized event classes a frame of ``wire_type`` can decode to."""
         return PRODUCES.get(wire_type, _NOTHING)
+
+    stream_types: frozenset[str] = frozenset({
+        "response.output_audio_transcript.delta", "response.output_text.delta"})
+
+    def stream_fields(
+        self, frame: dict[str, Any]
+    ) -> tuple[Literal["caller", "agent"], str, str, str | None, int] | None:
+        """``_agent_delta``'s fields without the event (see ``Codec.stream_fields``)."""
+        get = frame.get
+        item_id, delta = get("item_id"), get("delta")
+        if type(item_id) is not str or type(delta) is not str:
+            return None
+        rid, ci = get("response_id"), get("content_index")
+        return ("agent", item_id, delta, rid if type(rid) is str else None,
+                ci if type(ci) is int else 0)
 
     def decode(self, frame: Any, direction: Direction = "in") -> Decoded:
         """The frame's wire type and its normalized events. Never raises."""

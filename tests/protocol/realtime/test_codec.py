@@ -281,3 +281,27 @@ def test_bulk_hints_and_landmarks_name_ga_types() -> None:
     assert not set(bulk.text_delta_types) & bulk.meaningful_types
     assert set(bulk.column_only) <= bulk.meaningful_types
     assert set(REALTIME.landmarks.values()) <= SERVER_EVENT_TYPES.keys()
+
+
+@settings(max_examples=300, deadline=None)
+@given(etype=st.sampled_from(sorted(REALTIME.stream_types)), body=_json)
+def test_stream_fields_are_the_fields_decode_gives(etype: str, body: Any) -> None:
+    # The reducer folds streaming text from stream_fields() without making the event: it
+    # must read exactly what decode() reads, and refuse exactly what decode() flags.
+    frame = {**body, "type": etype} if isinstance(body, dict) else {"type": etype}
+    decoded = REALTIME.decode(frame)
+    fields = REALTIME.stream_fields(frame)
+    if decoded.flagged:
+        assert fields is None
+    else:
+        (event,) = decoded.events
+        assert isinstance(event, ce.TranscriptDelta)
+        assert fields == (event.speaker, event.segment, event.delta, event.response_id,
+                          event.content_index)
+
+
+def test_stream_fields_of_a_well_formed_delta() -> None:
+    frame = {"type": "response.output_text.delta", "item_id": "item_1", "delta": "Hi",
+             "response_id": "resp_1", "content_index": 2}
+    assert REALTIME.stream_fields(frame) == ("agent", "item_1", "Hi", "resp_1", 2)
+    assert REALTIME.stream_types <= REALTIME.server_event_types
