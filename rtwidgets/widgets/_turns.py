@@ -22,6 +22,8 @@ from typing import Any
 
 import ipywidgets
 
+from rtwidgets.protocol import codec as ce
+from rtwidgets.protocol.realtime import REALTIME
 from rtwidgets.protocol.state import TurnTimings, turn_timings
 
 from ._base import SourceView
@@ -34,6 +36,11 @@ _STYLE = (
     "font-size:var(--jp-ui-font-size1,13px);color:var(--jp-ui-font-color1,#222)"
 )
 _CELL = "padding:2px 10px;border-bottom:1px solid var(--jp-border-color2,#ddd);"
+#: Normalized events that can change a turn's row.
+_TURN_EVENTS: frozenset[type] = frozenset({
+    ce.SpeechStarted, ce.SpeechStopped, ce.ItemReported, ce.ItemTruncated,
+    ce.ResponseStarted, ce.ResponseDone, ce.TranscriptDelta, ce.AgentAudio, ce.StatusChanged,
+})
 _HEAD = ("turn", "kind", "to response", "to first text", "to audio", "responses",
          "status", "interrupted")
 
@@ -52,6 +59,7 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     def __init__(self, source: Any = None, *, interval: float = 0.25, max_rows: int = 200,
                  **options: Any) -> None:
         self._max_rows = max_rows
+        self._shown: str | None = None
         self._batcher = Batcher(self._render, interval=interval)
         super().__init__(source, **options)
         self.add_class("rtw-turns")
@@ -83,20 +91,24 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._batcher.close()
 
     def _on_frame(self, frame: Any) -> None:
-        self._batcher.poke()
+        # Only frames that can change a turn's row (the codec says which) schedule a redraw.
+        if REALTIME.produces(frame.type) & _TURN_EVENTS:
+            self._batcher.poke()
 
     # -- drawing ---------------------------------------------------------------------------
 
     def _render(self) -> None:
+        state: Any = getattr(self.source, "state", None)
+        turns = list(getattr(state, "turns", None) or ())
         try:
-            rows = self.rows()
+            # Only the rows shown are computed: a long call's redraw stays small.
+            shown = [turn_timings(state, turn) for turn in turns[-self._max_rows:]]
         except Exception as err:  # a view never raises into the receive loop
-            self.value = f"<i>turns unavailable: {html.escape(type(err).__name__)}</i>"
+            self._show(f"<i>turns unavailable: {html.escape(type(err).__name__)}</i>")
             return
-        if not rows:
-            self.value = "<i>no caller turn yet</i>"
+        if not shown:
+            self._show("<i>no caller turn yet</i>")
             return
-        shown = rows[-self._max_rows:]
         head = "".join(f"<th style='{_CELL}text-align:left'>{h}</th>" for h in _HEAD)
         body = []
         for r in shown:
@@ -111,7 +123,12 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
             )
             body.append("<tr>" + "".join(
                 f"<td style='{_CELL}'>{html.escape(c)}</td>" for c in cells) + "</tr>")
-        more = len(rows) - len(shown)
+        more = len(turns) - len(shown)
         note = f"<div>{more} earlier turns not shown</div>" if more else ""
-        self.value = (f"{note}<table style='{_STYLE}'><thead><tr>{head}</tr></thead>"
-                      f"<tbody>{''.join(body)}</tbody></table>")
+        self._show(f"{note}<table style='{_STYLE}'><thead><tr>{head}</tr></thead>"
+                   f"<tbody>{''.join(body)}</tbody></table>")
+
+    def _show(self, value: str) -> None:
+        if value != self._shown:  # an unchanged table sends nothing to the browser
+            self._shown = value
+            self.value = value

@@ -36,7 +36,15 @@ async def test_live_turns_equal_the_analysis_turns_at_the_end_of_the_call(
     call_id = await emulator.start_call("webrtc")
     call = await attach(call_id, client=emulator.client(KEY), capture=tmp_path / "c.jsonl")
     view = Turns(call, interval=0.05)
-    seen_partial = False
+    partial: list[bool] = []
+
+    def after_each_frame(_frame: Any) -> None:
+        # The state is fed before subscribers run: a row exists before its response.
+        rows = view.rows()
+        if rows and rows[-1].latency_response is None:
+            partial.append(True)
+
+    unsubscribe = call.subscribe(after_each_frame)
     try:
         if scenario == "tools":
             @call.tool("get_weather")
@@ -44,13 +52,6 @@ async def test_live_turns_equal_the_analysis_turns_at_the_end_of_the_call(
                 return {"temperature": 18}
 
             await call.update_session(tools=[WEATHER])
-        for _ in range(1200):  # filled in as the turns unfold, before the call ends
-            rows = view.rows()
-            if rows and rows[-1].latency_response is None:
-                seen_partial = True
-            if emulator.record(call_id) and call.status.state == "ended":
-                break
-            await asyncio.sleep(0.01)
         await emulator.wait_ended(call_id, timeout=60)
         await asyncio.sleep(0.1)
         view.refresh()
@@ -70,8 +71,9 @@ async def test_live_turns_equal_the_analysis_turns_at_the_end_of_the_call(
         if scenario == "barge_in":
             assert any(r.interrupted for r in live)
         assert "to first text" in view.value
-        assert seen_partial  # a turn was shown before its response began
+        assert partial  # a turn's row was there before its response began
     finally:
+        unsubscribe()
         view.close()
         await call.close()
 
