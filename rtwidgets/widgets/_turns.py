@@ -10,8 +10,10 @@ It computes nothing itself: every row is ``protocol.state.turn_timings`` over th
 ``SessionState`` — the same function the analysis turns table uses — so at the end of a call
 the rows equal ``analyze(call).turns`` row for row (a test on every shipped scenario).
 
-Rate: redrawn at most every ``interval`` seconds (default 0.25), only after a frame; the
-HTML ``value`` is the only synced content. It holds no transcript text: the user's words stay
+Rate: redrawn at most every ``interval`` seconds (default 0.25), only after a frame that can
+change a turn, showing the last ``max_rows`` turns (default 25: a person watching live looks
+at the recent ones; ``analyze(call).turns`` has them all); the HTML ``value`` is the only
+synced content, sent only when it changed. It holds no transcript text: the user's words stay
 out of the saved notebook.
 """
 
@@ -56,7 +58,7 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
 
     ``Turns(call)``; ``turns.rows()`` gives the rows as ``TurnTimings`` (seconds)."""
 
-    def __init__(self, source: Any = None, *, interval: float = 0.25, max_rows: int = 200,
+    def __init__(self, source: Any = None, *, interval: float = 0.25, max_rows: int = 25,
                  **options: Any) -> None:
         self._max_rows = max_rows
         self._shown: str | None = None
