@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._call import (
@@ -37,8 +37,17 @@ if TYPE_CHECKING:
         reject,
     )
     from ._recording import Recording, Replay, load
+    from ._transport import MemoryTransport
     from ._webhooks import IncomingCall, WebhookInbox
-    from .analysis import Analysis, Many, Summary, analyze, load_many, to_parquet
+    from .analysis import (
+        Analysis,
+        Many,
+        Summary,
+        analyze,
+        event_sequence,
+        load_many,
+        to_parquet,
+    )
     from .emulator import Emulator
     from .protocol.errors import ValidationError
     from .protocol.state import SessionState
@@ -70,6 +79,8 @@ _WHERE: dict[str, str] = {
     "load": "._recording",
     "Recording": "._recording",
     "Replay": "._recording",
+    # the transport seam's test double
+    "MemoryTransport": "._transport",
     # call control and the SIP inbox
     "create_call": "._control",
     "accept": "._control",
@@ -86,6 +97,7 @@ _WHERE: dict[str, str] = {
     "SessionState": ".protocol.state",
     # analysis
     "analyze": ".analysis",
+    "event_sequence": ".analysis",
     "Analysis": ".analysis",
     "Summary": ".analysis",
     "Many": ".analysis",
@@ -121,6 +133,7 @@ __all__ = [
     "IncomingCall",
     "IncomingCalls",
     "Many",
+    "MemoryTransport",
     "Recording",
     "Replay",
     "SessionEditor",
@@ -140,6 +153,7 @@ __all__ = [
     "analyze",
     "attach",
     "create_call",
+    "event_sequence",
     "hangup",
     "load",
     "load_many",

@@ -36,14 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, overload
 
-from rtwidgets.protocol.realtime.capture import (
-    AUDIO_TYPES,
-    KNOWN_TYPES,
-    REDACTABLE_TYPES,
-    OrderCheck,
-    audio_holders,
-    redact_transcripts,
-)
+from rtwidgets._version import __version__
+from rtwidgets.protocol.capture_rules import CaptureRules, OrderChecker, capture_rules
 
 __all__ = [
     "BAD_FRAME_TYPE",
@@ -129,14 +123,17 @@ def make_header(
     audio: str = "dropped",
     redact_transcripts: bool = False,
     created_at: float | None = None,
+    api: str = "realtime",
 ) -> dict[str, Any]:
-    """The header line of a capture (line 1), as docs/capture-format.md describes it."""
-    from rtwidgets import __version__
+    """The header line of a capture (line 1), as docs/capture-format.md describes it.
 
+    ``api``: ``"realtime"`` or ``"live"``; a capture without the field reads as Realtime.
+    """
     return {
         "format": CAPTURE_FORMAT,
         "version": CAPTURE_VERSION,
         "call_id": call_id,
+        "api": api,
         "created_at": time.time() if created_at is None else created_at,
         "transport": transport,
         "source": source,
@@ -172,11 +169,12 @@ def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tupl
     return None
 
 
-def _blank_audio(raw: bytes, event: dict[str, Any], etype: str) -> tuple[bytes, dict[str, int]]:
+def _blank_audio(raw: bytes, event: dict[str, Any], etype: str, rules: CaptureRules,
+                 ) -> tuple[bytes, dict[str, int]]:
     """Blank audio payloads in ``raw`` and ``event``; returns the new raw and ``dropped``."""
     dropped: dict[str, int] = {}
     spans: list[tuple[int, int, str, str]] = []  # (start, end, dropped key, field)
-    holders = audio_holders(event, etype)  # where the codec says this type carries audio
+    holders = rules.audio_holders(event, etype)  # where the codec says this type carries audio
     cursor = 0
     for holder, key, path in holders:
         value = holder.get(key)
@@ -212,19 +210,23 @@ class FrameEncoder:
 
     ``encode(direction, raw, t, m)`` returns ``(line, event, type, flags)`` where ``event`` is
     the parsed dict (audio blanked, transcripts intact) and ``flags`` the flag bits. It never
-    raises on a bad frame.
+    raises on a bad frame. ``api`` (``"realtime"``/``"live"``) picks the catalog: which types
+    are known, which fields hold audio, which hold transcript text.
     """
 
-    __slots__ = ("_blank_types", "_order", "audio_kept", "redact", "seq")
+    __slots__ = ("_blank_types", "_order", "_rules", "audio_kept", "redact", "seq")
 
-    def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False) -> None:
+    def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False,
+                 api: str = "realtime") -> None:
         if audio not in ("dropped", "kept"):
             raise ValueError(f"audio: {audio!r} is not an option. Fix: use 'dropped' or 'kept'")
         self.audio_kept = audio == "kept"
-        self._blank_types: frozenset[str] = frozenset() if self.audio_kept else AUDIO_TYPES
+        self._rules = capture_rules(api)
+        self._blank_types: frozenset[str] = (
+            frozenset() if self.audio_kept else self._rules.audio_types)
         self.redact = bool(redact_transcripts)
         self.seq = 0
-        self._order = OrderCheck()
+        self._order = self._rules.order_check()
 
     def encode(
         self, direction: str, raw: bytes | str, t: float, m: float
@@ -266,17 +268,17 @@ class FrameEncoder:
         flags = 0
         dropped = None
         if etype in self._blank_types:
-            data, dropped = _blank_audio(data, event, etype)
+            data, dropped = _blank_audio(data, event, etype, self._rules)
             if dropped:
                 flags = F_AUDIO
-        if etype in KNOWN_TYPES:
+        if etype in self._rules.known_types:
             if direction == "in" and self._order.check(etype, event):
                 flags |= F_OOO
         elif not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
-        if self.redact and etype in REDACTABLE_TYPES:
+        if self.redact and etype in self._rules.redactable_types:
             red = json.loads(data)
-            if redact_transcripts(red, etype):
+            if self._rules.redact_transcripts(red, etype):
                 data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
         if "\n" in text or "\r" in text:
             data = _NEWLINES.sub(b" ", data)
@@ -515,7 +517,8 @@ class CaptureWriter:
                 self._fd = None
 
 
-def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: OrderCheck) -> int:
+def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: OrderChecker,
+                      rules: CaptureRules) -> int:
     flags = F_HUGE if line_len > HUGE_FRAME_BYTES else 0
     if "bad" in rec or "frame" not in rec:
         return flags | F_BAD
@@ -525,12 +528,43 @@ def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: OrderCheck) 
         return flags | F_BAD
     if "dropped" in rec:
         flags |= F_AUDIO
-    if etype not in KNOWN_TYPES:
+    if etype not in rules.known_types:
         if not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
     elif rec.get("dir") == "in" and order.check(etype, frame):
         flags |= F_OOO
     return flags
+
+
+def _checked_header(first_line: bytes, p: Path) -> dict[str, Any]:
+    try:
+        header = json.loads(first_line)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != CAPTURE_FORMAT:
+        raise CaptureFormatError(
+            f"path: {str(p)!r} is not an rtwidgets capture (line 1 is not a capture header). "
+            "Fix: pass a file written by rtwidgets.attach")
+    if header.get("version") != CAPTURE_VERSION:
+        raise CaptureFormatError(
+            f"version: capture version {header.get('version')!r} is not supported "
+            f"(this rtwidgets reads version {CAPTURE_VERSION}). Fix: upgrade rtwidgets")
+    return header
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A capture's header only (its first line), checked as ``read_capture`` checks it.
+
+    What ``rtwidgets.load`` reads at once; the frames are read when first needed.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"path: no capture at {str(p)!r}. Fix: pass the path of a .jsonl capture") from None
+    return _checked_header(first, p)
 
 
 def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameStore]:
@@ -546,20 +580,11 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
         raise FileNotFoundError(
             f"path: no capture at {str(p)!r}. Fix: pass the path of a .jsonl capture") from None
     lines = data.split(b"\n")
-    try:
-        header = json.loads(lines[0])
-    except ValueError:
-        header = None
-    if not isinstance(header, dict) or header.get("format") != CAPTURE_FORMAT:
-        raise CaptureFormatError(
-            f"path: {str(p)!r} is not an rtwidgets capture (line 1 is not a capture header). "
-            "Fix: pass a file written by rtwidgets.attach")
-    if header.get("version") != CAPTURE_VERSION:
-        raise CaptureFormatError(
-            f"version: capture version {header.get('version')!r} is not supported "
-            f"(this rtwidgets reads version {CAPTURE_VERSION}). Fix: upgrade rtwidgets")
+    header = _checked_header(lines[0], p)
     store = FrameStore()
-    order = OrderCheck()
+    # A capture's types are known by its API's catalog (no "api": a Realtime capture).
+    rules = capture_rules(header.get("api"))
+    order = rules.order_check()
     skipped = 0
     last = len(lines) - 1
     for i in range(1, len(lines)):
@@ -574,6 +599,6 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
             if i < last:
                 skipped += 1
             continue
-        store.append(line + b"\n", _flags_for_record(rec, len(line), order))
+        store.append(line + b"\n", _flags_for_record(rec, len(line), order, rules))
     header["skipped_lines"] = skipped
     return header, store

@@ -1,8 +1,25 @@
 """Call control over REST: create a WebRTC call, and accept, reject, refer or hang up a call.
 
 Why: the sideband only watches and steers a session; whether a SIP call is answered, turned
-away, transferred or ended is decided by five REST endpoints (realtime-protocol.md §2, §4).
-This module drives them through the official SDK (``client.realtime.calls``) so that auth,
+away, transferred or ended is decided by five REST endpoints (realtime-protocol.md §2, §4),
+and GPT-Live has the same five plus ``fork`` and ``download_recording`` under
+``/v1/live/sessions`` (live-protocol.md §2.1). One set of functions serves both APIs: the id's
+prefix picks the API (``rtc_…`` Realtime, ``live_…`` Live; ``protocol.ids.api_of_id``), and
+``api="realtime"|"live"`` names it for an id whose prefix says nothing (an id with the other
+API's prefix is refused: ``api`` never overrides a prefix). The Realtime requests are exactly
+what they were; the Live ones differ where the SDK says they do: accept wraps its body as
+``{"session": {"type": "live", "model": …}}``; reject always sends a ``status_code`` (the SDK
+requires one: ``None`` sends 603 Decline, the Realtime server's default) and takes 300–699;
+a Live WebRTC create is JSON (``{"session", "transport": {"type": "webrtc", "sdp"}}``) and
+its session id comes back in the body (``session.id``), not in a ``Location`` header.
+The Live session checks here cover the fields each endpoint takes (``SessionAcceptParams``,
+``MediaSessionConfig``, ``MediaSessionForkConfig`` in SDK 3.57.0): unknown keys, Realtime-only
+fields, fields of another transport (``audio.format``, idle settings), the required ``model``
+and the shapes of delegation, input and triggers; the depth of a backend's tool list is left
+to the server.
+
+This module drives them through the official SDK (``client.realtime.calls``,
+``client.live.sessions``) so that auth,
 base URLs, retries and the emulator (``client=emu.client()``) all work the same way, and it
 adds what the SDK leaves out: input checked *before* anything is sent (a bad call id, session
 field, SIP status code or transfer target raises ``ValidationError`` naming the field and the
@@ -17,24 +34,43 @@ created itself open after the call (a default client lives for one request only)
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import openai
 
-from rtwidgets.protocol.errors import ValidationError, short
-from rtwidgets.protocol.ids import SIP_URI_RE, TEL_URI_RE, call_id_from_location, check_call_id
+from rtwidgets.protocol.errors import ValidationError, did_you_mean, short
+from rtwidgets.protocol.ids import (
+    SIP_URI_RE,
+    TEL_URI_RE,
+    ApiName,
+    api_of_id,
+    call_id_from_location,
+    check_call_id,
+    check_live_session_id,
+    check_opaque_id,
+    is_call_id,
+    is_live_session_id,
+    looks_secret,
+)
 from rtwidgets.protocol.session import validate_session
 
 __all__ = [
+    "AlreadyAcceptedError",
     "CallControlError",
     "CallNotFoundError",
     "CreatedCall",
     "accept",
     "create_call",
+    "download_recording",
+    "fork",
     "hangup",
     "refer",
     "reject",
@@ -52,13 +88,16 @@ class CreatedCall:
     """A WebRTC call created by ``create_call``.
 
     Attributes:
-        call_id: the last path segment of the ``Location`` header (``rtc_…``, opaque): the
-            id to attach the sideband to and to hang up with.
+        call_id: the id to attach the sideband to and to hang up with (opaque): for Realtime
+            the last path segment of the ``Location`` header (``rtc_…``), for Live the
+            ``session.id`` of the answer's body (``live_…``).
         sdp_answer: the server's SDP answer, to hand to the browser's ``RTCPeerConnection``.
+        api: ``"realtime"`` or ``"live"``: which API made it.
     """
 
     call_id: str
     sdp_answer: str
+    api: ApiName = "realtime"
 
 
 class CallControlError(RuntimeError):
@@ -97,12 +136,105 @@ class CallNotFoundError(CallControlError):
     """HTTP 404: the call id is unknown to the server or the call has already ended."""
 
 
+class AlreadyAcceptedError(CallControlError):
+    """A pending SIP call was already accepted (or is being accepted) through one API.
+
+    One SIP call can be offered both as a Realtime call and as a Live session; "the first
+    successful Realtime or Live accept endpoint selects the runtime surface" (SDK docstring).
+    ``IncomingCall.accept`` refuses the second accept with this error before anything is sent.
+
+    Attributes:
+        accepted_as: ``"realtime"`` or ``"live"``: the API the first accept went to.
+    """
+
+    accepted_as: str
+
+    def __init__(self, message: str, *, call_id: str | None, action: str,
+                 accepted_as: str) -> None:
+        super().__init__(message, call_id=call_id, action=action)
+        self.accepted_as = accepted_as
+
+
 # --------------------------------------------------------------------------- validation
 
 
 def _check_call_id(call_id: object) -> str:
     # The one rule for call ids (protocol/ids.py): 'rtc_' and a safe tail, never echoed.
     return check_call_id(call_id, "call_id")
+
+
+_OTHER_API_FIX: Final = (
+    "; a GPT-Live session id starts with 'live_'; for an id with another prefix pass "
+    "api='realtime' or api='live'"
+)
+
+
+def _check_api(api: object) -> ApiName | None:
+    if api is None:
+        return None
+    if api == "realtime":
+        return "realtime"
+    if api == "live":
+        return "live"
+    raise ValidationError(
+        "api", f"{short(api)} is not an API",
+        "pass api='realtime' or api='live', or leave it out to decide by the id's prefix "
+        "(rtc_… is Realtime, live_… is Live)",
+    )
+
+
+def resolve_api(call_id: object, api: object = None, field: str = "call_id") -> tuple[ApiName, str]:
+    """Which API ``call_id`` belongs to, and the id itself; ``ValidationError`` if unsafe.
+
+    The prefix decides (``rtc_`` Realtime, ``live_`` Live). ``api`` names the API of an id
+    whose prefix says nothing; it never overrides a prefix (an ``rtc_`` id with
+    ``api="live"`` is refused: the two APIs' ids are not interchangeable).
+    """
+    wanted = _check_api(api)
+    known = api_of_id(call_id)
+    if known is not None:
+        if wanted is not None and wanted != known:
+            prefix = "rtc_" if known == "realtime" else "live_"
+            raise ValidationError(
+                "api",
+                f"the id starts with {prefix!r}, which is a {known} id, but api={wanted!r}",
+                f"leave api out (or pass api={known!r}); to control the call through "
+                f"{wanted}, use its {wanted} id",
+            )
+        assert isinstance(call_id, str)
+        return known, call_id
+    if not isinstance(call_id, str):
+        check_call_id(call_id, field)  # raises: the type error
+    assert isinstance(call_id, str)
+    if wanted is not None:
+        return wanted, check_opaque_id(call_id, field)
+    if call_id.startswith("live_"):
+        check_live_session_id(call_id, field)  # raises with the Live wording
+    try:
+        check_call_id(call_id, field)
+    except ValidationError as err:
+        if looks_secret(call_id):
+            raise
+        raise ValidationError(err.field, err.problem, err.fix + _OTHER_API_FIX) from None
+    raise AssertionError("unreachable: check_call_id accepted an id api_of_id refused")
+
+
+def _live_only(session_id: object, action: str) -> str:
+    """A Live session id for ``fork`` / ``download_recording`` (only Live has them)."""
+    if is_call_id(session_id):
+        raise ValidationError(
+            "session_id",
+            f"is a Realtime call id (rtc_…); only stored GPT-Live sessions have {action}",
+            "pass the 'live_…' id of a Live session started with store=True",
+        )
+    if is_live_session_id(session_id):
+        return session_id  # type: ignore[return-value]
+    if isinstance(session_id, str) and not session_id.startswith("live_"):
+        try:
+            return check_opaque_id(session_id, "session_id")  # an id with an unknown prefix
+        except ValidationError:
+            pass
+    return check_live_session_id(session_id, "session_id")
 
 
 def _session_body(session: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,6 +256,13 @@ def _session_body(session: Mapping[str, Any] | None, fields: Mapping[str, Any]) 
             )
         body[key] = value
     session_type = body.setdefault("type", "realtime")
+    if session_type == "live":
+        raise ValidationError(
+            "session.type",
+            "'live' is a GPT-Live session, and this is a Realtime call (rtc_…)",
+            "accept the Realtime id with a Realtime session (type 'realtime'), or accept the "
+            "call's 'live_…' id with this Live session",
+        )
     if session_type != "realtime":
         raise ValidationError(
             "session.type",
@@ -216,7 +355,356 @@ def _check_client(client: object) -> None:
         )
 
 
+# --------------------------------------------------------------------------- Live sessions
+
+#: The fields each Live endpoint takes (SDK 3.57.0: ``SessionAcceptParams.session``,
+#: ``MediaSessionConfigParam`` for the WebRTC create, ``MediaSessionForkConfigParam``).
+_LIVE_FIELDS: Final[dict[str, frozenset[str]]] = {
+    "accept": frozenset({"type", "model", "audio", "delegation", "input", "instructions",
+                         "safety_identifier", "store", "triggers"}),
+    "create_call": frozenset({"model", "audio", "client", "delegation", "idle_timeout_s",
+                              "input", "instructions", "safety_identifier", "store",
+                              "triggers", "wake_policy"}),
+    "fork": frozenset({"client", "delegation", "store"}),
+}
+#: Realtime session fields people bring along, and where the Live equivalent lives.
+_REALTIME_ONLY: Final[dict[str, str]] = {
+    "voice": "set the voice as audio={'output': {'voice': 'marin'}}",
+    "tools": "give backend tools to the delegate: delegation={'type': 'responses', "
+    "'responses': {'model': …, 'tools': [...]}}",
+    "tool_choice": "set it on the backend: delegation.responses.tool_choice",
+    "output_modalities": "leave it out: a Live session always speaks",
+    "max_output_tokens": "set it on the backend: delegation.responses.max_output_tokens",
+    "turn_detection": "leave it out: GPT-Live is full duplex and has no turn detection",
+    "truncation": "leave it out: Live context is append-only",
+    "prompt": "leave it out: use instructions (and delegation.responses.instructions)",
+    "tracing": "leave it out",
+    "include": "leave it out",
+    "temperature": "leave it out",
+}
+_WEBRTC_ONLY: Final = frozenset({"client", "idle_timeout_s", "wake_policy"})
+_INHERITED: Final = frozenset({"model", "instructions", "audio", "input", "type",
+                               "safety_identifier", "triggers"})
+_DELEGATION_TYPES: Final = ("client", "responses", "decisions")
+_TRIGGER_EVENTS: Final = ("session.input_transcript.delta", "session.output_transcript.delta")
+_INPUT_MAX: Final = 128
+_PART_TYPES: Final[dict[str, tuple[str, ...]]] = {
+    "developer": ("input_text",),
+    "user": ("input_text",),
+    "assistant": ("text", "output_text"),
+}
+
+
+def _mapping(value: object, field: str, example: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, f"expected an object, got {type(value).__name__}",
+                              f"pass {example}", code="invalid_type")
+    return value
+
+
+def _text(value: object, field: str, fix: str, *, optional: bool = False,
+          blank: bool = True) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}", fix,
+                              code="invalid_type")
+    if not blank and not value.strip():
+        raise ValidationError(field, "is empty", fix)
+
+
+def _int(value: object, field: str, low: int, fix: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"expected an integer, got {type(value).__name__}", fix,
+                              code="invalid_type")
+    if value < low:
+        raise ValidationError(field, f"{value} is below {low}", fix)
+
+
+def _only(value: Mapping[str, Any], field: str, allowed: tuple[str, ...], fix: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise ValidationError(
+                f"{field}.{key}", f"is not a field here{did_you_mean(str(key), allowed)}",
+                fix, code="unknown_parameter",
+            )
+
+
+def _check_live_audio(audio: object, action: str) -> None:
+    audio = _mapping(audio, "session.audio", "audio={'output': {'voice': 'marin'}}")
+    if "format" in audio:
+        raise ValidationError(
+            "session.audio.format",
+            "SIP and WebRTC negotiate the media format; audio.format is only for the primary "
+            "WebSocket",
+            "leave audio.format out",
+            code="unknown_parameter",
+        )
+    _only(audio, "session.audio", ("output",), "pass audio={'output': {'voice': 'marin'}}")
+    if "output" not in audio:
+        return
+    output = _mapping(audio["output"], "session.audio.output", "{'voice': 'marin'}")
+    _only(output, "session.audio.output", ("voice",),
+          "only the voice is set here: {'voice': 'marin'}")
+    if "voice" in output:
+        voice = output["voice"]
+        fix = "pass a built-in voice name such as 'marin' or 'cedar', or {'id': 'voice_…'}"
+        if isinstance(voice, Mapping):
+            _only(voice, "session.audio.output.voice", ("id",), fix)
+            _text(voice.get("id"), "session.audio.output.voice.id", fix, blank=False)
+        else:
+            _text(voice, "session.audio.output.voice", fix, blank=False)
+
+
+def _check_delegation(value: object, action: str) -> None:
+    if value is None and action != "fork":
+        return
+    field = "session.delegation"
+    delegation = _mapping(value, field, "delegation={'type': 'client'} (or 'responses', "
+                          "'decisions')")
+    kind = delegation.get("type")
+    allowed = ("responses",) if action == "fork" else _DELEGATION_TYPES
+    if not isinstance(kind, str) or kind not in allowed:
+        fix = ("a fork keeps the stored session's delegation owner: pass "
+               "{'type': 'responses', 'responses': {…}} or leave delegation out"
+               if action == "fork" else
+               "use type 'client' (your code), 'responses' (a Responses model) or "
+               "'decisions' (the Decision API)")
+        raise ValidationError(f"{field}.type", f"{short(kind)} is not a delegation type", fix)
+    keys: tuple[str, ...] = ("type", "acknowledgement_delay_ms")
+    if kind != "client":
+        keys += (kind,)
+    _only(delegation, field, keys, f"a {kind} delegation takes {', '.join(keys)}")
+    if "acknowledgement_delay_ms" in delegation:
+        _int(delegation["acknowledgement_delay_ms"], f"{field}.acknowledgement_delay_ms", 0,
+             "pass whole milliseconds, 0 or more")
+    if kind == "client":
+        return
+    if kind not in delegation:
+        if action == "fork":
+            return  # a fork's backend settings are all optional
+        raise ValidationError(
+            f"{field}.{kind}", "is required for this delegation type",
+            f"pass {kind}={{'model': …}} with the backend settings",
+            code="missing_required_parameter",
+        )
+    backend = _mapping(delegation[kind], f"{field}.{kind}", "{'model': …}")
+    if action != "fork" or "model" in backend:
+        _text(backend.get("model"), f"{field}.{kind}.model",
+              "name the backend model, e.g. 'gpt-5.5'", blank=False)
+
+
+def _check_input(value: object) -> None:
+    field = "session.input"
+    fix = ("pass a list of at most 128 messages like {'role': 'user', 'content': "
+           "[{'type': 'input_text', 'text': '…'}]}")
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(field, f"expected a list, got {type(value).__name__}", fix,
+                              code="invalid_type")
+    if len(value) > _INPUT_MAX:
+        raise ValidationError(field, f"{len(value)} messages is more than {_INPUT_MAX}", fix)
+    for i, item in enumerate(value):
+        where = f"{field}[{i}]"
+        message = _mapping(item, where, "{'role': 'user', 'content': [{'type': 'input_text', "
+                           "'text': '…'}]}")
+        role = message.get("role")
+        if role not in _PART_TYPES:
+            raise ValidationError(f"{where}.role", f"{short(role)} is not a role here",
+                                  "use 'developer', 'user' or 'assistant'")
+        content = message.get("content")
+        if not isinstance(content, (list, tuple)) or len(content) != 1:
+            raise ValidationError(f"{where}.content", "must be a list of exactly one text part",
+                                  "pass content=[{'type': …, 'text': '…'}]")
+        part = _mapping(content[0], f"{where}.content[0]", "{'type': 'input_text', 'text': '…'}")
+        kinds = _PART_TYPES[str(role)]
+        if "type" in part and part["type"] not in kinds:
+            raise ValidationError(f"{where}.content[0].type",
+                                  f"{short(part['type'])} is not a {role} text part",
+                                  f"use type {' or '.join(repr(k) for k in kinds)}")
+        _text(part.get("text"), f"{where}.content[0].text", "pass the message text")
+
+
+def _check_triggers(value: object) -> None:
+    field = "session.triggers"
+    fix = ("pass a list like [{'type': 'decisions', 'event_type': "
+           "'session.input_transcript.delta', 'decisions': {'questions': [...]}}], or [] to "
+           "disable")
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(field, f"expected a list, got {type(value).__name__}", fix,
+                              code="invalid_type")
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        where = f"{field}[{i}]"
+        trigger = _mapping(item, where, fix.removeprefix("pass a list like [").rstrip("]"))
+        if trigger.get("type") != "decisions":
+            raise ValidationError(f"{where}.type", f"{short(trigger.get('type'))} is not a "
+                                  "trigger type", "use type 'decisions'")
+        event_type = trigger.get("event_type")
+        if event_type not in _TRIGGER_EVENTS:
+            raise ValidationError(f"{where}.event_type", f"{short(event_type)} cannot trigger",
+                                  f"use {' or '.join(repr(e) for e in _TRIGGER_EVENTS)}")
+        if event_type in seen:
+            raise ValidationError(f"{where}.event_type", "a second trigger for the same event",
+                                  "give at most one trigger per event_type")
+        seen.add(str(event_type))
+        decisions = _mapping(trigger.get("decisions"), f"{where}.decisions",
+                             "decisions={'questions': [...]}")
+        if not isinstance(decisions.get("questions"), (list, tuple)):
+            raise ValidationError(f"{where}.decisions.questions", "must be a list",
+                                  "pass the questions to evaluate as a list",
+                                  code="invalid_type")
+
+
+def _live_session_body(
+    session: Mapping[str, Any] | None, fields: Mapping[str, Any], action: str
+) -> dict[str, Any]:
+    """The Live session object for ``accept``, ``create_call`` or ``fork``, checked."""
+    if session is not None and not isinstance(session, Mapping):
+        raise ValidationError(
+            "session", f"expected a mapping, got {type(session).__name__}",
+            "pass the session as a dict, e.g. {'model': 'gpt-live-1', 'instructions': '…'}",
+            code="invalid_type",
+        )
+    body: dict[str, Any] = dict(session or {})
+    for key, value in fields.items():
+        if key in body:
+            raise ValidationError(
+                f"session.{key}", "given both in session= and as a keyword argument",
+                f"give {key} once, either inside session= or as {key}=…",
+            )
+        body[key] = value
+    allowed = _LIVE_FIELDS[action]
+    if action == "accept":
+        body.setdefault("type", "live")
+    elif body.get("type") == "live":
+        del body["type"]  # names the API for create_call; not a field of the create body
+    for key in body:
+        if key in allowed:
+            continue
+        if key == "type":
+            problem = (f"{short(body[key])} is not a Live session type" if action == "accept"
+                       else "is not a field of this request")
+            fix = ("use type='live' (or leave it out); to answer as Realtime, accept the "
+                   "call's rtc_… id" if action == "accept" else "leave type out")
+        elif key in _REALTIME_ONLY:
+            problem = "is a Realtime session field; GPT-Live has none"
+            fix = _REALTIME_ONLY[key]
+        elif action == "accept" and key in _WEBRTC_ONLY:
+            problem = "is only for a Live WebRTC session"
+            fix = "leave it out when accepting a SIP call"
+        elif action == "fork" and key in _INHERITED:
+            problem = "is inherited from the stored session and cannot change in a fork"
+            fix = "leave it out; a fork may set only client, delegation and store"
+        else:
+            problem = f"is not a field here{did_you_mean(str(key), allowed)}"
+            fix = f"use only {', '.join(sorted(allowed))}"
+        raise ValidationError(f"session.{key}", problem, fix, code="unknown_parameter")
+    if action == "accept" and body["type"] != "live":
+        raise ValidationError(
+            "session.type", f"{short(body['type'])} is not a Live session type",
+            "use type='live' (or leave it out); to answer as Realtime, accept the call's "
+            "rtc_… id",
+        )
+    if action != "fork":
+        if "model" not in body:
+            raise ValidationError(
+                "session.model", "is required for a Live session",
+                "pass model='gpt-live-1' (or 'gpt-live-1.1')",
+                code="missing_required_parameter",
+            )
+        _text(body["model"], "session.model", "pass model='gpt-live-1' (or 'gpt-live-1.1')",
+              blank=False)
+    if "instructions" in body:
+        _text(body["instructions"], "session.instructions",
+              "pass the frontend instructions as text, or None for the server's default",
+              optional=True)
+    if "safety_identifier" in body:
+        value = body["safety_identifier"]
+        _text(value, "session.safety_identifier",
+              "pass a stable, non-secret id of your end user (e.g. a hash)", optional=True)
+        if isinstance(value, str) and looks_secret(value):
+            raise ValidationError("session.safety_identifier",
+                                  "looks like an API key or secret (not shown)",
+                                  "pass a stable id of your end user, never a key")
+    if "store" in body and not isinstance(body["store"], bool):
+        raise ValidationError("session.store", f"expected True or False, got "
+                              f"{type(body['store']).__name__}", "pass store=True or False",
+                              code="invalid_type")
+    if "audio" in body:
+        _check_live_audio(body["audio"], action)
+    if "delegation" in body:
+        _check_delegation(body["delegation"], action)
+    if "input" in body:
+        _check_input(body["input"])
+    if "triggers" in body:
+        _check_triggers(body["triggers"])
+    if "client" in body:
+        client = _mapping(body["client"], "session.client",
+                          "client={'data_channel': {'allowed_client_events': 'all'}}")
+        _only(client, "session.client", ("data_channel",),
+              "pass client={'data_channel': {…}}")
+        _mapping(client.get("data_channel"), "session.client.data_channel",
+                 "data_channel={'allowed_client_events': 'all', 'allowed_server_events': 'all'}")
+    if "idle_timeout_s" in body:
+        _int(body["idle_timeout_s"], "session.idle_timeout_s", 1,
+             "pass whole seconds, 1 or more, or leave it out to keep inference active")
+    if "wake_policy" in body:
+        policy = _mapping(body["wake_policy"], "session.wake_policy",
+                          "wake_policy={'type': 'speech', 'vad_threshold': 0.5}")
+        _only(policy, "session.wake_policy", ("type", "vad_threshold"),
+              "pass {'type': 'speech', 'vad_threshold': 0.5}")
+        if policy.get("type") != "speech":
+            raise ValidationError("session.wake_policy.type",
+                                  f"{short(policy.get('type'))} is not a wake policy",
+                                  "use type 'speech'")
+        if "vad_threshold" in policy:
+            threshold = policy["vad_threshold"]
+            if (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                    or not math.isfinite(threshold) or not 0 <= threshold <= 1):
+                raise ValidationError("session.wake_policy.vad_threshold",
+                                      f"{short(threshold)} is not a number from 0 to 1",
+                                      "use a number from 0 to 1 (default 0.5)")
+    return body
+
+
+def _check_status_code_live(status_code: object) -> int:
+    """Live's reject requires a status: 300–699 (SDK docstring); ``None`` sends 603."""
+    if status_code is None:
+        return 603
+    if isinstance(status_code, bool) or not isinstance(status_code, int):
+        raise ValidationError(
+            "status_code",
+            f"expected an integer SIP status code, got {type(status_code).__name__}",
+            "pass a SIP final status from 300 to 699, e.g. 486 (Busy Here) or 603 (Decline); "
+            "leave it out to send 603",
+            code="invalid_type",
+        )
+    if not 300 <= status_code <= 699:
+        raise ValidationError(
+            "status_code", f"{status_code} is not a SIP rejection status",
+            "use a SIP final status from 300 to 699 for a Live session, e.g. 486 (Busy Here) "
+            "or 603 (Decline)",
+        )
+    return status_code
+
+
 # --------------------------------------------------------------------------- transport
+
+
+def env_setting(name: str) -> str | None:
+    """The environment variable ``name``, or ``None`` when it is unset or empty."""
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def default_client() -> openai.AsyncOpenAI:
+    """The client rtwidgets makes when none is given: the SDK's defaults from the
+    environment, plus ``OPENAI_WEBSOCKET_BASE_URL``, which the SDK reads only as an argument
+    (the README promises it is followed; ``rtwidgets doctor`` reads it the same way).
+
+    Raises ``openai.OpenAIError`` when ``OPENAI_API_KEY`` is not set.
+    """
+    return openai.AsyncOpenAI(websocket_base_url=env_setting("OPENAI_WEBSOCKET_BASE_URL"))
 
 
 @asynccontextmanager
@@ -226,7 +714,7 @@ async def _client_scope(client: openai.AsyncOpenAI | None) -> AsyncIterator[open
         yield client
         return
     try:
-        default = openai.AsyncOpenAI()
+        default = default_client()
     except openai.OpenAIError:
         raise ValidationError(
             "client",
@@ -257,6 +745,10 @@ _WHAT_TO_DO: Final[dict[str, str]] = {
     "reject": "a SIP call can be rejected only while it rings",
     "refer": "refer needs a live SIP call and a target your SIP provider can reach",
     "hangup": "the call may already have ended",
+    "fork": "only a stored Live session (started with store=True) can be forked; send a "
+    "fresh SDP offer",
+    "download_recording": "a recording exists only for a Live session started with "
+    "store=True",
 }
 
 
@@ -312,27 +804,82 @@ def _wrap(
 # --------------------------------------------------------------------------- the API
 
 
+def _answer_of(raw: Any, action: str) -> tuple[str, str]:
+    """``(session id, sdp answer)`` from a Live create or fork answer's JSON body."""
+    problem = None
+    try:
+        data = json.loads(raw.text)
+    except ValueError:
+        data, problem = None, "is not JSON"
+    session = data.get("session") if isinstance(data, dict) else None
+    transport = data.get("transport") if isinstance(data, dict) else None
+    session_id = session.get("id") if isinstance(session, dict) else None
+    sdp = transport.get("sdp") if isinstance(transport, dict) else None
+    if problem is None and not isinstance(session_id, str):
+        problem = "has no session.id"
+    elif problem is None and not isinstance(sdp, str):
+        problem = "has no transport.sdp"
+    if problem is None:
+        assert isinstance(session_id, str)
+        assert isinstance(sdp, str)
+        try:
+            _live_only(session_id, action)
+        except ValidationError:
+            problem = "has a session.id that is not a safe id (not shown)"
+    if problem is not None:
+        raise CallControlError(
+            f"{action}: the server answered HTTP {raw.status_code} with a body that {problem}, "
+            "so the session id is unknown. Fix: check that the client's base_url is the "
+            "OpenAI API (…/v1)",
+            call_id=None, action=action, status_code=raw.status_code,
+        )
+    return session_id, sdp  # type: ignore[return-value]
+
+
 async def create_call(
     sdp: str,
     session: Mapping[str, Any] | None = None,
     client: openai.AsyncOpenAI | None = None,
+    *,
+    api: ApiName | None = None,
 ) -> CreatedCall:
-    """Create a WebRTC call from an SDP offer: ``POST /v1/realtime/calls``.
+    """Create a WebRTC call from an SDP offer: ``POST /v1/realtime/calls`` or ``/v1/live/sessions``.
 
     Args:
         sdp: the browser's SDP offer (starts with ``v=0``).
-        session: the session to start with (``type`` ``"realtime"`` is inserted when absent);
-            validated before sending.
+        session: the session to start with, validated before sending. Realtime: ``type``
+            ``"realtime"`` is inserted when absent. Live: a ``MediaSessionConfig`` with its
+            required ``model``; ``type: "live"`` may name the API and is not sent.
         client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        api: ``"realtime"`` or ``"live"``; default: ``"live"`` when ``session["type"]`` is
+            ``"live"``, else ``"realtime"``.
 
     Returns:
-        ``CreatedCall(call_id, sdp_answer)``; the call id is read from the ``Location`` header.
+        ``CreatedCall(call_id, sdp_answer, api)``. Realtime reads the call id from the
+        ``Location`` header, Live from the answer's ``session.id`` (live-protocol.md §2.1).
 
     Raises:
         ValidationError: bad input; nothing was sent.
-        CallControlError: the server refused, was unreachable, or sent no ``Location``.
+        CallControlError: the server refused, was unreachable, or sent no id.
     """
     _check_sdp(sdp)
+    wanted = _check_api(api)
+    if wanted is None:
+        is_live = isinstance(session, Mapping) and session.get("type") == "live"
+        wanted = "live" if is_live else "realtime"
+    if wanted == "live":
+        live_body = _live_session_body(session, {}, "create_call")
+        _check_client(client)
+        async with _client_scope(client) as c:
+            try:
+                raw_live = await c.live.with_raw_response.create(
+                    session=live_body,  # type: ignore[arg-type]  # validated plain dict
+                    transport={"type": "webrtc", "sdp": sdp},
+                )
+            except openai.OpenAIError as exc:
+                raise _wrap(exc, action="create_call", call_id=None, client=c) from None
+            session_id, answer = _answer_of(raw_live, "create_call")
+            return CreatedCall(call_id=session_id, sdp_answer=answer, api="live")
     body = None if session is None else _session_body(session, {})
     _check_client(client)
     async with _client_scope(client) as c:
@@ -374,14 +921,21 @@ async def accept(
     session: Mapping[str, Any] | None = None,
     *,
     client: openai.AsyncOpenAI | None = None,
+    api: ApiName | None = None,
     **session_fields: Any,
 ) -> None:
-    """Accept a ringing SIP call with a session: ``POST /v1/realtime/calls/{id}/accept``.
+    """Accept a ringing SIP call with a session.
+
+    Realtime (``rtc_…``): ``POST /v1/realtime/calls/{id}/accept`` with the session object.
+    Live (``live_…``): ``POST /v1/live/sessions/{id}/accept`` with ``{"session": {"type":
+    "live", "model": …, …}}``.
 
     Args:
-        call_id: the ``rtc_u0_…`` id from the ``realtime.call.incoming`` webhook.
-        session: the session object (``type`` ``"realtime"`` is inserted when absent).
+        call_id: the ``rtc_u0_…`` id of ``realtime.call.incoming`` or the ``live_…`` id of
+            ``live.transport.incoming``.
+        session: the session object (its ``type`` is inserted when absent).
         client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        api: ``"realtime"`` or ``"live"`` for an id whose prefix says neither.
         **session_fields: more session fields, e.g. ``instructions="…"``; a field may not
             appear both here and in ``session``.
 
@@ -390,12 +944,20 @@ async def accept(
         CallNotFoundError: the call is unknown or no longer ringing (HTTP 404).
         CallControlError: any other refusal by the server.
     """
-    _check_call_id(call_id)
-    body = _session_body(session, session_fields)
+    which, call_id = resolve_api(call_id, api)
+    if which == "live":
+        live_body = _live_session_body(session, session_fields, "accept")
+    else:
+        body = _session_body(session, session_fields)
     _check_client(client)
     async with _client_scope(client) as c:
         try:
-            await c.realtime.calls.accept(call_id, **body)
+            if which == "live":
+                await c.live.sessions.accept(
+                    call_id, session=live_body,  # type: ignore[arg-type]  # validated dict
+                )
+            else:
+                await c.realtime.calls.accept(call_id, **body)
         except openai.OpenAIError as exc:
             raise _wrap(exc, action="accept", call_id=call_id, client=c) from None
 
@@ -405,25 +967,32 @@ async def reject(
     status_code: int | None = None,
     *,
     client: openai.AsyncOpenAI | None = None,
+    api: ApiName | None = None,
 ) -> None:
-    """Turn a ringing SIP call away: ``POST /v1/realtime/calls/{id}/reject``.
+    """Turn a ringing SIP call away: ``POST …/calls/{id}/reject`` or ``…/sessions/{id}/reject``.
 
     Args:
-        call_id: the ``rtc_u0_…`` id of the ringing call.
-        status_code: the SIP final status, 400–699 (e.g. 486 Busy Here); ``None`` sends ``{}``
-            and the server uses 603 Decline.
+        call_id: the ``rtc_u0_…`` or ``live_…`` id of the ringing call.
+        status_code: the SIP final status. Realtime: 400–699, ``None`` sends ``{}`` and the
+            server uses 603 Decline. Live: 300–699 (the SDK's range), and a status is always
+            sent (the SDK requires it): ``None`` sends 603.
         client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        api: ``"realtime"`` or ``"live"`` for an id whose prefix says neither.
 
     Raises:
         ValidationError: bad call id or status code; nothing was sent.
         CallNotFoundError, CallControlError: the server refused.
     """
-    _check_call_id(call_id)
-    code = _check_status_code(status_code)
+    which, call_id = resolve_api(call_id, api)
+    code = _check_status_code_live(status_code) if which == "live" else _check_status_code(
+        status_code)
     _check_client(client)
     async with _client_scope(client) as c:
         try:
-            if code is None:
+            if which == "live":
+                assert code is not None
+                await c.live.sessions.reject(call_id, status_code=code)
+            elif code is None:
                 await c.realtime.calls.reject(call_id)
             else:
                 await c.realtime.calls.reject(call_id, status_code=code)
@@ -436,40 +1005,151 @@ async def refer(
     target_uri: str,
     *,
     client: openai.AsyncOpenAI | None = None,
+    api: ApiName | None = None,
 ) -> None:
-    """Transfer a SIP call (SIP REFER): ``POST /v1/realtime/calls/{id}/refer``.
+    """Transfer a SIP call (SIP REFER): ``POST …/{id}/refer`` of the id's API.
 
     Args:
-        call_id: the ``rtc_u0_…`` id of the live call.
+        call_id: the ``rtc_u0_…`` or ``live_…`` id of the live call.
         target_uri: where to transfer, ``tel:+14155550123`` or ``sip:agent@example.com``.
         client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        api: ``"realtime"`` or ``"live"`` for an id whose prefix says neither.
 
     Raises:
         ValidationError: bad call id or target; nothing was sent.
         CallNotFoundError, CallControlError: the server refused.
     """
-    _check_call_id(call_id)
+    which, call_id = resolve_api(call_id, api)
     target = _check_target_uri(target_uri)
     _check_client(client)
     async with _client_scope(client) as c:
         try:
-            await c.realtime.calls.refer(call_id, target_uri=target)
+            if which == "live":
+                await c.live.sessions.refer(call_id, target_uri=target)
+            else:
+                await c.realtime.calls.refer(call_id, target_uri=target)
         except openai.OpenAIError as exc:
             raise _wrap(exc, action="refer", call_id=call_id, client=c) from None
 
 
-async def hangup(call_id: str, *, client: openai.AsyncOpenAI | None = None) -> None:
-    """End a SIP or WebRTC call: ``POST /v1/realtime/calls/{id}/hangup``.
+async def hangup(
+    call_id: str, *, client: openai.AsyncOpenAI | None = None, api: ApiName | None = None
+) -> None:
+    """End a call: ``POST /v1/realtime/calls/{id}/hangup`` or ``/v1/live/sessions/{id}/hangup``.
+
+    The Live docstring says "End a SIP call"; whether it also ends a Live WebRTC session is
+    unconfirmed (live-protocol.md §2.1): ``session.close`` on the sideband always does.
 
     Raises:
         ValidationError: bad call id; nothing was sent.
         CallNotFoundError: the call is unknown or has already ended.
         CallControlError: any other refusal by the server.
     """
-    _check_call_id(call_id)
+    which, call_id = resolve_api(call_id, api)
     _check_client(client)
     async with _client_scope(client) as c:
         try:
-            await c.realtime.calls.hangup(call_id)
+            if which == "live":
+                await c.live.sessions.hangup(call_id)
+            else:
+                await c.realtime.calls.hangup(call_id)
         except openai.OpenAIError as exc:
             raise _wrap(exc, action="hangup", call_id=call_id, client=c) from None
+
+
+async def fork(
+    session_id: str,
+    sdp: str,
+    session: Mapping[str, Any] | None = None,
+    *,
+    client: openai.AsyncOpenAI | None = None,
+    **session_fields: Any,
+) -> CreatedCall:
+    """Fork a stored Live session onto a new WebRTC connection: ``POST …/{id}/fork``.
+
+    The new session inherits the stored one's model, voice, instructions and conversation;
+    ``session`` may set only ``client``, ``delegation`` (same owner, ``responses``) and
+    ``store`` (live-protocol.md §7.8). Attach the sideband to the **new** id.
+
+    Args:
+        session_id: the ``live_…`` id of a session started with ``store=True``.
+        sdp: the browser's SDP offer for the new connection (starts with ``v=0``).
+        session: overrides (``MediaSessionForkConfig``); leave out to inherit everything.
+        client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+        **session_fields: more override fields, e.g. ``store=False``.
+
+    Returns:
+        ``CreatedCall(call_id=<the new live_… id>, sdp_answer, api="live")``.
+
+    Raises:
+        ValidationError: bad id, SDP or override; nothing was sent.
+        CallNotFoundError: the session is unknown or was not stored (HTTP 404).
+        CallControlError: any other refusal by the server.
+    """
+    session_id = _live_only(session_id, "forks")
+    _check_sdp(sdp)
+    overrides = (
+        None if session is None and not session_fields
+        else _live_session_body(session, session_fields, "fork")
+    )
+    _check_client(client)
+    async with _client_scope(client) as c:
+        try:
+            transport = {"type": "webrtc", "sdp": sdp}
+            if overrides is None:
+                raw = await c.live.sessions.with_raw_response.fork(
+                    session_id, transport=transport,  # type: ignore[arg-type]
+                )
+            else:
+                raw = await c.live.sessions.with_raw_response.fork(
+                    session_id, transport=transport,  # type: ignore[arg-type]
+                    session=overrides,  # type: ignore[arg-type]  # validated plain dict
+                )
+        except openai.OpenAIError as exc:
+            raise _wrap(exc, action="fork", call_id=session_id, client=c) from None
+        new_id, answer = _answer_of(raw, "fork")
+        return CreatedCall(call_id=new_id, sdp_answer=answer, api="live")
+
+
+async def download_recording(
+    session_id: str,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    client: openai.AsyncOpenAI | None = None,
+) -> bytes:
+    """The recording of a stored Live session: ``GET /v1/live/sessions/{id}/content``.
+
+    The format is not documented (a third party reports stereo WAV, left the caller, right the
+    model; unconfirmed, live-protocol.md §2.1): the bytes are returned as sent.
+
+    Args:
+        session_id: the ``live_…`` id of a session started with ``store=True``.
+        path: also write the bytes to this file (its folder must exist).
+        client: an ``openai.AsyncOpenAI`` (default: one from the environment).
+
+    Raises:
+        ValidationError: bad id or path; nothing was sent.
+        CallNotFoundError: the session is unknown or was not stored (HTTP 404).
+        CallControlError: any other refusal by the server.
+    """
+    session_id = _live_only(session_id, "recordings")
+    target: Path | None = None
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ValidationError("path", f"expected a file path, got {type(path).__name__}",
+                                  "pass a file name such as 'call.wav', or leave it out",
+                                  code="invalid_type")
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise ValidationError("path", "its folder does not exist",
+                                  "create the folder first, or pass another path")
+    _check_client(client)
+    async with _client_scope(client) as c:
+        try:
+            content = await c.live.sessions.download_recording(session_id)
+        except openai.OpenAIError as exc:
+            raise _wrap(exc, action="download_recording", call_id=session_id, client=c) from None
+        data = content.content
+    if target is not None:
+        target.write_bytes(data)
+    return data

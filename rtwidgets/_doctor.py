@@ -125,9 +125,6 @@ def _shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value else None
 
 
 def _short_message(text: str) -> str:
@@ -291,8 +288,10 @@ async def run_doctor(opts: DoctorOptions, stream: TextIO | None = None) -> int:
     out = _Out(stream if stream is not None else sys.stdout,
                [s for s in (key, webhook_secret) if s])
     marks = {"ok": out.ok, "fail": out.fail, "warn": out.warn, "skip": out.skip}
-    base_url = _env("OPENAI_BASE_URL") or _DEFAULT_BASE_URL
-    ws_url = _env("OPENAI_WEBSOCKET_BASE_URL")
+    from rtwidgets._control import env_setting  # the one reading of these, shared with attach
+
+    base_url = env_setting("OPENAI_BASE_URL") or _DEFAULT_BASE_URL
+    ws_url = env_setting("OPENAI_WEBSOCKET_BASE_URL")
     out.line("rtwidgets doctor")
     out.row(" ", "server", _shown_url(base_url) + (
         f"  (websocket {_shown_url(ws_url)})" if ws_url else ""))

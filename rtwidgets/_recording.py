@@ -1,14 +1,23 @@
 """``load(path)`` → ``Recording``: a finished call from its capture, with the Call's read API.
 
 Why: analysis, widgets and teaching work on recorded calls as much as on live ones, so a
-capture loads into an object that reads like a ``Call`` (``call_id``, ``state``, ``frames()``,
-``subscribe``, ``events()``), with the ``SessionState`` rebuilt by feeding every frame (in,
-out and meta, each at its recorded wall time ``t``) exactly as the live call fed it. And
-``replay(speed=…)`` plays it back through ``ReplayTransport`` as a ``Replay``: a ``Call`` whose
-frames arrive in their recorded rhythm, with ``pause``/``resume``/``seek``.
+capture loads into an object that reads like a ``Call``: both are a ``CallSource`` (``call_id``,
+``state``, ``status``, ``frames()``, ``subscribe``, ``wait_for``, the ``read_only``
+capability). The ``SessionState`` is rebuilt by feeding every frame (in, out and meta, each
+at its recorded wall time ``t``) exactly as the live call fed it. And ``replay(speed=…)``
+plays it back through ``ReplayTransport`` as a ``Replay``: a source whose frames arrive in
+their recorded rhythm, with ``pause``/``resume``/``seek``.
 
-Never: write to the capture it reads, or send anything (a replay refuses every send with
-``ReplayReadOnlyError`` and names the fix).
+Lazy (issue 11, item 9): ``load`` reads and checks the header line only. The frames are read
+when something first asks for them (``frames()``, ``duration``, ``len``), and the state is
+folded when something first asks for ``state`` or ``status`` — each once. An analysis table
+over a ``Recording`` reads its file column-wise and needs neither, so ``analyze(load(p))``
+never pays for the fold.
+
+Never: write to the capture it reads, or send anything. Neither a ``Recording`` nor a
+``Replay`` has a live action; code written for a ``Call`` that reaches for one on a replay
+(``replay.send``, ``update_session``, ``send_tool_output``, ``cancel_response``, ``tool``,
+``hangup``) gets ``ReplayReadOnlyError`` naming the fix, as before.
 """
 
 from __future__ import annotations
@@ -16,12 +25,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from rtwidgets._call import Call, CallStatus, _transport_kind
-from rtwidgets._capture import BAD_FRAME_TYPE, F_BAD, Frame, FrameStore, read_capture
+from rtwidgets._call import (
+    CallSource,
+    CallStatus,
+    _transport_kind,
+    _TransportSource,
+    event_of_record,
+)
+from rtwidgets._capture import FrameStore, read_capture, read_header
 from rtwidgets._transport import ReplayReadOnlyError, ReplayTransport
 from rtwidgets.protocol.state import SessionState
 
@@ -29,109 +45,100 @@ __all__ = ["Recording", "Replay", "load"]
 
 log = logging.getLogger("rtwidgets.recording")
 
-
-def _event_of(rec: dict[str, Any], flags: int) -> dict[str, Any]:
-    if "bad" in rec or flags & F_BAD:
-        raw = rec.get("bad")
-        if raw is None:
-            raw = json.dumps(rec.get("frame"))
-        return {"type": BAD_FRAME_TYPE, "raw": raw, "error": rec.get("error", "")}
-    event: dict[str, Any] = rec["frame"]
-    return event
+#: What a ``Call`` can do that a replay cannot; reaching for one raises ``ReplayReadOnlyError``.
+_LIVE_ACTIONS = frozenset({"send", "update_session", "send_tool_output", "cancel_response",
+                           "tool", "hangup", "append_instructions", "append_thinking",
+                           "append_commentary", "mute", "unmute", "close_session"})
 
 
-class Recording:
-    """A loaded capture. ``state`` is rebuilt from the frames; ``frames()`` is lazy."""
+class Recording(CallSource):
+    """A loaded capture. ``frames()`` is read, and ``state`` folded, on first use, once."""
 
-    #: Views offer no live-only action (send, apply, hang up) on a read-only source.
-    read_only = True
-
-    def __init__(self, path: Path, header: dict[str, Any], store: FrameStore) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], store: FrameStore | None = None
+                 ) -> None:
         self.path = path
         self.header = header
         self.call_id: str = str(header.get("call_id", ""))
+        #: Which API the capture recorded; captures written before the field read as Realtime.
+        self.api: str = str(header.get("api") or "realtime")
         self.transport_kind = header.get("transport") or _transport_kind(self.call_id)
         self.options: dict[str, Any] = dict(header.get("options") or {})
         self._store = store
-        self.state = SessionState()
+
+    def frames(self) -> FrameStore:
+        store = self._store
+        if store is None:
+            full, store = read_capture(self.path)
+            self.header["skipped_lines"] = full.get("skipped_lines", 0)
+            self._store = store
+        return store
+
+    @cached_property
+    def state(self) -> SessionState:  # type: ignore[override]
+        return self._fold()[0]
+
+    @cached_property
+    def status(self) -> CallStatus:
+        return self._fold()[1]
+
+    def _fold(self) -> tuple[SessionState, CallStatus]:
+        folded: tuple[SessionState, CallStatus] | None = self.__dict__.get("_folded")
+        if folded is not None:
+            return folded
+        store = self.frames()
+        state = SessionState()
         ended: CallStatus | None = None
         for i in range(len(store)):
             rec = json.loads(store.line(i))
-            flags = store.flag_bits(i)
-            event = _event_of(rec, flags)
+            event = event_of_record(rec, store.flag_bits(i))
             try:
-                self.state.feed(event, direction=rec["dir"], t=rec["t"])
+                state.feed(event, direction=rec["dir"], t=rec["t"])
             except Exception:
-                log.exception("recording %s: state could not fold frame %s", path.name, i)
+                log.exception("recording %s: state could not fold frame %s", self.path.name, i)
             if event.get("type") == "rtwidgets.status":
                 ended = CallStatus(event.get("status", "ended"), event.get("reason", ""),
                                    rec["m"])
         # A capture whose writer died mid-call never got its final status.
-        self.status = ended if ended is not None and ended.state == "ended" else CallStatus(
+        status = ended if ended is not None and ended.state == "ended" else CallStatus(
             "ended", "capture ends without a final status (the process stopped)",
             store[-1].m if len(store) else 0.0)
-
-    def frames(self) -> FrameStore:
-        return self._store
+        self.__dict__["_folded"] = folded = (state, status)
+        return folded
 
     @property
     def capture_path(self) -> Path:
         return self.path
-
-    def subscribe(self, callback: Callable[[Frame], Any]) -> Callable[[], None]:
-        """Accepted for API parity with ``Call``; a recording never produces new frames."""
-        if not callable(callback):
-            raise TypeError("callback: not callable. Fix: pass a function taking a Frame")
-        return lambda: None
-
-    def on(self, type_or_prefix: str, callback: Callable[[dict[str, Any]], Any]
-           ) -> Callable[[], None]:
-        """Accepted for API parity with ``Call``; a recording never produces new events."""
-        if not callable(callback):
-            raise TypeError("callback: not callable. Fix: pass a function taking an event")
-        return lambda: None
-
-    def iter_events(self, directions: tuple[str, ...] = ("in",)) -> Iterator[dict[str, Any]]:
-        """The recorded events of the given directions, in order."""
-        for i in range(len(self._store)):
-            rec = json.loads(self._store.line(i))
-            if rec["dir"] in directions:
-                yield _event_of(rec, self._store.flag_bits(i))
 
     async def events(self, directions: tuple[str, ...] = ("in",)) -> AsyncIterator[dict[str, Any]]:
         """``async for event in recording.events()``: the recorded incoming events."""
         for event in self.iter_events(directions):
             yield event
 
-    @property
-    def duration(self) -> float:
-        return self._store[-1].m if len(self._store) else 0.0
-
     def replay(self, speed: float = 1.0, *, paused: bool = False) -> Replay:
         """A ``Replay`` of this recording (start it with ``async with`` or ``start()``)."""
         return Replay(self, speed=speed, paused=paused)
 
     def __len__(self) -> int:
-        return len(self._store)
+        return len(self.frames())
 
     def __repr__(self) -> str:
+        if self._store is None:  # a repr never reads a million frames
+            return f"<Recording {self.call_id} {self.path.name} (frames not read yet)>"
+        status = f", {self.status}" if "_folded" in self.__dict__ else ""
         return (f"<Recording {self.call_id} {len(self._store)} frames, "
-                f"{self.duration:.1f} s, {self.status}>")
+                f"{self.duration:.1f} s{status}>")
 
 
-class Replay(Call):
-    """A recorded call played back as a ``Call`` (read API live; every send refused)."""
+class Replay(_TransportSource):
+    """A recorded call played back: the read API of a live call, no live action."""
 
     _source = "replay"
-    #: Views offer no live-only action (send, apply, load session, hang up) on a replay:
-    #: every send would raise ``ReplayReadOnlyError``.
-    read_only = True
 
     def __init__(self, recording: Recording, *, speed: float = 1.0, paused: bool = False) -> None:
         self.recording = recording
         self._replay = ReplayTransport(recording.frames(), speed=speed, paused=paused)
         self._reset_listeners: list[Callable[[], Any]] = []
-        super().__init__(recording.call_id, self._replay, capture=None)
+        super().__init__(recording.call_id, self._replay, capture=None, api=recording.api)
 
     def on_reset(self, callback: Callable[[], Any]) -> Callable[[], None]:
         """Call ``callback()`` whenever a backward seek cleared the frames and the state.
@@ -158,26 +165,19 @@ class Replay(Call):
             except Exception:
                 self._callback_failed(callback, "on_reset callback")
 
-    def _refuse(self) -> ReplayReadOnlyError:
-        return ReplayReadOnlyError(
-            f"replay {self.call_id}: a replay is read-only; nothing was sent. "
-            "Fix: attach to the live call (rtwidgets.attach) to send")
-
-    def _check_live(self) -> None:
-        raise self._refuse()
+    def __getattr__(self, name: str) -> NoReturn:
+        # Only for names the class does not have: a live action gets the old, clear refusal
+        # (also an AttributeError, so hasattr(replay, "send") is False).
+        if name in _LIVE_ACTIONS:
+            raise ReplayReadOnlyError(
+                f"replay {self.call_id}: a replay is read-only; nothing was sent "
+                f"({name} is a live action). Fix: attach to the live call (rtwidgets.attach) "
+                "to send")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _meta(self, etype: str, **fields: Any) -> None:
         # A replay shows the recorded meta frames only; its own status lives in .status.
         return
-
-    async def _send_event(self, event: dict[str, Any]) -> None:
-        raise self._refuse()
-
-    async def hangup(self) -> None:
-        raise self._refuse()
-
-    def tool(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        raise self._refuse()
 
     def pause(self) -> None:
         self._replay.pause()
@@ -223,7 +223,10 @@ class Replay(Call):
 
 
 def load(path: str | os.PathLike[str]) -> Recording:
-    """Load a capture file (JSONL written by ``attach``) as a ``Recording``."""
+    """Load a capture file (JSONL written by ``attach``) as a ``Recording``.
+
+    Returns at once: only the header line is read (and checked) here; the frames are read
+    and the state folded when first needed.
+    """
     p = Path(path)
-    header, store = read_capture(p)
-    return Recording(p, header, store)
+    return Recording(p, read_header(p))

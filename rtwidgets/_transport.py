@@ -1,4 +1,4 @@
-"""The one seam between rtwidgets and the network: live sideband sockets and recorded replays.
+"""The one seam between rtwidgets and the network: live sockets, recorded replays, scripts.
 
 Why: a ``Call`` must not care whether its frames come from ``wss://…/v1/realtime?call_id=…``
 or from a capture file, so both sit behind ``Transport``: ``await send(text)``, ``async for
@@ -6,9 +6,15 @@ item in transport`` and ``await close()``. The iterator yields raw incoming fram
 bytes, unparsed) and ``TransportNotice`` items that say when the socket went down, came back
 (a gap) or ended; a replay yields ``RecordedFrame`` items (a whole capture line, any
 direction). Keeping notices in the same stream as frames puts every gap at its exact place.
+``MemoryTransport`` is the public test double (httpx's ``MockTransport`` lesson): scripted
+frames and a handler of client events, no socket, so users test their own tool handlers and
+notebooks with ``attach(call_id, transport=MemoryTransport(...))``.
 
 ``LiveTransport`` goes through the official SDK (``client.realtime.connect(call_id=…)``), which
-knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``. Reconnection is
+knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``;
+``LiveSessionTransport`` is the same machinery (one shared base) on a GPT-Live session's
+sideband (``client.live.sideband.connect(session_id=…)``), where the server's
+``session.closed`` is final too. Reconnection is
 ours, not the SDK's (``on_reconnecting`` is left unset), because the SDK's reconnect is
 invisible from ``recv_bytes`` (no gap to record) and replays its send queue after a
 reconnect, which could send a client event twice.
@@ -43,12 +49,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import json
 import logging
 import math
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -59,7 +67,9 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 __all__ = [
+    "LiveSessionTransport",
     "LiveTransport",
+    "MemoryTransport",
     "ReconnectPolicy",
     "RecordedFrame",
     "ReplayReadOnlyError",
@@ -106,8 +116,13 @@ class TransportNotLive(RuntimeError):
     """``send`` while the socket is down or closed; nothing was sent."""
 
 
-class ReplayReadOnlyError(RuntimeError):
-    """A replay cannot send: it plays a recorded call back."""
+class ReplayReadOnlyError(RuntimeError, AttributeError):
+    """A replay cannot send: it plays a recorded call back.
+
+    Also an ``AttributeError``: a ``Replay`` has no live actions (``send``, ``update_session``,
+    ``tool``, ``hangup``, …), so ``hasattr(replay, "send")`` is ``False``, while code written
+    for a ``Call`` that reaches for one gets this error with the fix, as it always did.
+    """
 
 
 @runtime_checkable
@@ -228,22 +243,21 @@ class _Refused(Exception):
     """The handshake was refused for good (reason in args[0])."""
 
 
-class LiveTransport:
-    """The sideband socket of one call, through the openai SDK, with our own reconnection.
-
-    Args:
-        client: an ``openai.AsyncOpenAI``; its ``base_url``/``websocket_base_url`` decide where
-            to connect (the real API or the emulator).
-        call_id: the call to attach to.
-        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+class _SdkSideband:
+    """What both APIs' sideband sockets share: the SDK handshake's refusals, our reconnect
+    policy, final-is-final (fatal errors, refusing closes, the server ending the session),
+    sending while down refused. A subclass says only how to open the socket (``_manager``)
+    and what it attaches to (``target``, shown in reprs and reasons).
     """
 
+    _kind = "sideband"
+
     def __init__(
-        self, client: AsyncOpenAI, call_id: str, *, reconnect: ReconnectPolicy | None = None,
+        self, client: AsyncOpenAI, target: str, *, reconnect: ReconnectPolicy | None = None,
         websocket_options: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
-        self.call_id = call_id
+        self.call_id = target
         self.reconnect = reconnect
         self._ws_options = dict(websocket_options or {})
         self._conn: Any = None
@@ -255,6 +269,12 @@ class LiveTransport:
         # says the call cannot go on, the reason the transport ends with.
         self._last_error: str | None = None
         self._fatal: str | None = None
+        # Set when a frame said the session is over (GPT-Live's session.closed): the
+        # transport ends after that frame, whatever close follows, and never reconnects.
+        self._final: str | None = None
+
+    def _manager(self) -> Any:
+        raise NotImplementedError
 
     @property
     def closed_reason(self) -> str | None:
@@ -266,7 +286,7 @@ class LiveTransport:
 
     def __repr__(self) -> str:
         state = "connected" if self._conn is not None else (self._closed_reason or "idle")
-        return f"<LiveTransport {self.call_id} {state}>"
+        return f"<{type(self).__name__} {self.call_id} {state}>"
 
     async def send(self, text: str) -> None:
         conn = self._conn
@@ -296,6 +316,12 @@ class LiveTransport:
         if fatal and self._fatal is None:
             self._fatal = text
 
+    def session_ended(self, reason: str) -> None:
+        """The ``Call`` saw the server end the session (GPT-Live ``session.closed``): the
+        transport stops after the current frame and ends with ``reason``; no reconnect."""
+        if self._final is None:
+            self._final = _scrub(safe_text(reason), self._secrets)
+
     async def close(self) -> None:
         self._closing = True
         if self._closed_reason is None:
@@ -309,10 +335,7 @@ class LiveTransport:
         from websockets.exceptions import InvalidStatus
 
         policy = self.reconnect or ReconnectPolicy()
-        manager = self._client.realtime.connect(
-            call_id=self.call_id, max_retries=0,
-            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
-        )
+        manager = self._manager()
         try:
             return await asyncio.wait_for(manager.enter(), policy.handshake_timeout)
         except InvalidStatus as exc:
@@ -431,7 +454,7 @@ class LiveTransport:
                     recv = conn.recv_bytes
                     # A fatal server error (reported by the Call from inside on_frame) ends
                     # the loop after its frame: no need to wait for the server's close.
-                    while self._fatal is None:
+                    while self._fatal is None and self._final is None:
                         on_frame(await recv())
                 except ConnectionClosed as exc:
                     self._conn = None
@@ -463,7 +486,11 @@ class LiveTransport:
                     await asyncio.sleep(policy.delay(attempt))
                 else:
                     self._conn = None
-                    self._end_refused("", on_notice)
+                    if self._fatal is not None:
+                        self._end_refused("", on_notice)
+                    else:
+                        self._closed_reason = self._final
+                        on_notice(TransportNotice("ended", self._final or "", time.monotonic()))
                     with contextlib.suppress(BaseException):
                         await asyncio.wait_for(conn.close(), 2.0)
                     return
@@ -472,6 +499,74 @@ class LiveTransport:
             if conn is not None:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(conn.close(), 2.0)
+
+
+class LiveTransport(_SdkSideband):
+    """The Realtime sideband of one call, through the openai SDK, with our own reconnection.
+
+    Args:
+        client: an ``openai.AsyncOpenAI``; its ``base_url``/``websocket_base_url`` decide where
+            to connect (the real API or the emulator).
+        call_id: the call to attach to.
+        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+    """
+
+    def __init__(
+        self, client: AsyncOpenAI, call_id: str, *, reconnect: ReconnectPolicy | None = None,
+        websocket_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(client, call_id, reconnect=reconnect,
+                         websocket_options=websocket_options)
+
+    def _manager(self) -> Any:
+        return self._client.realtime.connect(
+            call_id=self.call_id, max_retries=0,
+            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
+        )
+
+
+class LiveSessionTransport(_SdkSideband):
+    """The GPT-Live sideband of one session (``/v1/live/sessions/{id}/attach``), through the
+    SDK's ``client.live.sideband.connect(session_id=…)``, with the same reconnection,
+    refusals and final-is-final as ``LiveTransport`` (live-protocol.md §2.2-2.3).
+
+    The SDK's own reconnect stays off (``on_reconnecting`` unset): ours records the gap.
+    ``session.closed`` ends the transport (the ``Call`` reports it through
+    ``session_ended``): a closed Live session never comes back, so there is no reconnect
+    after it, whatever close code follows.
+
+    Args:
+        client: an ``openai.AsyncOpenAI``.
+        session_id: the ``live_…`` session to attach to (percent-encoded by the SDK).
+        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+        graceful_close: sent as the ``graceful_close`` query when given (the SDK omits it
+            when ``None``): opt in to the server's graceful closing handshake.
+    """
+
+    _kind = "live sideband"
+
+    def __init__(
+        self, client: AsyncOpenAI, session_id: str, *,
+        reconnect: ReconnectPolicy | None = None, graceful_close: bool | None = None,
+        websocket_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(client, session_id, reconnect=reconnect,
+                         websocket_options=websocket_options)
+        self.graceful_close = graceful_close
+
+    @property
+    def session_id(self) -> str:
+        return self.call_id
+
+    def _manager(self) -> Any:
+        extra: dict[str, Any] = {}
+        if self.graceful_close is not None:
+            extra["graceful_close"] = self.graceful_close
+        return self._client.live.sideband.connect(
+            session_id=self.call_id, max_retries=0,
+            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
+            **extra,
+        )
 
 
 class ReplayTransport:
@@ -669,3 +764,276 @@ class ReplayTransport:
         d0 = line.index(b'"dir":"') + 7
         direction = line[d0:line.index(b'"', d0)].decode()
         return RecordedFrame(direction, line, self._store.flag_bits(index), self._ms[index])
+
+
+#: What a script may hold: an event dict (sent as compact JSON), or the wire text as is (so a
+#: test can script a malformed frame too).
+ScriptFrame = Mapping[str, Any] | str | bytes
+#: What a handler may return for one client event: nothing, one frame, frames, an async
+#: iterator of frames, or an awaitable of any of these.
+HandlerResult = ScriptFrame | Iterable[ScriptFrame] | AsyncIterator[ScriptFrame] | None
+Handler = Callable[[dict[str, Any]], HandlerResult | Awaitable[HandlerResult]]
+
+_END = object()
+
+
+class MemoryTransport:
+    """A scripted sideband with no socket, for testing your tool handlers and notebooks.
+
+    The test double is part of the product, as httpx ships ``MockTransport``: hand it to
+    ``rtwidgets.attach(call_id, transport=MemoryTransport(...), capture=False)`` and the
+    ``Call`` runs exactly as on a live socket — capture, state, ``wait_for``, ``@call.tool``
+    handlers, views — while the frames come from your script.
+
+    Args:
+        script: the server frames, delivered in order as soon as the call attaches: a list
+            (event dicts, or wire text as ``str``/``bytes``), or an async iterator that
+            yields them when it likes. A callable is taken as ``handler``.
+        handler: ``handler(client_event) -> frames`` (sync or async), called with each event
+            the call sends (a parsed dict); the frames it returns (one, a list, an async
+            iterator, or ``None``) are delivered after the send, as a server's answer would
+            be. An exception it raises reaches the sender (nothing else is delivered).
+
+    The call stays live when the script runs out; ``end(reason)`` ends it as a server close
+    would, ``await drop()`` simulates a dropped socket (reconnecting, then a gap, then live
+    again, or ended with ``reconnect=False``), ``await push(frame)`` delivers one more frame.
+    ``sent`` lists the client events the call sent, parsed, in order. A server ``error``
+    whose code says the key, model or call is not valid ends the call, as the live
+    transport does. One ``MemoryTransport`` serves one call.
+    """
+
+    def __init__(self, script: Iterable[ScriptFrame] | AsyncIterator[ScriptFrame] | Handler
+                 | None = None, *, handler: Handler | None = None) -> None:
+        if callable(script) and not isinstance(script, Mapping | str | bytes) and not hasattr(
+                script, "__aiter__"):
+            if handler is not None:
+                raise ValueError("script: a handler was given twice. Fix: pass frames as "
+                                 "script and the function as handler=")
+            script, handler = None, script
+        if handler is not None and not callable(handler):
+            raise TypeError("handler: not callable. Fix: pass a function taking the client "
+                            "event dict and returning frames")
+        if isinstance(script, Mapping | str | bytes):
+            raise TypeError("script: expected a list of frames or an async iterator, got one "
+                            "frame. Fix: wrap it in a list")
+        if script is not None and not hasattr(script, "__aiter__") and not isinstance(
+                script, Iterable):
+            raise TypeError(f"script: expected a list of frames, an async iterator or a "
+                            f"handler, got {type(script).__name__}. Fix: e.g. "
+                            "MemoryTransport([{'type': 'session.created', ...}])")
+        self._script = script
+        self._handler = handler
+        #: The client events the call sent, parsed, in order.
+        self.sent: list[dict[str, Any]] = []
+        self._queue: asyncio.Queue[Any] | None = None
+        self._pending: list[Any] = []  # items queued before the call started reading
+        self._live = False
+        self._started = False
+        self._closed_reason: str | None = None
+        self._fatal: str | None = None
+        self._final: str | None = None
+        self._feeder: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "live" if self._live else (self._closed_reason or "idle")
+        return f"<MemoryTransport {len(self.sent)} sent, {state}>"
+
+    @property
+    def closed_reason(self) -> str | None:
+        return self._closed_reason
+
+    @property
+    def connected(self) -> bool:
+        return self._live
+
+    # ------------------------------------------------------------------ test controls
+
+    @staticmethod
+    def _wire(frame: Any) -> bytes | str:
+        if isinstance(frame, bytes | str):
+            return frame
+        if isinstance(frame, Mapping):
+            return json.dumps(dict(frame), separators=(",", ":"))
+        raise TypeError(f"frame: expected an event dict or wire text, got "
+                        f"{type(frame).__name__}. Fix: pass e.g. {{'type': 'session.created'}}")
+
+    def _put(self, item: Any) -> None:
+        if self._queue is None:
+            self._pending.append(item)
+        else:
+            self._queue.put_nowait(item)
+
+    async def _delivered(self, item: Any) -> None:
+        # Resolved by the reader once the call has taken the item in (state, capture, views).
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put((item, done))
+        if self._started and self._closed_reason is None:
+            await done
+
+    async def push(self, frame: ScriptFrame) -> None:
+        """Deliver one server frame; returns once the call has taken it in (before the call
+        reads at all, the frame is queued behind the script and this returns at once)."""
+        await self._delivered(self._wire(frame))
+
+    async def drop(self, reason: str = "socket closed (1006)", *, reconnect: bool = True
+                   ) -> None:
+        """Simulate a dropped socket: ``reconnecting``, then a gap and ``live`` again (sends
+        in between raise ``TransportNotLive``); with ``reconnect=False`` the call ends."""
+        if not reconnect:
+            self.end(f"gave up: {reason}")
+            return
+        await self._delivered(TransportNotice("reconnecting", reason, time.monotonic(), 1))
+        await self._delivered(("gap", reason))
+
+    def end(self, reason: str = "call ended: the server closed the socket") -> None:
+        """End the call as a server close would; frames pushed earlier are delivered first."""
+        self._put((_END, reason))
+
+    def server_error(self, text: str, *, fatal: bool) -> None:
+        """Same hook as the live transport: a fatal server error ends the call after it."""
+        if fatal and self._fatal is None:
+            self._fatal = safe_text(text)
+
+    def session_ended(self, reason: str) -> None:
+        """Same hook as the live transports: the server ended the session (GPT-Live
+        ``session.closed``); the call ends after that frame."""
+        if self._final is None:
+            self._final = safe_text(reason)
+
+    # ------------------------------------------------------------------ Transport
+
+    async def send(self, text: str) -> None:
+        if not self._live:
+            raise TransportNotLive(
+                f"memory transport: {self._closed_reason or 'not live'}; nothing was sent")
+        event = json.loads(text)
+        self.sent.append(event)
+        if self._handler is None:
+            return
+        result = self._handler(event)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is None:
+            return
+        if isinstance(result, Mapping | str | bytes):
+            self._put(self._wire(result))
+        elif hasattr(result, "__aiter__"):
+            self._spawn_feed(result)
+        else:
+            for frame in result:
+                self._put(self._wire(frame))
+
+    async def close(self) -> None:
+        if self._closed_reason is None:
+            self._closed_reason = "closed by this client"
+        self._live = False
+        self._put((_END, self._closed_reason))
+        feeder = self._feeder
+        if feeder is not None and not feeder.done():
+            feeder.cancel()
+
+    def _spawn_feed(self, frames: Any) -> None:
+        async def feed() -> None:
+            async for frame in frames:
+                self._put(self._wire(frame))
+
+        previous = self._feeder
+
+        async def chained() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            await feed()
+
+        self._feeder = asyncio.get_running_loop().create_task(chained())
+
+    def __aiter__(self) -> AsyncIterator[TransportItem]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[TransportItem]:
+        queue: asyncio.Queue[TransportItem | None] = asyncio.Queue()
+
+        async def run() -> None:
+            try:
+                await self.pump(queue.put_nowait, queue.put_nowait)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _end(self, reason: str, on_notice: Callable[[TransportNotice], Any]) -> None:
+        self._live = False
+        if self._closed_reason is None:
+            self._closed_reason = reason
+        on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
+
+    async def pump(self, on_frame: Callable[[bytes | str], Any],
+                   on_notice: Callable[[TransportNotice], Any]) -> None:
+        """Deliver the script and every pushed item until ``end``/``close``."""
+        if self._started:
+            raise RuntimeError("memory transport: already used by a call. Fix: make one "
+                               "MemoryTransport per attach")
+        self._started = True
+        self._queue = queue = asyncio.Queue[Any]()
+        if self._closed_reason is not None:
+            on_notice(TransportNotice("ended", self._closed_reason, time.monotonic()))
+            return
+        self._live = True
+        on_notice(TransportNotice("live"))
+        script = self._script
+        if script is not None and hasattr(script, "__aiter__"):
+            self._spawn_feed(script)
+        elif script is not None:
+            for frame in script:
+                queue.put_nowait(self._wire(frame))
+        for item in self._pending:
+            queue.put_nowait(item)
+        self._pending = []
+        try:
+            while True:
+                entry = await queue.get()
+                item, done = entry if isinstance(entry, tuple) and len(entry) == 2 and (
+                    isinstance(entry[1], asyncio.Future)) else (entry, None)
+                try:
+                    if isinstance(item, tuple) and item[0] is _END:
+                        self._end(str(item[1]), on_notice)
+                        return
+                    if isinstance(item, TransportNotice):
+                        self._live = False
+                        on_notice(item)
+                    elif isinstance(item, tuple) and item[0] == "gap":
+                        self._live = True
+                        on_notice(TransportNotice("gap", str(item[1]), time.monotonic(), 1))
+                        on_notice(TransportNotice("live"))
+                    else:
+                        on_frame(item)
+                        if self._fatal is not None:
+                            # as the live transport: a fatal error ends the call after its
+                            # frame, before anything queued behind it
+                            from rtwidgets.protocol.fatal import REFUSED_PREFIX
+
+                            self._end(f"{REFUSED_PREFIX}{self._fatal}", on_notice)
+                            return
+                        if self._final is not None:
+                            self._end(self._final, on_notice)
+                            return
+                finally:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+        finally:
+            self._live = False
+            while not queue.empty():  # release whoever awaits a push that never came in
+                entry = queue.get_nowait()
+                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(
+                        entry[1], asyncio.Future) and not entry[1].done():
+                    entry[1].set_result(None)
+            feeder = self._feeder
+            if feeder is not None and not feeder.done():
+                feeder.cancel()

@@ -1,4 +1,4 @@
-"""The SIP webhook inbox: receive ``realtime.call.incoming`` deliveries inside the kernel.
+"""The SIP webhook inbox: receive incoming-call webhooks of both voice APIs inside the kernel.
 
 Why: a SIP call reaches your code only as a signed webhook (realtime-protocol.md §3). A
 notebook user wants those calls as Python objects, on the kernel's own event loop, without a
@@ -8,6 +8,32 @@ a small aiohttp server on the *running* loop that verifies every delivery with t
 at once (before any work on the call, so OpenAI never retries a delivery we have), drops
 duplicates by ``webhook-id`` (and by event ``id``) in a bounded LRU, and queues each
 incoming call exactly once.
+
+Both APIs: a SIP call to the project can be announced as ``realtime.call.incoming`` (an
+``rtc_…`` call id), as ``live.transport.incoming`` (a ``live_…`` session id; the deprecated
+``live.call.incoming`` carries the same data), or both ways for one pending call; "the first
+successful Realtime or Live accept endpoint selects the runtime surface" (SDK docstrings,
+live-protocol.md §3). The inbox verifies all of them the same way and folds the announcements
+of one call into **one** ``IncomingCall`` with both ids, so a person sees one ringing call and
+chooses: accept as Realtime or as Live. The first accept decides here too: once one accept is
+under way or done, an accept through the other API is refused with ``AlreadyAcceptedError``
+before any request is sent.
+
+How the two announcements are matched: no field links the ``rtc_`` and the ``live_`` id
+(live-protocol.md §3, §9.8). Both webhooks carry the headers "from the SIP INVITE" of "the same
+pending session" (SDK), and a SIP INVITE's ``Call-ID`` is unique to its dialog (RFC 3261 §8.1.1.4),
+so an announcement joins an existing call when its ``Call-ID`` (or the compact ``i``), ``From``
+and ``To`` headers are all equal and that call lacks an id of this API. That both webhooks carry
+the same header values is an inference from the SDK's wording, not observed traffic
+(**unconfirmed**); without a ``Call-ID`` nothing is joined and the person sees two rows.
+SIP headers are caller-controlled: a join only ever pairs one ``rtc_`` id with one ``live_`` id,
+and each id still goes only to its own API's endpoints.
+
+``live.transport.connected`` ("a direct Live WebRTC session is created or an Instant Connect
+session activates", SDK) marks a known session ``connected``; for a session the inbox has not
+seen it queues a ``webrtc`` entry with status ``connected``, ready to attach to. Another
+announcement of an id already known (``live.call.incoming`` after ``live.transport.incoming``,
+say) updates that entry and is not queued again (``stats.merged``).
 
 What it must never do: queue a delivery that failed any check (forged or wrong-secret
 signature, stale or future timestamp, missing headers, non-UTF-8 or non-JSON body, body over
@@ -47,7 +73,7 @@ from aiohttp import web
 
 from rtwidgets import _control
 from rtwidgets.protocol.errors import ValidationError
-from rtwidgets.protocol.ids import is_call_id
+from rtwidgets.protocol.ids import ApiName, is_call_id, is_live_session_id
 
 if TYPE_CHECKING:
     from openai.types.webhooks import UnwrapWebhookEvent
@@ -64,6 +90,10 @@ log = logging.getLogger("rtwidgets.webhooks")
 _MIB: Final = 1024 * 1024
 _SDK_TOLERANCE: Final = 300  # what webhooks.unwrap enforces; the inbox may only tighten it
 _INCOMING: Final = "realtime.call.incoming"
+_LIVE_INCOMING: Final = ("live.transport.incoming", "live.call.incoming")
+_LIVE_CONNECTED: Final = "live.transport.connected"
+_HANDLED: Final = (_INCOMING, *_LIVE_INCOMING, _LIVE_CONNECTED)
+_INDEX_MAX: Final = 4000
 _SIG_HEADERS: Final = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
@@ -88,32 +118,65 @@ class _Secret:
     __str__ = __repr__
 
 
+def _check_api(api: object) -> ApiName | None:
+    if api is None:
+        return None
+    if api == "realtime":
+        return "realtime"
+    if api == "live":
+        return "live"
+    raise ValidationError("api", f"{api!r:.40} is not an API",
+                          "pass api='realtime' or api='live'")
+
+
+_API_NAMES: Final = {"realtime": "Realtime", "live": "Live"}
+
+
 class IncomingCall:
-    """One ringing SIP call, as delivered by a verified ``realtime.call.incoming`` webhook.
+    """One incoming call, as announced by verified webhooks (one or both APIs).
 
     Attributes:
-        call_id: the ``rtc_u0_…`` id to accept, reject, refer, hang up and attach to.
+        call_id: the id this call is known by in the inbox and its views: the id of the first
+            announcement (``rtc_u0_…`` or ``live_…``); it never changes.
+        realtime_id: the ``rtc_…`` id of ``realtime.call.incoming``, else ``None``.
+        live_id: the ``live_…`` session id of ``live.transport.incoming`` (or the deprecated
+            ``live.call.incoming``, or ``live.transport.connected``), else ``None``.
+        transport: ``"sip"``, or ``"webrtc"`` for a session known only from
+            ``live.transport.connected``.
         sip_headers: the SIP headers in the order sent, as ``(name, value)`` pairs, duplicates
-            kept. Untrusted: the caller controls most of them.
+            kept (of the first announcement). Untrusted: the caller controls most of them.
         sip_media_security: ``"rtp"``, ``"srtp"``, … when the server said, else ``None``.
-        received_at: wall time (unix seconds) the delivery was taken.
-        webhook_id: the delivery's ``webhook-id`` header.
-        event_id: the event's ``id`` (``evt_…``).
-        event: the SDK's parsed event (``RealtimeCallIncomingWebhookEvent``).
+        received_at: wall time (unix seconds) the first announcement was taken.
+        webhook_id: the first delivery's ``webhook-id`` header; ``webhook_ids`` all of them.
+        event_id: the first event's ``id`` (``evt_…``).
+        event: the SDK's parsed first event; ``events`` all of them, in arrival order.
+        announcements: the webhook types taken for this call, in arrival order.
+        accepted_as: ``"realtime"`` or ``"live"`` once an accept succeeded, else ``None``.
+        connected: ``live.transport.connected`` was seen for the Live session.
         status: ``"ringing"``, then ``"accepted"``, ``"rejected"``, ``"referred"`` or
-            ``"ended"`` once one of the methods below succeeded.
+            ``"ended"`` once one of the methods below succeeded; ``"connected"`` for a Live
+            WebRTC session known only from ``live.transport.connected``.
     """
 
     __slots__ = (
+        "_accepting",
         "_client",
+        "accepted_as",
+        "announcements",
         "call_id",
+        "connected",
         "event",
         "event_id",
+        "events",
+        "live_id",
+        "realtime_id",
         "received_at",
         "sip_headers",
         "sip_media_security",
         "status",
+        "transport",
         "webhook_id",
+        "webhook_ids",
     )
 
     def __init__(
@@ -127,16 +190,80 @@ class IncomingCall:
         sip_media_security: str | None = None,
         event: UnwrapWebhookEvent | None = None,
         client: openai.AsyncOpenAI | None = None,
+        transport: str = "sip",
+        announcement: str | None = None,
     ) -> None:
         self.call_id = call_id
+        self.realtime_id: str | None = call_id if is_call_id(call_id) else None
+        self.live_id: str | None = call_id if is_live_session_id(call_id) else None
+        self.transport = transport
         self.sip_headers: list[tuple[str, str]] = list(sip_headers)
         self.received_at = received_at
         self.webhook_id = webhook_id
+        self.webhook_ids: list[str] = [webhook_id]
         self.event_id = event_id
         self.sip_media_security = sip_media_security
         self.event = event
-        self.status = "ringing"
+        self.events: list[Any] = [] if event is None else [event]
+        self.announcements: list[str] = [] if announcement is None else [announcement]
+        self.accepted_as: ApiName | None = None
+        self.connected = False
+        self.status = "ringing" if transport == "sip" else "connected"
+        self._accepting: ApiName | None = None
         self._client = client
+
+    # -- ids and APIs
+
+    @property
+    def apis(self) -> tuple[ApiName, ...]:
+        """The APIs this call was offered to: ``("realtime",)``, ``("live",)`` or both."""
+        out: list[ApiName] = []
+        if self.realtime_id is not None:
+            out.append("realtime")
+        if self.live_id is not None:
+            out.append("live")
+        return tuple(out)
+
+    def id_for(self, api: ApiName) -> str:
+        """The id of this call in ``api``; ``ValidationError`` when it was not offered there."""
+        value = self.realtime_id if api == "realtime" else self.live_id
+        if value is None:
+            other = [a for a in self.apis if a != api]
+            raise ValidationError(
+                "api",
+                f"this call was not offered to {_API_NAMES.get(api, api)} (no "
+                f"{'rtc_' if api == 'realtime' else 'live_'}… id was announced)",
+                f"use api={other[0]!r}" if other else "use the API the call was offered to",
+            )
+        return value
+
+    def _choose(self, api: object, session: object, action: str) -> ApiName:
+        """The API ``action`` goes to: ``api``, else what the call's state makes obvious."""
+        wanted = _check_api(api)
+        if wanted is not None:
+            self.id_for(wanted)
+            return wanted
+        if action == "accept" and isinstance(session, Mapping):
+            kind = session.get("type")
+            if kind in ("realtime", "live"):
+                if kind in self.apis:
+                    return kind  # type: ignore[no-any-return]
+                self.id_for(kind)  # raises: not offered there
+        if action != "accept" and self.accepted_as is not None:
+            return self.accepted_as
+        if len(self.apis) == 1:
+            return self.apis[0]
+        if action == "reject":
+            # One SIP INVITE behind both offers: either endpoint turns it away
+            # (unconfirmed which the platform prefers); the Realtime one is the long-known path.
+            return "realtime"
+        raise ValidationError(
+            "api",
+            f"this call was offered both to Realtime ({self.realtime_id}) and to Live "
+            f"({self.live_id})",
+            "pass api='realtime' or api='live'"
+            + (" (or a session with type 'realtime' or 'live')" if action == "accept" else ""),
+        )
 
     def header(self, name: str) -> str | None:
         """The first SIP header called ``name`` (case-insensitive), or ``None``."""
@@ -161,37 +288,77 @@ class IncomingCall:
         """The SIP ``To`` header (the number or address that was dialled)."""
         return self.header("To")
 
-    async def accept(self, session: Mapping[str, Any] | None = None, **fields: Any) -> None:
-        """Accept the call with a session (see ``rtwidgets._control.accept``)."""
-        await _control.accept(self.call_id, session, client=self._client, **fields)
+    @property
+    def sip_call_id(self) -> str | None:
+        """The SIP ``Call-ID`` header (or its compact form ``i``), or ``None``."""
+        return self.header("Call-ID") or self.header("i")
+
+    # -- control
+
+    async def accept(
+        self, session: Mapping[str, Any] | None = None, *, api: ApiName | None = None,
+        **fields: Any,
+    ) -> None:
+        """Accept the call with a session, as Realtime or as Live.
+
+        ``api`` picks the API; without it the session's ``type`` does (``"realtime"`` /
+        ``"live"``), else the only API the call was offered to. The first accept decides: a
+        second one, through either API, raises ``AlreadyAcceptedError`` and sends nothing.
+        See ``rtwidgets._control.accept`` for the session of each API.
+        """
+        which = self._choose(api, session, "accept")
+        taken = self._accepting or self.accepted_as
+        if taken is not None:
+            first = _API_NAMES[taken]
+            raise _control.AlreadyAcceptedError(
+                f"accept as {_API_NAMES[which]} {self.id_for(which)}: this call "
+                f"{'is being' if self.accepted_as is None else 'was'} accepted as {first} "
+                f"({self.id_for(taken)}); the first accept decides, as on the platform, so "
+                "nothing was sent. Fix: control the call through its "
+                f"{first} id, or hang up and let the caller call again",
+                call_id=self.id_for(which), action="accept", accepted_as=taken,
+            )
+        self._accepting = which
+        try:
+            await _control.accept(self.id_for(which), session, client=self._client, **fields)
+        finally:
+            self._accepting = None
+        self.accepted_as = which
         self.status = "accepted"
 
-    async def reject(self, status_code: int | None = None) -> None:
-        """Reject the call with a SIP status (400–699; default: the server's 603)."""
-        await _control.reject(self.call_id, status_code, client=self._client)
+    async def reject(self, status_code: int | None = None, *, api: ApiName | None = None
+                     ) -> None:
+        """Reject the call with a SIP status (Realtime 400–699, Live 300–699; default 603)."""
+        which = self._choose(api, None, "reject")
+        await _control.reject(self.id_for(which), status_code, client=self._client)
         self.status = "rejected"
 
-    async def refer(self, target_uri: str) -> None:
-        """Transfer the call to a ``tel:`` or ``sip:`` URI."""
-        await _control.refer(self.call_id, target_uri, client=self._client)
+    async def refer(self, target_uri: str, *, api: ApiName | None = None) -> None:
+        """Transfer the call to a ``tel:`` or ``sip:`` URI (through the API that accepted it)."""
+        which = self._choose(api, None, "refer")
+        await _control.refer(self.id_for(which), target_uri, client=self._client)
         self.status = "referred"
 
-    async def hangup(self) -> None:
-        """End the call."""
-        await _control.hangup(self.call_id, client=self._client)
+    async def hangup(self, *, api: ApiName | None = None) -> None:
+        """End the call (through the API that accepted it)."""
+        which = self._choose(api, None, "hangup")
+        await _control.hangup(self.id_for(which), client=self._client)
         self.status = "ended"
 
     async def attach(self, **kw: Any) -> Any:
-        """Attach the sideband to this call: ``rtwidgets.attach(call_id, client=…, **kw)``."""
+        """Attach the sideband: ``rtwidgets.attach(<id of the accepting API>, client=…, **kw)``."""
         from rtwidgets._call import attach  # the call layer sits above control
 
+        which = self._choose(kw.pop("api", None), None, "attach")
         kw.setdefault("client", self._client)
-        return await attach(self.call_id, **kw)
+        return await attach(self.id_for(which), **kw)
 
     def __repr__(self) -> str:
+        ids = ", ".join(f"{name}={value!r}" for name, value in
+                        (("realtime_id", self.realtime_id), ("live_id", self.live_id)) if value)
         return (
-            f"IncomingCall(call_id={self.call_id!r}, from_={self.from_!r}, to={self.to!r}, "
-            f"status={self.status!r}, received_at={self.received_at:.3f})"
+            f"IncomingCall(call_id={self.call_id!r}, {ids}, from_={self.from_!r}, "
+            f"to={self.to!r}, status={self.status!r}, received_at={self.received_at:.3f})"
         )
 
 
@@ -200,19 +367,23 @@ class InboxStats:
     """What the inbox did with the deliveries it received.
 
     Attributes:
-        accepted: incoming calls queued (each exactly once).
+        accepted: incoming calls queued (each exactly once, however many APIs announced it).
         duplicates: verified deliveries dropped because their ``webhook-id`` or event ``id``
             was already taken.
         ignored: verified deliveries of other event types, by type (answered 200).
         refused: refused requests, by reason (``bad_signature``, ``stale``, ``future``,
             ``bad_timestamp``, ``missing_headers``, ``not_utf8``, ``not_json``, ``malformed``,
             ``too_large``, ``wrong_path``, ``wrong_method``, ``queue_full``).
+        merged: verified announcements folded into a call already taken (the other API's
+            offer of the same SIP call, another announcement of a known id, or
+            ``live.transport.connected`` for a known session).
     """
 
     accepted: int = 0
     duplicates: int = 0
     ignored: Mapping[str, int] = field(default_factory=dict)
     refused: Mapping[str, int] = field(default_factory=dict)
+    merged: int = 0
 
     @property
     def refused_total(self) -> int:
@@ -332,6 +503,12 @@ class WebhookInbox:
         self._max_queue = max_queue
         self._taken = _LRU(dedupe_size)
         self._seen: collections.deque[IncomingCall] = collections.deque(maxlen=1000)
+        # id -> call, and SIP (Call-ID, From, To) -> call, for folding announcements of one
+        # call into one entry; bounded, oldest first out.
+        self._by_id: collections.OrderedDict[str, IncomingCall] = collections.OrderedDict()
+        self._by_sip: collections.OrderedDict[tuple[str, str, str], IncomingCall] = (
+            collections.OrderedDict())
+        self._merged = 0
         self._subscribers: list[Callable[[IncomingCall], None]] = []
         self._accepted = 0
         self._duplicates = 0
@@ -466,6 +643,7 @@ class WebhookInbox:
             duplicates=self._duplicates,
             ignored=dict(self._ignored),
             refused=dict(self._refused),
+            merged=self._merged,
         )
 
     @property
@@ -521,7 +699,7 @@ class WebhookInbox:
 
     async def _handle(self, request: web.Request) -> web.Response:
         try:
-            incoming = await self._take(request)
+            taken = await self._take(request)
         except _Refusal as refusal:
             self._refused[refusal.reason] += 1
             log.info(
@@ -535,10 +713,14 @@ class WebhookInbox:
             return web.Response(
                 status=refusal.status, text=f"refused: {refusal.reason}\n", headers=headers
             )
-        if incoming is not None:
+        if taken is not None:
+            incoming, new = taken
             # The answer goes out before anyone looks at the call (OpenAI wants 2xx fast).
-            self._queue.put_nowait(incoming)
-            self._seen.append(incoming)
+            # A call already taken (another API's offer of it) is updated, not queued again;
+            # subscribers hear of both, so views show the second id at once.
+            if new:
+                self._queue.put_nowait(incoming)
+                self._seen.append(incoming)
             for callback in list(self._subscribers):
                 try:
                     callback(incoming)
@@ -559,8 +741,8 @@ class WebhookInbox:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _take(self, request: web.Request) -> IncomingCall | None:
-        """Check one request; the call to queue, ``None`` when it is taken but not queued."""
+    async def _take(self, request: web.Request) -> tuple[IncomingCall, bool] | None:
+        """Check one request: ``(call, is new)`` to queue or update, ``None`` if not a call."""
         if request.path != self.path:
             raise _Refusal(404, "wrong_path")
         if request.method != "POST":
@@ -581,16 +763,73 @@ class WebhookInbox:
         if webhook_id in self._taken or (event_id is not None and event_id in self._taken):
             self._duplicates += 1
             return None
-        if raw["type"] != _INCOMING:
+        if raw["type"] not in _HANDLED:
             self._remember(webhook_id, event_id)
             self._ignored[raw["type"]] += 1
             return None
         incoming = self._incoming(raw, webhook_id=webhook_id, event=event)
+        known = self._join(incoming)
+        if known is not None:
+            self._remember(webhook_id, event_id)
+            self._merged += 1
+            return known, False
         if self._queue.qsize() >= self._max_queue:
             raise _Refusal(503, "queue_full")  # not remembered: the retry may be taken
         self._remember(webhook_id, event_id)
+        self._index(incoming)
         self._accepted += 1
-        return incoming
+        return incoming, True
+
+    @staticmethod
+    def _sip_key(incoming: IncomingCall) -> tuple[str, str, str] | None:
+        sip_call_id = incoming.sip_call_id
+        if incoming.transport != "sip" or not sip_call_id:
+            return None
+        return sip_call_id, incoming.from_ or "", incoming.to or ""
+
+    def _index(self, incoming: IncomingCall) -> None:
+        for value in (incoming.realtime_id, incoming.live_id):
+            if value is not None:
+                self._by_id[value] = incoming
+                self._by_id.move_to_end(value)
+        key = self._sip_key(incoming)
+        if key is not None and key not in self._by_sip:
+            self._by_sip[key] = incoming
+        for index in (self._by_id, self._by_sip):
+            while len(index) > _INDEX_MAX:
+                index.popitem(last=False)
+
+    def _join(self, new: IncomingCall) -> IncomingCall | None:
+        """The call ``new`` announces again (folded into it), or ``None`` for a new call."""
+        kind = new.announcements[0]
+        new_id = new.realtime_id or new.live_id
+        assert new_id is not None  # _incoming checked it
+        known = self._by_id.get(new_id)
+        if known is None and kind != _LIVE_CONNECTED:
+            key = self._sip_key(new)
+            candidate = self._by_sip.get(key) if key is not None else None
+            # One rtc_ id and one live_ id per call, never more: a second offer to the same
+            # API with the same headers is a call of its own.
+            if candidate is not None and (
+                (new.realtime_id is not None and candidate.realtime_id is None)
+                or (new.live_id is not None and candidate.live_id is None)
+            ):
+                known = candidate
+                if new.realtime_id is not None:
+                    known.realtime_id = new.realtime_id
+                if new.live_id is not None:
+                    known.live_id = new.live_id
+                self._index(known)
+        if known is None:
+            return None
+        if kind == _LIVE_CONNECTED:
+            known.connected = True
+        known.announcements.append(kind)
+        known.webhook_ids.append(new.webhook_id)
+        known.events.extend(new.events)
+        if known.sip_media_security is None:
+            known.sip_media_security = new.sip_media_security
+        return known
 
     def _remember(self, webhook_id: str, event_id: str | None) -> None:
         self._taken.add(webhook_id)
@@ -626,13 +865,26 @@ class WebhookInbox:
         data = raw.get("data")
         if not isinstance(data, dict):
             raise _Refusal(400, "malformed")
-        call_id = data.get("call_id")
-        # Opaque: 'rtc_' and a safe tail (protocol/ids.py), never the docs' 32-hex example,
-        # which real SIP calls do not keep (rtc_u0_E7JGG7YLOPmJfNx4alnIn). The body's 'id' and
-        # the 'webhook-id' header are not checked by shape: the signature vouches for them and
-        # they are only de-duplication keys.
-        if not isinstance(call_id, str) or not is_call_id(call_id):
+        kind = raw["type"]
+        # Opaque: 'rtc_' / 'live_' and a safe tail (protocol/ids.py), never the docs' 32-hex
+        # example, which real SIP calls do not keep (rtc_u0_E7JGG7YLOPmJfNx4alnIn). The body's
+        # 'id' and the 'webhook-id' header are not checked by shape: the signature vouches
+        # for them and they are only de-duplication keys.
+        if kind == _INCOMING:
+            call_id = data.get("call_id")
+            ok = isinstance(call_id, str) and is_call_id(call_id)
+        else:
+            call_id = data.get("session_id")
+            ok = isinstance(call_id, str) and is_live_session_id(call_id)
+        if not ok:
             raise _Refusal(400, "malformed")
+        assert isinstance(call_id, str)
+        transport = "sip"
+        if kind in (*_LIVE_INCOMING, _LIVE_CONNECTED):
+            given = data.get("type", "webrtc" if kind == _LIVE_CONNECTED else "sip")
+            if given not in ("sip", "webrtc"):
+                raise _Refusal(400, "malformed")
+            transport = given
         headers_raw = data.get("sip_headers", [])
         if not isinstance(headers_raw, list):
             raise _Refusal(400, "malformed")
@@ -647,7 +899,7 @@ class WebhookInbox:
             sip_headers.append((entry["name"], entry["value"]))
         security = data.get("sip_media_security")
         event_id = raw.get("id")
-        return IncomingCall(
+        incoming = IncomingCall(
             call_id=call_id,
             sip_headers=sip_headers,
             received_at=time.time(),
@@ -656,7 +908,11 @@ class WebhookInbox:
             sip_media_security=security if isinstance(security, str) else None,
             event=event,
             client=self._client,
+            transport=transport,
+            announcement=kind,
         )
+        incoming.connected = kind == _LIVE_CONNECTED
+        return incoming
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("listening" if self._runner else "not started")

@@ -1,5 +1,7 @@
 """The ``rtwidgets`` command: ``rtwidgets emulator`` (the local Realtime server), its demo,
-and ``rtwidgets doctor`` (checks a key, a webhook secret and a call's sideband; ``_doctor``).
+its load mode (``--load N``: N SIP calls against your webhook app, a table of how it answered;
+``rtwidgets.emulator._load``), and ``rtwidgets doctor`` (checks a key, a webhook secret and a
+call's sideband; ``_doctor``).
 
 Why: the emulator must be usable without writing Python: start it from a shell, point an SDK
 or a notebook at the printed URLs, stop it with Ctrl-C or SIGTERM (exit code 0). ``--demo``
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -42,6 +45,26 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; use e.g. 10") from None
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError("must be > 0 and <= 3600 (seconds); e.g. 10")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use e.g. 20") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be from 1 to 100000 calls; e.g. 20")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use e.g. 10") from None
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError("must be > 0 and <= 100000 calls per second; e.g. 10")
     return value
 
 
@@ -85,6 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     emu = sub.add_parser("emulator", help="run the local Realtime emulator")
     _add_emulator_args(emu)
+    load = emu.add_argument_group(
+        "load mode", "place N SIP calls against your webhook app (--webhook-url), wait for "
+        "its accept and sideband, print a table and exit (1 if a call got no answer)")
+    load.add_argument("--load", type=_count, default=None, metavar="N",
+                      help="number of SIP calls to place")
+    load.add_argument("--rate", type=_rate, default=None, metavar="R",
+                      help="calls placed per second (default 10)")
+    load.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+                      help="seconds each call waits for an accept and a sideband, or a "
+                      "reject (default 10)")
     demo = sub.add_parser("demo", help="the emulator with a scripted call printed live "
                           "(same as: rtwidgets emulator --demo --port 0)")
     _add_emulator_args(demo)
@@ -166,9 +199,44 @@ async def _print_events(http: Any, url: str, auth: dict[str, str], stop: asyncio
             stopper.cancel()
 
 
+async def _load(emu: Any, n: int, rate: float, timeout: float, stop: asyncio.Event) -> int:
+    """The load mode: place the calls, print the table; Ctrl-C/SIGTERM stops it (exit 1)."""
+    print(f"load: placing {n} SIP calls at {rate:g}/s; point your app's OPENAI_BASE_URL at "
+          f"{emu.base_url}", flush=True)
+    run = asyncio.ensure_future(emu.load(n, rate, timeout=timeout))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not run.done():
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        print("load: stopped before every call was answered", flush=True)
+        return 1
+    result = run.result()
+    print(result.table(), flush=True)
+    return int(result.exit_code)
+
+
 async def _run(args: argparse.Namespace) -> int:
     from rtwidgets.emulator import Emulator, FaultError, ScenarioError
 
+    load = getattr(args, "load", None)
+    if load is None and (getattr(args, "rate", None) is not None
+                         or getattr(args, "timeout", None) is not None):
+        print("rtwidgets emulator: --rate and --timeout belong to the load mode. "
+              "Fix: add --load N (and --webhook-url URL)", file=sys.stderr)
+        return 2
+    if load is not None and (args.demo or args.start_call):
+        print("rtwidgets emulator: --load places its own calls. Fix: leave out --demo and "
+              "--start-call", file=sys.stderr)
+        return 2
+    if load is not None and not args.webhook_url:
+        print("rtwidgets emulator: --load needs --webhook-url, the webhook of the app under "
+              "test. Fix: e.g. --webhook-url http://127.0.0.1:8000/webhook", file=sys.stderr)
+        return 2
     try:
         emu = await Emulator.start(
             host=args.host, port=args.port, speed=args.speed, scenario=args.scenario,
@@ -192,6 +260,8 @@ async def _run(args: argparse.Namespace) -> int:
               f"websocket_base_url={emu.websocket_base_url}", flush=True)
         print(f"control API: {emu.control_url}/calls  scenario={emu.scenario.name} "
               f"speed={args.speed:g}", flush=True)
+        if load is not None:
+            return await _load(emu, load, args.rate or 10.0, args.timeout or 10.0, stop)
         if args.demo:
             # The demo's own client uses the first accepted key (or a fixed fake one).
             key = args.api_key[0] if args.api_key else _DEMO_KEY

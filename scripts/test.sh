@@ -7,6 +7,7 @@
 # Why one script: CI (`.ci/run`) and people run exactly the same thing. It creates .venv if
 # missing, installs rtwidgets[test,dev] when pyproject.toml changed, installs Debian's
 # Chromium when /usr/bin/chromium is missing (as root), then runs ruff, mypy --strict,
+# lint-imports (the layer contracts in pyproject.toml [tool.importlinter]),
 # pytest over tests/ (the browser tests start JupyterLab and the emulator themselves), and
 # nbval over notebooks/. Every step runs even if an earlier one failed; the exit status is
 # non-zero if any failed, and a pytest run that collects nothing (exit 5) is a failure.
@@ -56,6 +57,7 @@ run_step() {
 T0=$(date +%s)
 run_step "ruff" "$BIN/ruff" check .
 run_step "mypy" "$BIN/mypy" --strict rtwidgets
+run_step "import-linter" "$BIN/lint-imports" --no-cache
 run_step "pytest tests" "$BIN/pytest" tests -ra "$@"
 run_step "pytest notebooks" "$BIN/pytest" -ra --nbval --nbval-current-env notebooks/ \
   --nbval-sanitize-with tests/notebooks/sanitize.cfg --nbval-cell-timeout=180

@@ -11,7 +11,8 @@ case below is one bad input; the single parametrised test asserts, for every cas
   ("Fix:" for exceptions; forms show the same ``ValidationError`` text in place);
 - the emulator's ground truth shows nothing was sent: no new client event on the sideband
   (a fence event is sent after the case and must be the only new received event) and no new
-  HTTP request to the calls API.
+  HTTP request to the calls API. The GPT-Live control cases go to a recording stub API
+  (``_live_api_stub``; the emulator has no Live endpoints yet), which must record nothing.
 
 One emulator, one attached call (two tool calls: one answered, one pending), one ringing SIP
 call and one set of forms serve the whole module, so the catalogue stays fast.
@@ -27,14 +28,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import comm
 import openai
 import pytest
 import pytest_asyncio
+from _live_api_stub import REAL_LIVE_IDS, LiveApiStub
+from _webhook_signing import event_body, signed_headers
 from comm.base_comm import BaseComm
 
 from rtwidgets._call import Call, ToolCallError, attach
-from rtwidgets._control import accept, create_call, hangup, refer, reject
+from rtwidgets._control import (
+    accept,
+    create_call,
+    download_recording,
+    fork,
+    hangup,
+    refer,
+    reject,
+)
 from rtwidgets._transport import ReconnectPolicy
 from rtwidgets._webhooks import WebhookInbox
 from rtwidgets.emulator import Emulator
@@ -52,6 +64,8 @@ FAST = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=5)
 RTC = "rtc_u1_" + "a" * 32
 SIP = "rtc_u0_" + "b" * 32
 SDP = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\n"
+LIVE = REAL_LIVE_IDS[0]
+LIVE_SIP = REAL_LIVE_IDS[2]
 
 WEATHER = {
     "type": "function", "name": "get_weather", "description": "Current weather in a city",
@@ -96,6 +110,8 @@ class Rig:
     editor: SessionEditor
     tool_calls: ToolCalls
     incoming: IncomingCalls
+    live: LiveApiStub
+    live_client: openai.AsyncOpenAI
 
     def received(self) -> list[dict[str, Any]]:
         return [r for r in self.emu.record(self.call_id) if r["direction"] == "received"]
@@ -136,11 +152,26 @@ async def rig() -> AsyncIterator[Rig]:
     editor = SessionEditor(call)
     tool_calls = ToolCalls(call)
     assert tool_calls.pending == [second["call_id"]]
+    # A ringing Live SIP call on the same form, controlled through the stub API (a request
+    # the emulator does not know would go unrecorded there).
+    live = LiveApiStub()
+    await live.__aenter__()
+    live_client = live.client()
+    inbox.client = live_client
+    body = event_body("live.transport.incoming", LIVE_SIP,
+                      sip_headers=[{"name": "From", "value": "sip:+1@x.example"}])
+    async with aiohttp.ClientSession() as http, http.post(
+            inbox.url, data=body, headers=signed_headers(body, secret=WEBHOOK_SECRET)) as resp:
+        assert resp.status == 200
+    inbox.client = client
+    assert LIVE_SIP in incoming.calls
     rig = Rig(emu, client, inbox, call, call_id, first["call_id"], second["call_id"], sip_id,
-              editor, tool_calls, incoming)
+              editor, tool_calls, incoming, live, live_client)
     try:
         yield rig
     finally:
+        await live_client.close()
+        await live.__aexit__(None, None, None)
         for view in (editor, tool_calls, incoming):
             view.close()
         await call.close()
@@ -579,6 +610,80 @@ for _id, _field, _fn in CONTROL:
     add(f"control-{_id}", _field, _fn)
 
 
+# GPT-Live call control (through the SDK's client.live.sessions to the stub API) -----------
+
+LIVE_CONTROL: list[tuple[str, str, Callable[[Rig], Awaitable[Any]]]] = [
+    ("accept-no-model", "session.model", lambda r: accept(LIVE, client=r.live_client)),
+    ("accept-model-int", "session.model",
+     lambda r: accept(LIVE, model=5, client=r.live_client)),
+    ("accept-type-realtime", "session.type",
+     lambda r: accept(LIVE, {"type": "realtime", "model": "gpt-live-1"}, client=r.live_client)),
+    ("accept-audio-format", "session.audio.format",
+     lambda r: accept(LIVE, model="gpt-live-1", audio={"format": {"type": "audio/pcm"}},
+                      client=r.live_client)),
+    ("accept-voice-top-level", "session.voice",
+     lambda r: accept(LIVE, model="gpt-live-1", voice="marin", client=r.live_client)),
+    ("accept-tools-top-level", "session.tools",
+     lambda r: accept(LIVE, model="gpt-live-1", tools=[], client=r.live_client)),
+    ("accept-idle-timeout-on-sip", "session.idle_timeout_s",
+     lambda r: accept(LIVE, model="gpt-live-1", idle_timeout_s=5, client=r.live_client)),
+    ("accept-unknown-field", "session.colour",
+     lambda r: accept(LIVE, model="gpt-live-1", colour="red", client=r.live_client)),
+    ("accept-delegation-type", "session.delegation.type",
+     lambda r: accept(LIVE, model="gpt-live-1", delegation={"type": "robot"},
+                      client=r.live_client)),
+    ("accept-delegation-no-backend", "session.delegation.responses",
+     lambda r: accept(LIVE, model="gpt-live-1", delegation={"type": "responses"},
+                      client=r.live_client)),
+    ("accept-input-role", "session.input[0].role",
+     lambda r: accept(LIVE, model="gpt-live-1", input=[{"role": "system", "content": [
+         {"type": "input_text", "text": "x"}]}], client=r.live_client)),
+    ("accept-triggers-not-list", "session.triggers",
+     lambda r: accept(LIVE, model="gpt-live-1", triggers={"type": "decisions"},
+                      client=r.live_client)),
+    ("accept-store-string", "session.store",
+     lambda r: accept(LIVE, model="gpt-live-1", store="yes", client=r.live_client)),
+    ("accept-session-list", "session",
+     lambda r: accept(LIVE, ["x"], client=r.live_client)),  # type: ignore[arg-type]
+    ("accept-api-mismatch", "api",
+     lambda r: accept(LIVE, model="gpt-live-1", api="realtime", client=r.live_client)),
+    ("accept-api-unknown", "api",
+     lambda r: accept(LIVE, model="gpt-live-1", api="beta",  # type: ignore[arg-type]
+                      client=r.live_client)),
+    ("accept-id-path", "call_id",
+     lambda r: accept("live_u0_../../x", model="gpt-live-1", client=r.live_client)),
+    ("accept-id-key", "call_id",
+     lambda r: accept("live_sk-proj-NotARealKey0123456789", model="gpt-live-1",
+                      client=r.live_client)),
+    ("reject-status-299", "status_code", lambda r: reject(LIVE, 299, client=r.live_client)),
+    ("reject-status-string", "status_code",
+     lambda r: reject(LIVE, "486", client=r.live_client)),  # type: ignore[arg-type]
+    ("refer-uri-http", "target_uri",
+     lambda r: refer(LIVE, "http://example.com", client=r.live_client)),
+    ("hangup-id-space", "call_id", lambda r: hangup("live_u0_a b", client=r.live_client)),
+    ("hangup-opaque-id-no-api", "call_id", lambda r: hangup("sess_123", client=r.live_client)),
+    ("create-no-model", "session.model",
+     lambda r: create_call(SDP, {"type": "live"}, client=r.live_client)),
+    ("create-wake-threshold", "session.wake_policy.vad_threshold",
+     lambda r: create_call(SDP, {"model": "gpt-live-1", "wake_policy": {
+         "type": "speech", "vad_threshold": 2}}, client=r.live_client, api="live")),
+    ("create-sdp-not-offer", "sdp",
+     lambda r: create_call("hello", {"model": "gpt-live-1"}, client=r.live_client, api="live")),
+    ("fork-realtime-id", "session_id", lambda r: fork(RTC, SDP, client=r.live_client)),
+    ("fork-model-override", "session.model",
+     lambda r: fork(LIVE, SDP, {"model": "gpt-live-1"}, client=r.live_client)),
+    ("fork-delegation-client", "session.delegation.type",
+     lambda r: fork(LIVE, SDP, delegation={"type": "client"}, client=r.live_client)),
+    ("fork-sdp-int", "sdp", lambda r: fork(LIVE, 5, client=r.live_client)),  # type: ignore[arg-type]
+    ("recording-realtime-id", "session_id",
+     lambda r: download_recording(RTC, client=r.live_client)),
+    ("recording-path-int", "path",
+     lambda r: download_recording(LIVE, 5, client=r.live_client)),  # type: ignore[arg-type]
+]
+for _id, _field, _fn in LIVE_CONTROL:
+    add(f"live-control-{_id}", _field, _fn)
+
+
 # WebhookInbox constructor ------------------------------------------------------------------
 
 INBOX: list[tuple[str, str, dict[str, Any]]] = [
@@ -805,6 +910,33 @@ for _id, _field, _act in INCOMING:
     add(f"incoming-{_id}", _field, _act)
 
 
+def _accept_live_json(text: str) -> Runner:
+    async def run(r: Rig) -> None:
+        view = r.incoming
+        view.live_session_json.text = text
+        try:
+            await view.accept(LIVE_SIP, api="live")
+        finally:
+            view.live_session_json.text = ""
+    return run
+
+
+INCOMING_LIVE: list[tuple[str, str, Runner]] = [
+    ("invalid-json", "session", _accept_live_json('{"model": ')),
+    ("json-list", "session", _accept_live_json('["live"]')),
+    ("no-model", "session.model", _accept_live_json('{"type": "live"}')),
+    ("realtime-field", "session.output_modalities",
+     _accept_live_json('{"model": "gpt-live-1", "output_modalities": ["audio"]}')),
+    ("audio-format", "session.audio.format",
+     _accept_live_json('{"model": "gpt-live-1", "audio": {"format": {}}}')),
+    ("api-not-offered", "api",
+     lambda r: r.incoming.accept(LIVE_SIP, {"type": "realtime"}, api="realtime")),
+    ("api-unknown", "api", lambda r: r.incoming.accept(LIVE_SIP, api="beta")),
+]
+for _id, _field, _run in INCOMING_LIVE:
+    add(f"incoming-live-accept-{_id}", _field, _run)
+
+
 # -- the test --------------------------------------------------------------------------------
 
 
@@ -840,6 +972,7 @@ async def _invoke(case: Bad, rig: Rig) -> Any:
 async def test_bad_input_names_the_field_and_sends_nothing(rig: Rig, case: Bad) -> None:
     assert rig.call.status.state == "live", rig.call.status
     requests_before = len(rig.emu.requests)
+    live_before = len(rig.live.requests)
     received_before = len(rig.received())
     frames_before = len(rig.call.frames())
     if case.exc is None:
@@ -855,8 +988,10 @@ async def test_bad_input_names_the_field_and_sends_nothing(rig: Rig, case: Bad) 
     assert case.field in text, f"{case.id}: field {case.field!r} not named in {text!r}"
     assert case.fix in text, f"{case.id}: no fix in {text!r}"
     assert len(text) < 2000, f"{case.id}: the error echoes a huge payload ({len(text)} chars)"
-    # Nothing went out: no client event on the call, no request to the calls API.
+    # Nothing went out: no client event on the call, no request to the calls API (nor to
+    # the Live stub).
     assert len(rig.emu.requests) == requests_before, rig.emu.requests[requests_before:]
+    assert len(rig.live.requests) == live_before, rig.live.requests[live_before:]
     await rig.fence()
     new = rig.received()[received_before:]
     assert [r["event"]["type"] for r in new] == ["input_audio_buffer.clear"], new
@@ -880,6 +1015,13 @@ async def test_the_fence_sees_an_event_that_did_go_out(rig: Rig) -> None:
     await rig.fence()
     new = [r["event"]["type"] for r in rig.received()[before:]]
     assert new == ["output_audio_buffer.clear", "input_audio_buffer.clear"]
+
+
+async def test_the_live_stub_sees_a_request_that_did_go_out(rig: Rig) -> None:
+    """The Live nothing-sent check is not vacuous: a valid Live request is recorded."""
+    before = len(rig.live.requests)
+    await hangup(LIVE, client=rig.live_client)
+    assert [r.path for r in rig.live.requests[before:]] == [f"/v1/live/sessions/{LIVE}/hangup"]
 
 
 async def test_zz_a_nan_tool_output_is_refused_and_sends_nothing(rig: Rig) -> None:

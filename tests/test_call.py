@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _refusing_server import (
+    BAD_KEY_FRAME,
+    BAD_MODEL_FRAME,
+    HELLO_FRAME,
+    Refusing,
+    refusing_server,
+)
 
 from rtwidgets._call import (
     _ATTACHED,
@@ -24,13 +31,6 @@ from rtwidgets._call import (
 from rtwidgets._capture import read_capture
 from rtwidgets._transport import ReconnectPolicy
 from rtwidgets.protocol.errors import ValidationError
-from tests._refusing_server import (
-    BAD_KEY_FRAME,
-    BAD_MODEL_FRAME,
-    HELLO_FRAME,
-    Refusing,
-    refusing_server,
-)
 
 WEATHER = {
     "type": "function", "name": "get_weather", "description": "Current weather in a city",
@@ -571,3 +571,178 @@ async def test_a_server_that_sends_one_frame_then_drops_is_given_up(
     assert status.state == "ended"
     assert status.reason.startswith("gave up after 4 attempts within 60 s")
     assert call.stats.reconnects == policy.max_attempts
+
+
+# ---------------------------------------------------------------- the MemoryTransport seam
+# A user's own tests: the same Call, scripted frames, no socket (and no API key).
+
+MEMORY_CALL = "rtc_u1_" + "m" * 24
+
+
+def memory_session(**fields: Any) -> dict[str, Any]:
+    return {"type": "realtime", "model": "gpt-realtime", "instructions": "", "tools": [WEATHER],
+            **fields}
+
+
+def tool_turn(response_id: str, call_id: str, arguments: str) -> list[dict[str, Any]]:
+    """The frames of a response that asks for get_weather (GA shapes)."""
+    item = {"id": "item_" + call_id[5:], "type": "function_call", "status": "in_progress",
+            "name": "get_weather", "call_id": call_id, "arguments": ""}
+    done_item = {**item, "status": "completed", "arguments": arguments}
+    return [
+        {"type": "response.created", "event_id": f"event_{response_id}a",
+         "response": {"id": response_id, "object": "realtime.response",
+                      "status": "in_progress", "output": []}},
+        {"type": "response.output_item.added", "event_id": f"event_{response_id}b",
+         "response_id": response_id, "output_index": 0, "item": item},
+        {"type": "response.function_call_arguments.done", "event_id": f"event_{response_id}c",
+         "response_id": response_id, "item_id": item["id"], "output_index": 0,
+         "call_id": call_id, "name": "get_weather", "arguments": arguments},
+        {"type": "response.output_item.done", "event_id": f"event_{response_id}d",
+         "response_id": response_id, "output_index": 0, "item": done_item},
+        {"type": "response.done", "event_id": f"event_{response_id}e",
+         "response": {"id": response_id, "object": "realtime.response", "status": "completed",
+                      "output": [done_item]}},
+    ]
+
+
+async def test_a_tool_handler_is_answered_through_a_memory_transport() -> None:
+    from rtwidgets import MemoryTransport
+
+    def server(event: dict[str, Any]) -> list[dict[str, Any]]:
+        # what the server says back to each client event
+        if event["type"] == "conversation.item.create":
+            return [{"type": "conversation.item.created", "event_id": "event_srv0000000001",
+                     "item": {"id": "item_srv0000000001", **event["item"]}}]
+        if event["type"] == "response.create":
+            return [{"type": "response.created", "event_id": "event_srv0000000002",
+                     "response": {"id": "resp_answer0000001", "status": "in_progress",
+                                  "output": []}}]
+        return []
+
+    t = MemoryTransport([{"type": "session.created", "event_id": "event_mem00000000001",
+                          "session": memory_session()}], handler=server)
+    call = await attach(MEMORY_CALL, transport=t, capture=False)
+    try:
+        assert call.status.state == "live"
+        seen: list[dict[str, Any]] = []
+
+        @call.tool("get_weather")
+        def weather(city: str, unit: str = "celsius") -> dict[str, Any]:
+            seen.append({"city": city, "unit": unit})
+            return {"temperature": 3, "conditions": "windy"}
+
+        for frame in tool_turn("resp_ask0000000001", "call_weather000001",
+                               '{"city": "Oslo"}'):
+            await t.push(frame)
+        created = await call.wait_for("response.created", lambda e: e["response"]["id"]
+                                      == "resp_answer0000001", timeout=10)
+        assert created["response"]["status"] == "in_progress"
+        assert seen == [{"city": "Oslo", "unit": "celsius"}]
+        # exactly one answer, then exactly one response.create, in that order
+        assert [e["type"] for e in t.sent] == ["conversation.item.create", "response.create"]
+        output = t.sent[0]["item"]
+        assert output["type"] == "function_call_output"
+        assert output["call_id"] == "call_weather000001"
+        assert json.loads(output["output"]) == {"temperature": 3, "conditions": "windy"}
+        rec = call.state.tool_calls["call_weather000001"]
+        assert rec.status != "pending"
+        assert rec.answered_by == "handler"
+        assert [f.direction for f in call.frames()].count("out") == 2
+    finally:
+        await call.close()
+
+
+async def test_session_update_requested_and_applied_through_a_memory_transport() -> None:
+    from rtwidgets import MemoryTransport
+
+    def server(event: dict[str, Any]) -> list[dict[str, Any]]:
+        if event["type"] != "session.update":
+            return []
+        asked = event["session"]
+        if asked.get("instructions") == "refuse me":
+            return [{"type": "error", "event_id": "event_srv0000000009", "error": {
+                "type": "invalid_request_error", "code": "invalid_value",
+                "message": "Invalid instructions.", "param": "session.instructions",
+                "event_id": event["event_id"]}}]
+        # this server applies the instructions but keeps its own speed
+        applied = memory_session(instructions=asked.get("instructions", ""),
+                                 audio={"output": {"speed": 1.0}})
+        return [{"type": "session.updated", "event_id": "event_srv0000000003",
+                 "session": applied}]
+
+    t = MemoryTransport(server)  # a callable alone is the handler
+    call = await attach(MEMORY_CALL, transport=t, capture=False)
+    try:
+        result = await call.update_session(instructions="Be brief.",
+                                           audio={"output": {"speed": 1.5}}, timeout=10)
+        assert t.sent[0]["type"] == "session.update"
+        assert t.sent[0]["session"]["instructions"] == "Be brief."
+        assert result.session["instructions"] == "Be brief."
+        assert not result.applied_as_requested
+        assert [(d.path, d.requested, d.applied) for d in result.diff] == [
+            ("audio.output.speed", 1.5, 1.0)]
+        assert call.state.session is not None
+        assert call.state.session["instructions"] == "Be brief."
+        with pytest.raises(SessionUpdateError, match="Invalid instructions"):
+            await call.update_session(instructions="refuse me", timeout=10)
+    finally:
+        await call.close()
+
+
+async def test_a_memory_transport_ends_and_drops_the_call(tmp_path: Path) -> None:
+    from rtwidgets import MemoryTransport
+
+    go = asyncio.Event()
+
+    async def script() -> Any:  # an async generator script: frames when it likes
+        await go.wait()
+        yield {"type": "session.created", "event_id": "event_mem00000000002",
+               "session": memory_session()}
+
+    t = MemoryTransport(script())
+    call = await attach(MEMORY_CALL, transport=t, capture=tmp_path / "m.jsonl")
+    try:
+        go.set()
+        await call.wait_for("session.created", timeout=10)
+        await t.drop("socket closed (1006)")
+        assert call.stats.reconnects == 1
+        assert call.status.state == "live"
+        assert [f.type for f in call.frames() if f.type == "rtwidgets.gap"] == ["rtwidgets.gap"]
+        await call.send({"type": "response.create"})
+        t.end("call ended: caller_hangup")
+        status = await call.wait_ended(10)
+        assert status.reason == "call ended: caller_hangup"
+        with pytest.raises(CallNotLiveError):
+            await call.send({"type": "response.create"})
+        assert [e["type"] for e in t.sent] == ["response.create"]
+    finally:
+        await call.close()
+    _, store = read_capture(tmp_path / "m.jsonl")
+    kinds = [(f.direction, f.type) for f in store]
+    assert ("in", "session.created") in kinds
+    assert ("out", "response.create") in kinds
+
+
+async def test_attach_refuses_what_is_not_a_transport() -> None:
+    with pytest.raises(ValidationError, match="transport") as info:
+        await attach(MEMORY_CALL, transport="wss://example", capture=False)  # type: ignore[arg-type]
+    assert info.value.field == "transport"
+    assert MEMORY_CALL not in _ATTACHED
+
+
+@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
+async def test_the_default_client_follows_openai_websocket_base_url(
+        emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The REST base points nowhere: the sideband only works if the WebSocket URL from the
+    # environment is used (the SDK alone derives it from the REST base).
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_WEBSOCKET_BASE_URL", emulator.websocket_base_url)
+    call_id = await emulator.start_call(transport="webrtc")
+    call = await attach(call_id, capture=tmp_path / "c.jsonl", reconnect=False,
+                        connect_timeout=10)
+    try:
+        assert call.status.state == "live", call.status
+    finally:
+        await call.close()

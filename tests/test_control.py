@@ -530,3 +530,15 @@ async def test_refusals_reach_nothing_on_the_emulator(
             await refusal()
     assert emu.requests == []
     assert emu.calls[call_id].status == "incoming"
+
+
+def test_the_default_client_follows_openai_websocket_base_url(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Call control's default client and attach's are the same one (_control.default_client).
+    from rtwidgets._control import default_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_WEBSOCKET_BASE_URL", "ws://127.0.0.1:8123/v1")
+    assert str(default_client().websocket_base_url) == "ws://127.0.0.1:8123/v1"
+    monkeypatch.setenv("OPENAI_WEBSOCKET_BASE_URL", "")  # empty means unset, as for the doctor
+    assert default_client().websocket_base_url is None

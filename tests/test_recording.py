@@ -126,3 +126,105 @@ def test_load_refuses_a_non_capture(tmp_path: Path) -> None:
     p.write_text("hello\n")
     with pytest.raises(ValueError, match="not an rtwidgets capture"):
         load(p)
+
+
+def small_capture(path: Path, n: int = 5) -> None:
+    writer = CaptureWriter(path, make_header("rtc_u1_" + "c" * 32, transport="webrtc",
+                                             source="live"))
+    enc = FrameEncoder()
+    for i in range(n):
+        line, *_ = enc.encode("in", f'{{"type":"input_audio_buffer.cleared","event_id":"e{i}"}}',
+                              1000.0 + i * 0.2, i * 0.2)
+        writer.write(line)
+    writer.close()
+
+
+def test_load_reads_the_header_only_and_folds_once_on_first_need(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rtwidgets._recording as recording_module
+    from rtwidgets.protocol.state import SessionState
+
+    path = tmp_path / "r.jsonl"
+    small_capture(path)
+    reads: list[Path] = []
+    feeds: list[str] = []
+    real_read = recording_module.read_capture
+    real_feed = SessionState.feed
+
+    def counting_read(p: Any) -> Any:
+        reads.append(Path(p))
+        return real_read(p)
+
+    def counting_feed(self: SessionState, event: Any, **kw: Any) -> Any:
+        feeds.append(event["type"])
+        return real_feed(self, event, **kw)
+
+    monkeypatch.setattr(recording_module, "read_capture", counting_read)
+    monkeypatch.setattr(SessionState, "feed", counting_feed)
+    rec = load(path)
+    assert reads == []
+    assert feeds == []
+    assert rec.call_id == "rtc_u1_" + "c" * 32
+    assert rec.transport_kind == "webrtc"
+    assert "not read yet" in repr(rec)
+    assert len(rec.frames()) == 5
+    assert reads == [path]
+    assert feeds == []
+    assert rec.header["skipped_lines"] == 0
+    state = rec.state
+    assert len(feeds) == 5
+    assert rec.state is state
+    assert rec.status.state == "ended"
+    assert len(rec.frames()) == 5
+    assert reads == [path]
+    assert len(feeds) == 5
+
+
+def test_analysis_of_a_loaded_recording_needs_no_fold(tmp_path: Path) -> None:
+    from rtwidgets.analysis import analyze
+
+    path = tmp_path / "r.jsonl"
+    small_capture(path)
+    rec = load(path)
+    assert len(analyze(rec).events) == 5
+    assert "_folded" not in rec.__dict__  # the table read the file, not the state
+
+
+def test_load_still_refuses_a_missing_file_at_once(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no capture"):
+        load(tmp_path / "missing.jsonl")
+
+
+async def test_call_recording_and_replay_share_one_read_only_base(tmp_path: Path) -> None:
+    from rtwidgets._call import Call, CallSource
+    from rtwidgets._transport import MemoryTransport
+
+    path = tmp_path / "r.jsonl"
+    small_capture(path)
+    rec = load(path)
+    replay = rec.replay(speed=math.inf)
+    call = await attach("rtc_u1_" + "d" * 24, transport=MemoryTransport(), capture=False)
+    try:
+        for source in (rec, replay, call):
+            assert isinstance(source, CallSource)
+        live_actions = ("send", "update_session", "send_tool_output", "cancel_response",
+                        "tool", "hangup")
+        # the capability the views check, and live actions only where it says so
+        assert (rec.read_only, replay.read_only, call.read_only) == (True, True, False)
+        assert not isinstance(replay, Call)
+        for name in live_actions:
+            assert callable(getattr(call, name))
+            assert not hasattr(rec, name), name
+            assert not hasattr(replay, name), name
+        with pytest.raises(ReplayReadOnlyError, match="update_session is a live action"):
+            _ = replay.update_session
+        with pytest.raises(AttributeError, match="no_such_thing"):
+            _ = replay.no_such_thing  # type: ignore[attr-defined]
+        assert [e["event_id"] for e in rec.iter_events()] == [f"e{i}" for i in range(5)]
+        from rtwidgets._call import CallEndedError
+
+        with pytest.raises(CallEndedError):
+            await rec.wait_for("response.done")
+    finally:
+        await call.close()
+        await replay.close()

@@ -39,7 +39,7 @@ import rtwidgets
 from rtwidgets._call import attach
 from rtwidgets._control import CallControlError, accept, create_call, hangup, refer, reject
 from rtwidgets._recording import load
-from rtwidgets._transport import ReconnectPolicy
+from rtwidgets._transport import MemoryTransport, ReconnectPolicy
 from rtwidgets._webhooks import WebhookInbox
 from rtwidgets.analysis import analyze, load_many, summary, to_parquet
 from rtwidgets.emulator import Emulator, sign_webhook
@@ -269,6 +269,19 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     assert list((tmp_path / "parquet").rglob("*.parquet"))
     texts.append(("widget state (after replay)", all_widget_states()))
 
+    # The test double of the transport seam: a scripted call, recorded like a live one.
+    memory = MemoryTransport([{"type": "session.created", "event_id": "event_memory00000001",
+                               "session": {"type": "realtime", "instructions": "hi"}}],
+                             handler=lambda event: None)
+    memory_call = await attach("rtc_memory00000000000001", transport=memory,
+                               capture=tmp_path / "memory.jsonl")
+    await memory_call.send({"type": "response.create"})
+    show("memory transport", memory)
+    show("memory call", memory_call)
+    memory.end("call ended: scripted")
+    await memory_call.wait_ended(10)
+    await memory_call.close()
+
     for view in views:
         view.close()
     console.close()
@@ -280,7 +293,7 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     exercised = {"Emulator", "WebhookInbox", "IncomingCall", "Call", "CallStatus", "CallStats",
                  "Recording", "Replay", "CallConsole", "StatusBar", "EventLog", "Transcript",
                  "SessionEditor", "ToolCalls", "Turns", "IncomingCalls", "Analysis", "Summary",
-                 "SessionState", "Many"}
+                 "SessionState", "Many", "MemoryTransport"}
     public_classes = {n for n in getattr(rtwidgets, "__all__", [])
                       if n[:1].isupper() and not n.endswith("Error")
                       and n not in ("SessionUpdateResult", "CreatedCall")}

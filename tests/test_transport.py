@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import pytest
+from _refusing_server import BAD_KEY_FRAME, Refusing, refusing_server
 
 from rtwidgets._capture import FrameEncoder, FrameStore
 from rtwidgets._transport import (
@@ -23,7 +24,6 @@ from rtwidgets._transport import (
     _scrub,
 )
 from rtwidgets.protocol.fatal import describe_error, is_drop
-from tests._refusing_server import BAD_KEY_FRAME, Refusing, refusing_server
 
 FAKE_API_KEY = "sk-test-not-a-real-key"
 QUICK = ReconnectPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=3)
@@ -336,3 +336,94 @@ async def test_live_close_reason_is_masked_and_a_nonfatal_error_explains_the_clo
     assert "code 4000" in reason
     assert FAKE_API_KEY not in reason
     assert "abcdefgh" not in reason
+
+
+# ---------------------------------------------------------------- MemoryTransport
+
+
+def test_memory_transport_satisfies_the_protocol_and_checks_its_script() -> None:
+    from rtwidgets._transport import MemoryTransport
+
+    assert isinstance(MemoryTransport(), Transport)
+    with pytest.raises(TypeError, match=r"script: .*one frame"):
+        MemoryTransport({"type": "session.created"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="script"):
+        MemoryTransport(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="handler"):
+        MemoryTransport([], handler="not callable")  # type: ignore[arg-type]
+
+
+async def test_memory_transport_plays_the_script_answers_sends_and_ends() -> None:
+    from rtwidgets._transport import MemoryTransport
+
+    t = MemoryTransport(['{"type":"a"}', {"type": "b"}, b"not json"],
+                        handler=lambda ev: [{"type": "reply", "to": ev["type"]}])
+    with pytest.raises(TransportNotLive):
+        await t.send('{"type":"too.early"}')  # nothing attached yet: nothing recorded
+    assert t.sent == []
+    items: list[Any] = []
+    reading = asyncio.Event()
+
+    async def read() -> None:
+        async for item in t:
+            items.append(item)
+            reading.set()
+
+    reader = asyncio.get_running_loop().create_task(read())
+    await reading.wait()  # (a push before the reader starts is queued, not awaited)
+    await t.push({"type": "c"})  # returns once the reader has it
+    assert items[0] == TransportNotice("live")
+    assert items[1:] == ['{"type":"a"}', '{"type":"b"}', b"not json", '{"type":"c"}']
+    await t.send('{"type":"response.create"}')
+    assert t.sent == [{"type": "response.create"}]
+    t.end("call ended: scripted")
+    await asyncio.wait_for(reader, 5)
+    assert items[-2] == '{"type":"reply","to":"response.create"}'
+    assert items[-1].kind == "ended"
+    assert items[-1].reason == "call ended: scripted"
+    assert t.closed_reason == "call ended: scripted"
+    with pytest.raises(TransportNotLive):
+        await t.send('{"type":"response.create"}')
+    with pytest.raises(RuntimeError, match="one MemoryTransport per attach"):
+        await t.pump(lambda f: None, lambda n: None)
+
+
+async def test_memory_transport_drop_refuses_sends_until_the_gap() -> None:
+    from rtwidgets._transport import MemoryTransport
+
+    t = MemoryTransport()
+    notices: list[TransportNotice] = []
+    states: list[bool] = []
+
+    def on_notice(n: TransportNotice) -> None:
+        notices.append(n)
+        states.append(t.connected)
+
+    pump = asyncio.get_running_loop().create_task(t.pump(lambda f: None, on_notice))
+    await asyncio.sleep(0)
+    await t.push({"type": "x"})
+    await t.drop("socket closed (1006)")
+    assert [n.kind for n in notices] == ["live", "reconnecting", "gap", "live"]
+    assert states == [True, False, True, True]
+    await t.drop("socket closed (1006)", reconnect=False)
+    await asyncio.wait_for(pump, 5)
+    assert notices[-1].kind == "ended"
+    assert "gave up" in notices[-1].reason
+
+
+async def test_memory_transport_a_fatal_server_error_ends_after_its_frame() -> None:
+    from rtwidgets._transport import MemoryTransport
+
+    t = MemoryTransport([{"type": "error"}, {"type": "never.delivered"}])
+    frames: list[Any] = []
+
+    def on_frame(raw: Any) -> None:
+        frames.append(raw)
+        if len(frames) == 1:  # what a Call does on an invalid_api_key error
+            t.server_error("Incorrect API key provided [code invalid_api_key]", fatal=True)
+
+    notices: list[TransportNotice] = []
+    await asyncio.wait_for(t.pump(on_frame, notices.append), 5)
+    assert frames == ['{"type":"error"}']
+    assert notices[-1].kind == "ended"
+    assert notices[-1].reason.startswith("the server refused the call: Incorrect API key")

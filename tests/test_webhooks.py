@@ -227,12 +227,13 @@ async def test_other_event_types_are_acknowledged_counted_and_not_queued(
     inbox: WebhookInbox, http: aiohttp.ClientSession
 ) -> None:
     assert inbox.url is not None
+    # (This used live.transport.incoming, which the inbox now queues: a batch event instead.)
     body = json.dumps(
-        {"id": "evt_1", "object": "event", "type": "live.transport.incoming",
-         "created_at": int(time.time()), "data": {"session_id": "live_1"}}
+        {"id": "evt_1", "object": "event", "type": "batch.completed",
+         "created_at": int(time.time()), "data": {"id": "batch_1"}}
     ).encode()
     assert await post(http, inbox.url, body, signed_headers(body, webhook_id="wh_a")) == 200
-    assert inbox.stats.ignored == {"live.transport.incoming": 1}
+    assert inbox.stats.ignored == {"batch.completed": 1}
     assert inbox.pending == 0
     assert inbox.seen == []
 

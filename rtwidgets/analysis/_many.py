@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._cost import PricesArg, cost_frame
-from ._source import FrameSource, as_source
+from ._source import FrameSource, ManySources, as_source
 from ._summary import summary
 from ._tables import (
     errors_frame,
@@ -86,7 +86,7 @@ def _expand(paths_or_glob: str | os.PathLike[str] | Iterable[Any]) -> list[objec
     return out
 
 
-class Many:
+class Many(ManySources):
     """Several calls analysed together. Every table has a leading ``call_id`` column.
 
     Tables are properties computed on first use and kept (``events``, ``transcript``,

@@ -57,7 +57,19 @@ import pyarrow.json as pj
 
 from rtwidgets.protocol.catalog import category_of, is_known
 
-__all__ = ["CORE_SCHEMA", "FrameSource", "as_source"]
+__all__ = ["CORE_SCHEMA", "FrameSource", "ManySources", "as_source"]
+
+
+class ManySources:
+    """Base of a collection of calls (``analysis.Many``).
+
+    The single-call functions refuse one with a pointer to its own tables; they test this
+    base, which lives below both, instead of importing ``Many`` (``_many`` builds on the
+    tables, so that import was a circle).
+    """
+
+    __slots__ = ()
+
 
 #: The columns every source is reduced to; the events table is a view of these.
 CORE_SCHEMA = pa.schema(

@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 from rtwidgets.protocol.state import ResponseRecord, turn_timings
 
 from ._fold import Fold, fold_of
-from ._source import FrameSource, _categories, _is_unknown, as_source
+from ._source import FrameSource, ManySources, _categories, _is_unknown, as_source
 
 __all__ = [
     "USAGE_COLUMNS",
@@ -136,9 +136,7 @@ def events_frame(src: object) -> pd.DataFrame:
 
 
 def _single(src: object) -> FrameSource:
-    from ._many import Many
-
-    if isinstance(src, Many):
+    if isinstance(src, ManySources):
         raise TypeError(
             "this function takes one call; for many calls use the Many's tables, e.g. "
             "many.events or many.turns"

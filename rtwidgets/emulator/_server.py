@@ -30,7 +30,7 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,9 +45,12 @@ from ._call import EmulatedCall, EmulatorOptions
 from ._faults import Fault, FaultError, parse_fault, parse_faults
 from ._scenario import Scenario, ScenarioError, load_scenario
 from ._webhooks import WebhookDelivery, WebhookSender
+from .core.realtime import SEEDED_EPOCH, call_streams, initial_session
 
 if TYPE_CHECKING:
     import openai
+
+    from ._load import LoadResult
 
 __all__ = ["Emulator"]
 
@@ -157,12 +160,20 @@ class Emulator:
         # Unseeded runs seed a fast generator from OS entropy: ids stay unpredictable, and
         # minting ~30 of them per event no longer costs a urandom call per character.
         self._ids = IdFactory(seed if seed is not None else secrets.randbits(64))
-        self._rng = random.Random(seed)
         self.requests: list[dict[str, Any]] = []
         self.calls: dict[str, EmulatedCall] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
         self._sender = (WebhookSender(webhook_url, webhook_secret, tuple(webhook_retry_delays))
                         if webhook_url else None)
+        self._retry_delays = tuple(webhook_retry_delays)
+        # Senders for SIP calls announced to another webhook (start_call(webhook_url=...)),
+        # one per (url, secret digest); the secret itself is only inside the sender.
+        self._other_senders: dict[tuple[str, str], WebhookSender] = {}
+        #: Observers of call progress, e.g. the load generator (``_load.py``): each is called
+        #: as ``fn(kind, call_id, t)`` (``t``: time.monotonic()) with ``kind`` "accepted" (a
+        #: SIP accept succeeded), "rejected" (a SIP reject succeeded), "sideband" (a socket
+        #: attached to a call) or "ended". They run on the loop and must not block or raise.
+        self.call_observers: list[Callable[[str, str, float], None]] = []
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -234,7 +245,7 @@ class Emulator:
                   webhook_url=webhook_url, webhook_secret=webhook_secret, seed=seed,
                   faults=parse_faults(faults), webhook_retry_delays=webhook_retry_delays,
                   valid_keys=digests)
-        emu._session_for(emu.scenario)   # a bad scenario session fails here, not mid-call
+        emu._session_for(emu.scenario, IdFactory(0))   # a bad scenario session fails here
         await emu._serve()
         return emu
 
@@ -273,6 +284,8 @@ class Emulator:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._sender is not None:
             await self._sender.close()
+        for sender in self._other_senders.values():
+            await sender.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -318,28 +331,27 @@ class Emulator:
 
     # ------------------------------------------------------------------ calls (Python API)
 
-    def _session_for(self, scenario: Scenario, model: str | None = None) -> dict[str, Any]:
-        base = default_session(model or self.options.model, self._ids,
-                               created_at=int(time.time()))
-        try:
-            return merge_session(base, {"type": "realtime", **scenario.session},
-                                 audio_started=False)
-        except ValidationError as err:
-            raise ScenarioError(f"session.{err.field.removeprefix('session.')}", err.problem,
-                                err.fix) from None
+    def _created_at(self) -> int:
+        # Seeded: a fixed epoch (the call's clock starts at 0), so a seeded call's
+        # session.created is the same bytes on any day.
+        return SEEDED_EPOCH if self.seed is not None else int(time.time())
+
+    def _session_for(self, scenario: Scenario, ids: IdFactory) -> dict[str, Any]:
+        return initial_session(scenario, self.options.model, ids, self._created_at())
 
     def _new_call(self, *, call_id: str, transport: Literal["webrtc", "sip", "websocket"],
-                  scenario: Scenario, session: dict[str, Any] | None = None,
+                  scenario: Scenario, session: dict[str, Any],
+                  streams: tuple[IdFactory, random.Random],
                   faults: list[Fault] | None = None,
                   hold_until_attached: bool | None = None) -> EmulatedCall:
+        ids, rng = streams
         call = EmulatedCall(
-            call_id=call_id, transport=transport, scenario=scenario,
-            session=session if session is not None else self._session_for(scenario),
-            options=self.options, ids=self._ids, rng=self._rng,
+            call_id=call_id, transport=transport, scenario=scenario, session=session,
+            options=self.options, ids=ids, rng=rng,
             faults=[*self._faults, *(faults or [])],
             hold_until_attached=(self.options.hold_until_attached
                                  if hold_until_attached is None else hold_until_attached),
-            on_end=lambda c: None,
+            on_end=lambda c: self._observe("ended", c.call_id),
         )
         self.calls[call_id] = call
         return call
@@ -353,6 +365,8 @@ class Emulator:
         hold_until_attached: bool = True,
         session: Mapping[str, Any] | None = None,
         call_id: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> str:
         """Start a scripted call and return its id.
 
@@ -360,11 +374,14 @@ class Emulator:
         ``hold_until_attached``). ``sip``: sends ``realtime.call.incoming`` to
         ``webhook_url`` and waits for ``accept``/``reject``. ``call_id``: use this id instead
         of a minted one (any id the real service could hand out, e.g. one copied from real
-        traffic, for tests); it must not be in use.
+        traffic, for tests); it must not be in use. ``webhook_url`` (SIP only): announce this
+        call there instead of the emulator's ``webhook_url``, signed with ``webhook_secret``
+        (default: the emulator's secret).
         """
         if transport not in ("webrtc", "sip"):
             raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
                              "Fix: pick one of the two")
+        sender = self._sender_for(transport, webhook_url, webhook_secret)
         if call_id is not None:
             check_call_id(call_id, "call_id")
             if call_id in self.calls:
@@ -372,27 +389,62 @@ class Emulator:
                                  "Fix: leave call_id out to get a fresh id, or pick another")
         sc = self.scenario if scenario is None else load_scenario(scenario)
         parsed_faults = parse_faults(faults)
-        sess = self._session_for(sc)
+        sess = self._session_for(sc, IdFactory(0))
         if session is not None:
             try:
-                sess = merge_session(sess, {"type": "realtime", **session},
-                                     audio_started=False)
+                merge_session(sess, {"type": "realtime", **session}, audio_started=False)
             except ValidationError as err:
                 raise ValueError(str(err)) from None
         if call_id is None:
             call_id = self._ids.webrtc_call_id() if transport == "webrtc" else \
                 self._ids.sip_call_id()
+        # The call's ids and randomness derive from (seed, call id) alone.
+        streams = call_streams(self.seed, call_id)
+        sess = self._session_for(sc, streams[0])
+        if session is not None:
+            sess = merge_session(sess, {"type": "realtime", **session}, audio_started=False)
         call = self._new_call(call_id=call_id, transport=transport, scenario=sc, session=sess,
-                              faults=parsed_faults, hold_until_attached=hold_until_attached)
+                              streams=streams, faults=parsed_faults,
+                              hold_until_attached=hold_until_attached)
         if transport == "webrtc":
-            call.start()
-            await call.emit("session.created", session=call.session)
+            await call.announce()
+            await call.start()
         else:
-            self._announce(call)
+            self._announce(call, sender)
         return call_id
 
-    def _announce(self, call: EmulatedCall) -> None:
+    def _sender_for(self, transport: str, url: str | None,
+                    secret: str | None) -> WebhookSender | None:
+        """The sender a SIP call is announced with: the emulator's, or one for ``url``."""
+        if url is None:
+            if secret is not None:
+                raise ValueError("webhook_secret: only applies with webhook_url. Fix: pass "
+                                 "webhook_url too, or set the secret in Emulator.start()")
+            return self._sender
+        if transport != "sip":
+            raise ValueError("webhook_url: only SIP calls announce themselves to a webhook. "
+                             "Fix: use transport='sip', or leave webhook_url out")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError("webhook_url: must start with http:// or https://. "
+                             "Fix: e.g. 'http://127.0.0.1:8000/webhook'")
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise ValueError("webhook_secret: must be a non-empty string (e.g. 'whsec_…'). "
+                             "Fix: pass the secret your webhook receiver verifies with")
+        secret = self._webhook_secret if secret is None else secret
+        key = (url, _key_digest(secret) if secret is not None else "")
+        if key not in self._other_senders:
+            self._other_senders[key] = WebhookSender(url, secret, self._retry_delays)
+        return self._other_senders[key]
+
+    def _observe(self, kind: str, call_id: str, t: float | None = None) -> None:
+        """Tell the ``call_observers`` (the load generator) what just happened to a call."""
+        now = time.monotonic() if t is None else t
+        for observer in list(self.call_observers):
+            observer(kind, call_id, now)
+
+    def _announce(self, call: EmulatedCall, sender: WebhookSender | None = None) -> None:
         """Record the ``realtime.call.incoming`` delivery now; POST it in the background."""
+        sender = sender if sender is not None else self._sender
         event_id = self._ids.webhook_event_id()
         payload: dict[str, Any] = {
             "object": "event",
@@ -404,10 +456,10 @@ class Emulator:
         }
         delivery = WebhookDelivery(webhook_id=self._ids.webhook_delivery_id(),
                                    event_id=event_id, call_id=call.call_id,
-                                   url=self.webhook_url or "")
+                                   url=sender.url if sender is not None else "")
         self.webhook_deliveries.append(delivery)
-        if self._sender is not None:
-            self._spawn(self._sender.deliver(delivery, payload))
+        if sender is not None:
+            self._spawn(sender.deliver(delivery, payload))
 
     def call(self, call_id: str) -> EmulatedCall:
         """The emulated call ``call_id`` (``KeyError`` naming the id if unknown)."""
@@ -434,10 +486,7 @@ class Emulator:
         """Apply a fault now (``at_ms``/``every_ms``/``count`` count from now)."""
         call = self.call(call_id)
         parsed = parse_fault(fault, "fault")
-        if parsed.count == 1 and parsed.at_ms == 0:
-            await call.apply_fault(parsed)
-        else:
-            call._spawn(call._run_fault(parsed, asyncio.get_running_loop().time()))
+        await call.inject(parsed)
 
     async def hangup(self, call_id: str, *, close_frame: bool | None = None) -> None:
         """End a call from the server side (as ``POST .../hangup`` does)."""
@@ -451,6 +500,22 @@ class Emulator:
         call = self.call(call_id)
         await asyncio.wait_for(call.ended.wait(), timeout)
         return call.end_reason or ""
+
+    # ------------------------------------------------------------------ load mode (_load.py)
+
+    async def load(self, n: int, rate: float, *, webhook_url: str | None = None,
+                   webhook_secret: str | None = None, timeout: float = 10.0,
+                   scenario: ScenarioSpec | None = None) -> LoadResult:
+        """Place ``n`` SIP calls at ``rate`` calls/s against a webhook app; see ``_load``.
+
+        Returns a ``LoadResult`` (``.table()``, ``.ok``, the latencies); ``ValueError``
+        naming the argument for bad input, before any call is placed.
+        """
+        from ._load import run_load
+
+        return await run_load(self, n, rate, webhook_url=webhook_url,
+                              webhook_secret=webhook_secret, timeout=timeout,
+                              scenario=scenario)
 
     # ------------------------------------------------------------------ HTTP: calls API
 
@@ -510,18 +575,22 @@ class Emulator:
         if not sdp or not sdp.lstrip().startswith("v=0"):
             return _json_error(400, "Invalid SDP offer: it must start with 'v=0'.",
                                param="sdp", code="invalid_offer")
-        session = self._session_for(self.scenario)
         if session_body is not None:
             try:
-                session = self._accept_session(session_body, session, "session")
+                self._accept_session(session_body, self._session_for(self.scenario,
+                                                                     IdFactory(0)), "session")
             except ValidationError as err:
                 return _json_error(400, str(err), param=err.param, code=err.code)
         call_id = self._ids.webrtc_call_id()
         self.requests[-1]["call_id"] = call_id
+        streams = call_streams(self.seed, call_id)
+        session = self._session_for(self.scenario, streams[0])
+        if session_body is not None:
+            session = self._accept_session(session_body, session, "session")
         call = self._new_call(call_id=call_id, transport="webrtc", scenario=self.scenario,
-                              session=session)
-        call.start()
-        await call.emit("session.created", session=call.session)
+                              session=session, streams=streams)
+        await call.announce()
+        await call.start()
         return web.Response(status=201, text=_sdp_answer(self._ids),
                             content_type="application/sdp",
                             headers={"Location": f"/v1/realtime/calls/{call_id}"})
@@ -559,7 +628,8 @@ class Emulator:
                 call.session = self._accept_session(body, call.session, "")
             except ValidationError as err:
                 return _json_error(400, str(err), param=err.param, code=err.code)
-            call.start()
+            await call.start()
+            self._observe("accepted", call_id)
             return web.Response(status=200)
         if action == "reject":
             if call.status != "incoming":
@@ -572,6 +642,7 @@ class Emulator:
                 return _json_error(400, "status_code: must be a SIP final status code from 400 "
                                    "to 699. Fix: e.g. 486 (busy) or 603 (decline)",
                                    param="status_code", code="invalid_value")
+            self._observe("rejected", call_id)
             await call.end(f"rejected ({code})")
             return web.Response(status=200)
         # refer
@@ -695,19 +766,17 @@ class Emulator:
             reason = "invalid_request_error" + (f".{err_code}" if err_code else "")
             await ws.close(code=close, message=reason.encode())
             return ws
-        if call is not None:
-            created = self.options.session_created_on_attach
-        else:
+        if call is None:
             assert model is not None
-            session = default_session(model, self._ids, created_at=int(time.time()))
+            session = default_session(model, self._ids, created_at=self._created_at())
             call = self._new_call(call_id=session["id"], transport="websocket",
-                                  scenario=Scenario.idle(), session=session)
-            call.start()
-            created = True
-        sock = call.attach(ws, request)
+                                  scenario=Scenario.idle(), session=session,
+                                  streams=call_streams(self.seed, session["id"]))
+            await call.start()
+        sock = await call.attach(ws, request)
+        if call.transport != "websocket":
+            self._observe("sideband", call.call_id, sock.opened_t)
         try:
-            if created:
-                await call.send_session_created(sock)
             while True:
                 recv = asyncio.ensure_future(ws.receive())
                 waiters: set[asyncio.Future[Any]] = {recv, sock.close_request}

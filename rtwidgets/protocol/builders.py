@@ -27,20 +27,15 @@ from .session import (
     _enum,
     _fail,
     _int,
-    _join,
     _list,
-    _max_output_tokens,
     _obj,
     _output_modalities,
-    _prompt,
-    _reasoning,
     _str,
-    _tool_choice,
-    _tools,
-    _type_name,
-    _voice,
+    _tool_rules,
     validate_session,
 )
+from .validation import KEYS, RESPONSE_ADAPTER, _join, validate_with
+from .validation import type_name as _type_name
 
 __all__ = [
     "MAX_ITEM_ID_LENGTH",
@@ -301,39 +296,25 @@ _RESPONSE_FIELDS: Final = (
 
 
 def _response_params(value: Any, path: str) -> None:
-    r = _obj(value, path, _RESPONSE_FIELDS)
-    if "audio" in r:
-        audio = _obj(r["audio"], _join(path, "audio"), ("output",))
-        if "output" in audio:
-            opath = _join(_join(path, "audio"), "output")
-            out = _obj(audio["output"], opath, ("format", "voice"))
-            if "format" in out:
-                _audio_format(out["format"], _join(opath, "format"))
-            if "voice" in out:
-                _voice(out["voice"], _join(opath, "voice"))
-    if "conversation" in r:
-        _enum(r["conversation"], _join(path, "conversation"), ("auto", "none"))
+    # Shapes, types and ranges: the declarative types (protocol/validation.py); then what
+    # they cannot say: each input item, the metadata limits, one modality, tool rules.
+    if not isinstance(value, Mapping):
+        raise _fail(path, f"expected an object, got {_type_name(value)}",
+                    "pass a dict of response overrides", "invalid_type")
+    validate_with(RESPONSE_ADAPTER, value, path, KEYS["response"])
+    r = value
+    audio_out = (r.get("audio") or {}).get("output") or {}
+    if "format" in audio_out:
+        _audio_format(audio_out["format"], _join(_join(_join(path, "audio"), "output"), "format"))
     if "input" in r:
-        for i, item in enumerate(_list(r["input"], _join(path, "input"))):
+        for i, item in enumerate(r["input"]):
             validate_item(item, _join(_join(path, "input"), i), allow_reference=True)
-    if "instructions" in r:
-        _str(r["instructions"], _join(path, "instructions"))
-    if "max_output_tokens" in r:
-        _max_output_tokens(r["max_output_tokens"], _join(path, "max_output_tokens"))
     if r.get("metadata") is not None:
         _metadata(r["metadata"], _join(path, "metadata"))
     if "output_modalities" in r:
         _output_modalities(r["output_modalities"], _join(path, "output_modalities"))
-    if "parallel_tool_calls" in r:
-        _bool(r["parallel_tool_calls"], _join(path, "parallel_tool_calls"))
-    if "prompt" in r:
-        _prompt(r["prompt"], _join(path, "prompt"))
-    if "reasoning" in r:
-        _reasoning(r["reasoning"], _join(path, "reasoning"))
-    if "tool_choice" in r:
-        _tool_choice(r["tool_choice"], _join(path, "tool_choice"))
-    if "tools" in r:
-        _tools(r["tools"], _join(path, "tools"))
+    if r.get("tools"):
+        _tool_rules(r["tools"], _join(path, "tools"))
 
 
 def _metadata(value: Any, path: str) -> None:

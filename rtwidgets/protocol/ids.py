@@ -20,6 +20,16 @@ The rules, each as lenient as the service and as strict as safety needs:
   the service may mint. Anything secret-shaped (``sk-…``, ``sk-proj-…``, ``rk-…``, ``ek_…``,
   ``whsec_…``, a bearer token), even after an ``rtc_`` prefix, is refused, and the value is
   never echoed in an error: people paste keys into the call-id box.
+- **Live session id** (``check_live_session_id``, ``is_live_session_id``): ``live_`` + 1 to 123
+  characters of the same safe set, the same 128 cap and the same refusal of secrets. Real ids
+  are ``live_u0_`` / ``live_u1_`` + 32 base62 (``live_u0_EUrPjp3oMERblJsADSyL1hZGfCQubB3V``,
+  ``live_u1_EUrRCp3oNAW04iwqigqdEYngTq5KnmX7``: the GPT-Live traces in tests/reality, both seen
+  on WebRTC), and the SDK says to "preserve the returned value unchanged, including its
+  prefix" (live-protocol.md §2.4): so only the prefix is checked, and the ``u`` digit means
+  nothing here (``transport_kind`` answers ``None`` for a Live id).
+- **Which API** (``api_of_id``): ``"realtime"`` for ``rtc_…``, ``"live"`` for ``live_…``,
+  ``None`` for anything else. Control functions take an ``api=`` override for an id whose
+  prefix says nothing (``check_opaque_id`` then only checks that the id is safe to send).
 - **Transport kind** (``transport_kind``): ``rtc_u0_…`` is SIP and ``rtc_u1_…`` WebRTC in every
   id seen so far; an id without that marker is still a call id, its kind is just unknown.
 - **Server-made ids** (``event_``, ``item_``, ``resp_``, ``conv_``, ``sess_``, function
@@ -53,12 +63,19 @@ __all__ = [
     "CALL_ID_PREFIX",
     "CALL_ID_RE",
     "CALL_ID_TAIL_LENGTHS",
+    "LIVE_SESSION_ID_PREFIX",
+    "LIVE_SESSION_ID_RE",
     "SIP_URI_RE",
     "TEL_URI_RE",
+    "ApiName",
     "IdFactory",
+    "api_of_id",
     "call_id_from_location",
     "check_call_id",
+    "check_live_session_id",
+    "check_opaque_id",
     "is_call_id",
+    "is_live_session_id",
     "looks_secret",
     "refuse_secret",
     "shown_id",
@@ -77,6 +94,14 @@ CALL_ID_MAX_LENGTH: Final = 128
 #: which would let a trailing newline through).
 CALL_ID_RE: Final = re.compile(rf"^rtc_[A-Za-z0-9_-]{{1,{CALL_ID_MAX_LENGTH - 4}}}\Z")
 _SAFE_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+#: Every GPT-Live session id starts with this (live-protocol.md §2.4).
+LIVE_SESSION_ID_PREFIX: Final = "live_"
+#: A Live session id: the prefix and a safe, bounded tail (same rules as ``CALL_ID_RE``).
+LIVE_SESSION_ID_RE: Final = re.compile(
+    rf"^live_[A-Za-z0-9_-]{{1,{CALL_ID_MAX_LENGTH - 5}}}\Z"
+)
+#: The two voice APIs an id can belong to.
+ApiName = Literal["realtime", "live"]
 _TRANSPORT_RE: Final = re.compile(r"rtc_u(\d)_")
 
 # tel: URIs (RFC 3966): a global "+digits" or local number with visual separators, then params.
@@ -157,6 +182,94 @@ def check_call_id(value: object, field: str = "call_id") -> str:
         problem = ("contains characters a call id never has (only letters, digits, '_' and "
                    "'-' follow 'rtc_')")
     raise ValidationError(field, problem, fix)
+
+
+_LIVE_ID_FIX: Final = (
+    "pass the session id exactly as the server gave it: 'live_…' from data.session_id of the "
+    "live.transport.incoming webhook (SIP), or session.id of the Live create or fork answer "
+    "(WebRTC); only letters, digits, '_' and '-' follow 'live_'"
+)
+
+
+def is_live_session_id(value: object) -> bool:
+    """Whether ``value`` is acceptable as a GPT-Live session id (``live_`` + a safe tail)."""
+    return (
+        isinstance(value, str)
+        and LIVE_SESSION_ID_RE.fullmatch(value) is not None
+        and not looks_secret(value)
+    )
+
+
+def _id_problem(value: str, prefix: str, what: str) -> tuple[str, bool]:
+    """What is wrong with ``value`` as an id with ``prefix``; ``True`` when it is secret-like."""
+    if not value.strip():
+        return "is empty", False
+    if looks_secret(value):
+        return f"looks like an API key or secret, not {what} (not shown)", True
+    if any(c.isspace() for c in value):
+        return f"contains spaces or line breaks, which {what} never has", False
+    if "://" in value or "/" in value or "?" in value:
+        return f"is a URL or a path, not {what}", False
+    if not value.startswith(prefix):
+        return f"does not start with {prefix!r}, so it is not {what}", False
+    if len(value) > CALL_ID_MAX_LENGTH:
+        return f"is {len(value)} characters long, above the limit of {CALL_ID_MAX_LENGTH}", False
+    return (f"contains characters {what} never has (only letters, digits, '_' and '-' "
+            f"follow {prefix!r})"), False
+
+
+_SECRET_FIX: Final = ("paste the id itself, never a key, into this field; if a key was pasted "
+                      "where others can see it, rotate it")
+
+
+def check_live_session_id(value: object, field: str = "session_id") -> str:
+    """``value`` if it is a GPT-Live session id, else ``ValidationError`` naming ``field``.
+
+    Like ``check_call_id``: the value is never quoted in the error.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(
+            field, f"expected a string, got {type(value).__name__}", _LIVE_ID_FIX,
+            code="invalid_type",
+        )
+    if is_live_session_id(value):
+        return value
+    problem, secret = _id_problem(value, LIVE_SESSION_ID_PREFIX, "a Live session id")
+    raise ValidationError(field, problem, _SECRET_FIX if secret else _LIVE_ID_FIX)
+
+
+def api_of_id(value: object) -> ApiName | None:
+    """``"realtime"`` for a Realtime call id, ``"live"`` for a Live session id, else ``None``.
+
+    Decided by the prefix alone (``rtc_`` / ``live_``) and only for ids that pass their check:
+    a pasted key or a path is ``None``, never an API.
+    """
+    if is_call_id(value):
+        return "realtime"
+    if is_live_session_id(value):
+        return "live"
+    return None
+
+
+def check_opaque_id(value: object, field: str) -> str:
+    """``value`` if it is safe to send as an id whose API the caller named (``api=``).
+
+    For ids whose prefix says nothing: the same safe character set and 128 cap as every id,
+    secrets refused, the value never quoted.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(
+            field, f"expected a string, got {type(value).__name__}",
+            "pass the id exactly as the server gave it", code="invalid_type",
+        )
+    if _SAFE_ID_RE.fullmatch(value) and not looks_secret(value):
+        return value
+    problem, secret = _id_problem(value, "", "an id")
+    raise ValidationError(
+        field, problem,
+        _SECRET_FIX if secret else "pass the id exactly as the server gave it: letters, digits, "
+        "'_' and '-' only, at most 128 characters",
+    )
 
 
 def call_id_from_location(location: str) -> str | None:

@@ -14,26 +14,30 @@ client side never calls ``merge_session`` to *guess* what the server applied; it
 from __future__ import annotations
 
 import copy
-import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from .errors import ErrorCode, ValidationError, did_you_mean, short
 from .ids import IdFactory
+from .validation import KEYS, SESSION_ADAPTERS, _join, validate_with
+from .validation import type_name as _type_name
 
 __all__ = [
     "BUILTIN_VOICES",
     "DEFAULT_INSTRUCTIONS",
     "REALTIME_SESSION_FIELDS",
+    "SERVER_ONLY_FIELDS",
     "SessionDiff",
+    "check_locks",
     "default_session",
     "default_turn_detection",
+    "editable_session",
+    "merge_request",
     "merge_session",
+    "minimal_update",
+    "same_value",
     "session_diff",
     "validate_session",
 ]
@@ -60,8 +64,9 @@ REALTIME_SESSION_FIELDS: Final[tuple[str, ...]] = (
     "tracing", "truncation",
 )
 _TRANSCRIPTION_SESSION_FIELDS: Final = ("type", "audio", "include")
-#: Fields only the server sets; allowed in a full (non-partial) session object.
-_SERVER_ONLY_FIELDS: Final = ("id", "object", "expires_at", "client_secret")
+#: Fields only the server sets; allowed in a full (non-partial) session object, never sent.
+SERVER_ONLY_FIELDS: Final[tuple[str, ...]] = ("id", "object", "expires_at", "client_secret")
+_SERVER_ONLY_FIELDS: Final = SERVER_ONLY_FIELDS
 
 _MAX_AUDIO_B64: Final = 15 * 1024 * 1024
 _FUNCTION_NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -86,31 +91,6 @@ _MCP_FIELDS: Final = (
 
 def _fail(path: str, problem: str, fix: str, code: ErrorCode = "invalid_value") -> ValidationError:
     return ValidationError(path, problem, fix, code=code)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    name = type(value).__name__
-    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
 
 
 def _obj(
@@ -192,16 +172,10 @@ def _int(value: Any, path: str, lo: int | None = None, hi: int | None = None) ->
     return value
 
 
-def _num(value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(
-            path, f"expected a number, got {_type_name(value)} {short(value)}",
-            _range_fix("a number", lo, hi), "invalid_type",
-        )
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _fail(path, f"{value} is not a finite number", _range_fix("a number", lo, hi))
-    _check_range(value, path, lo, hi, "a number")
-    return float(value)
+
+
+
+
 
 
 def _range_fix(kind: str, lo: float | None, hi: float | None) -> str:
@@ -249,9 +223,6 @@ def _list(value: Any, path: str, *, max_items: int | None = None) -> Sequence[An
     return value
 
 
-def _str_list(value: Any, path: str) -> None:
-    for i, entry in enumerate(_list(value, path)):
-        _str(entry, _join(path, i))
 
 
 def _base64(value: Any, path: str) -> None:
@@ -291,111 +262,18 @@ def _audio_format(value: Any, path: str) -> None:
             raise _fail(_join(path, "rate"), f"{rate} is not supported", "use 24000")
 
 
-def _transcription(value: Any, path: str) -> None:
-    if value is None:
-        return
-    tr = _obj(value, path, ("model", "language", "languages", "keywords", "prompt", "delay"))
-    if "model" in tr:
-        _str(tr["model"], _join(path, "model"), nonempty=True)
-    if "language" in tr:
-        _str(tr["language"], _join(path, "language"), max_len=16)
-    for key in ("languages", "keywords"):
-        if key in tr:
-            _str_list(tr[key], _join(path, key))
-    if "prompt" in tr:
-        _str(tr["prompt"], _join(path, "prompt"))
-    if "delay" in tr:
-        _enum(tr["delay"], _join(path, "delay"), _TRANSCRIPTION_DELAYS)
 
 
-def _noise_reduction(value: Any, path: str) -> None:
-    if value is None:
-        return
-    nr = _obj(value, path, ("type", "strength"))
-    if "type" in nr:
-        _enum(nr["type"], _join(path, "type"), ("near_field", "far_field"))
-    if "strength" in nr:
-        _num(nr["strength"], _join(path, "strength"), 0.0, 1.0)
 
 
-_SERVER_VAD_FIELDS: Final = (
-    "type", "threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms",
-    "create_response", "interrupt_response",
-)
-_SEMANTIC_VAD_FIELDS: Final = ("type", "eagerness", "create_response", "interrupt_response")
 
 
-def _turn_detection(value: Any, path: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, Mapping):
-        raise _fail(
-            path, f"expected an object or null, got {_type_name(value)}",
-            "pass {'type': 'server_vad', ...}, {'type': 'semantic_vad', ...} or None",
-            "invalid_type",
-        )
-    if "type" not in value:
-        raise _fail(
-            _join(path, "type"), "missing required parameter",
-            "add 'type': 'server_vad' or 'semantic_vad'", "missing_required_parameter",
-        )
-    kind = _enum(value["type"], _join(path, "type"), ("server_vad", "semantic_vad"))
-    if kind == "server_vad":
-        td = _obj(value, path, _SERVER_VAD_FIELDS)
-        if "threshold" in td:
-            _num(td["threshold"], _join(path, "threshold"), 0.0, 1.0)
-        for key in ("prefix_padding_ms", "silence_duration_ms"):
-            if key in td:
-                _int(td[key], _join(path, key), 0)
-        if td.get("idle_timeout_ms") is not None:
-            _int(td["idle_timeout_ms"], _join(path, "idle_timeout_ms"), 5000, 30000)
-    else:
-        td = _obj(value, path, _SEMANTIC_VAD_FIELDS)
-        if "eagerness" in td:
-            _enum(td["eagerness"], _join(path, "eagerness"), ("low", "medium", "high", "auto"))
-    for key in ("create_response", "interrupt_response"):
-        if key in td:
-            _bool(td[key], _join(path, key))
 
 
-def _voice(value: Any, path: str) -> None:
-    if isinstance(value, Mapping):
-        v = _obj(value, path, ("id",), ("id",))
-        vid = _str(v["id"], _join(path, "id"), nonempty=True)
-        if not vid.startswith("voice_"):
-            raise _fail(
-                _join(path, "id"), f"{short(vid)} is not a custom voice id",
-                "use the 'voice_…' id of a custom voice, or a built-in voice name",
-            )
-        return
-    if not isinstance(value, str):
-        raise _fail(
-            path, f"expected a voice name or {{'id': 'voice_…'}}, got {_type_name(value)}",
-            f"use one of {', '.join(BUILTIN_VOICES)} or {{'id': 'voice_…'}}", "invalid_type",
-        )
-    _enum(value, path, BUILTIN_VOICES)
 
 
-def _audio_input(value: Any, path: str) -> None:
-    ai = _obj(value, path, ("format", "transcription", "noise_reduction", "turn_detection"))
-    if "format" in ai:
-        _audio_format(ai["format"], _join(path, "format"))
-    if "transcription" in ai:
-        _transcription(ai["transcription"], _join(path, "transcription"))
-    if "noise_reduction" in ai:
-        _noise_reduction(ai["noise_reduction"], _join(path, "noise_reduction"))
-    if "turn_detection" in ai:
-        _turn_detection(ai["turn_detection"], _join(path, "turn_detection"))
 
 
-def _audio_output(value: Any, path: str) -> None:
-    ao = _obj(value, path, ("format", "voice", "speed"))
-    if "format" in ao:
-        _audio_format(ao["format"], _join(path, "format"))
-    if "voice" in ao:
-        _voice(ao["voice"], _join(path, "voice"))
-    if "speed" in ao:
-        _num(ao["speed"], _join(path, "speed"), 0.25, 1.5)
 
 
 def _output_modalities(value: Any, path: str) -> None:
@@ -409,225 +287,28 @@ def _output_modalities(value: Any, path: str) -> None:
         )
 
 
-def _max_output_tokens(value: Any, path: str) -> None:
-    if value == "inf" and isinstance(value, str):
-        return
-    if isinstance(value, str):
-        raise _fail(
-            path, f"{short(value)} is not supported", "use an integer from 1 to 4096 or 'inf'"
-        )
-    _int(value, path, 1, 4096)
 
 
-def _function_tool(tool: Mapping[str, Any], path: str) -> str:
-    _obj(tool, path, ("type", "name", "description", "parameters"), ("type", "name"))
-    name = _str(tool["name"], _join(path, "name"), nonempty=True)
-    if not _FUNCTION_NAME_RE.match(name):
-        raise _fail(
-            _join(path, "name"), f"{short(name)} is not a valid function name",
-            "use 1 to 64 letters, digits, underscores or dashes",
-        )
-    if "description" in tool:
-        _str(tool["description"], _join(path, "description"))
-    if "parameters" in tool:
-        _json_schema(tool["parameters"], _join(path, "parameters"))
-    return name
 
 
-def _json_schema(value: Any, path: str) -> None:
-    if not isinstance(value, Mapping):
-        raise _fail(
-            path, f"expected a JSON Schema object, got {_type_name(value)}",
-            "pass a dict like {'type': 'object', 'properties': {...}}", "invalid_type",
-        )
-    try:
-        Draft202012Validator.check_schema(dict(value))
-    except SchemaError as exc:
-        where = ".".join(str(p) for p in exc.path)
-        at = f" at {where!r}" if where else ""
-        raise _fail(
-            path, f"is not a valid JSON Schema{at}: {short(exc.message, 80)}",
-            "fix the schema (it must pass jsonschema.Draft202012Validator.check_schema)",
-        ) from None
-    kind = value.get("type")
-    if kind is not None and kind != "object":
-        raise _fail(
-            _join(path, "type"), f"{short(kind)} is not supported: parameters describe an object",
-            "use {'type': 'object', 'properties': {...}}",
-        )
 
 
-def _mcp_tool(tool: Mapping[str, Any], path: str) -> str:
-    _obj(tool, path, _MCP_FIELDS, ("type", "server_label"))
-    label = _str(tool["server_label"], _join(path, "server_label"), nonempty=True)
-    if "server_url" in tool:
-        _str(tool["server_url"], _join(path, "server_url"), nonempty=True)
-    if "connector_id" in tool:
-        _enum(tool["connector_id"], _join(path, "connector_id"), _MCP_CONNECTORS)
-    if "server_url" not in tool and "connector_id" not in tool:
-        raise _fail(
-            _join(path, "server_url"), "missing required parameter",
-            "give the MCP server's 'server_url' or a 'connector_id'",
-            "missing_required_parameter",
-        )
-    if "authorization" in tool:
-        _str(tool["authorization"], _join(path, "authorization"), secret=True)
-    if tool.get("headers") is not None:
-        headers = tool["headers"]
-        if not isinstance(headers, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            # Never show header values: they usually hold credentials.
-            raise _fail(
-                _join(path, "headers"), "expected an object of string names to string values",
-                "pass a dict[str, str] or None", "invalid_type",
-            )
-    for key in ("server_description", "tunnel_id"):
-        if key in tool:
-            _str(tool[key], _join(path, key))
-    if "defer_loading" in tool:
-        _bool(tool["defer_loading"], _join(path, "defer_loading"))
-    if tool.get("allowed_callers") is not None:
-        for i, c in enumerate(_list(tool["allowed_callers"], _join(path, "allowed_callers"))):
-            _enum(c, _join(_join(path, "allowed_callers"), i), ("direct", "programmatic"))
-    if tool.get("allowed_tools") is not None:
-        at = tool["allowed_tools"]
-        if isinstance(at, Mapping):
-            _tool_filter(at, _join(path, "allowed_tools"))
-        else:
-            _str_list(at, _join(path, "allowed_tools"))
-    if tool.get("require_approval") is not None:
-        ra = tool["require_approval"]
-        rpath = _join(path, "require_approval")
-        if isinstance(ra, str):
-            _enum(ra, rpath, ("always", "never"))
-        else:
-            ra = _obj(ra, rpath, ("always", "never"))
-            for key in ("always", "never"):
-                if key in ra:
-                    _tool_filter(ra[key], _join(rpath, key))
-    return label
 
 
-def _tool_filter(value: Any, path: str) -> None:
-    f = _obj(value, path, ("read_only", "tool_names"))
-    if "read_only" in f:
-        _bool(f["read_only"], _join(path, "read_only"))
-    if "tool_names" in f:
-        _str_list(f["tool_names"], _join(path, "tool_names"))
 
 
-def _tools(value: Any, path: str) -> None:
-    seen: set[tuple[str, str]] = set()
-    for i, tool in enumerate(_list(value, path, max_items=128)):
-        tpath = _join(path, i)
-        if not isinstance(tool, Mapping):
-            raise _fail(
-                tpath, f"expected a tool object, got {_type_name(tool)}",
-                "pass {'type': 'function', 'name': ..., 'parameters': {...}}", "invalid_type",
-            )
-        if "type" not in tool:
-            raise _fail(
-                _join(tpath, "type"), "missing required parameter",
-                "add 'type': 'function' (or 'mcp')", "missing_required_parameter",
-            )
-        kind = _enum(tool["type"], _join(tpath, "type"), ("function", "mcp"))
-        name = _function_tool(tool, tpath) if kind == "function" else _mcp_tool(tool, tpath)
-        key = (kind, name)
-        if key in seen:
-            field = "name" if kind == "function" else "server_label"
-            raise _fail(
-                _join(tpath, field), f"{short(name)} is defined twice",
-                "give every tool a unique name",
-            )
-        seen.add(key)
 
 
-def _tool_choice(value: Any, path: str) -> None:
-    if isinstance(value, str):
-        _enum(value, path, ("auto", "none", "required"))
-        return
-    if not isinstance(value, Mapping) or "type" not in value:
-        raise _fail(
-            path, f"expected a mode or a tool object, got {short(value)}",
-            "use 'auto', 'none', 'required', {'type': 'function', 'name': ...} or "
-            "{'type': 'mcp', 'server_label': ..., 'name': ...}", "invalid_type",
-        )
-    kind = _enum(value["type"], _join(path, "type"), ("function", "mcp"))
-    if kind == "function":
-        _obj(value, path, ("type", "name"), ("type", "name"))
-        _str(value["name"], _join(path, "name"), nonempty=True)
-    else:
-        _obj(value, path, ("type", "server_label", "name"), ("type", "server_label"))
-        _str(value["server_label"], _join(path, "server_label"), nonempty=True)
-        if value.get("name") is not None:
-            _str(value["name"], _join(path, "name"))
 
 
-def _reasoning(value: Any, path: str) -> None:
-    r = _obj(value, path, ("effort",))
-    if "effort" in r and r["effort"] is not None:
-        _enum(r["effort"], _join(path, "effort"), _REASONING_EFFORTS)
 
 
-def _truncation(value: Any, path: str) -> None:
-    if isinstance(value, str):
-        _enum(value, path, ("auto", "disabled"))
-        return
-    t = _obj(
-        value, path, ("type", "retention_ratio", "token_limits"), ("type", "retention_ratio"),
-        what="'auto', 'disabled' or a retention_ratio object",
-    )
-    _enum(t["type"], _join(path, "type"), ("retention_ratio",))
-    _num(t["retention_ratio"], _join(path, "retention_ratio"), 0.0, 1.0)
-    if "token_limits" in t:
-        tl = _obj(t["token_limits"], _join(path, "token_limits"), ("post_instructions",))
-        if "post_instructions" in tl:
-            tpath = _join(_join(path, "token_limits"), "post_instructions")
-            _int(tl["post_instructions"], tpath, 0)
 
 
-def _tracing(value: Any, path: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, str):
-        _enum(value, path, ("auto",))
-        return
-    tr = _obj(
-        value, path, ("workflow_name", "group_id", "metadata"),
-        what="'auto', None or a tracing object",
-    )
-    for key in ("workflow_name", "group_id"):
-        if key in tr:
-            _str(tr[key], _join(path, key))
-    if "metadata" in tr and tr["metadata"] is not None and not isinstance(tr["metadata"], Mapping):
-        raise _fail(
-            _join(path, "metadata"), f"expected an object, got {_type_name(tr['metadata'])}",
-            "pass a dict", "invalid_type",
-        )
 
 
-def _prompt(value: Any, path: str) -> None:
-    if value is None:
-        return
-    p = _obj(value, path, ("id", "version", "variables"), ("id",))
-    _str(p["id"], _join(path, "id"), nonempty=True)
-    if p.get("version") is not None:
-        _str(p["version"], _join(path, "version"))
-    if p.get("variables") is not None:
-        variables = p["variables"]
-        if not isinstance(variables, Mapping):
-            raise _fail(
-                _join(path, "variables"), f"expected an object, got {_type_name(variables)}",
-                "pass a dict of variable name to value", "invalid_type",
-            )
 
 
-def _include(value: Any, path: str) -> None:
-    if value is None:
-        return
-    for i, entry in enumerate(_list(value, path)):
-        _enum(entry, _join(path, i), ("item.input_audio_transcription.logprobs",))
 
 
 # ---------------------------------------------------------------------------------------
@@ -661,7 +342,7 @@ def validate_session(fields: Mapping[str, Any], *, partial: bool, path: str = "s
             "add 'type': 'realtime' to the session", "missing_required_parameter",
         )
     kind = _enum(fields["type"], _join(path, "type"), ("realtime", "transcription"))
-    base = REALTIME_SESSION_FIELDS if kind == "realtime" else _TRANSCRIPTION_SESSION_FIELDS
+    body = dict(fields)
     if partial:
         for key in fields:
             if key in _SERVER_ONLY_FIELDS:
@@ -670,60 +351,72 @@ def validate_session(fields: Mapping[str, Any], *, partial: bool, path: str = "s
                     "remove it (read-only fields of session.created cannot be sent back)",
                     "unknown_parameter",
                 )
-        _obj(fields, path, base)
     else:
         required = ("type", "model", "output_modalities", "audio") if kind == "realtime" else (
             "type", "audio",
         )
-        _obj(fields, path, (*base, *_SERVER_ONLY_FIELDS), required)
-
-    for key, value in fields.items():
-        fpath = _join(path, key)
-        check = _SESSION_CHECKS.get(key)
-        if key == "audio":
-            audio = _obj(value, fpath, ("input", "output") if kind == "realtime" else ("input",))
-            if "input" in audio:
-                _audio_input(audio["input"], _join(fpath, "input"))
-            if "output" in audio:
-                _audio_output(audio["output"], _join(fpath, "output"))
-        elif check is not None:
-            check(value, fpath)
+        for key in required:
+            if key not in fields:
+                raise _fail(
+                    _join(path, key), "missing required parameter",
+                    f"add {key!r} to {path}", "missing_required_parameter",
+                )
+        for key in _SERVER_ONLY_FIELDS:
+            if key in body:
+                _SERVER_ONLY_CHECKS[key](body.pop(key), _join(path, key))
+    validate_with(SESSION_ADAPTERS[kind], body, path, KEYS[kind])
+    _session_rules(body, path)
 
 
-def _model(value: Any, path: str) -> None:
-    _str(value, path, nonempty=True)
+def _session_rules(fields: Mapping[str, Any], path: str) -> None:
+    """What the declarative types cannot say: one modality, a rate only with PCM, unique
+    tool names, an MCP server by URL or connector, tool parameters describing an object."""
+    if "output_modalities" in fields:
+        _output_modalities(fields["output_modalities"], _join(path, "output_modalities"))
+    audio = fields.get("audio") or {}
+    for side in ("input", "output"):
+        fmt = (audio.get(side) or {}).get("format")
+        if fmt is not None:
+            _audio_format(fmt, _join(_join(_join(path, "audio"), side), "format"))
+    _tool_rules(fields.get("tools") or (), _join(path, "tools"))
 
 
-def _instructions(value: Any, path: str) -> None:
-    _str(value, path)
+def _tool_rules(tools: Any, path: str) -> None:
+    seen: set[tuple[str, str]] = set()
+    for i, tool in enumerate(tools):
+        tpath = _join(path, i)
+        kind = tool["type"]
+        if kind == "function":
+            name = tool["name"]
+            params = tool.get("parameters") or {}
+            if params.get("type") not in (None, "object"):
+                raise _fail(
+                    _join(_join(tpath, "parameters"), "type"),
+                    f"{short(params['type'])} is not supported: parameters describe an object",
+                    "use {'type': 'object', 'properties': {...}}",
+                )
+        else:
+            name = tool["server_label"]
+            if "server_url" not in tool and "connector_id" not in tool:
+                raise _fail(
+                    _join(tpath, "server_url"), "missing required parameter",
+                    "give the MCP server's 'server_url' or a 'connector_id'",
+                    "missing_required_parameter",
+                )
+        if (kind, name) in seen:
+            field = "name" if kind == "function" else "server_label"
+            raise _fail(
+                _join(tpath, field), f"{short(name)} is defined twice",
+                "give every tool a unique name",
+            )
+        seen.add((kind, name))
 
 
-def _parallel(value: Any, path: str) -> None:
-    _bool(value, path)
-
-
-def _noop(value: Any, path: str) -> None:
-    del value, path
-
-
-_SESSION_CHECKS: Final = {
-    "model": _model,
-    "instructions": _instructions,
-    "output_modalities": _output_modalities,
-    "include": _include,
-    "max_output_tokens": _max_output_tokens,
-    "parallel_tool_calls": _parallel,
-    "prompt": _prompt,
-    "reasoning": _reasoning,
-    "tool_choice": _tool_choice,
-    "tools": _tools,
-    "tracing": _tracing,
-    "truncation": _truncation,
+_SERVER_ONLY_CHECKS: Final[dict[str, Callable[[Any, str], Any]]] = {
     "id": lambda v, p: _str(v, p),
     "object": lambda v, p: _enum(v, p, ("realtime.session",)),
     "expires_at": lambda v, p: _int(v, p, 0),
-    "client_secret": _noop,
-    "type": _noop,
+    "client_secret": lambda v, p: None,
 }
 
 
@@ -807,14 +500,32 @@ def merge_session(
             the voice changes once assistant audio exists (``session.audio.output.voice``).
     """
     validate_session(update, partial=True)
+    check_locks(current, update, audio_started=audio_started)
+    return _merge(current, update, "")
+
+
+def check_locks(
+    current: Mapping[str, Any], update: Mapping[str, Any], *, audio_started: bool
+) -> None:
+    """Refuse what the server never changes mid-call: the model, the session type, and the
+    voice once assistant audio exists (realtime-protocol.md §6.1). ``update`` is partial.
+
+    The one home of these rules: ``merge_session`` (the emulator) and the session editor's
+    draft both call it, so a form refuses exactly what the server would.
+
+    Raises:
+        ValidationError: param ``session.model``, ``session.type`` or
+            ``session.audio.output.voice``.
+    """
     if "model" in update and update["model"] != current.get("model"):
         raise _fail(
             "session.model",
             f"cannot change the model of a running session from {short(current.get('model'))} "
-            f"to {short(update['model'])}",
-            "leave 'model' out of session.update (start a new call for another model)",
+            f"to {short(update['model'])}: the server never changes a call's model",
+            f"leave 'model' out of session.update, or set it back to "
+            f"{short(current.get('model'))} (start a new call for another model)",
         )
-    if update.get("type", current.get("type")) != current.get("type"):
+    if "type" in update and "type" in current and update["type"] != current["type"]:
         raise _fail(
             "session.type", f"cannot change the session type from {short(current.get('type'))}",
             f"send 'type': {current.get('type')!r}",
@@ -824,32 +535,71 @@ def merge_session(
     if (
         audio_started
         and isinstance(output, Mapping)
-        and "voice" in output
+        and output.get("voice") is not None
         and output["voice"] != _current_voice(current)
     ):
         raise _fail(
             "session.audio.output.voice",
-            "Cannot update a conversation's voice if assistant audio is present",
-            "set the voice before the first response (or keep the current voice)",
+            "Cannot update a conversation's voice if assistant audio is present "
+            "(the voice is locked once the model has spoken in this call)",
+            "keep the current voice (set it before the first response of a new call)",
         )
-    return _merge(current, update, "")
 
 
-def _merge(current: Mapping[str, Any], update: Mapping[str, Any], path: str) -> dict[str, Any]:
+def editable_session(session: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The request-side part of a server session (server-only keys removed), deep-copied."""
+    if not session:
+        return {}
+    return {k: copy.deepcopy(v) for k, v in session.items() if k not in SERVER_ONLY_FIELDS}
+
+
+def minimal_update(
+    baseline: Mapping[str, Any], desired: Mapping[str, Any], _path: str = ""
+) -> dict[str, Any]:
+    """The smallest partial ``session.update`` turning ``baseline`` into ``desired``.
+
+    Containers (``audio``, ``audio.input``, ``audio.output``) are compared key by key; other
+    values whole (``same_value``). Keys absent from ``desired`` are left alone (never cleared).
+    """
+    out: dict[str, Any] = {}
+    for key, want in desired.items():
+        sub = f"{_path}.{key}" if _path else key
+        have = baseline.get(key)
+        if sub in _MERGED_CONTAINERS and isinstance(want, Mapping) and isinstance(have, Mapping):
+            inner = minimal_update(have, want, sub)
+            if inner:
+                out[key] = inner
+        elif key not in baseline or not same_value(want, have):
+            out[key] = copy.deepcopy(want)
+    return out
+
+
+def merge_request(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with the partial ``update`` laid over it as the server merges a request —
+    containers key by key, a same-type turn detection key by key, anything else replaced —
+    but with no validation, no locks and no server defaults filled in (what a client composes:
+    a form's whole desired session, an accept body). ``base`` is not modified."""
+    return _merge(base, update, "", fill_defaults=False)
+
+
+def _merge(
+    current: Mapping[str, Any], update: Mapping[str, Any], path: str, *,
+    fill_defaults: bool = True,
+) -> dict[str, Any]:
     merged = dict(current)
     for key, value in update.items():
         sub = f"{path}.{key}" if path else key
         old = current.get(key)
         if isinstance(value, Mapping):
             if sub in _MERGED_CONTAINERS and isinstance(old, Mapping):
-                merged[key] = _merge(old, value, sub)
+                merged[key] = _merge(old, value, sub, fill_defaults=fill_defaults)
             elif (
                 isinstance(old, Mapping)
                 and "type" in value
                 and old.get("type") == value.get("type")
             ):
                 merged[key] = {**old, **copy.deepcopy(dict(value))}
-            elif sub == "audio.input.turn_detection":
+            elif fill_defaults and sub == "audio.input.turn_detection":
                 defaults = default_turn_detection(value["type"])
                 merged[key] = {**defaults, **copy.deepcopy(dict(value))}
             else:
@@ -891,13 +641,17 @@ def _diff(req: Mapping[str, Any], app: Any, path: str, out: list[SessionDiff]) -
                 _diff(want, got, sub, out)
             else:
                 out.append(SessionDiff(sub, want, None if got is _MISSING else got))
-        elif got is _MISSING or not _same(want, got):
+        elif got is _MISSING or not same_value(want, got):
             out.append(SessionDiff(sub, want, None if got is _MISSING else got))
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """JSON sameness: ``True`` is not ``1``, ``1.0`` equals ``1``, lists and objects compare
+    member by member. The one definition used by ``session_diff`` and ``minimal_update``."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)

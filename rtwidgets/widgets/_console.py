@@ -192,7 +192,9 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         # attach bar
         self.call_id_field = w.Text(
             placeholder="rtc_… call id (from the Location header or a SIP webhook)",
-            description="call id", layout=w.Layout(width="28em"),
+            # Wide enough for a whole id (~40 characters seen; ids are opaque, so no fit
+            # is promised): at 28em the screenshot showed "…baeCN6" cut.
+            description="call id", layout=w.Layout(width="36em"),
         )
         self.call_id_field.add_class("rtw-call-id")
         self.picker = w.Dropdown(options=[("pick a seen call", "")], value="",

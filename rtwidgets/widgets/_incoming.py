@@ -1,5 +1,16 @@
 """IncomingCalls: ringing SIP calls from a ``WebhookInbox``, with accept/reject/refer/attach.
 
+Both APIs: a SIP call can be offered to Realtime (``rtc_…``), to GPT-Live (``live_…``) or to
+both; the inbox folds both offers of one call into one ``IncomingCall``, so the form shows
+**one row per call** with every id it has, and two accept buttons when both are known
+("Accept as Realtime", "Accept as Live"; one button when only one id is known). The first
+accept decides, as on the platform: the row then says which API took the call, both accept
+buttons are off, and a scripted second accept is refused by the ``IncomingCall`` before
+anything is sent. A Live accept takes its session from the "accept as Live" JSON box (shown
+once a Live offer arrived; its ``model`` is required), never from the Realtime session
+editor. A Live WebRTC session the inbox learnt of from ``live.transport.connected`` is a row
+with status "connected" and only Attach.
+
 Why: a SIP call reaches a notebook only as a signed ``realtime.call.incoming`` webhook, and
 it rings only for a while. A person wants the calls listed as they arrive (From, To, the SIP
 headers), and to answer one in a click: Accept with a session (the fields of an attached
@@ -30,7 +41,7 @@ inbox answers 503 when it is full). Pass ``consume=False`` when your own code ru
 ``async for incoming in inbox``.
 
 Privacy: SIP headers (caller numbers and addresses) and the accept-session JSON are shown
-with ``PrivateText`` (see ``_session_editor``): never in a synced trait unless
+with ``PrivateText`` (see ``_fields``): never in a synced trait unless
 ``private=False``. The headers are untrusted caller input: they are shown as text, never
 as HTML.
 
@@ -54,21 +65,22 @@ import ipywidgets as w
 from ..protocol.errors import ValidationError
 from ..protocol.ids import shown_id
 from ._base import SourceView, describe_error
-from ._session_editor import (
+from ._fields import (
     PrivateText,
-    _css_error,
-    _css_note,
-    _css_ok,
     close_widgets,
     parse_json,
     run_on,
     running_loop,
 )
+from ._fields import css_error as _css_error
+from ._fields import css_note as _css_note
+from ._fields import css_ok as _css_ok
 
 __all__ = ["IncomingCalls"]
 
 _STATUS_COLORS = {
     "ringing": "#f57c00",
+    "connected": "#388e3c",
     "accepted": "#388e3c",
     "attached": "#1976d2",
     "rejected": "#d32f2f",
@@ -96,7 +108,10 @@ SIP_STATUS: Final[dict[int, str]] = {
     606: "Not Acceptable",
 }
 #: Row order: what needs a decision first.
-_GROUP_ORDER: Final = {"ringing": 0, "accepted": 1, "attached": 2}
+_GROUP_ORDER: Final = {"ringing": 0, "accepted": 1, "connected": 1, "attached": 2}
+_API_LABEL: Final = {"realtime": "Realtime", "live": "Live"}
+_LIVE_SESSION_JSON: Final = '{\n  "type": "live",\n  "model": "gpt-live-1"\n}'
+
 
 
 def sip_status_text(code: Any) -> str:
@@ -127,6 +142,15 @@ def _headers_text(incoming: Any) -> str:
     return "\n".join(lines)
 
 
+def _ids_of(incoming: Any) -> tuple[str | None, str | None]:
+    """``(rtc_… id, live_… id)`` of an incoming call (either may be ``None``)."""
+    realtime_id = getattr(incoming, "realtime_id", None)
+    live_id = getattr(incoming, "live_id", None)
+    if realtime_id is None and live_id is None:  # an object without the two ids
+        realtime_id = str(getattr(incoming, "call_id", "")) or None
+    return realtime_id, live_id
+
+
 def _from_to_line(incoming: Any) -> str:
     return f"{getattr(incoming, 'from_', None) or '?'} → {getattr(incoming, 'to', None) or '?'}"
 
@@ -148,6 +172,9 @@ class _Row:
             layout={"width": "auto"},
         )
         self.accept = w.Button(description="Accept", icon="phone", button_style="success")
+        self.accept_live = w.Button(description="Accept as Live", icon="phone",
+                                    button_style="success",
+                                    tooltip="Accept as a GPT-Live session (the Live JSON box)")
         self.reject = w.Button(description="Reject", icon="phone-slash", button_style="danger")
         self.status_code = w.BoundedIntText(
             value=603, min=400, max=699, description="status", layout={"width": "150px"},
@@ -164,6 +191,7 @@ class _Row:
         self.buttons = w.HBox(
             [
                 self.accept,
+                self.accept_live,
                 self.reject,
                 self.status_code,
                 self.status_note,
@@ -185,6 +213,7 @@ class _Row:
             (self.open_console, "rtw-open-console"),
             (self.headers, "rtw-sip-headers"),
             (self.accept, "rtw-accept"),
+            (self.accept_live, "rtw-accept-live"),
             (self.reject, "rtw-reject"),
             (self.refer, "rtw-refer"),
             (self.target, "rtw-refer-target"),
@@ -251,6 +280,16 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             redact=redact,
             description="accept session (JSON)",
         )
+        # The Live accept session (a Live session has its own fields; model is required).
+        self.live_session_json = PrivateText(
+            _LIVE_SESSION_JSON,
+            mode="text",
+            rows=4,
+            private=private,
+            redact=redact,
+            description="accept as Live (JSON)",
+        )
+        self.live_session_json.layout.display = "none"  # until a Live offer arrives
         self.error = w.HTML("")
         self.empty = w.HTML(_css_note("no incoming call yet"))
         self.rows_box = w.VBox([])
@@ -265,6 +304,7 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
                 self.title,
                 self.session_from,
                 self.session_json,
+                self.live_session_json,
                 self.error,
                 self.empty,
                 self.rows_box,
@@ -375,7 +415,12 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             return
         row = _Row(call_id, private=self.private, redact=self.redact)
         row.headers.text = _headers_text(incoming)
-        row.accept.on_click(lambda _b: self._click(call_id, "Accept", self.accept(call_id)))
+        row.accept.on_click(
+            lambda _b: self._click(call_id, "Accept", self.accept(call_id, api="realtime"))
+        )
+        row.accept_live.on_click(
+            lambda _b: self._click(call_id, "Accept", self.accept(call_id, api="live"))
+        )
         row.reject.on_click(
             lambda _b: self._click(
                 call_id, "Reject", self.reject(call_id, status_code=row.status_code.value)
@@ -425,9 +470,25 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
         if status == "rejected" and row.rejected_with is not None:
             shown = f"rejected ({sip_status_text(row.rejected_with)})"
         compact = status in ("attached", "ended") and call_id in self.attached
+        accepted_as = getattr(incoming, "accepted_as", None)
+        if status == "accepted" and accepted_as in _API_LABEL:
+            shown = f"accepted as {_API_LABEL[accepted_as]}"
+        realtime_id, live_id = _ids_of(incoming)
+        ids = [
+            f'<b class="rtw-incoming-id">{html.escape(call_id)}</b>',
+            *(
+                f'<span class="rtw-incoming-other-id">{_css_note(label)} '
+                f"<b>{html.escape(other)}</b></span>"
+                for label, other in (("Realtime", realtime_id), ("Live", live_id))
+                if other is not None and other != call_id
+            ),
+        ]
+        if realtime_id is not None and live_id is not None:
+            first = "Realtime" if call_id == realtime_id else "Live"
+            ids[0] = f"{_css_note(first)} {ids[0]}"
         row.header.value = " ".join(
             [
-                f'<b class="rtw-incoming-id">{html.escape(call_id)}</b>',
+                *ids,
                 f'<span class="rtw-badge rtw-status-{html.escape(status)}" style="border: 1px '
                 f'solid {color}; color: {color}; border-radius: 8px; padding: 0 6px">'
                 f"{html.escape(shown)}</span>",
@@ -436,12 +497,20 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             ]
         )
         ringing = status == "ringing"
+        both = realtime_id is not None and live_id is not None
+        row.accept.description = "Accept as Realtime" if both else "Accept"
+        row.accept.layout.display = "" if realtime_id is not None else "none"
+        sip = getattr(incoming, "transport", "sip") == "sip"
+        row.accept_live.layout.display = "" if live_id is not None and sip else "none"
+        if live_id is not None and sip:
+            self.live_session_json.layout.display = ""
         row.accept.disabled = row.busy or not ringing
+        row.accept_live.disabled = row.busy or not ringing
         row.reject.disabled = row.busy or not ringing
-        # REFER transfers a connected call; attach needs an accepted one; nothing after the
-        # end (a Refer then only fails with 404).
+        # REFER transfers a connected SIP call; attach needs an accepted (or connected Live
+        # WebRTC) one; nothing after the end (a Refer then only fails with 404).
         row.refer.disabled = row.busy or status not in ("accepted", "attached")
-        row.attach.disabled = row.busy or status != "accepted"
+        row.attach.disabled = row.busy or status not in ("accepted", "connected")
         row.target.disabled = row.refer.disabled
         row.status_code.disabled = row.reject.disabled
         # An attached (or ended after attach) call is one line; its console opens below.
@@ -534,8 +603,60 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
             self._render(call_id)
         return result
 
-    async def accept(self, call_id: str, session: Mapping[str, Any] | None = None) -> None:
-        """Accept a ringing call with ``session`` (default: the form's accept session)."""
+    def accept_session_live(self) -> dict[str, Any]:
+        """The session "Accept as Live" would send now (from the Live JSON box).
+
+        Its fields are checked by the control layer before anything is sent (``model`` is
+        required; Realtime-only fields are refused with the Live equivalent named).
+        """
+        text = self.live_session_json.text.strip() or "{}"
+        fields = parse_json(
+            text,
+            "session",
+            'correct the Live accept session JSON (an object like {"type": "live", '
+            '"model": "gpt-live-1"})',
+        )
+        if not isinstance(fields, dict):
+            raise ValidationError(
+                "session",
+                f"expected a JSON object, got {type(fields).__name__}",
+                'write the session as an object: {"type": "live", "model": "gpt-live-1", …}',
+                code="invalid_type",
+            )
+        fields.setdefault("type", "live")
+        return fields
+
+    @staticmethod
+    def _accept_api(incoming: Any, session: Mapping[str, Any] | None, api: Any) -> str:
+        """The API an accept goes to: ``api``, the session's type, or the only one offered."""
+        offered = [name for name, value in zip(("realtime", "live"), _ids_of(incoming),
+                                               strict=True) if value is not None]
+        if api is not None:
+            if api not in _API_LABEL:
+                raise ValidationError("api", f"{api!r:.40} is not an API",
+                                      "pass api='realtime' or api='live'")
+            return str(api)
+        kind = session.get("type") if session is not None else None
+        if kind in _API_LABEL:
+            return str(kind)
+        if len(offered) == 1:
+            return offered[0]
+        raise ValidationError(
+            "api",
+            "this call was offered both to Realtime and to Live",
+            "click Accept as Realtime or Accept as Live, or pass api='realtime' or api='live'",
+        )
+
+    async def accept(
+        self, call_id: str, session: Mapping[str, Any] | None = None, *, api: str | None = None
+    ) -> None:
+        """Accept a ringing call with ``session`` (default: the form's accept session).
+
+        ``api`` (``"realtime"`` or ``"live"``) picks the API for a call offered both ways;
+        without it the session's ``type`` decides, else the only API the call was offered to.
+        The Realtime session comes from the editor or the JSON box, the Live one from the
+        "accept as Live" JSON box.
+        """
         row = self._rows.get(call_id)
         try:
             if session is not None and not isinstance(session, Mapping):
@@ -545,16 +666,26 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
                     "pass the session as a dict, e.g. {'type': 'realtime', 'instructions': …}",
                     code="invalid_type",
                 )
-            body = dict(session) if session is not None else self.accept_session()
+            incoming = self._calls.get(call_id)
+            which = (self._accept_api(incoming, session, api) if incoming is not None
+                     else str(api or "realtime"))
+            if session is not None:
+                body = dict(session)
+            else:
+                body = self.accept_session_live() if which == "live" else self.accept_session()
         except ValidationError as err:
             if row is not None:
                 row.error.value = _css_error(str(err))
             raise
 
         async def go(incoming: Any) -> None:
-            await incoming.accept(body)
+            if getattr(incoming, "apis", None) is None:  # an object without the two APIs
+                await incoming.accept(body)
+            else:
+                await incoming.accept(body, api=which)
 
-        await self._run(call_id, "Accept", go)
+        label = f"Accept as {_API_LABEL.get(which, which)}" if which == "live" else "Accept"
+        await self._run(call_id, label, go)
 
     async def reject(self, call_id: str, status_code: int | None = None) -> None:
         """Reject a ringing call with a SIP status (400–699; ``None``: the server's 603)."""

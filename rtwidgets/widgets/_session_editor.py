@@ -7,25 +7,20 @@ what the server applied (a clamped speed, a refused voice). This form does that 
 ``Call`` (``await call.update_session(**changed)``), and every button has an awaitable twin
 (``await editor.apply()``) for scripted use.
 
-Privacy (the decision): instructions, tools JSON, the raw JSON tab, the "show code" text and
-the requested/applied listing are text-bearing. Plain ipywidgets ``Textarea`` values are
-synced traits and end up in the notebook's saved widget state, so these parts are
-:class:`PrivateText` — a tiny anywidget (``_forms.js``) whose text travels only in custom
-messages (kernel → browser ``{"kind": "set"}``; browser → kernel ``{"kind": "edit"}``; a view
-that renders late asks for ``{"kind": "snapshot"}``). Custom messages are never saved, so with
-``private=True`` (the default) ``get_state()`` and a saved notebook hold no instructions, tool
-arguments or outputs. ``private=False`` mirrors the text into the synced ``value`` trait as
-well (a saved notebook then shows it). ``redact=True`` (the shared view option) goes further:
-the text is not sent to the browser at all and the text fields cannot be edited from it.
-PrivateText lives here and is reused by the ToolCalls and IncomingCalls forms.
+A view over a plain model (the first decision): what the form would send, the "unknown"
+rules, the raw JSON tab and the MCP credential masking are ``SessionDraft``
+(``_session_draft.py``, tested without widgets); the session rules (merge, sameness,
+server-only fields, locked model and voice) are ``protocol/session.py``. This module maps
+controls to the draft's plain control states and shows the outcome.
 
-Threads (the second decision): JupyterLab 4.4+ sends widget comm messages over kernel
-*subshells*, so a click or an edit is handled on a subshell thread that runs its own event
-loop. The forms remember the loop their source was bound on and hop back to it
-(``run_on``) before touching the call: a ``Call``'s futures belong to its loop and never wake
-a task on another one (an Apply spawned on the subshell loop hung in the browser).
+Privacy: instructions, tools JSON, the raw JSON tab, the "show code" text and the
+requested/applied listing are text-bearing, so they are :class:`PrivateText` (``_fields.py``):
+with ``private=True`` (the default) a saved notebook holds none of them; ``redact=True`` keeps
+them out of the browser. Threads: clicks may arrive on a comm subshell thread; actions hop back
+to the source's loop (``run_on``, ``_fields.py``) — an Apply spawned on the subshell loop hung
+in the browser.
 
-Unknown is not a value (the third decision): before the server has reported the session on
+Unknown is not a value (the second decision): before the server has reported the session on
 this connection (``call.state.session is None``), and for any field a reported session
 leaves out, the form shows "unknown" (an "unknown" choice, or an empty box with an
 "unknown" placeholder, in a muted italic style), never a default such as alloy / none / [].
@@ -45,34 +40,38 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import html
 import json
-import pprint
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Final
 
-import anywidget
 import ipywidgets as w
-import traitlets as t
 
 from ..protocol.errors import ValidationError
-from ..protocol.session import BUILTIN_VOICES, validate_session
+from ..protocol.session import BUILTIN_VOICES
 from ._base import SourceView, describe_error
+from ._fields import PrivateText, close_widgets, run_on, running_loop
+from ._fields import css_error as _css_error
+from ._fields import css_note as _css_note
+from ._fields import css_ok as _css_ok
+from ._session_draft import CUSTOM_VOICE as _CUSTOM_VOICE
+from ._session_draft import UNKNOWN as _UNKNOWN
+from ._session_draft import (
+    SessionDraft,
+    editable_session,
+    get_path,
+    leaves,
+    mask_secrets,
+    minimal_update,
+    render_update_code,
+    short_json,
+    unknown_paths,
+    voice_choice,
+)
 
-__all__ = ["PrivateText", "SessionEditor", "render_update_code"]
+# PrivateText, editable_session and minimal_update are imported from here by older code.
+__all__ = ["PrivateText", "SessionEditor", "editable_session", "minimal_update",
+           "render_update_code"]
 
-_HERE = Path(__file__).parent
-_FORMS_ESM: Final = (_HERE / "_forms.js").read_text(encoding="utf-8")
-_FORMS_CSS: Final = (_HERE / "_forms.css").read_text(encoding="utf-8")
-
-#: Server-only keys of ``session.created`` that can never be sent back.
-_SERVER_ONLY: Final = ("id", "object", "expires_at", "client_secret")
-#: Dicts the server merges key by key (everything else is replaced whole).
-_CONTAINERS: Final = frozenset({"audio", "audio.input", "audio.output"})
-_CUSTOM_VOICE: Final = "custom voice id…"
-#: The choice a select control shows while its field is unknown (never sent).
-_UNKNOWN: Final = "\u2063unknown"
 #: Control name → the session path it shows (for "unknown" and for the red field).
 _FIELD_PATHS: Final = {
     "model_box": "model",
@@ -115,372 +114,6 @@ _AUDIO_FRAME_TYPES: Final = frozenset(
 )
 
 
-class PrivateText(anywidget.AnyWidget):
-    """A text box (or read-only text block) whose text is not a synced trait when private.
-
-    ``mode``: ``"text"`` (multi-line editor), ``"line"`` (one-line input) or ``"view"``
-    (read-only block). ``.text`` is the authoritative value, kept in Python; edits from the
-    browser update it and call the ``on_edit`` callbacks.
-    """
-
-    _esm = _FORMS_ESM
-    _css = _FORMS_CSS
-
-    mode = t.Unicode("text").tag(sync=True)
-    rows = t.Int(6).tag(sync=True)
-    description = t.Unicode("").tag(sync=True)
-    placeholder = t.Unicode("").tag(sync=True)
-    disabled = t.Bool(False).tag(sync=True)
-    invalid = t.Bool(False).tag(sync=True)
-    #: True: the text travels only in custom messages. Fixed at construction.
-    private = t.Bool(True).tag(sync=True)
-    #: The text itself, synced only when ``private`` is False ("" otherwise).
-    value = t.Unicode("").tag(sync=True)
-
-    def __init__(
-        self,
-        text: str = "",
-        *,
-        mode: str = "text",
-        private: bool = True,
-        redact: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        if mode not in ("text", "line", "view"):
-            raise ValueError(
-                f"mode: {mode!r} is not a PrivateText mode. Fix: use 'text', 'line' or 'view'"
-            )
-        # The text and listeners live in plain attributes, never in traits.
-        self._text = text
-        self._redact = bool(redact)
-        self._edit_callbacks: list[Callable[[str], None]] = []
-        super().__init__(mode=mode, private=bool(private), **kwargs)
-        if self._redact:
-            self.placeholder = "(hidden: redact=True)"
-            if mode != "view":
-                self.disabled = True
-        self._mirror()
-        self.on_msg(self._on_custom)
-
-    @property
-    def text(self) -> str:
-        return self._text
-
-    @text.setter
-    def text(self, value: str) -> None:
-        self.set_text(value)
-
-    def set_text(self, value: str, *, origin: str | None = None) -> None:
-        """Set the text and push it to every rendered view (except ``origin``, the editor)."""
-        if not isinstance(value, str):
-            raise TypeError(f"text: expected a str, got {type(value).__name__}")
-        self._text = value
-        self._mirror()
-        message: dict[str, Any] = {"kind": "set", "text": self._shown()}
-        if origin is not None:
-            message["origin"] = origin
-        self._push(message)
-
-    def on_edit(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(text)`` after each edit that comes from the browser."""
-        self._edit_callbacks.append(callback)
-
-    def _shown(self) -> str:
-        return "" if self._redact else self._text
-
-    def _mirror(self) -> None:
-        want = "" if (self.private or self._redact) else self._text
-        if self.value != want:
-            self.value = want
-
-    def _push(self, message: dict[str, Any]) -> None:
-        if self.comm is None:  # closed: nobody to tell
-            return
-        self.send(message)
-
-    def _on_custom(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, Mapping):
-            return
-        kind = content.get("kind")
-        view = content.get("view")
-        if kind == "snapshot":
-            reply: dict[str, Any] = {"kind": "set", "text": self._shown()}
-            if isinstance(view, str):
-                reply["for"] = view
-            self._push(reply)
-        elif kind == "edit":
-            text = content.get("text")
-            if not isinstance(text, str) or self.mode == "view" or self._redact or self.disabled:
-                return  # a read-only or redacted box takes no edits
-            if text == self._text:
-                return
-            self.set_text(text, origin=view if isinstance(view, str) else None)
-            for callback in list(self._edit_callbacks):
-                callback(text)
-
-    def __repr__(self) -> str:
-        return f"<PrivateText mode={self.mode!r} {len(self._text)} chars>"
-
-
-# ---------------------------------------------------------------------------------------
-# Pure helpers (no widgets)
-# ---------------------------------------------------------------------------------------
-
-
-def editable_session(session: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The request-side part of a server session (server-only keys removed), deep-copied."""
-    if not session:
-        return {}
-    return {k: copy.deepcopy(v) for k, v in session.items() if k not in _SERVER_ONLY}
-
-
-def minimal_update(
-    baseline: Mapping[str, Any], desired: Mapping[str, Any], _path: str = ""
-) -> dict[str, Any]:
-    """The smallest partial ``session.update`` turning ``baseline`` into ``desired``.
-
-    Containers (``audio``, ``audio.input``, ``audio.output``) are compared key by key; other
-    values whole. Keys absent from ``desired`` are left alone (never cleared).
-    """
-    out: dict[str, Any] = {}
-    for key, want in desired.items():
-        sub = f"{_path}.{key}" if _path else key
-        have = baseline.get(key)
-        if sub in _CONTAINERS and isinstance(want, Mapping) and isinstance(have, Mapping):
-            inner = minimal_update(have, want, sub)
-            if inner:
-                out[key] = inner
-        elif key not in baseline or not _same(want, have):
-            out[key] = copy.deepcopy(want)
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    # JSON equality: True is not 1, and 1.0 equals 1.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def _get_path(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(obj, Mapping) or part not in obj:
-            return None
-        obj = obj[part]
-    return obj
-
-
-def _set_path(obj: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    for part in parts[:-1]:
-        nxt = obj.get(part)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            obj[part] = nxt
-        obj = nxt
-    obj[parts[-1]] = value
-
-
-def _leaves(obj: Mapping[str, Any], path: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for key, value in obj.items():
-        sub = f"{path}.{key}" if path else str(key)
-        if isinstance(value, Mapping) and value:
-            out.extend(_leaves(value, sub))
-        else:
-            out.append((sub, value))
-    return out
-
-
-#: Shown in place of an MCP tool's ``authorization`` and header values (credentials).
-SECRET_MASK: Final = "<hidden>"
-
-
-def mask_secrets(value: Any) -> Any:
-    """A copy of a session (or tools list) with MCP credentials replaced by ``SECRET_MASK``.
-
-    The form shows and sends text to the browser; an MCP tool's ``authorization`` and its
-    ``headers`` values are credentials and never go there.
-    """
-    if isinstance(value, Mapping):
-        out = {k: mask_secrets(v) for k, v in value.items()}
-        if value.get("type") == "mcp":
-            if isinstance(value.get("authorization"), str):
-                out["authorization"] = SECRET_MASK
-            headers = value.get("headers")
-            if isinstance(headers, Mapping):
-                out["headers"] = dict.fromkeys(headers, SECRET_MASK)
-        return out
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return copy.deepcopy(value)
-
-
-def unmask_secrets(tools: Any, original: Any, path: str = "session.tools") -> Any:
-    """Put back the credentials ``mask_secrets`` hid, from the same MCP tool (by server_label)
-    in ``original``; raises ValidationError when a masked value has no original."""
-    if not isinstance(tools, list):
-        return tools
-    by_label = {
-        t.get("server_label"): t
-        for t in (original if isinstance(original, list) else [])
-        if isinstance(t, Mapping) and t.get("type") == "mcp"
-    }
-    out: list[Any] = []
-    for i, tool in enumerate(tools):
-        if not (isinstance(tool, dict) and tool.get("type") == "mcp"):
-            out.append(tool)
-            continue
-        tool = dict(tool)
-        source = by_label.get(tool.get("server_label"), {})
-        if tool.get("authorization") == SECRET_MASK:
-            if not isinstance(source.get("authorization"), str):
-                raise ValidationError(
-                    f"{path}[{i}].authorization",
-                    "is hidden and has no saved value",
-                    "type the token again (or remove 'authorization')",
-                )
-            tool["authorization"] = source["authorization"]
-        headers = tool.get("headers")
-        if isinstance(headers, dict):
-            saved = source.get("headers")
-            known: Mapping[str, Any] = saved if isinstance(saved, Mapping) else {}
-            fixed = {}
-            for name, val in headers.items():
-                if val == SECRET_MASK:
-                    if name not in known:
-                        raise ValidationError(
-                            f"{path}[{i}].headers.{name}",
-                            "is hidden and has no saved value",
-                            "type the header value again (or remove the header)",
-                        )
-                    val = known[name]
-                fixed[name] = val
-            tool["headers"] = fixed
-        out.append(tool)
-    return out
-
-
-def render_update_code(changed: Mapping[str, Any], *, name: str = "call") -> str:
-    """The Python a person would write to send ``changed``: ``await call.update_session(...)``."""
-    if not changed:
-        return f"await {name}.update_session()  # nothing changed"
-    lines = [f"await {name}.update_session("]
-    for key, value in changed.items():
-        text = pprint.pformat(value, width=88 - len(key), sort_dicts=False)
-        text = text.replace("\n", "\n    " + " " * (len(key) + 1))
-        lines.append(f"    {key}={text},")
-    lines.append(")")
-    return "\n".join(lines)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def parse_json(text: str, field: str, fix: str) -> Any:
-    """``json.loads`` that names ``field`` in a ValidationError, and refuses ``NaN`` and
-    ``Infinity`` (Python accepts them; they are not JSON and a server would refuse them)."""
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        problem = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-    except ValueError as exc:
-        problem = f"not valid JSON ({exc})"
-    raise ValidationError(field, problem, fix, code="invalid_type")
-
-
-def dump_json(value: Any, field: str) -> str:
-    """Compact JSON text of ``value``; a ValidationError naming ``field`` if it is not JSON."""
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            field,
-            f"cannot be encoded as JSON ({exc})",
-            "pass a str, or dicts/lists of strings, numbers (not NaN/Infinity), booleans, None",
-            code="invalid_type",
-        ) from None
-
-
-def _voice_name(voice: Any) -> tuple[str, str]:
-    """(dropdown value, custom id text) for a session voice."""
-    if isinstance(voice, str) and voice in BUILTIN_VOICES:
-        return voice, ""
-    if isinstance(voice, Mapping):
-        return _CUSTOM_VOICE, str(voice.get("id", ""))
-    if voice is None:  # not reported yet: show the server's default
-        return BUILTIN_VOICES[0], ""
-    return _CUSTOM_VOICE, str(voice)
-
-
-def running_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop running in this thread, or ``None``."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def run_on(loop: asyncio.AbstractEventLoop | None, fn: Callable[..., Any], *args: Any) -> None:
-    """Call ``fn(*args)`` on ``loop``'s thread: now if we are there, else soon (thread-safe).
-
-    Why: JupyterLab 4.4+ sends widget comm messages over kernel *subshells*, so a click or an
-    edit is handled on a subshell thread with its own event loop, not on the loop the
-    ``Call`` lives on. Work that touches the call (or its state) must hop back to that loop;
-    futures of one loop never wake a task of another.
-    """
-    if loop is None or loop.is_closed() or not loop.is_running() or running_loop() is loop:
-        fn(*args)
-    else:
-        loop.call_soon_threadsafe(fn, *args)
-
-
-def close_widgets(*roots: Any) -> None:
-    """Close ``roots`` and every widget under them (``children`` of boxes and tabs).
-
-    A form builds dozens of controls; closing only the outer box would leave them registered
-    with open comms, and a notebook that re-runs the cell would pile them up.
-    """
-    seen: set[int] = set()
-    order: list[Any] = []
-    stack = list(roots)
-    while stack:
-        widget = stack.pop()
-        if id(widget) in seen:
-            continue
-        seen.add(id(widget))
-        order.append(widget)
-        stack.extend(getattr(widget, "children", ()) or ())
-    for widget in reversed(order):  # leaves first
-        widget.close()
-
-
-def _css_error(text: str) -> str:
-    return (
-        '<span class="rtw-form-error" style="color: var(--jp-error-color1, #d32f2f)">'
-        f"{html.escape(text)}</span>"
-    )
-
-
-def _css_note(text: str) -> str:
-    return (
-        '<span class="rtw-form-note" style="color: var(--jp-ui-font-color2, #666)">'
-        f"{html.escape(text)}</span>"
-    )
-
-
-def _css_ok(text: str) -> str:
-    return (
-        '<span class="rtw-form-ok" style="color: var(--jp-success-color1, #388e3c)">'
-        f"{html.escape(text)}</span>"
-    )
-
-
 class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     """Edit a call's session; Apply sends ONE ``session.update`` with only the changed fields.
 
@@ -501,11 +134,9 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self.private = bool(private)
         # The loop the bound source lives on (where actions must run): see run_on().
         self._home: asyncio.AbstractEventLoop | None = running_loop()
-        # The session as the server last reported it (request-side keys only).
-        self._baseline: dict[str, Any] = {}
-        # The control states loaded from the baseline; a field differing from its loaded
-        # state is "dirty" (edited by the person) and is what Apply sends.
-        self._loaded: dict[str, Any] = {}
+        # The model: the server's session, the control states loaded from it (a field
+        # differing from its loaded state is "dirty" and is what Apply sends), the locks.
+        self.draft = SessionDraft()
         self._loading = False
         self._applying = False
         self._last_result: Any = None
@@ -688,7 +319,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self.title.value = "<b>Session</b>"
         self.unknown_box.layout.display = "none"
         self._last_applied = None
-        self._baseline = {}
+        self.draft.load(None)
         self._load_controls({}, baseline=True)
         self._refresh()
 
@@ -716,12 +347,12 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     @property
     def baseline(self) -> dict[str, Any]:
         """The session as the server last reported it (request-side fields), a copy."""
-        return copy.deepcopy(self._baseline)
+        return copy.deepcopy(self.draft.baseline)
 
-    def _server_session(self) -> dict[str, Any]:
+    def _server_session_full(self) -> dict[str, Any]:
         state = getattr(self.source, "state", None)
         session = getattr(state, "session", None) if state is not None else None
-        return editable_session(session if isinstance(session, Mapping) else None)
+        return dict(session) if isinstance(session, Mapping) else {}
 
     @property
     def unknown_fields(self) -> list[str]:
@@ -733,12 +364,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def _mark_unknown(self, session: Mapping[str, Any]) -> None:
         """Which fields ``session`` leaves out; their controls show "unknown" (muted)."""
-        unknown = set()
-        for name, path in _FIELD_PATHS.items():
-            parent, _, leaf = path.rpartition(".")
-            holder = _get_path(session, parent) if parent else session
-            if not isinstance(holder, Mapping) or leaf not in holder:
-                unknown.add(name)
+        unknown = unknown_paths(session, _FIELD_PATHS)
         self._unknown = unknown
         label = self._unknown_label()
         select = {"voice": list(self._voice_options()), "modalities": [("audio", "audio"),
@@ -770,15 +396,14 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         return bool(getattr(state, "audio_started", False))
 
     def _reload(self, *, keep_edits: bool) -> None:
-        new = self._server_session()
         dirty = self._dirty_states() if keep_edits else {}
-        self._baseline = new
-        self._load_controls(new, baseline=True)
+        self.draft.load(self._server_session_full())
+        self._load_controls(self.draft.baseline, baseline=True)
         if dirty:
             self._restore_states(dirty)
         self._refresh_known()
         if self.tabs.selected_index == 1 and not (keep_edits and self._raw_dirty()):
-            self._raw_text_from(self._baseline)
+            self._raw_text_from(self.draft.baseline)
         self._refresh_locks()
         self._refresh()
 
@@ -805,11 +430,10 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         }
 
     def _dirty_states(self) -> dict[str, Any]:
-        now = self._control_states()
-        return {k: v for k, v in now.items() if v != self._loaded.get(k)}
+        return self.draft.dirty(self._control_states())
 
     def _raw_dirty(self) -> bool:
-        return self.raw.text != self._loaded.get("raw")
+        return self.raw.text != self.draft.loaded.get("raw")
 
     def _restore_states(self, states: Mapping[str, Any]) -> None:
         self._loading = True
@@ -848,7 +472,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             unknown = self._unknown
             self.model_box.value = str(session.get("model") or "")
             self.instructions.text = str(session.get("instructions") or "")
-            name, custom = _voice_name(_get_path(session, "audio.output.voice"))
+            name, custom = voice_choice(get_path(session, "audio.output.voice"))
             self.voice.value = _UNKNOWN if "voice" in unknown else name
             self.voice_custom.value = custom
             mods = session.get("output_modalities") or ["audio"]
@@ -856,7 +480,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                 _UNKNOWN if "modalities" in unknown
                 else "text" if list(mods) == ["text"] else "audio"
             )
-            td = _get_path(session, "audio.input.turn_detection")
+            td = get_path(session, "audio.input.turn_detection")
             td = td if isinstance(td, Mapping) else None
             self.td_type.value = (
                 _UNKNOWN if "td_type" in unknown
@@ -885,9 +509,9 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             self._loading = False
         self._show_td_params()
         if baseline:
-            self._loaded = self._control_states()
+            self.draft.loaded = self._control_states()
             self._raw_text_from(session)
-            self._loaded["raw"] = self.raw.text
+            self.draft.loaded["raw"] = self.raw.text
 
     def _raw_text_from(self, session: Mapping[str, Any]) -> None:
         self.raw.text = json.dumps(mask_secrets(session), indent=2) if session else ""
@@ -951,154 +575,25 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     # -- field values (validated) ----------------------------------------------------------
 
-    def _field_value(self, key: str) -> tuple[str, Any]:
-        """(dotted path, value) for a form field; raises ValidationError naming the field."""
-        if key == "instructions":
-            return "instructions", self.instructions.text
-        if key == "voice":
-            if self.voice.value != _CUSTOM_VOICE:
-                return "audio.output.voice", self.voice.value
-            vid = self.voice_custom.value.strip()
-            if not vid.startswith("voice_"):
-                raise ValidationError(
-                    "session.audio.output.voice.id",
-                    f"{vid!r} is not a custom voice id" if vid else "no custom voice id given",
-                    "type the 'voice_…' id of a custom voice, or pick a built-in voice",
-                )
-            return "audio.output.voice", {"id": vid}
-        if key == "output_modalities":
-            return "output_modalities", [self.modalities.value]
-        if key == "turn_detection":
-            return "audio.input.turn_detection", self._td_value()
-        if key == "tools":
-            text = self.tools.text.strip() or "[]"
-            tools = parse_json(
-                text,
-                "session.tools",
-                'correct the JSON: a list like [{"type": "function", "name": …}]',
-            )
-            return "tools", unmask_secrets(tools, self._baseline.get("tools"))
-        if key == "tool_choice":
-            return "tool_choice", copy.deepcopy(self._choice_values.get(self.tool_choice.value))
-        raise KeyError(key)
-
-    def _td_value(self) -> Any:
-        kind = self.td_type.value
-        if kind == "none":
-            return None
-        base = _get_path(self._baseline, "audio.input.turn_detection")
-        same_type = isinstance(base, Mapping) and base.get("type") == kind
-        loaded = self._loaded.get("turn_detection") or (None,) * 8
-        now = self._control_states()["turn_detection"]
-        names = (
-            "type",
-            "threshold",
-            "prefix_padding_ms",
-            "silence_duration_ms",
-            "idle_timeout_ms",
-            "eagerness",
-            "create_response",
-            "interrupt_response",
-        )
-        shown = {
-            "server_vad": {
-                "threshold",
-                "prefix_padding_ms",
-                "silence_duration_ms",
-                "idle_timeout_ms",
-                "create_response",
-                "interrupt_response",
-            },
-            "semantic_vad": {"eagerness", "create_response", "interrupt_response"},
-        }[kind]
-        out: dict[str, Any] = {"type": kind}
-        for i, name in enumerate(names[1:], start=1):
-            # Same type: send only the parameters the person touched (the server merges).
-            if name not in shown or (same_type and now[i] == loaded[i]):
-                continue
-            if name == "idle_timeout_ms":
-                text = now[i]
-                if text == "":
-                    out[name] = None
-                else:
-                    try:
-                        out[name] = int(text)
-                    except ValueError:
-                        raise ValidationError(
-                            "session.audio.input.turn_detection.idle_timeout_ms",
-                            f"{text!r} is not a whole number",
-                            "type milliseconds from 5000 to 30000, or leave it empty for none",
-                        ) from None
-            else:
-                out[name] = now[i]
-        return out
-
     def changed(self) -> dict[str, Any]:
         """The partial session the form would send now (validated; raises ValidationError).
 
         Only fields that differ from the session the server last reported are included.
         """
         changed = self._raw_changed() if self.tabs.selected_index == 1 else self._form_changed()
-        self._check_locked(changed)
-        if changed:
-            validate_session({"type": "realtime", **changed}, partial=True)
-        return changed
+        self.draft.audio_started = self._audio_started()
+        return self.draft.validated(changed)
 
     def _raw_changed(self) -> dict[str, Any]:
-        text = self.raw.text.strip()
-        if not text:
-            return {}
-        desired = parse_json(text, "session", "correct the JSON in the Raw JSON tab (an object)")
-        if not isinstance(desired, dict):
-            raise ValidationError(
-                "session",
-                f"expected a JSON object, got {type(desired).__name__}",
-                'write the session as an object: {"instructions": …}',
-                code="invalid_type",
-            )
-        for key in _SERVER_ONLY:
-            if key in desired and desired[key] != (self._server_session_full().get(key)):
-                raise ValidationError(
-                    f"session.{key}",
-                    "is set by the server and cannot be sent",
-                    f"remove {key!r} from the JSON",
-                    code="unknown_parameter",
-                )
-            desired.pop(key, None)
-        if "tools" in desired:
-            desired["tools"] = unmask_secrets(desired["tools"], self._baseline.get("tools"))
-        return minimal_update(self._baseline, desired)
-
-    def _server_session_full(self) -> dict[str, Any]:
-        state = getattr(self.source, "state", None)
-        session = getattr(state, "session", None) if state is not None else None
-        return dict(session) if isinstance(session, Mapping) else {}
-
-    def _check_locked(self, changed: Mapping[str, Any]) -> None:
-        if "model" in changed:
-            raise ValidationError(
-                "session.model",
-                "the server never changes a call's model",
-                f"set 'model' back to {self._baseline.get('model')!r} or leave it out",
-            )
-        if self._audio_started() and _get_path(changed, "audio.output.voice") is not None:
-            raise ValidationError(
-                "session.audio.output.voice",
-                "the voice is locked: the model has already produced audio in this call",
-                "keep the current voice (set it before the first response of a new call)",
-            )
+        self.draft.server_session = self._server_session_full()
+        return self.draft.raw_changed(self.raw.text)
 
     def session_fields(self) -> dict[str, Any]:
         """The whole request-side session as the form stands (baseline + edits), validated.
 
         Used as an accept body (IncomingCalls); includes ``"type": "realtime"``.
         """
-        desired = copy.deepcopy(self._baseline)
-        changed = self.changed()
-        merged = _deep_merge(desired, changed)
-        merged.setdefault("type", "realtime")
-        validate_session(merged, partial=True)
-        return merged
+        return self.draft.session_fields(self.changed())
 
     def set_field(self, name: str, value: Any) -> None:
         """Scripted edit of one form field, as a person would: instructions, voice,
@@ -1176,7 +671,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def revert(self) -> None:
         """Drop every edit: the form shows the server's session again."""
-        self._load_controls(self._baseline, baseline=True)
+        self._load_controls(self.draft.baseline, baseline=True)
         self.error.value = ""
         self._refresh()
 
@@ -1196,14 +691,14 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         if change["new"] == 1:
             # Form → raw: carry the form's edits over when they are valid.
             try:
-                merged = _deep_merge(copy.deepcopy(self._baseline), self._form_changed())
+                merged = self.draft.desired(self._form_changed())
             except ValidationError:
-                merged = self._baseline
+                merged = self.draft.baseline
             self._raw_text_from(merged)
         else:
             # Raw → form: load a valid raw JSON into the controls (not as the baseline).
             try:
-                desired = _deep_merge(copy.deepcopy(self._baseline), self._raw_changed())
+                desired = self.draft.desired(self._raw_changed())
             except ValidationError:
                 desired = None
             if desired is not None:
@@ -1211,15 +706,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._refresh()
 
     def _form_changed(self) -> dict[str, Any]:
-        changed: dict[str, Any] = {}
-        for key in self._dirty_states():
-            path, value = self._field_value(key)
-            if key == "turn_detection" and isinstance(value, Mapping) and list(value) == ["type"]:
-                base = _get_path(self._baseline, path)
-                if isinstance(base, Mapping) and base.get("type") == value["type"]:
-                    continue  # only hidden parameters of another type were touched
-            _set_path(changed, path, value)
-        return minimal_update(self._baseline, changed) if changed else {}
+        return self.draft.form_changed(self._control_states(), self._choice_values)
 
     def _live(self) -> bool:
         """Whether the bound source can take a session.update (a Recording or an ended
@@ -1275,7 +762,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                 "locked: the model has already produced audio, so the server will not "
                 "change the voice"
             )
-            if locked and "voice" not in self._unknown
+            if locked and "voice" not in self._unknown and self._live()
             else ""
         )
 
@@ -1299,9 +786,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._mark_invalid(None)
         self.field_error.value = ""
         self.apply_button.disabled = self._applying or not self._live() or not changed
+        # A recording or replay offers no live-only action at all (issue 14): Apply and
+        # Revert are hidden there, not shown enabled-looking and then refused.
+        read_only = getattr(self.source, "read_only", False) is True
+        for button in (self.apply_button, self.revert_button):
+            button.layout.display = "none" if read_only else ""
         self.apply_button.tooltip = (
-            "read-only: a recording or replay cannot change the session"
-            if getattr(self.source, "read_only", False) is True else "")
+            "read-only: a recording or replay cannot change the session" if read_only else "")
         self._set_code(changed)
 
     @property
@@ -1393,7 +884,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             return None
         self._applying = True
         self.apply_button.disabled = True
-        self.status.value = _css_note(f"applying {', '.join(p for p, _ in _leaves(changed))}…")
+        self.status.value = _css_note(f"applying {', '.join(p for p, _ in leaves(changed))}…")
         self._hide_result()
         try:
             result = await source.update_session(**changed)
@@ -1421,16 +912,16 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         differs = {str(getattr(d, "path", "")) for d in diffs}
         rows = []
         shown_applied = mask_secrets(applied)
-        for path, want in _leaves(mask_secrets(requested)):
-            got = _get_path(shown_applied, path)
+        for path, want in leaves(mask_secrets(requested)):
+            got = get_path(shown_applied, path)
             mark = "≠" if path in differs else "="
             rows.append(
-                f"{mark} {path}\n    requested: {_short_json(want)}"
-                f"\n    applied:   {_short_json(got)}"
+                f"{mark} {path}\n    requested: {short_json(want)}"
+                f"\n    applied:   {short_json(got)}"
             )
         self.result.text = "\n".join(rows)
         self.result.layout.display = ""
-        paths = [p for p, _ in _leaves(requested)]
+        paths = [p for p, _ in leaves(requested)]
         if differs:
             self.status.value = _css_error(
                 f"applied with differences: {', '.join(sorted(differs))} "
@@ -1445,26 +936,3 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def last_result(self) -> Any:
         """The result of the last successful Apply (``.session``, ``.diff``), or ``None``."""
         return self._last_result
-
-
-def _deep_merge(base: dict[str, Any], update: Mapping[str, Any], path: str = "") -> dict[str, Any]:
-    for key, value in update.items():
-        sub = f"{path}.{key}" if path else key
-        old = base.get(key)
-        if sub in _CONTAINERS and isinstance(value, Mapping) and isinstance(old, dict):
-            _deep_merge(old, value, sub)
-        elif (
-            sub == "audio.input.turn_detection"
-            and isinstance(value, Mapping)
-            and isinstance(old, Mapping)
-            and old.get("type") == value.get("type")
-        ):
-            base[key] = {**old, **copy.deepcopy(dict(value))}  # the server merges same-type
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
-
-
-def _short_json(value: Any, limit: int = 400) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

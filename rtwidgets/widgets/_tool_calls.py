@@ -29,7 +29,7 @@ event log show them. An hour-long call with a tool every minute must not grow th
 by a widget tree per call.
 
 Privacy: arguments and outputs are tool data. They are shown with ``PrivateText`` (see
-``_session_editor``): the text travels in custom messages only, never in a synced trait,
+``_fields``): the text travels in custom messages only, never in a synced trait,
 unless ``private=False``; ``redact=True`` keeps it out of the browser altogether. Function
 names, ids, ages and latencies are plain labels.
 
@@ -55,17 +55,17 @@ from ..protocol import codec as ce
 from ..protocol.errors import ValidationError
 from ..protocol.realtime import REALTIME
 from ._base import SourceView, close_owned, describe_error
-from ._session_editor import (
+from ._fields import (
     PrivateText,
-    _css_error,
-    _css_note,
-    _css_ok,
     close_widgets,
     dump_json,
     parse_json,
     run_on,
     running_loop,
 )
+from ._fields import css_error as _css_error
+from ._fields import css_note as _css_note
+from ._fields import css_ok as _css_ok
 
 __all__ = ["ToolCalls"]
 

@@ -11,8 +11,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from rtwidgets.analysis._many import Many, load_many, to_parquet
+from rtwidgets.analysis._summary import summary
 from rtwidgets.analysis._synth import SyntheticCall
-from rtwidgets.analysis._tables import events_frame
+from rtwidgets.analysis._tables import events_frame, responses_frame
 
 from .conftest import USAGE, build_standard
 
@@ -53,6 +54,18 @@ def test_load_many_glob_adds_call_id(tmp_path: Path) -> None:
     turns_by_call = dict(zip(summ["call_id"], summ["turns"], strict=True))
     assert turns_by_call == {c.call_id: i + 1 for i, c in enumerate(calls)}
     assert "latency_response_median_s" in summ.columns
+
+
+def test_single_call_functions_refuse_a_many_and_point_to_its_tables(tmp_path: Path) -> None:
+    """The refusal is found through the base ``ManySources``: the tables no longer import
+    ``Many`` (that import made ``_tables`` and ``_many`` a circle)."""
+    three_calls(tmp_path)
+    many = load_many(tmp_path)
+    for table in (events_frame, responses_frame):
+        with pytest.raises(TypeError, match=r"takes one call.*many\.events"):
+            table(many)
+    with pytest.raises(TypeError, match="takes one call"):
+        summary(many)
 
 
 def test_load_many_accepts_lists_folders_and_names_a_bad_pattern(tmp_path: Path) -> None:

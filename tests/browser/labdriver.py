@@ -309,6 +309,26 @@ class LabPage:
         if problems:
             pytest.fail("front end not clean:\n" + "\n".join(problems))
 
+    def screenshot(self, selector: str, path: Path) -> None:
+        """A picture of the first element matching ``selector``, whole. An element taller
+        than the notebook's visible area is clipped by its scroll box (the picture then shows
+        JupyterLab's status bar and empty grey instead): the viewport grows for the shot and
+        shrinks back after it."""
+        loc = self.page.locator(selector).first
+        size = self.page.viewport_size
+        box = loc.bounding_box()
+        # JupyterLab's menus, toolbar and status bar take ~150 px of the viewport.
+        grow = size is not None and box is not None and box["height"] + 300 > size["height"]
+        if grow and size is not None and box is not None:
+            self.page.set_viewport_size(
+                {"width": size["width"], "height": int(box["height"]) + 300}
+            )
+        try:
+            loc.screenshot(path=str(path))
+        finally:
+            if grow and size is not None:
+                self.page.set_viewport_size(size)
+
     def shutdown_kernel(self) -> None:
         """Stop this notebook's kernel so the next test starts from a fresh one."""
         with contextlib.suppress(Exception):

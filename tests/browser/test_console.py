@@ -65,8 +65,17 @@ def test_console_watches_answers_a_tool_and_updates_the_session(
     _tab(lab, "Session")
     editor = page.locator(".rtw-session-editor").first
     # Before the sideband has the session, the form shows "unknown", not invented defaults.
-    if lab.kernel_exec("print(call.state.session is None)").strip() == "True":
-        editor.locator(".rtw-unknown").first.wait_for(timeout=10_000)
+    # The emulator sends no session.created to a sideband (as the service does not), and
+    # nothing has asked for the session yet: the state really is unknown here.
+    assert lab.kernel_exec("print(call.state.session is None)").strip() == "True"
+    editor.locator(".rtw-unknown select").first.wait_for(timeout=10_000)
+    shown = [
+        s.evaluate("el => el.options[el.selectedIndex].text")
+        for s in editor.locator(".rtw-unknown select:visible").all()
+    ]
+    # Visible dropdowns (the voice among them) read "unknown", never "alloy" or "none".
+    assert shown
+    assert all(t.strip().endswith("unknown") for t in shown), shown
     editor.screenshot(path=str(tmp_path / "session.png"))
     instructions = editor.locator(".rtw-private", has_text="instructions").locator("textarea")
     instructions.fill("You are a terse weather assistant. Answer in one sentence.")
@@ -123,7 +132,7 @@ def test_console_watches_answers_a_tool_and_updates_the_session(
     lab.assert_clean()
     shot = SCREENSHOT if os.environ.get("RTW_UPDATE_SCREENSHOT") else tmp_path / "console.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    page.locator(".rtw-console").first.screenshot(path=str(shot))
+    lab.screenshot(".rtw-console", shot)
     assert shot.stat().st_size > 10_000  # a rendered console, not an empty box
 
     # Hang up from the console: a confirmation first, then the call ends and the console
@@ -138,6 +147,50 @@ def test_console_watches_answers_a_tool_and_updates_the_session(
     page.locator(".rtw-console-message", has_text="you hung up").first.wait_for(timeout=30_000)
     assert lab.kernel_exec("print(call.status.state)").strip() == "ended"
     page.locator(".rtw-console").first.screenshot(path=str(tmp_path / "ended.png"))
+    lab.assert_clean()
+    lab.kernel_exec("await call.close()\nawait emu.close()")
+
+
+def test_hang_up_with_a_tool_pending_marks_it_unanswered(lab: LabPage, tmp_path: Path) -> None:
+    """Issue 14, point 1: after the call ended, the Tool calls tab still said "Pending (1)"
+    with its clock counting, and the transcript badge still said "pending"."""
+    lab.open_notebook("console.ipynb")
+    lab.run_all()
+    lab.wait_widgets_rendered()
+    page = lab.page
+    lab.kernel_exec(UNTIL)
+    lab.kernel_exec(
+        "await until(lambda: call.state.pending_tool_calls() "
+        "and call.state.active_response_id is None)"
+    )
+    _tab(lab, "Tool calls")
+    tools = page.locator(".rtw-console .rtw-toolcalls").first
+    tools.locator(".rtw-toolcall", has_text="pending").first.wait_for(timeout=10_000)
+    page.locator(".rtw-console .rtw-transcript .rtw-badge", has_text="pending").first.wait_for(
+        timeout=10_000
+    )
+
+    # Hang up from the console (two clicks: the button, then its confirmation).
+    page.locator(".rtw-hangup-button").first.click()
+    page.locator(".rtw-hangup-button", has_text="Confirm hang up?").first.click()
+    page.locator(".rtw-console-message", has_text="you hung up").first.wait_for(timeout=30_000)
+    page.locator(
+        '.rtw-console .rtw-status-bar [data-field="status"]', has_text="ended"
+    ).first.wait_for(timeout=30_000)
+
+    # The tool call left "Pending": its row and the transcript say why nobody answered.
+    tools.get_by_text("Unanswered — call ended").first.wait_for(timeout=30_000)
+    tools.locator(".rtw-toolcall", has_text="unanswered — call ended").first.wait_for(
+        timeout=10_000
+    )
+    assert "Pending" not in tools.inner_text()
+    assert tools.locator(".rtw-toolcall textarea:visible").count() == 0  # nothing to send
+    page.locator(
+        ".rtw-console .rtw-transcript .rtw-badge", has_text="unanswered — call ended"
+    ).first.wait_for(timeout=10_000)
+    badges = page.locator(".rtw-console .rtw-transcript .rtw-badge").all_inner_texts()
+    assert "pending" not in badges, badges
+    page.locator(".rtw-console").first.screenshot(path=str(tmp_path / "unanswered.png"))
     lab.assert_clean()
     lab.kernel_exec("await call.close()\nawait emu.close()")
 
@@ -237,6 +290,9 @@ def test_replay_clock_ticks_cost_survives_seeks_and_play_follows_the_end(
         "() => (document.querySelector('.rtw-status-bar [data-field=\"cost\"]') || {})"
         ".innerText")
     end_tokens, end_cost = _field(lab, "tokens"), _field(lab, "cost")
+    # A priced call (two usage blocks), so "unchanged" compares real figures, not two dashes.
+    assert "$" in end_cost
+    assert any(d in end_cost for d in "123456789"), end_cost
     for _ in range(2):
         lab.kernel_exec("await console.seek(0.0)")
         page.wait_for_function(
@@ -263,5 +319,5 @@ def test_replay_clock_ticks_cost_survives_seeks_and_play_follows_the_end(
     shot = (REPO / "docs" / "screenshots" / "replay.png"
             if os.environ.get("RTW_UPDATE_SCREENSHOT") else tmp_path / "replay.png")
     shot.parent.mkdir(parents=True, exist_ok=True)
-    page.locator(".rtw-console").first.screenshot(path=str(shot))
+    lab.screenshot(".rtw-console", shot)
     assert shot.stat().st_size > 10_000

@@ -18,7 +18,7 @@ import pydantic
 import pytest
 from openai.types.realtime import RealtimeServerEvent
 
-from rtwidgets.emulator import Emulator
+from rtwidgets.emulator import Emulator, VirtualCall
 
 API_KEY = "sk-test-not-a-real-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -124,6 +124,37 @@ class Sideband:
     async def close(self) -> None:
         await self.ws.close()
         await self.http.close()
+
+
+class VirtualSideband:
+    """A ``Sideband`` over a ``VirtualCall``: the same test body, in virtual time.
+
+    The client reacts instantly (its events arrive at the call time of the last event it
+    read), so a test that needs "the response is still running" cannot race.
+    """
+
+    def __init__(self, call: VirtualCall) -> None:
+        self.call = call
+        self.events: list[dict[str, Any]] = []
+
+    async def send(self, event: dict[str, Any] | str) -> None:
+        self.call.send(event)
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        event = self.call.next()
+        if event is None:
+            raise ConnectionError(f"nothing more comes: {self.call!r}")
+        self.events.append(event)
+        return event
+
+    async def until(self, type_: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        while True:
+            event = await self.next()
+            if event.get("type") == type_ and all(event.get(k) == v for k, v in match.items()):
+                return event
+
+    async def close(self) -> None:
+        pass
 
 
 async def open_sideband(emu: Emulator, call_id: str | None = None, *, model: str | None = None,

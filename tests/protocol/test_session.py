@@ -17,6 +17,7 @@ from rtwidgets.protocol.session import (
     SessionDiff,
     default_session,
     default_turn_detection,
+    editable_session,
     merge_session,
     session_diff,
     validate_session,
@@ -551,3 +552,61 @@ def test_merge_then_diff_is_empty(updates: list[dict[str, Any]]) -> None:
         current = merge_session(current, update, audio_started=False)
         assert session_diff(update, current) == []
         validate_session(current, partial=False)
+
+
+# -- the session rules the editor shares (check_locks, merge_request, minimal_update, …) ----
+
+
+def test_check_locks_refuses_model_and_voice_once_audio_exists(session: dict[str, Any]) -> None:
+    from rtwidgets.protocol.session import check_locks
+
+    check_locks(session, {"instructions": "x"}, audio_started=True)
+    check_locks(session, {"model": session["model"]}, audio_started=True)  # unchanged: fine
+    with pytest.raises(ValidationError) as info:
+        check_locks(session, {"model": "other"}, audio_started=False)
+    assert info.value.param == "session.model"
+    assert "never changes" in str(info.value)
+    voice = {"audio": {"output": {"voice": "marin"}}}
+    check_locks(session, voice, audio_started=False)
+    with pytest.raises(ValidationError) as info:
+        check_locks(session, voice, audio_started=True)
+    assert info.value.param == "session.audio.output.voice"
+    assert "locked" in str(info.value)
+    assert "Fix:" in str(info.value)
+    check_locks({}, {"type": "realtime"}, audio_started=False)  # an unknown session: no lock
+
+
+def test_merge_request_merges_like_the_server_without_defaults(session: dict[str, Any]) -> None:
+    from rtwidgets.protocol.session import merge_request
+
+    base = editable_session(session)
+    merged = merge_request(base, {"audio": {"input": {"turn_detection": {
+        "type": "semantic_vad"}}, "output": {"speed": 1.2}}})
+    assert merged["audio"]["input"]["turn_detection"] == {"type": "semantic_vad"}
+    assert merged["audio"]["output"]["voice"] == "alloy"  # container merged key by key
+    assert base["audio"]["output"]["speed"] == 1.0  # base untouched
+    same = merge_request(base, {"audio": {"input": {"turn_detection": {
+        "type": "server_vad", "threshold": 0.9}}}})
+    assert same["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 200
+
+
+def test_editable_session_drops_server_only_fields(session: dict[str, Any]) -> None:
+    from rtwidgets.protocol.session import SERVER_ONLY_FIELDS
+
+    editable = editable_session(session)
+    assert not set(SERVER_ONLY_FIELDS) & set(editable)
+    validate_session(editable, partial=True)
+    assert editable_session(None) == {}
+
+
+def test_minimal_update_and_sameness() -> None:
+    from rtwidgets.protocol.session import minimal_update, same_value
+
+    assert same_value(1, 1.0)
+    assert not same_value(True, 1)
+    assert not same_value([True], [1])
+    assert not same_value({"a": 1}, {"a": 1, "b": 2})
+    base = {"audio": {"output": {"voice": "alloy", "speed": 1.0}}, "tools": []}
+    assert minimal_update(base, {"audio": {"output": {"voice": "alloy", "speed": 1.2}}}) == {
+        "audio": {"output": {"speed": 1.2}}}
+    assert minimal_update(base, base) == {}

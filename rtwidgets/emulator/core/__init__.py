@@ -1,0 +1,26 @@
+"""The emulator's sans-I/O core: a session core per API on a virtual clock.
+
+Why: the python-websockets lesson, for the server. Everything a call *does* lives here, pure
+and synchronous: ``realtime.RealtimeSession`` (the Realtime GA protocol), the scripted
+``caller.ScriptedCaller`` and ``model.ScriptedModel`` it hosts, and ``clock.Scheduler`` that
+runs their scripts in call time. A shell drives a core with ``receive(frame, now)``,
+``advance(now)`` and ``next_deadline()`` and does the I/O: the aiohttp server
+(``emulator/_call.py``, ``_server.py``) maps wall time to call time by ``speed``; a virtual
+run (``emulator/_virtual.py``) needs no clock at all. So with a seed the events of a call are
+a function of the scenario and of the client events with the call time they arrived at.
+
+A second protocol (GPT-Live, live-protocol.md) is a second session core here that hosts the
+same caller and model (``caller.CallerHost`` is what it must offer) over the same scenario
+files, and returns the same ``outputs.Out`` to the same shells.
+
+Never: sockets, asyncio, threads or a clock.
+"""
+
+from .caller import CallerHost, ScriptedCaller
+from .clock import Scheduler, Until
+from .model import ScriptedModel
+from .outputs import Out
+from .realtime import CoreOptions, RealtimeSession
+
+__all__ = ["CallerHost", "CoreOptions", "Out", "RealtimeSession", "Scheduler", "ScriptedCaller",
+           "ScriptedModel", "Until"]
