@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         StatusBar,
         ToolCalls,
         Transcript,
+        Turns,
     )
 
 #: public name -> the module that defines it
@@ -110,6 +111,7 @@ _WHERE: dict[str, str] = {
     "SessionEditor": ".widgets",
     "ToolCalls": ".widgets",
     "IncomingCalls": ".widgets",
+    "Turns": ".widgets",
     # the emulator
     "Emulator": ".emulator",
 }
@@ -143,6 +145,7 @@ __all__ = [
     "ToolCallError",
     "ToolCalls",
     "Transcript",
+    "Turns",
     "ValidationError",
     "WebhookInbox",
     "__version__",

@@ -37,8 +37,7 @@ from types import TracebackType
 from typing import Any, Final, overload
 
 from rtwidgets._version import __version__
-from rtwidgets.protocol.catalog import AUDIO_PAYLOAD_FIELDS, CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
-from rtwidgets.protocol.live import catalog as live_catalog
+from rtwidgets.protocol.capture_rules import CaptureRules, OrderChecker, capture_rules
 
 __all__ = [
     "BAD_FRAME_TYPE",
@@ -77,25 +76,6 @@ _FLAGSETS: Final[tuple[frozenset[str], ...]] = tuple(
     frozenset(name for bit, name in _FLAG_NAMES if mask & bit) for mask in range(32)
 )
 
-# Transcript-bearing string fields blanked by redaction, by event type.
-_REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
-    "response.output_audio_transcript.delta": ("delta",),
-    "response.output_audio_transcript.done": ("transcript",),
-    "response.output_text.delta": ("delta",),
-    "response.output_text.done": ("text",),
-    "conversation.item.input_audio_transcription.delta": ("delta",),
-    "conversation.item.input_audio_transcription.completed": ("transcript",),
-    "conversation.item.input_audio_transcription.segment": ("text",),
-}
-# GPT-Live: the caller's and the agent's spoken text, and the text we append.
-_LIVE_REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
-    "session.input_transcript.delta": ("delta",),
-    "session.output_transcript.delta": ("delta",),
-    "session.instructions.append": ("content",),
-    "session.thinking.append": ("content",),
-    "session.commentary.append": ("content",),
-}
-_REDACT_KEYS: Final = frozenset({"transcript", "text"})
 _NEWLINES: Final = re.compile(rb"[\r\n]")
 # The C scanner behind JSONDecoder.raw_decode, called directly (one Python frame less per
 # frame); StopIteration means "not a JSON value here" and goes to json.loads for its message.
@@ -162,57 +142,6 @@ def make_header(
     }
 
 
-_ITEM_EVENTS: Final = frozenset({
-    "response.output_item.added", "response.output_item.done", "conversation.item.added",
-    "conversation.item.created", "conversation.item.done", "conversation.item.retrieved"})
-
-
-class _OrderCheck:
-    """Flags server events that reference a response or item this stream has not seen start.
-
-    State: the response ids seen in ``response.created``, those already done, and the item
-    ids seen in item events. Pure and deterministic, so a loaded capture reproduces the
-    live flags.
-    """
-
-    __slots__ = ("done", "items", "started")
-
-    def __init__(self) -> None:
-        self.started: set[str] = set()
-        self.done: set[str] = set()
-        self.items: set[str] = set()
-
-    def check(self, etype: str, event: Mapping[str, Any]) -> bool:
-        """True when ``event`` is out of the documented order."""
-        if etype == "response.created" or etype == "response.done":
-            resp = event.get("response")
-            rid = resp.get("id") if isinstance(resp, dict) else None
-            if not isinstance(rid, str):
-                return False
-            if etype == "response.created":
-                ooo = rid in self.started
-                self.started.add(rid)
-                return ooo
-            ooo = rid not in self.started or rid in self.done
-            self.done.add(rid)
-            return ooo
-        if etype in _ITEM_EVENTS:
-            item = event.get("item")
-            iid = item.get("id") if isinstance(item, dict) else None
-            if isinstance(iid, str):
-                self.items.add(iid)
-        rid = event.get("response_id")
-        # Not a string (a hostile or broken frame: [], {}, 7): no order to check, and a
-        # list or dict must not reach the sets below (unhashable; it ended the receive loop).
-        if not isinstance(rid, str) or etype.startswith("output_audio_buffer."):
-            return False
-        if rid not in self.started or rid in self.done:
-            return True
-        # a part, delta or done of an item whose output_item.added was not seen
-        iid = event.get("item_id")
-        return isinstance(iid, str) and iid not in self.items
-
-
 def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tuple[int, int] | None:
     """Byte span of the JSON string ``value`` when it is the value of ``key`` in ``raw``.
 
@@ -240,23 +169,12 @@ def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tupl
     return None
 
 
-def _blank_audio(raw: bytes, event: dict[str, Any], etype: str,
-                 fields: Mapping[str, str] = AUDIO_PAYLOAD_FIELDS,
+def _blank_audio(raw: bytes, event: dict[str, Any], etype: str, rules: CaptureRules,
                  ) -> tuple[bytes, dict[str, int]]:
     """Blank audio payloads in ``raw`` and ``event``; returns the new raw and ``dropped``."""
     dropped: dict[str, int] = {}
     spans: list[tuple[int, int, str, str]] = []  # (start, end, dropped key, field)
-    field = fields.get(etype)
-    holders: list[tuple[dict[str, Any], str, str]] = []
-    if field is not None:
-        holders.append((event, field, field))
-    elif etype == "conversation.item.retrieved":
-        item = event.get("item")
-        content = item.get("content") if isinstance(item, dict) else None
-        if isinstance(content, list):
-            for i, part in enumerate(content):
-                if isinstance(part, dict):
-                    holders.append((part, "audio", f"item.content.{i}.audio"))
+    holders = rules.audio_holders(event, etype)  # where the codec says this type carries audio
     cursor = 0
     for holder, key, path in holders:
         value = holder.get(key)
@@ -287,45 +205,6 @@ def _blank_audio(raw: bytes, event: dict[str, Any], etype: str,
     return bytes(out), dropped
 
 
-def _redact(event: dict[str, Any], etype: str,
-            top: Mapping[str, tuple[str, ...]] = _REDACT_TOP) -> int:
-    """Replace transcript strings in ``event`` in place; returns how many were replaced."""
-    n = 0
-
-    def mark(holder: dict[str, Any], key: str) -> None:
-        nonlocal n
-        value = holder.get(key)
-        if isinstance(value, str) and value and not value.startswith("[redacted "):
-            holder[key] = f"[redacted {len(value)} chars]"
-            n += 1
-
-    for key in top.get(etype, ()):
-        mark(event, key)
-
-    def walk_item(item: Any) -> None:
-        if isinstance(item, dict):
-            content = item.get("content")
-            if isinstance(content, list):
-                for part in content:
-                    if isinstance(part, dict):
-                        for key in _REDACT_KEYS:
-                            mark(part, key)
-
-    if etype.startswith(("conversation.item.", "response.output_item.")):
-        walk_item(event.get("item"))
-    elif etype.startswith("response.content_part."):
-        part = event.get("part")
-        if isinstance(part, dict):
-            for key in _REDACT_KEYS:
-                mark(part, key)
-    elif etype in ("response.done", "response.created"):
-        resp = event.get("response")
-        if isinstance(resp, dict) and isinstance(resp.get("output"), list):
-            for item in resp["output"]:
-                walk_item(item)
-    return n
-
-
 class FrameEncoder:
     """Turns wire frames into capture lines; keeps the sequence counter and ordering state.
 
@@ -335,26 +214,19 @@ class FrameEncoder:
     are known, which fields hold audio, which hold transcript text.
     """
 
-    __slots__ = ("_audio_fields", "_blank_types", "_known", "_order", "_redact_top",
-                 "_redactable", "audio_kept", "redact", "seq")
+    __slots__ = ("_blank_types", "_order", "_rules", "audio_kept", "redact", "seq")
 
     def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False,
                  api: str = "realtime") -> None:
         if audio not in ("dropped", "kept"):
             raise ValueError(f"audio: {audio!r} is not an option. Fix: use 'dropped' or 'kept'")
         self.audio_kept = audio == "kept"
-        live = api == "live"
-        self._known = _LIVE_KNOWN if live else _KNOWN
-        self._audio_fields: Mapping[str, str] = (
-            live_catalog.AUDIO_PAYLOAD_FIELDS if live else AUDIO_PAYLOAD_FIELDS)
-        self._redact_top = _LIVE_REDACT_TOP if live else _REDACT_TOP
-        self._redactable = frozenset(_LIVE_REDACT_TOP) if live else _REDACTABLE
-        self._blank_types: frozenset[str] = frozenset() if self.audio_kept else frozenset(
-            self._audio_fields) if live else frozenset(
-            (*AUDIO_PAYLOAD_FIELDS, "conversation.item.retrieved"))
+        self._rules = capture_rules(api)
+        self._blank_types: frozenset[str] = (
+            frozenset() if self.audio_kept else self._rules.audio_types)
         self.redact = bool(redact_transcripts)
         self.seq = 0
-        self._order = _OrderCheck()
+        self._order = self._rules.order_check()
 
     def encode(
         self, direction: str, raw: bytes | str, t: float, m: float
@@ -396,17 +268,17 @@ class FrameEncoder:
         flags = 0
         dropped = None
         if etype in self._blank_types:
-            data, dropped = _blank_audio(data, event, etype, self._audio_fields)
+            data, dropped = _blank_audio(data, event, etype, self._rules)
             if dropped:
                 flags = F_AUDIO
-        if etype in self._known:
+        if etype in self._rules.known_types:
             if direction == "in" and self._order.check(etype, event):
                 flags |= F_OOO
         elif not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
-        if self.redact and etype in self._redactable:
+        if self.redact and etype in self._rules.redactable_types:
             red = json.loads(data)
-            if _redact(red, etype, self._redact_top):
+            if self._rules.redact_transcripts(red, etype):
                 data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
         if "\n" in text or "\r" in text:
             data = _NEWLINES.sub(b" ", data)
@@ -438,17 +310,6 @@ class FrameEncoder:
     ) -> tuple[bytes, dict[str, Any], str, int]:
         """Encode a frame we produce ourselves (meta frames, or events we serialised)."""
         return self.encode(direction, json.dumps(event, separators=(",", ":")), t, m)
-
-
-_KNOWN: Final = frozenset((*SERVER_EVENT_TYPES, *CLIENT_EVENT_TYPES))
-_LIVE_KNOWN: Final = frozenset((*live_catalog.SERVER_EVENT_TYPES,
-                                *live_catalog.CLIENT_EVENT_TYPES))
-_REDACTABLE: Final = frozenset(
-    t for t in _KNOWN
-    if t in _REDACT_TOP or t.startswith(("conversation.item.", "response.output_item.",
-                                          "response.content_part."))
-    or t in ("response.done", "response.created")
-)
 
 
 def frame_from_line(line: bytes | str, flags: int) -> Frame:
@@ -656,8 +517,8 @@ class CaptureWriter:
                 self._fd = None
 
 
-def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck,
-                      known: frozenset[str] = _KNOWN) -> int:
+def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: OrderChecker,
+                      rules: CaptureRules) -> int:
     flags = F_HUGE if line_len > HUGE_FRAME_BYTES else 0
     if "bad" in rec or "frame" not in rec:
         return flags | F_BAD
@@ -667,7 +528,7 @@ def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck,
         return flags | F_BAD
     if "dropped" in rec:
         flags |= F_AUDIO
-    if etype not in known:
+    if etype not in rules.known_types:
         if not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
     elif rec.get("dir") == "in" and order.check(etype, frame):
@@ -721,9 +582,9 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
     lines = data.split(b"\n")
     header = _checked_header(lines[0], p)
     store = FrameStore()
-    order = _OrderCheck()
     # A capture's types are known by its API's catalog (no "api": a Realtime capture).
-    known = _LIVE_KNOWN if header.get("api") == "live" else _KNOWN
+    rules = capture_rules(header.get("api"))
+    order = rules.order_check()
     skipped = 0
     last = len(lines) - 1
     for i in range(1, len(lines)):
@@ -738,6 +599,6 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
             if i < last:
                 skipped += 1
             continue
-        store.append(line + b"\n", _flags_for_record(rec, len(line), order, known))
+        store.append(line + b"\n", _flags_for_record(rec, len(line), order, rules))
     header["skipped_lines"] = skipped
     return header, store

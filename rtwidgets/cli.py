@@ -140,16 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _short(event: dict[str, Any]) -> str:
-    """One line per event: its type and the text it carries, if any."""
+    """One line per event: its wire type (as data) and what the codec reads in it."""
+    from rtwidgets.protocol import codec as ce
+    from rtwidgets.protocol.realtime import REALTIME
+
     t = str(event.get("type", "?"))
+    decoded = REALTIME.decode(event)
+    for ev in decoded.events:
+        if isinstance(ev, ce.AgentAudio):
+            return t
+        if isinstance(ev, ce.ResponseDone):
+            return f"{t:<55} status={ev.status}"
+        if isinstance(ev, ce.ErrorReported):
+            return f"{t:<55} {ev.code}: {ev.message}"
     for key in ("delta", "transcript", "text", "arguments"):
         value = event.get(key)
-        if isinstance(value, str) and not t.startswith("response.output_audio.delta"):
+        if isinstance(value, str):
             return f"{t:<55} {json.dumps(value)[:70]}"
-    if t == "response.done":
-        return f"{t:<55} status={event['response'].get('status')}"
-    if t == "error":
-        return f"{t:<55} {event['error'].get('code')}: {event['error'].get('message')}"
     return t
 
 

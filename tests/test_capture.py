@@ -277,8 +277,10 @@ def test_any_frame_gives_one_parsable_line(raw: bytes) -> None:
 def test_order_check_takes_any_json_value_as_a_response_id(rid: object) -> None:
     # A hostile frame ({"type": "conversation.created", "response_id": []}) raised
     # "unhashable type: 'list'" here and ended the call's receive loop.
-    from rtwidgets._capture import _OrderCheck
+    # The order check moved to the GA codec's capture rules (issue 11: views and the
+    # capture name no wire event).
+    from rtwidgets.protocol.realtime.capture import OrderCheck
 
-    check = _OrderCheck()
+    check = OrderCheck()
     assert check.check("response.output_text.delta", {"response_id": rid, "item_id": []}) is False
     assert check.check("conversation.created", {"response_id": rid}) is False

@@ -38,6 +38,7 @@ EXPECTED = [
     "ToolCallError",
     "ToolCalls",
     "Transcript",
+    "Turns",
     "ValidationError",
     "WebhookInbox",
     "__version__",

@@ -51,6 +51,7 @@ from rtwidgets.widgets import (
     StatusBar,
     ToolCalls,
     Transcript,
+    Turns,
     console_mimebundle,
 )
 
@@ -218,7 +219,7 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     sip_call.tool("get_weather")(weather)
 
     views = [StatusBar(sip_call), EventLog(sip_call), Transcript(sip_call),
-             SessionEditor(sip_call), ToolCalls(sip_call), incalls]
+             SessionEditor(sip_call), ToolCalls(sip_call), Turns(sip_call), incalls]
     show("sip call", sip_call)
     show("sip call status", sip_call.status)
     show("sip call stats", sip_call.stats)
@@ -291,7 +292,7 @@ async def test_every_public_object_files_and_logs_hold_no_secret(
     # The objects checked cover every constructible class named in the public API.
     exercised = {"Emulator", "WebhookInbox", "IncomingCall", "Call", "CallStatus", "CallStats",
                  "Recording", "Replay", "CallConsole", "StatusBar", "EventLog", "Transcript",
-                 "SessionEditor", "ToolCalls", "IncomingCalls", "Analysis", "Summary",
+                 "SessionEditor", "ToolCalls", "Turns", "IncomingCalls", "Analysis", "Summary",
                  "SessionState", "Many", "MemoryTransport"}
     public_classes = {n for n in getattr(rtwidgets, "__all__", [])
                       if n[:1].isupper() and not n.endswith("Error")

@@ -24,6 +24,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from rtwidgets.protocol.realtime import REALTIME
+
 from ._fold import fold_of
 from ._tables import _single, turns_frame
 
@@ -73,16 +75,16 @@ def timeline_plot(src: object, *, width: float = 10.0) -> CallFigure:
         if spans:
             ax.broken_barh(spans, (y[lane] - h / 2, h), label=lane, **kw)
 
-    caller = [(t.speech_start_m, (t.speech_stop_m if t.speech_stop_m is not None else end)
-               - t.speech_start_m)
-              for t in fold.turns if t.speech_start_m is not None]
+    caller = [(t.speech_start_t, (t.speech_stop_t if t.speech_stop_t is not None else end)
+               - t.speech_start_t)
+              for t in fold.turns if t.speech_start_t is not None]
     bars("caller", caller, facecolors="tab:blue")
     done: list[tuple[float, float]] = []
     cut: list[tuple[float, float]] = []
     for r in fold.responses.values():
-        if r.created_m is None:
+        if r.started_t is None:
             continue
-        span = (r.created_m, (r.done_m if r.done_m is not None else end) - r.created_m)
+        span = (r.started_t, (r.done_t if r.done_t is not None else end) - r.started_t)
         (cut if r.status in ("cancelled", "incomplete", "failed") else done).append(span)
     bars("agent", done, facecolors="tab:green")
     if cut:
@@ -90,19 +92,19 @@ def timeline_plot(src: object, *, width: float = 10.0) -> CallFigure:
                        edgecolors="tab:green", hatch="//", label="agent (cut)")
     play: list[tuple[float, float]] = []
     for r in fold.responses.values():
-        if r.audio_started_m is not None:
-            stop = r.audio_stopped_m if r.audio_stopped_m is not None else r.audio_cleared_m
-            play.append((r.audio_started_m, (stop if stop is not None else end)
-                         - r.audio_started_m))
+        if r.audio_started_t is not None:
+            stop = r.audio_stopped_t if r.audio_stopped_t is not None else r.audio_cleared_t
+            play.append((r.audio_started_t, (stop if stop is not None else end)
+                         - r.audio_started_t))
     bars("playback", play, facecolors="tab:olive")
-    tools = [(t.requested_m, (t.answered_m if t.answered_m is not None else end)
-              - t.requested_m) for t in fold.tools.values() if t.requested_m is not None]
+    tools = [(t.request_t, (t.answered_t if t.answered_t is not None else end)
+              - t.request_t) for t in fold.tools.values() if t.request_t is not None]
     bars("tools", tools, facecolors="tab:orange")
     if fold.errors:
-        ax.vlines([e["m"] for e in fold.errors], y["errors"] - h / 2, y["errors"] + h / 2,
+        ax.vlines([e.t for e in fold.errors], y["errors"] - h / 2, y["errors"] + h / 2,
                   colors="tab:red", label="errors")
     for i, g in enumerate(fold.gaps):
-        ax.axvspan(g["start_m"], g["end_m"], color="0.8", alpha=0.6,
+        ax.axvspan(g.since if g.since is not None else g.t, g.t, color="0.8", alpha=0.6,
                    label="gap" if i == 0 else None)
     ax.set_yticks([y[n] for n in _LANES], list(_LANES))
     ax.set_ylim(-0.7, len(_LANES) - 0.3)
@@ -119,7 +121,8 @@ def latency_plot(src: object, *, width: float = 8.0) -> CallFigure:
     turns = turns_frame(fs)
     fig = CallFigure(figsize=(width, 3.2), layout="constrained")
     ax = fig.add_subplot()
-    series = (("latency_response_s", "response.created", "tab:blue"),
+    # The first bar is named after the wire event that starts a response (the codec's).
+    series = (("latency_response_s", REALTIME.landmarks["response_started"], "tab:blue"),
               ("latency_first_text_s", "first text delta", "tab:green"),
               ("latency_audio_s", "audio start", "tab:orange"))
     n = len(turns)

@@ -51,7 +51,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._fold import Fold, ResponseRec, fold_of
+from rtwidgets.protocol.state import ResponseRecord, turn_timings
+
+from ._fold import Fold, fold_of
 from ._source import FrameSource, ManySources, _categories, _is_unknown, as_source
 
 __all__ = [
@@ -157,18 +159,18 @@ def _cached_frame(fs: FrameSource, key: str,
 
 
 def _item_start_end(fold: Fold, item_id: str) -> tuple[float | None, float | None]:
-    item = fold.items[item_id]
+    item = fold.state.items[item_id]
     for turn in fold.turns:
         if turn.kind == "audio" and turn.item_id == item_id:
-            return (turn.speech_start_m if turn.speech_start_m is not None else item.added_m,
-                    turn.speech_stop_m if turn.speech_stop_m is not None else item.done_m)
-    return item.added_m, item.done_m
+            return (turn.speech_start_t if turn.speech_start_t is not None else item.reported_t,
+                    turn.speech_stop_t if turn.speech_stop_t is not None else item.done_t)
+    return item.reported_t, item.done_t
 
 
-def _interrupted(resp: ResponseRec | None) -> bool:
+def _interrupted(resp: ResponseRecord | None) -> bool:
     if resp is None:
         return False
-    return resp.status in ("cancelled", "incomplete") or resp.audio_cleared_m is not None
+    return resp.status in ("cancelled", "incomplete") or resp.audio_cleared_t is not None
 
 
 def transcript_frame(src: object) -> pd.DataFrame:
@@ -181,6 +183,7 @@ def transcript_frame(src: object) -> pd.DataFrame:
     kept by ``conversation.item.truncated`` (``truncated`` is whether that happened).
     """
     fold = fold_of(_single(src))
+    responses = fold.responses
     rows: dict[str, list[Any]] = {k: [] for k in (
         "speaker", "text", "item_id", "role", "item_type", "response_id", "start_s",
         "end_s", "interrupted", "truncated", "truncated_ms", "deleted", "status")}
@@ -193,12 +196,12 @@ def transcript_frame(src: object) -> pd.DataFrame:
         start, end = _item_start_end(fold, item.id)
         if item.type == "message":
             speaker = _SPEAKER.get(item.role or "", item.role or "unknown")
-            text = item.text
+            text = item.text or None
         elif item.type == "function_call":
             speaker, text = "tool", f"{item.name or '?'}({item.arguments or ''})"
         else:
             speaker, text = "tool", item.output
-        resp = fold.responses.get(item.response_id or "")
+        resp = responses.get(item.response_id or "")
         rows["speaker"].append(speaker)
         rows["text"].append(text)
         rows["item_id"].append(item.id)
@@ -255,15 +258,16 @@ def _usage_values(usage: dict[str, Any] | None) -> list[int | None]:
     ]
 
 
-def _ordered_responses(fold: Fold) -> list[ResponseRec]:
+def _ordered_responses(fold: Fold) -> list[ResponseRecord]:
     return sorted(fold.responses.values(),
-                  key=lambda r: r.created_m if r.created_m is not None else float("inf"))
+                  key=lambda r: r.started_t if r.started_t is not None else float("inf"))
 
 
-def _response_chars(fold: Fold, resp: ResponseRec) -> int:
+def _response_chars(fold: Fold, resp: ResponseRecord) -> int:
     total = 0
-    for item_id in resp.item_ids:
-        item = fold.items.get(item_id)
+    items = fold.state.items
+    for item_id in resp.output_item_ids:
+        item = items.get(item_id)
         if item is not None and item.type == "message" and item.text:
             total += len(item.text)
     return total
@@ -291,15 +295,16 @@ def _build_responses_frame(fs: FrameSource) -> pd.DataFrame:
     for r in _ordered_responses(fold):
         vals: list[Any] = [
             r.id, r.turn, r.status, r.reason, r.error_code,
-            ",".join(r.modalities) if r.modalities is not None else None, r.model,
-            r.conversation_id, _f(r.created_m), _f(r.done_m), _diff(r.done_m, r.created_m),
-            _diff(r.first_text_m, r.created_m), _diff(r.audio_started_m, r.created_m),
-            len(r.item_ids), _response_chars(fold, r),
+            ",".join(r.output_modalities) if r.output_modalities is not None else None,
+            r.model, r.conversation_id, _f(r.started_t), _f(r.done_t),
+            _diff(r.done_t, r.started_t), _diff(r.first_text_t, r.started_t),
+            _diff(r.audio_started_t, r.started_t), len(r.output_item_ids),
+            _response_chars(fold, r),
         ]
         for k, v in zip(cols + USAGE_COLUMNS, vals + _usage_values(r.usage), strict=True):
             rows[k].append(v)
-        created_t.append(r.created_t)
-        done_t.append(r.done_t)
+        created_t.append(fold.wall(r.started_t))
+        done_t.append(fold.wall(r.done_t))
     df = _frame(rows, categories=("status", "reason", "output_modalities", "model"),
                 ints=("turn", "n_items", "chars", *USAGE_COLUMNS))
     at = list(df.columns).index("created_s")
@@ -406,16 +411,16 @@ def tool_calls_frame(src: object) -> pd.DataFrame:
             "status", "item_id", "response_id", "requested_s", "answered_s", "latency_s")
     rows: dict[str, list[Any]] = {k: [] for k in cols}
     tools = sorted(fold.tools.values(),
-                   key=lambda x: x.requested_m if x.requested_m is not None else float("inf"))
+                   key=lambda x: x.request_t if x.request_t is not None else float("inf"))
     for tool in tools:
         try:
             args = json.loads(tool.arguments) if tool.arguments else None
         except ValueError:
             args = None
-        vals = [tool.call_id, tool.name, args, tool.arguments, tool.output, tool.answered_by,
-                "answered" if tool.answered_m is not None else "pending", tool.item_id,
-                tool.response_id, _f(tool.requested_m), _f(tool.answered_m),
-                _diff(tool.answered_m, tool.requested_m)]
+        vals = [tool.call_id, tool.name or None, args, tool.arguments or None, tool.output,
+                tool.answered_by, "answered" if tool.answered_t is not None else "pending",
+                tool.item_id, tool.response_id, _f(tool.request_t), _f(tool.answered_t),
+                _diff(tool.answered_t, tool.request_t)]
         for k, v in zip(cols, vals, strict=True):
             rows[k].append(v)
     arguments = rows.pop("arguments")
@@ -437,36 +442,32 @@ def _build_turns_frame(fs: FrameSource) -> pd.DataFrame:
             "audio_start_s", "response_done_s", "latency_response_s", "latency_first_text_s",
             "latency_audio_s", "response_s", "playback_s", "response_chars", "interrupted")
     rows: dict[str, list[Any]] = {k: [] for k in cols}
+    responses = fold.responses
+    items = fold.items
     for turn in fold.turns:
-        resps = [fold.responses[r] for r in turn.response_ids if r in fold.responses]
+        resps = [responses[r] for r in turn.response_ids if r in responses]
         first = resps[0] if resps else None
-        user = fold.items.get(turn.item_id or "")
+        user = items.get(turn.item_id or "")
         audio_end = None
         if first is not None:
-            audio_end = first.audio_stopped_m if first.audio_stopped_m is not None else (
-                first.audio_cleared_m)
-        interrupted = any(
-            _interrupted(r) or any(
-                (fold.items[i].truncated_ms is not None) for i in r.item_ids
-                if i in fold.items)
-            for r in resps
-        )
+            audio_end = first.audio_stopped_t if first.audio_stopped_t is not None else (
+                first.audio_cleared_t)
+        timing = turn_timings(fold.state, turn)
         vals: list[Any] = [
-            turn.index, turn.kind, turn.item_id, user.text if user else None,
-            _f(turn.speech_start_m), _f(turn.speech_stop_m),
-            _diff(turn.speech_stop_m, turn.speech_start_m), turn.audio_start_ms,
-            turn.audio_end_ms, _f(turn.anchor_m), first.id if first else None, len(resps),
+            turn.index, turn.kind, turn.item_id, (user.text or None) if user else None,
+            _f(turn.speech_start_t), _f(turn.speech_stop_t),
+            _diff(turn.speech_stop_t, turn.speech_start_t), turn.audio_start_ms,
+            turn.audio_end_ms, _f(turn.anchor_t), first.id if first else None, len(resps),
             first.status if first else None,
-            _f(first.created_m if first else None), _f(first.first_text_m if first else None),
-            _f(first.audio_started_m if first else None),
-            _f(first.done_m if first else None),
-            _diff(first.created_m if first else None, turn.anchor_m),
-            _diff(first.first_text_m if first else None, turn.anchor_m),
-            _diff(first.audio_started_m if first else None, turn.anchor_m),
-            _diff(first.done_m if first else None, first.created_m if first else None),
-            _diff(audio_end, first.audio_started_m if first else None),
+            _f(first.started_t if first else None), _f(first.first_text_t if first else None),
+            _f(first.audio_started_t if first else None),
+            _f(first.done_t if first else None),
+            _f(timing.latency_response), _f(timing.latency_first_text),
+            _f(timing.latency_audio),
+            _diff(first.done_t if first else None, first.started_t if first else None),
+            _diff(audio_end, first.audio_started_t if first else None),
             sum(_response_chars(fold, r) for r in resps),
-            interrupted,
+            timing.interrupted,
         ]
         for k, v in zip(cols, vals, strict=True):
             rows[k].append(v)
@@ -478,11 +479,12 @@ def _build_turns_frame(fs: FrameSource) -> pd.DataFrame:
 def gaps_frame(src: object) -> pd.DataFrame:
     """Reconnect gaps (``rtwidgets.gap`` meta frames): start, end, duration, reason."""
     fold = fold_of(_single(src))
+    starts = [g.since if g.since is not None else g.t for g in fold.gaps]
     rows: dict[str, list[Any]] = {
-        "start_s": [g["start_m"] for g in fold.gaps],
-        "end_s": [g["end_m"] for g in fold.gaps],
-        "duration_s": [g["end_m"] - g["start_m"] for g in fold.gaps],
-        "reason": [g["reason"] for g in fold.gaps],
+        "start_s": starts,
+        "end_s": [g.t for g in fold.gaps],
+        "duration_s": [g.t - s for g, s in zip(fold.gaps, starts, strict=True)],
+        "reason": [g.reason for g in fold.gaps],
     }
     df = _frame(rows)
     if df.empty:
@@ -490,7 +492,7 @@ def gaps_frame(src: object) -> pd.DataFrame:
                            "end_s": pd.Series(dtype="float64"),
                            "duration_s": pd.Series(dtype="float64"),
                            "reason": pd.Series(dtype=object)})
-    df.insert(2, "resumed", _utc([g["t"] for g in fold.gaps]))
+    df.insert(2, "resumed", _utc([fold.wall(g.t) for g in fold.gaps]))
     return df
 
 
@@ -498,12 +500,12 @@ def errors_frame(src: object) -> pd.DataFrame:
     """Server ``error`` events, each linked to the client event that caused it if we sent it."""
     fold = fold_of(_single(src))
     keys = ("code", "type", "message", "param", "client_event_id", "client_event_type")
-    rows: dict[str, list[Any]] = {"time_s": [e["m"] for e in fold.errors]}
+    rows: dict[str, list[Any]] = {"time_s": [e.t for e in fold.errors]}
     for k in keys:
-        rows[k] = [e[k] for e in fold.errors]
+        rows[k] = [getattr(e, k) for e in fold.errors]
     df = _frame(rows)
     if df.empty:
         df = pd.DataFrame({k: pd.Series(dtype="float64" if k == "time_s" else object)
                            for k in rows})
-    df.insert(0, "time", _utc([e["t"] for e in fold.errors]))
+    df.insert(0, "time", _utc([fold.wall(e.t) for e in fold.errors]))
     return df

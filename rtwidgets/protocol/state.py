@@ -1,14 +1,23 @@
-"""``SessionState``: the reducer that folds a call's events into what the views and analysis read.
+"""``SessionState``: the one reducer that folds a call's events into what views and analysis read.
 
 Why: a live ``Call`` and a loaded ``Recording`` must answer the same questions (what was said,
 in what order; which response is active and what it cost; which tool calls are waiting and who
 answered them; which of *our* events the server refused) from the same frames. Folding them
 in one pure reducer makes that answer identical for both and testable without sockets.
 
+It folds *normalized call events* (``protocol/codec.py``), never wire events: ``feed(frame)``
+asks the call's codec (GA Realtime by default) to decode the frame, then ``apply`` folds the
+events. So the same rules serve every API, and the live console, ``Call``, ``Recording``
+and the analysis tables cannot disagree. Besides the conversation it keeps the timings
+analysis needs: per caller turn (``TurnRecord``: speech start/stop, the anchor the
+latencies are measured from, its responses) and per response (first event, first text,
+audio start/stop/clear, done).
+
 It must never raise from ``feed``: frames come from the wire and from old captures, and a
-malformed one is counted in ``malformed``, not fatal. It must never read a clock (times are
-passed in), never copy events deeply, and stay fast (the ingest benchmark wants ≥ 100k
-events/s): dispatch is one dict lookup of a bound method per event type.
+malformed one (the codec flags it) is counted in ``malformed``, not fatal. It must never
+read a clock (times are passed in), never copy events deeply, and stay fast (the ingest
+benchmark wants ≥ 100k events/s): dispatch is one dict lookup of a bound method per event
+class.
 """
 
 from __future__ import annotations
@@ -18,14 +27,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from .catalog import CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
+from . import codec as ce
+from .codec import Codec
 
 __all__ = [
     "ErrorRecord",
+    "GapRecord",
     "ItemRecord",
     "ResponseRecord",
     "SessionState",
     "ToolCallRecord",
+    "TranscriptionRecord",
+    "TurnRecord",
+    "TurnTimings",
+    "turn_timings",
 ]
 
 Direction = Literal["in", "out", "meta"]
@@ -62,8 +77,19 @@ class ItemRecord:
     name: str | None = None
     arguments: str | None = None
     output: str | None = None
+    transcription_failed: bool = False
+    reported_t: float | None = None
+    """Arrival of the first report that the item was added (``None``: only other events
+    named it, e.g. attached late)."""
+    streamed_only: bool = False
+    """Known only from streaming deltas so far (no report of the item itself): tables
+    leave such items out, as they do in a bulk read that skips deltas."""
+    content_types: list[str] = field(default_factory=list)
+    """The ``type`` of each content part as last reported (``input_audio``, ``text``…)."""
     parts: dict[int, str] = field(default_factory=dict, repr=False)
     """Text by content index (the pieces ``text`` is joined from)."""
+    final: set[int] | None = field(default=None, repr=False, compare=False)
+    """Content indexes whose final text arrived: a later delta for them is ignored."""
 
 
 @dataclass(slots=True)
@@ -80,6 +106,22 @@ class ResponseRecord:
     output_modalities: list[str] | None = None
     first_delta_t: float | None = None
     """Time of the first transcript/text/audio/arguments delta."""
+    started_t: float | None = None
+    """Arrival of the response's start (``None``: its start was not seen)."""
+    model: str | None = None
+    """The session's model when the response was first seen."""
+    kind: str = "response"
+    """``"response"`` or ``"delegation"`` (a GPT-Live delegation's backend response)."""
+    reason: str | None = None
+    error_code: str | None = None
+    conversation_id: str | None = None
+    first_text_t: float | None = None
+    """Time of the first text or transcript delta of the agent."""
+    audio_started_t: float | None = None
+    audio_stopped_t: float | None = None
+    audio_cleared_t: float | None = None
+    turn: int | None = None
+    """Index of the caller turn it answers (``None``: before any turn, e.g. a greeting)."""
 
 
 @dataclass(slots=True)
@@ -101,6 +143,9 @@ class ToolCallRecord:
     pending (nobody can answer it any more; ``ended_t`` says when)."""
     ended_t: float | None = None
     """When the call ended with this tool call still pending (``None`` otherwise)."""
+    request_t: float | None = field(default=None, compare=False)
+    """Arrival of the request itself (``None``: only its answer was seen);
+    ``requested_t`` is when the record began."""
 
     @property
     def latency(self) -> float | None:
@@ -123,24 +168,145 @@ class ErrorRecord:
     client_event_type: str | None
 
 
+@dataclass(slots=True)
+class TurnRecord:
+    """One caller turn: an audio turn (VAD or a manual commit) or a typed message.
+
+    ``anchor_t`` is what latencies are measured from: the end of speech (VAD's
+    speech-stopped), else the commit, else the typed message's arrival."""
+
+    index: int
+    kind: str
+    """``"audio"`` or ``"text"``."""
+    item_id: str | None
+    speech_start_t: float | None = None
+    speech_stop_t: float | None = None
+    committed_t: float | None = None
+    anchor_t: float | None = None
+    audio_start_ms: int | None = None
+    audio_end_ms: int | None = None
+    response_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TranscriptionRecord:
+    """What transcribing one caller item cost, and the model that billed it."""
+
+    item_id: str
+    model: str | None
+    usage: dict[str, Any]
+    t: float
+
+
+@dataclass(slots=True)
+class GapRecord:
+    """A reconnect: the socket was down from ``since`` (``None``: unknown) to ``t``."""
+
+    since: float | None
+    t: float
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTimings:
+    """What a caller turn's row shows, live (the console's Turns) and after the call (the
+    analysis turns table): one computation, so the two cannot disagree.
+
+    Latencies are seconds from the turn's anchor to its first response's start, first
+    text and audio start (``None`` until they happen). ``interrupted``: a response of the
+    turn ended cancelled/incomplete, had its audio cleared, or an item truncated."""
+
+    turn: int
+    kind: str
+    item_id: str | None
+    response_id: str | None
+    n_responses: int
+    status: str | None
+    latency_response: float | None
+    latency_first_text: float | None
+    latency_audio: float | None
+    interrupted: bool
+
+
+def _since(t: float | None, anchor: float | None) -> float | None:
+    return None if t is None or anchor is None else t - anchor
+
+
+def turn_timings(state: SessionState, turn: TurnRecord) -> TurnTimings:
+    """The row of ``turn`` as the reducer knows it now (see ``TurnTimings``)."""
+    responses = state.responses
+    resps = [responses[r] for r in turn.response_ids if r in responses]
+    first = resps[0] if resps else None
+    items = state.items
+    interrupted = any(
+        r.status in _INTERRUPTED_STATUSES or r.audio_cleared_t is not None
+        or any(items[i].truncated_ms is not None for i in r.output_item_ids if i in items)
+        for r in resps
+    )
+    anchor = turn.anchor_t
+    return TurnTimings(
+        turn=turn.index, kind=turn.kind, item_id=turn.item_id,
+        response_id=first.id if first else None, n_responses=len(resps),
+        status=first.status if first else None,
+        latency_response=_since(first.started_t, anchor) if first else None,
+        latency_first_text=_since(first.first_text_t, anchor) if first else None,
+        latency_audio=_since(first.audio_started_t, anchor) if first else None,
+        interrupted=interrupted,
+    )
+
+
+def _rindex(seq: list[str], value: str) -> int:
+    """The last index of ``value`` in ``seq``, scanning from the end (``ValueError`` if
+    absent)."""
+    for i in range(len(seq) - 1, -1, -1):
+        if seq[i] == value:
+            return i
+    raise ValueError(value)
+
+
 def _s(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
 class SessionState:
-    """Folds server events (and our own outgoing and meta frames) into the call's state.
+    """Folds a call's frames (server, our own and meta) into the call's state.
 
-    Use ``feed(event, direction=..., t=...)`` for each frame in order; read the attributes.
+    Use ``feed(frame, direction=..., t=...)`` for each frame in order (the codec decodes
+    it), or ``apply(events, t=...)`` with normalized events; read the attributes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, codec: Codec | None = None) -> None:
+        if codec is None:
+            from .realtime.codec import REALTIME
+
+            self.codec: Codec = REALTIME
+        else:
+            self.codec = codec
+        self._decode = self.codec.decode
+        self._stream_types = self.codec.stream_types
+        self._stream_fields = self.codec.stream_fields
         self.session: dict[str, Any] | None = None
+        self.requested_session: dict[str, Any] | None = None
+        """The session config of our last ``session.update`` (``None``: none sent)."""
+        self.applied_request_id: str | None = None
+        """The client event id of the request the last reported session answered."""
         self.items: dict[str, ItemRecord] = {}
         self.item_order: list[str] = []
         self.responses: dict[str, ResponseRecord] = {}
         self.active_response_id: str | None = None
         self.tool_calls: dict[str, ToolCallRecord] = {}
         self.errors: list[ErrorRecord] = []
+        self.turns: list[TurnRecord] = []
+        self.transcriptions: list[TranscriptionRecord] = []
+        self.gaps: list[GapRecord] = []
+        self.rate_limits: list[dict[str, Any]] = []
+        self.models: list[str] = []
+        """Every model the session reported, in order of first report."""
+        self.transcription_model: str | None = None
+        self.statuses: list[dict[str, Any]] = []
+        """Connection status changes (our meta frames): ``{"t", "status", "reason"}``."""
+        self.ended: bool = False
+        self.end_reason: str | None = None
         self.audio_started: bool = False
         self.events_in: int = 0
         self.events_out: int = 0
@@ -150,40 +316,36 @@ class SessionState:
         self.last_t: float | None = None
         # event_id -> type of every client event we sent: links errors to their cause.
         self._sent: dict[str, str] = {}
+        self._pending_request: str | None = None
+        self._speech_turn: dict[str, TurnRecord] = {}
+        self._text_turn_items: set[str] = set()
         h = self
-        self._in: dict[str, Callable[[dict[str, Any], float], None]] = {
-            "session.created": h._on_session,
-            "session.updated": h._on_session,
-            "conversation.item.added": h._on_item_added,
-            "conversation.item.created": h._on_item_added,
-            "conversation.item.done": h._on_item_done,
-            "conversation.item.retrieved": h._on_item_retrieved,
-            "conversation.item.truncated": h._on_truncated,
-            "conversation.item.deleted": h._on_deleted,
-            "conversation.item.input_audio_transcription.delta": h._on_input_tr_delta,
-            "conversation.item.input_audio_transcription.completed": h._on_input_tr_done,
-            "response.created": h._on_response_created,
-            "response.done": h._on_response_done,
-            "response.output_item.added": h._on_output_item_added,
-            "response.output_item.done": h._on_output_item_done,
-            "response.content_part.added": h._on_content_part_added,
-            "response.content_part.done": h._on_content_part_done,
-            "response.output_text.delta": h._on_text_delta,
-            "response.output_text.done": h._on_text_done,
-            "response.output_audio_transcript.delta": h._on_text_delta,
-            "response.output_audio_transcript.done": h._on_transcript_done,
-            "response.output_audio.delta": h._on_audio_delta,
-            "output_audio_buffer.started": h._on_audio_buffer_started,
-            "response.function_call_arguments.delta": h._on_args_delta,
-            "response.function_call_arguments.done": h._on_args_done,
-            "error": h._on_error,
-        }
-        self._out: dict[str, Callable[[dict[str, Any], float], None]] = {
-            "conversation.item.create": h._on_out_item_create,
-        }
-        self._meta: dict[str, Callable[[dict[str, Any], float], None]] = {
-            "rtwidgets.tool_answered": h._on_meta_tool_answered,
-            "rtwidgets.status": h._on_meta_status,
+        self._apply: dict[type, Callable[[Any, float], None]] = {
+            ce.SessionReported: h._on_session,
+            ce.SessionApplied: h._on_session_applied,
+            ce.SessionRequested: h._on_session_requested,
+            ce.ItemReported: h._on_item,
+            ce.ItemTruncated: h._on_truncated,
+            ce.ItemDeleted: h._on_deleted,
+            ce.TranscriptDelta: h._on_transcript_delta,
+            ce.TranscriptDone: h._on_transcript_done,
+            ce.TranscriptFailed: h._on_transcript_failed,
+            ce.TranscriptionUsage: h._on_transcription_usage,
+            ce.SpeechStarted: h._on_speech_started,
+            ce.SpeechStopped: h._on_speech_stopped,
+            ce.ResponseStarted: h._on_response_started,
+            ce.ResponseDone: h._on_response_done,
+            ce.AgentAudio: h._on_agent_audio,
+            ce.ToolArgumentsDelta: h._on_args_delta,
+            ce.ToolCallRequested: h._on_tool_requested,
+            ce.ToolCallAnswered: h._on_tool_answered,
+            ce.ToolAnsweredBy: h._on_tool_answered_by,
+            ce.ErrorReported: h._on_error,
+            ce.RateLimits: h._on_rate_limits,
+            ce.CallEnded: h._on_call_ended,
+            ce.Gap: h._on_gap,
+            ce.StatusChanged: h._on_status,
+            ce.Unknown: h._on_unknown,
         }
 
     # ------------------------------------------------------------------ public methods
@@ -200,42 +362,54 @@ class SessionState:
             feed(event, direction=direction, t=t)  # type: ignore[arg-type]
         return state
 
-    def feed(self, event: dict[str, Any], *, direction: Direction, t: float) -> None:
-        """Fold one frame. Never raises: malformed frames are counted in ``malformed``."""
+    def feed(self, event: Any, *, direction: Direction, t: float) -> None:
+        """Decode one frame with the codec and fold its events. Never raises: malformed
+        frames are counted in ``malformed``."""
         if direction == "in":
             self.events_in += 1
-            table = self._in
+            etype = event.get("type") if type(event) is dict else None
+            if type(etype) is str and etype in self._stream_types:
+                # Streaming text, most frames of a call: folded from the codec's fields
+                # without making the event (the same fields decode() would give it).
+                fields = self._stream_fields(event)
+                self.last_t = t
+                if fields is None:
+                    self.malformed += 1
+                else:
+                    try:
+                        self._fold_delta(*fields, t)
+                    except Exception:
+                        self.malformed += 1
+                return
         elif direction == "out":
             self.events_out += 1
-            table = self._out
-        else:
-            table = self._meta
-        try:
-            event_type = event["type"]
-            if type(event_type) is not str:
-                self.malformed += 1
-                return
+        elif direction != "meta":
+            direction = "meta"
+        decoded = self._decode(event, direction)
+        wire_type, events, _flagged = decoded
+        if wire_type is not None:
             self.last_t = t
-            if direction == "out":
+            if direction == "out" and type(event) is dict:
                 event_id = event.get("event_id")
                 if type(event_id) is str:
-                    self._sent[event_id] = event_type
-            handler = table.get(event_type)
-            if handler is None:
-                if direction == "in":
-                    known = event_type in SERVER_EVENT_TYPES
-                elif direction == "out":
-                    known = event_type in CLIENT_EVENT_TYPES
-                else:
-                    known = event_type.startswith("rtwidgets.")
-                if not known:
-                    self.unknown_types[event_type] += 1
-                return
-            handler(event, t)
-        except Exception:
-            # Wire data is untrusted: a frame with missing/mistyped fields must not stop the
-            # receive loop. It is counted so views and tests can see it happened.
-            self.malformed += 1
+                    self._sent[event_id] = wire_type
+        table = self._apply
+        for ev in events:  # apply(), inlined: this runs for every frame of a call
+            try:
+                table[type(ev)](ev, t)
+            except Exception:
+                self.malformed += 1
+
+    def apply(self, events: Iterable[ce.CallEvent], t: float) -> None:
+        """Fold normalized events that happened at ``t``. Never raises."""
+        table = self._apply
+        for event in events:
+            try:
+                table[type(event)](event, t)
+            except Exception:
+                # Untrusted data in a well-typed event (an id no record can take): counted
+                # so views and tests see it happened; the receive loop goes on.
+                self.malformed += 1
 
     def transcript(self) -> list[ItemRecord]:
         """Message items that have text, in conversation order (deleted ones left out)."""
@@ -283,39 +457,53 @@ class SessionState:
 
     # ------------------------------------------------------------------ items and order
 
-    def _item(self, item_id: str, t: float, item_type: str = "message") -> ItemRecord:
-        """The record of ``item_id``, created (appended to the order) if first seen."""
+    def _item(self, item_id: str, t: float, item_type: str = "message",
+              streamed: bool = False) -> ItemRecord:
+        """The record of ``item_id``, created (appended to the order) if first seen.
+
+        ``streamed``: the caller is a streaming delta (the item stays ``streamed_only``
+        until any other event names it)."""
         rec = self.items.get(item_id)
         if rec is None:
             if not isinstance(item_id, str):
                 raise TypeError("item id must be a string")
-            rec = ItemRecord(id=item_id, type=item_type, added_t=t)
+            rec = ItemRecord(id=item_id, type=item_type, added_t=t, streamed_only=streamed)
             self.items[item_id] = rec
             self.item_order.append(item_id)
+        elif not streamed and rec.streamed_only:
+            rec.streamed_only = False
         return rec
 
     def _place(self, item_id: str, prev: Any) -> None:
-        """Move a known item to just after ``prev`` ("root": the front; unknown id: stay)."""
+        """Move a known item to just after ``prev`` ("root": the front; unknown id: stay).
+
+        Moves are of recent items (an item reported before the one it follows), so both
+        lookups scan from the end and only the dict's tail after the move is re-inserted:
+        a long call never pays for its whole conversation (measured: a full rebuild per
+        move made the analysis of a 1M-frame capture quadratic)."""
         order = self.item_order
         if prev is None or (prev != "root" and prev not in self.items) or prev == item_id:
             return
         # Fast path, the usual case: the item was just appended right after ``prev``.
         if len(order) > 1 and order[-1] == item_id and order[-2] == prev:
             return
-        idx = order.index(item_id)
+        idx = _rindex(order, item_id)
         if prev == "root":
             if idx == 0:
                 return
         elif idx > 0 and order[idx - 1] == prev:
             return
         del order[idx]
-        target = 0 if prev == "root" else order.index(prev) + 1
+        target = 0 if prev == "root" else _rindex(order, prev) + 1
         order.insert(target, item_id)
         # Keep the dict's insertion order equal to the conversation order.
         items = self.items
-        self.items = {k: items[k] for k in order}
+        tail = order[min(idx, target):]
+        records = [items.pop(k) for k in tail]
+        for key, rec in zip(tail, records, strict=True):
+            items[key] = rec
 
-    def _apply_item(self, item: dict[str, Any], t: float) -> ItemRecord:
+    def _apply_item(self, item: Any, t: float) -> ItemRecord:
         item_id = item["id"]
         item_type = item.get("type")
         rec = self._item(item_id, t, item_type if isinstance(item_type, str) else "message")
@@ -332,9 +520,13 @@ class SessionState:
             if isinstance(content, list):
                 changed = False
                 parts = rec.parts
+                kinds: list[str] = []
                 for index, part in enumerate(content):
                     if not isinstance(part, dict):
                         continue
+                    kind = part.get("type")
+                    if isinstance(kind, str) and kind:
+                        kinds.append(kind)
                     text = part.get("text")
                     if not isinstance(text, str):
                         text = part.get("transcript")
@@ -347,6 +539,8 @@ class SessionState:
                     ):
                         parts[index] = text
                         changed = True
+                if kinds:
+                    rec.content_types = kinds
                 if changed:
                     self._join_text(rec)
         elif item_type == "function_call":
@@ -370,122 +564,231 @@ class SessionState:
         else:
             rec.text = "\n".join(parts[i] for i in sorted(parts) if parts[i])
 
-    def _append_text(self, item_id: str, index: Any, delta: Any, t: float) -> ItemRecord:
-        if not isinstance(delta, str):
-            raise TypeError("delta must be a string")
+    def _set_text(self, item_id: str, index: int | None, text: str, t: float) -> ItemRecord:
         rec = self._item(item_id, t)
-        if not isinstance(index, int):
-            index = 0
-        parts = rec.parts
-        parts[index] = parts.get(index, "") + delta
-        if len(parts) == 1:
-            rec.text = parts[index]
-        else:
-            self._join_text(rec)
-        return rec
-
-    def _set_text(self, item_id: str, index: Any, text: Any, t: float) -> ItemRecord:
-        if not isinstance(text, str):
-            raise TypeError("text must be a string")
-        rec = self._item(item_id, t)
-        if not isinstance(index, int):
-            index = 0
+        index = index if index is not None else 0
         rec.parts[index] = text
+        if rec.final is None:
+            rec.final = {index}
+        else:
+            rec.final.add(index)
         self._join_text(rec)
         return rec
 
-    # ------------------------------------------------------------------ server events
+    # ------------------------------------------------------------------ session
 
-    def _on_session(self, event: dict[str, Any], t: float) -> None:
-        session = event["session"]
-        if not isinstance(session, dict):
-            raise TypeError("session must be an object")
-        self.session = session
+    def _note_model(self, session: Any) -> None:
+        model = session.get("model")
+        if isinstance(model, str) and model and model not in self.models:
+            self.models.append(model)
+        audio = session.get("audio")
+        audio_in = audio.get("input") if isinstance(audio, dict) else None
+        if isinstance(audio_in, dict) and "transcription" in audio_in:
+            # null turns transcription off; absent leaves it as it was
+            tr = audio_in.get("transcription")
+            tmodel = tr.get("model") if isinstance(tr, dict) else None
+            self.transcription_model = tmodel if isinstance(tmodel, str) and tmodel else None
 
-    def _on_item_added(self, event: dict[str, Any], t: float) -> None:
-        item = event["item"]
-        rec = self._apply_item(item, t)
-        # Contract (docs/internals.md): a null or missing previous_item_id appends, "root"
-        # puts the item first, a known id places it right after that item.
-        prev = event.get("previous_item_id")
-        if isinstance(prev, str):
-            rec.previous_item_id = prev
-            self._place(rec.id, prev)
-        if rec.type == "function_call_output":
-            self._answer(rec.call_id, rec.output, t, "peer", peer=True)
+    def _on_session(self, event: ce.SessionReported, t: float) -> None:
+        self.session = event.session  # type: ignore[assignment]
+        self._note_model(event.session)
 
-    def _on_item_done(self, event: dict[str, Any], t: float) -> None:
-        self._on_item_added(event, t)
-        rec = self.items[event["item"]["id"]]
-        if rec.done_t is None:
-            rec.done_t = t
-        if rec.type == "function_call" and rec.status == "completed":
-            self._request_tool(rec, t)
+    def _on_session_applied(self, event: ce.SessionApplied, t: float) -> None:
+        self.session = event.session  # type: ignore[assignment]
+        self._note_model(event.session)
+        self.applied_request_id = event.client_event_id or self._pending_request
+        self._pending_request = None
 
-    def _on_item_retrieved(self, event: dict[str, Any], t: float) -> None:
-        self._apply_item(event["item"], t)
+    def _on_session_requested(self, event: ce.SessionRequested, t: float) -> None:
+        self.requested_session = event.session  # type: ignore[assignment]
+        self._pending_request = event.client_event_id
 
-    def _on_truncated(self, event: dict[str, Any], t: float) -> None:
-        audio_end_ms = event["audio_end_ms"]
-        if not isinstance(audio_end_ms, int):
-            raise TypeError("audio_end_ms must be an integer")
-        self._item(event["item_id"], t).truncated_ms = audio_end_ms
+    # ------------------------------------------------------------------ conversation
 
-    def _on_deleted(self, event: dict[str, Any], t: float) -> None:
-        rec = self.items.get(event["item_id"])
-        if rec is not None:
-            rec.deleted = True
+    def _on_item(self, event: ce.ItemReported, t: float) -> None:
+        item = event.item
+        if event.in_response:
+            response_id = event.response_id
+            assert response_id is not None
+            resp = self._response(response_id, t)
+            rec = self._apply_item(item, t)
+            rec.response_id = response_id
+            if rec.id not in resp.output_item_ids:
+                resp.output_item_ids.append(rec.id)
+        elif event.stage == "retrieved":
+            self._apply_item(item, t)
+            return
+        else:
+            rec = self._apply_item(item, t)
+            # Contract (docs/internals.md): a null or missing previous_item_id appends,
+            # "root" puts the item first, a known id places it right after that item.
+            prev = event.previous_item_id
+            if prev is not None:
+                rec.previous_item_id = prev
+                self._place(rec.id, prev)
+            if (event.stage == "added" and rec.role == "user" and rec.type == "message"
+                    and "input_audio" not in rec.content_types
+                    and rec.id not in self._speech_turn
+                    and rec.id not in self._text_turn_items):
+                # A typed caller message is a turn of its own, anchored at its arrival.
+                self._text_turn_items.add(rec.id)
+                turn = self._new_turn("text", rec.id)
+                turn.anchor_t = t
+        if event.stage == "done":
+            rec.done_t = t  # the last report of the item done (the response's, in GA order)
+        elif event.stage == "added" and rec.reported_t is None:
+            rec.reported_t = t
 
-    def _on_input_tr_delta(self, event: dict[str, Any], t: float) -> None:
-        self._append_text(event["item_id"], event.get("content_index", 0), event["delta"], t)
+    def _on_truncated(self, event: ce.ItemTruncated, t: float) -> None:
+        self._item(event.item_id, t).truncated_ms = event.audio_end_ms
 
-    def _on_input_tr_done(self, event: dict[str, Any], t: float) -> None:
-        self._set_text(event["item_id"], event.get("content_index", 0), event["transcript"], t)
+    def _on_deleted(self, event: ce.ItemDeleted, t: float) -> None:
+        # An item we never saw is recorded too: the server says it existed.
+        self._item(event.item_id, t).deleted = True
+
+    def _on_transcript_delta(self, event: ce.TranscriptDelta, t: float) -> None:
+        self._fold_delta(event.speaker, event.segment, event.delta, event.response_id,
+                         event.content_index, t)
+
+    def _fold_delta(self, speaker: str, item_id: str, delta: str, response_id: str | None,
+                    index: int, t: float) -> None:
+        # The hottest event of a call (a response streams dozens): the text append and the
+        # response binding inlined.
+        rec = self.items.get(item_id)
+        if rec is None:
+            rec = self._item(item_id, t, streamed=True)
+        if rec.final is not None and index in rec.final:
+            return  # the final text is final; a late or replayed delta does not change it
+        parts = rec.parts
+        text = parts.get(index, "") + delta
+        parts[index] = text
+        if len(parts) == 1:
+            rec.text = text
+        else:
+            self._join_text(rec)
+        if response_id is not None:
+            if rec.response_id is None:
+                rec.response_id = response_id
+            resp = self.responses.get(response_id)
+            if resp is None:
+                resp = self._response(response_id, t)
+            if resp.first_delta_t is None:
+                resp.first_delta_t = t
+            if resp.first_text_t is None and speaker == "agent":
+                resp.first_text_t = t
+
+    def _on_transcript_done(self, event: ce.TranscriptDone, t: float) -> None:
+        rec = self._set_text(event.segment, event.content_index, event.text, t)
+        if event.speaker == "agent":
+            if rec.role is None:
+                rec.role = "assistant"  # only the agent's items have agent transcripts
+            if rec.response_id is None and event.response_id is not None:
+                rec.response_id = event.response_id
+
+    def _on_transcript_failed(self, event: ce.TranscriptFailed, t: float) -> None:
+        self._item(event.segment, t).transcription_failed = True
+
+    def _on_transcription_usage(self, event: ce.TranscriptionUsage, t: float) -> None:
+        raw = event.usage.raw
+        self.transcriptions.append(TranscriptionRecord(
+            event.segment, self.transcription_model, dict(raw) if raw is not None else {}, t))
+
+    # ------------------------------------------------------------------ caller turns
+
+    def _new_turn(self, kind: str, item_id: str | None) -> TurnRecord:
+        turn = TurnRecord(len(self.turns), kind, item_id)
+        self.turns.append(turn)
+        return turn
+
+    def _on_speech_started(self, event: ce.SpeechStarted, t: float) -> None:
+        turn = self._new_turn("audio", event.item_id)
+        turn.speech_start_t = t
+        turn.audio_start_ms = event.audio_start_ms
+        if event.item_id is not None:
+            self._speech_turn[event.item_id] = turn
+
+    def _on_speech_stopped(self, event: ce.SpeechStopped, t: float) -> None:
+        item_id = event.item_id
+        turn = self._speech_turn.get(item_id) if item_id is not None else None
+        if turn is None:
+            if event.how == "commit":
+                return  # a manual commit of a turn we did not see start
+            turn = self._new_turn("audio", item_id)
+            if item_id is not None:
+                self._speech_turn[item_id] = turn
+        if event.how == "commit":
+            turn.committed_t = t
+            if turn.anchor_t is None:
+                turn.anchor_t = t
+            return
+        turn.speech_stop_t = t
+        turn.anchor_t = t
+        turn.audio_end_ms = event.audio_end_ms
+        if event.how == "timeout":
+            turn.audio_start_ms = event.audio_start_ms
+
+    # ------------------------------------------------------------------ responses
 
     def _response(self, response_id: Any, t: float) -> ResponseRecord:
         rec = self.responses.get(response_id)
         if rec is None:
             if not isinstance(response_id, str):
                 raise TypeError("response id must be a string")
-            rec = ResponseRecord(id=response_id, created_t=t)
+            session = self.session
+            model = session.get("model") if isinstance(session, dict) else None
+            rec = ResponseRecord(id=response_id, created_t=t,
+                                 model=model if isinstance(model, str) and model else None)
             self.responses[response_id] = rec
         return rec
 
-    def _on_response_created(self, event: dict[str, Any], t: float) -> None:
-        response = event["response"]
-        rec = self._response(response["id"], t)
-        status = response.get("status")
-        if isinstance(status, str):
-            rec.status = status
-        modalities = response.get("output_modalities")
-        if isinstance(modalities, list):
-            rec.output_modalities = modalities
+    def _on_response_started(self, event: ce.ResponseStarted, t: float) -> None:
+        rec = self._response(event.id, t)
+        rec.created_t = t
+        rec.started_t = t
+        rec.kind = event.kind
+        if event.status is not None:
+            rec.status = event.status
+        if event.modalities is not None:
+            rec.output_modalities = list(event.modalities)
+        if event.conversation_id is not None:
+            rec.conversation_id = event.conversation_id
         self.active_response_id = rec.id
+        # It answers the latest caller turn that ended before it began.
+        for turn in reversed(self.turns):
+            if turn.anchor_t is not None and turn.anchor_t <= t:
+                turn.response_ids.append(rec.id)
+                rec.turn = turn.index
+                break
 
-    def _on_response_done(self, event: dict[str, Any], t: float) -> None:
-        response = event["response"]
-        rec = self._response(response["id"], t)
-        status = response.get("status")
-        rec.status = status if isinstance(status, str) else "completed"
-        details = response.get("status_details")
-        rec.status_details = details if isinstance(details, dict) else None
-        usage = response.get("usage")
-        rec.usage = usage if isinstance(usage, dict) else None
-        modalities = response.get("output_modalities")
-        if isinstance(modalities, list):
-            rec.output_modalities = modalities
+    def _on_response_done(self, event: ce.ResponseDone, t: float) -> None:
+        rec = self._response(event.id, t)
+        rec.kind = event.kind
+        rec.status = event.status
+        rec.reason = event.reason
+        rec.error_code = event.error_code
+        rec.status_details = event.status_details  # type: ignore[assignment]
+        usage = event.usage
+        rec.usage = dict(usage.raw) if usage is not None and usage.raw is not None else None
+        if event.modalities is not None:
+            rec.output_modalities = list(event.modalities)
+        if event.conversation_id is not None:
+            rec.conversation_id = event.conversation_id
         rec.done_t = t
         if self.active_response_id == rec.id:
             self.active_response_id = None
         final_status: dict[str, Any] = {}
-        output = response.get("output")
-        if isinstance(output, list):
-            for item in output:
-                if isinstance(item, dict) and isinstance(item.get("id"), str):
-                    item_id = item["id"]
-                    if item_id not in rec.output_item_ids:
-                        rec.output_item_ids.append(item_id)
-                    final_status[item_id] = item.get("status")
+        for item in event.output:
+            item_id = item.get("id")
+            if isinstance(item_id, str):
+                if item_id not in rec.output_item_ids:
+                    rec.output_item_ids.append(item_id)
+                final_status[item_id] = item.get("status")
+                item_rec = self.items.get(item_id)
+                if item_rec is None:
+                    # Known only from the final snapshot (attached late, a gap).
+                    item_rec = self._apply_item(item, t)
+                if item_rec.response_id is None:
+                    item_rec.response_id = rec.id
         if rec.status in _INTERRUPTED_STATUSES:
             for item_id in rec.output_item_ids:
                 item_rec = self.items.get(item_id)
@@ -496,237 +799,159 @@ class SessionState:
                     item_rec.interrupted = True
                     if isinstance(item_status, str):
                         item_rec.status = item_status
-        if rec.usage is not None:
-            self._add_usage(rec.usage)
+        if usage is not None:
+            self._add_usage(usage)
 
-    def _add_usage(self, usage: dict[str, Any]) -> None:
+    def _add_usage(self, usage: ce.Usage) -> None:
         total = self.usage_total
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            value = usage.get(key)
-            if isinstance(value, int):
-                total[key] += value
-        for side in ("input", "output"):
-            details = usage.get(f"{side}_token_details")
-            if not isinstance(details, dict):
-                continue
-            for kind in ("text", "audio", "image", "cached"):
-                value = details.get(f"{kind}_tokens")
-                key = f"{side}_{kind}_tokens"
-                if isinstance(value, int) and key in total:
-                    total[key] += value
+        for key in USAGE_KEYS:
+            value = getattr(usage, key)
+            if value is not None:
+                total[key] = value if usage.cumulative else total[key] + value
 
-    def _on_output_item_added(self, event: dict[str, Any], t: float) -> None:
-        response_id = event["response_id"]
-        resp = self._response(response_id, t)
-        item = event["item"]
-        rec = self._apply_item(item, t)
-        rec.response_id = response_id
-        if rec.id not in resp.output_item_ids:
-            resp.output_item_ids.append(rec.id)
+    def _on_agent_audio(self, event: ce.AgentAudio, t: float) -> None:
+        self.audio_started = True
+        phase = event.phase
+        response_id = event.response_id
+        if phase == "part":
+            return
+        if phase == "delta":
+            if response_id is not None:
+                resp = self._response(response_id, t)
+                if resp.first_delta_t is None:
+                    resp.first_delta_t = t
+            return
+        resp_or_none = self.responses.get(response_id) if response_id is not None else None
+        if resp_or_none is None:
+            return
+        if phase == "started":
+            if resp_or_none.audio_started_t is None:
+                resp_or_none.audio_started_t = t
+        elif phase == "stopped":
+            resp_or_none.audio_stopped_t = t
+        else:
+            resp_or_none.audio_cleared_t = t
 
-    def _on_output_item_done(self, event: dict[str, Any], t: float) -> None:
-        self._on_output_item_added(event, t)
-        rec = self.items[event["item"]["id"]]
-        if rec.done_t is None:
-            rec.done_t = t
-        if rec.type == "function_call" and rec.status == "completed":
-            self._request_tool(rec, t)
+    # ------------------------------------------------------------------ tool calls
 
-    def _on_content_part_added(self, event: dict[str, Any], t: float) -> None:
-        part = event["part"]
-        if isinstance(part, dict) and part.get("type") == "audio":
-            self.audio_started = True
-
-    def _on_content_part_done(self, event: dict[str, Any], t: float) -> None:
-        # The final text of a part arrives in several events (the transcript's own .done,
-        # this one, response.output_item.done, conversation.item.done); whichever arrives
-        # wins over the deltas, so a gap or a missed .done cannot leave the first word only.
-        part = event["part"]
-        if not isinstance(part, dict):
-            raise TypeError("part must be an object")
-        text = part.get("text")
-        if not isinstance(text, str):
-            text = part.get("transcript")
-        if not isinstance(text, str) or not text:
-            return  # an empty final text never erases what the deltas gave
-        rec = self._set_text(event["item_id"], event.get("content_index"), text, t)
-        if rec.role is None:
-            rec.role = "assistant"  # only a response has content parts
-        self._bind_response(rec, event)
-
-    def _first_delta(self, event: dict[str, Any], t: float) -> None:
-        response_id = event.get("response_id")
-        if isinstance(response_id, str):
+    def _on_args_delta(self, event: ce.ToolArgumentsDelta, t: float) -> None:
+        rec = self._item(event.item_id, t, "function_call", streamed=True)
+        rec.arguments = (rec.arguments or "") + event.delta
+        if event.call_id is not None and rec.call_id is None:
+            rec.call_id = event.call_id
+        response_id = event.response_id
+        if response_id is not None:
+            if rec.response_id is None:
+                rec.response_id = response_id
             resp = self._response(response_id, t)
             if resp.first_delta_t is None:
                 resp.first_delta_t = t
 
-    def _bind_response(self, rec: ItemRecord, event: dict[str, Any]) -> None:
-        if rec.response_id is None:
-            response_id = event.get("response_id")
-            if isinstance(response_id, str):
-                rec.response_id = response_id
-
-    def _on_text_delta(self, event: dict[str, Any], t: float) -> None:
-        # The hottest event of a call (a response streams dozens): _append_text,
-        # _bind_response and _first_delta inlined, same checks in the same order.
-        delta = event["delta"]
-        if not isinstance(delta, str):
-            raise TypeError("delta must be a string")
-        item_id = event["item_id"]
-        rec = self.items.get(item_id)
-        if rec is None:
-            rec = self._item(item_id, t)
-        index = event.get("content_index")
-        if not isinstance(index, int):
-            index = 0
-        parts = rec.parts
-        text = parts.get(index, "") + delta
-        parts[index] = text
-        if len(parts) == 1:
-            rec.text = text
-        else:
-            self._join_text(rec)
-        response_id = event.get("response_id")
-        if isinstance(response_id, str):
-            if rec.response_id is None:
-                rec.response_id = response_id
-            resp = self.responses.get(response_id)
-            if resp is None:
-                resp = self._response(response_id, t)
-            if resp.first_delta_t is None:
-                resp.first_delta_t = t
-
-    def _on_text_done(self, event: dict[str, Any], t: float) -> None:
-        rec = self._set_text(event["item_id"], event.get("content_index"), event["text"], t)
-        self._bind_response(rec, event)
-
-    def _on_transcript_done(self, event: dict[str, Any], t: float) -> None:
-        rec = self._set_text(event["item_id"], event.get("content_index"), event["transcript"], t)
-        self._bind_response(rec, event)
-
-    def _on_audio_delta(self, event: dict[str, Any], t: float) -> None:
-        self.audio_started = True
-        self._first_delta(event, t)
-
-    def _on_audio_buffer_started(self, event: dict[str, Any], t: float) -> None:
-        self.audio_started = True
-
-    def _on_args_delta(self, event: dict[str, Any], t: float) -> None:
-        delta = event["delta"]
-        if not isinstance(delta, str):
-            raise TypeError("delta must be a string")
-        rec = self._item(event["item_id"], t, "function_call")
-        rec.arguments = (rec.arguments or "") + delta
-        call_id = event.get("call_id")
-        if isinstance(call_id, str) and rec.call_id is None:
-            rec.call_id = call_id
-        self._bind_response(rec, event)
-        self._first_delta(event, t)
-
-    def _on_args_done(self, event: dict[str, Any], t: float) -> None:
-        arguments, call_id = event["arguments"], event["call_id"]
-        if not isinstance(arguments, str) or not isinstance(call_id, str):
-            raise TypeError("arguments and call_id must be strings")
-        rec = self._item(event["item_id"], t, "function_call")
-        rec.type = "function_call"
-        rec.arguments = arguments
-        rec.call_id = call_id
-        name = event.get("name")
-        if isinstance(name, str):
-            rec.name = name
-        self._bind_response(rec, event)
-        self._request_tool(rec, t)
-
-    def _request_tool(self, rec: ItemRecord, t: float) -> None:
-        call_id = rec.call_id
-        if call_id is None:
+    def _on_tool_requested(self, event: ce.ToolCallRequested, t: float) -> None:
+        if event.item_id is None:
+            self._request(event.call_id, event.name, event.arguments, None, event.response_id,
+                          t)
             return
+        rec = self._item(event.item_id, t, "function_call")
+        rec.type = "function_call"
+        if event.arguments or rec.arguments is None:
+            rec.arguments = event.arguments
+        rec.call_id = event.call_id
+        if event.name is not None:
+            rec.name = event.name
+        if rec.response_id is None and event.response_id is not None:
+            rec.response_id = event.response_id
+        self._request(event.call_id, rec.name, rec.arguments, rec.id, rec.response_id, t)
+
+    def _request(self, call_id: str, name: str | None, arguments: str | None,
+                 item_id: str | None, response_id: str | None, t: float) -> None:
         tc = self.tool_calls.get(call_id)
         if tc is None:
             self.tool_calls[call_id] = ToolCallRecord(
-                call_id=call_id, name=rec.name or "", arguments=rec.arguments or "",
-                item_id=rec.id, response_id=rec.response_id, requested_t=t,
+                call_id=call_id, name=name or "", arguments=arguments or "",
+                item_id=item_id, response_id=response_id, requested_t=t, request_t=t,
             )
             return
+        if tc.request_t is None:
+            tc.request_t = t
         # Seen before (answered early, or .done after arguments.done): fill what was missing.
-        if not tc.name and rec.name:
-            tc.name = rec.name
-        if rec.arguments and tc.arguments != rec.arguments:
-            tc.arguments = rec.arguments
+        if not tc.name and name:
+            tc.name = name
+        if arguments and tc.arguments != arguments:
+            tc.arguments = arguments
         if tc.item_id is None:
-            tc.item_id = rec.id
+            tc.item_id = item_id
         if tc.response_id is None:
-            tc.response_id = rec.response_id
+            tc.response_id = response_id
 
-    def _answer(
-        self, call_id: Any, output: str | None, t: float, by: str, *, peer: bool = False
-    ) -> None:
-        if not isinstance(call_id, str):
-            return
-        tc = self.tool_calls.get(call_id)
+    def _on_tool_answered(self, event: ce.ToolCallAnswered, t: float) -> None:
+        peer = event.by == "peer"
+        tc = self.tool_calls.get(event.call_id)
         if tc is None:
             # An answer to a call we never saw requested (attached late): keep it visible.
             tc = ToolCallRecord(
-                call_id=call_id, name="", arguments="", item_id=None, response_id=None,
+                call_id=event.call_id, name="", arguments="", item_id=None, response_id=None,
                 requested_t=t,
             )
-            self.tool_calls[call_id] = tc
+            self.tool_calls[event.call_id] = tc
         if tc.status == "answered":
             return
         tc.status = "answered"
         tc.answered_t = t
-        tc.output = output
+        tc.output = event.output
         if not peer or tc.answered_by is None:
-            tc.answered_by = tc.answered_by or by
+            tc.answered_by = tc.answered_by or event.by
 
-    def _on_error(self, event: dict[str, Any], t: float) -> None:
-        err = event["error"]
-        if not isinstance(err, dict):
-            raise TypeError("error must be an object")
-        client_event_id = _s(err.get("event_id"))
-        message = err.get("message")
+    def _on_tool_answered_by(self, event: ce.ToolAnsweredBy, t: float) -> None:
+        tc = self.tool_calls.get(event.call_id)
+        if tc is None:
+            tc = ToolCallRecord(
+                call_id=event.call_id, name="", arguments="", item_id=None, response_id=None,
+                requested_t=t,
+            )
+            self.tool_calls[event.call_id] = tc
+        if event.by is not None:
+            tc.answered_by = event.by
+
+    # ------------------------------------------------------------------ errors and the rest
+
+    def _on_error(self, event: ce.ErrorReported, t: float) -> None:
+        client_event_id = event.client_event_id
         self.errors.append(
             ErrorRecord(
                 t=t,
-                code=_s(err.get("code")),
-                type=_s(err.get("type")) or "error",
-                message=message if isinstance(message, str) else "",
-                param=_s(err.get("param")),
+                code=event.code,
+                type=event.type,
+                message=event.message,
+                param=event.param,
                 client_event_id=client_event_id,
                 client_event_type=self._sent.get(client_event_id) if client_event_id else None,
             )
         )
 
-    # ------------------------------------------------------------------ our own frames
+    def _on_rate_limits(self, event: ce.RateLimits, t: float) -> None:
+        self.rate_limits = [dict(x) for x in event.limits]
 
-    def _on_out_item_create(self, event: dict[str, Any], t: float) -> None:
-        item = event["item"]
-        if isinstance(item, dict) and item.get("type") == "function_call_output":
-            output = item.get("output")
-            self._answer(item.get("call_id"), output if isinstance(output, str) else None, t,
-                         "code")
-
-    def _on_meta_status(self, event: dict[str, Any], t: float) -> None:
+    def _on_call_ended(self, event: ce.CallEnded, t: float) -> None:
         # The call ended (hang-up, caller gone, socket end): a tool call still pending can
         # never be answered now. Marked here, once, so every view and the analysis agree.
-        if event.get("status") != "ended":
-            return
+        self.ended = True
+        self.end_reason = event.reason
         for tc in self.tool_calls.values():
             if tc.status == "pending":
                 tc.status = "unanswered"
                 tc.ended_t = t
+        if event.usage is not None:
+            self._add_usage(event.usage)
 
-    def _on_meta_tool_answered(self, event: dict[str, Any], t: float) -> None:
-        call_id, by = event["call_id"], event.get("by")
-        if not isinstance(call_id, str):
-            raise TypeError("call_id must be a string")
-        tc = self.tool_calls.get(call_id)
-        if tc is None:
-            tc = ToolCallRecord(
-                call_id=call_id, name="", arguments="", item_id=None, response_id=None,
-                requested_t=t,
-            )
-            self.tool_calls[call_id] = tc
-        if isinstance(by, str):
-            tc.answered_by = by
+    def _on_gap(self, event: ce.Gap, t: float) -> None:
+        self.gaps.append(GapRecord(event.since_m, t, event.reason))
+
+    def _on_unknown(self, event: ce.Unknown, t: float) -> None:
+        if event.flagged:
+            self.malformed += 1
+        elif event.wire_type is not None:
+            self.unknown_types[event.wire_type] += 1
+
+    def _on_status(self, event: ce.StatusChanged, t: float) -> None:
+        self.statuses.append({"t": t, "status": event.status, "reason": event.reason})

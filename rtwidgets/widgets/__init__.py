@@ -15,6 +15,7 @@ from ._session_editor import SessionEditor
 from ._status import StatusBar
 from ._tool_calls import ToolCalls
 from ._transcript import Transcript
+from ._turns import Turns
 
 __all__ = [
     "CallConsole",
@@ -26,5 +27,6 @@ __all__ = [
     "StreamView",
     "ToolCalls",
     "Transcript",
+    "Turns",
     "console_mimebundle",
 ]

@@ -61,7 +61,9 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from rtwidgets.protocol._text import hidden, snippet
 from rtwidgets.protocol.errors import mask_secrets
+from rtwidgets.protocol.realtime.catalog import TEXT_DELTA_TYPES
 
 from ._batcher import Batcher
 
@@ -456,31 +458,6 @@ class SourceView:
 TEXT_KEYS: frozenset[str] = frozenset(
     {"instructions", "text", "transcript", "arguments", "output", "prompt"}
 )
-#: Delta events whose ``delta`` is text (audio deltas are dropped by the capture anyway).
-TEXT_DELTA_TYPES: frozenset[str] = frozenset(
-    {
-        "response.output_text.delta",
-        "response.output_audio_transcript.delta",
-        "conversation.item.input_audio_transcription.delta",
-        "response.function_call_arguments.delta",
-        "response.mcp_call_arguments.delta",
-    }
-)
-
-
-def hidden(text: str) -> str:
-    """What a redacted string shows instead of itself: its length only."""
-    return f"‹{len(text)} chars hidden›"
-
-
-def snippet(text: str | None, limit: int = 80, *, redact: bool = False) -> str:
-    """One line of ``text``, shortened to ``limit`` characters (or hidden when redacting)."""
-    if not text:
-        return ""
-    if redact:
-        return hidden(text)
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def redact_event(event: Any, *, parent_type: str | None = None) -> Any:

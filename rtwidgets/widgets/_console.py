@@ -1,7 +1,7 @@
 """CallConsole: the one-cell view of a call — status, event log, transcript and the forms.
 
 Why: a person attaches to a call and, in one cell, watches it live and steers it. The console
-is only composition: it binds its parts (StatusBar, EventLog, Transcript, SessionEditor,
+is only composition: it binds its parts (StatusBar, EventLog, Transcript, SessionEditor, Turns,
 ToolCalls, and IncomingCalls when given a ``WebhookInbox``) to one source and gives them an
 attach bar and, for recordings, replay controls.
 
@@ -58,6 +58,7 @@ from ._session_editor import SessionEditor
 from ._status import StatusBar, format_elapsed
 from ._tool_calls import ToolCalls
 from ._transcript import Transcript
+from ._turns import Turns
 
 __all__ = ["CallConsole", "console_mimebundle"]
 
@@ -274,6 +275,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
         streams.add_class("rtw-streams")
         self.session_editor = SessionEditor(redact=redact)
         self.tool_calls = ToolCalls(redact=redact, tool_timeout=tool_timeout)
+        self.turns = Turns(interval=interval)
         self.incoming: IncomingCalls | None = None
         if inbox is not None:
             self.incoming = IncomingCalls(
@@ -281,7 +283,8 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
                 redact=redact, attach_options={"client": client, **self.attach_options},
             )
         tabs: list[tuple[str, Any]] = [
-            ("Session", self.session_editor), ("Tool calls", self.tool_calls)]
+            ("Session", self.session_editor), ("Tool calls", self.tool_calls),
+            ("Turns", self.turns)]
         if self.incoming is not None:
             tabs.append(("Incoming", self.incoming))
         self.forms = w.Tab(children=[t[1] for t in tabs], titles=[t[0] for t in tabs])
@@ -317,7 +320,7 @@ class CallConsole(SourceView, w.VBox):  # type: ignore[misc]
     def parts(self) -> list[Any]:
         """The views bound to the call (not IncomingCalls, which is bound to the inbox)."""
         return [self.status, self.event_log, self.transcript, self.session_editor,
-                self.tool_calls]
+                self.tool_calls, self.turns]
 
     @property
     def call(self) -> Any:

@@ -34,11 +34,17 @@ from typing import Any
 import ipywidgets
 
 from rtwidgets.analysis import cost_frame
+from rtwidgets.protocol import codec as ce
+from rtwidgets.protocol.realtime import REALTIME
 
 from ._base import SourceView
 from ._batcher import Batcher
 
 __all__ = ["StatusBar", "format_elapsed"]
+
+#: Frames that report the session (its model prices the call) and frames that carry usage.
+_SESSION_EVENTS: frozenset[type] = frozenset({ce.SessionReported, ce.SessionApplied})
+_PRICED_EVENTS: frozenset[type] = frozenset({ce.ResponseDone, ce.TranscriptionUsage})
 
 _STYLE = (
     "display:flex;flex-wrap:wrap;gap:4px 14px;padding:4px 8px;"
@@ -189,11 +195,11 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     def _note_cost_frame(self, frame: Any) -> None:
         if not self._with_cost or frame.direction != "in":
             return
-        if frame.type in ("session.created", "session.updated"):
+        produces = REALTIME.produces(frame.type)
+        if produces & _SESSION_EVENTS:
             self._session_frame = frame
             self._cost_due = self._cost_due or bool(self._unpriced)
-        elif frame.type in ("response.done",
-                            "conversation.item.input_audio_transcription.completed"):
+        elif produces & _PRICED_EVENTS:
             # transcription usage is billed too (by the session's transcription model)
             self._unpriced.append(frame)
             self._cost_due = True

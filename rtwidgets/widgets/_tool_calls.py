@@ -51,7 +51,9 @@ from typing import Any, Final
 
 import ipywidgets as w
 
+from ..protocol import codec as ce
 from ..protocol.errors import ValidationError
+from ..protocol.realtime import REALTIME
 from ._base import SourceView, close_owned, describe_error
 from ._fields import (
     PrivateText,
@@ -67,19 +69,12 @@ from ._fields import css_ok as _css_ok
 
 __all__ = ["ToolCalls"]
 
-#: Frame types after which a tool call may have appeared or changed status.
-_TOOL_FRAME_TYPES: Final = frozenset(
-    {
-        "response.function_call_arguments.done",
-        "response.output_item.done",
-        "response.done",
-        "conversation.item.added",
-        "conversation.item.done",
-        "conversation.item.create",
-        "rtwidgets.tool_answered",
-        "rtwidgets.status",
-    }
-)
+#: Normalized events after which a tool call may have appeared or changed status (the codec
+#: says which wire types produce them).
+_TOOL_EVENTS: Final[frozenset[type]] = frozenset({
+    ce.ToolCallRequested, ce.ToolCallAnswered, ce.ToolAnsweredBy, ce.ItemReported,
+    ce.ResponseDone, ce.StatusChanged, ce.CallEnded,
+})
 
 
 def _badge(text: str, css: str, color: str) -> str:
@@ -301,7 +296,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         close_widgets(*self.children)
 
     def _on_frame(self, frame: Any) -> None:
-        if frame.type in _TOOL_FRAME_TYPES:
+        if REALTIME.produces(frame.type) & _TOOL_EVENTS:
             self._sync_rows()
 
     def _show_error(self, label: str, exc: BaseException) -> None:

@@ -90,15 +90,15 @@ def test_shortcuts_reach_the_records_a_full_parse_reaches(tmp_path: Path) -> Non
     assert "item_a" not in fast.items
     assert fast.items[next(i for i in fast.items if fast.items[i].truncated_ms)].deleted
     assert "item_zz" not in fast.items
-    assert fast.responses[rid].audio_started_m is not None
-    assert fast.responses[rid].audio_stopped_m == 16.3
+    assert fast.responses[rid].audio_started_t is not None
+    assert fast.responses[rid].audio_stopped_t == 16.3
     assert fast.items["item_t"].text == "hi"
     assert fast.items["item_t"].content_types == ["input_text"]
-    assert [t.committed_m for t in fast.turns if t.item_id == "item_x"] == [15.22]
+    assert [t.committed_t for t in fast.turns if t.item_id == "item_x"] == [15.22]
     assert not any(t.item_id in ("item_nested", "item_unseen") for t in fast.turns)
     # The escaped key is "item", not "item_id": the commit names no item.
-    assert [t.committed_m for t in fast.turns if t.item_id == "item_escaped"] == [None]
-    assert fast.responses[rid].audio_cleared_m == 15.1
+    assert [t.committed_t for t in fast.turns if t.item_id == "item_escaped"] == [None]
+    assert fast.responses[rid].audio_cleared_t == 15.1
 
 
 def test_the_fold_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
@@ -218,3 +218,95 @@ def test_the_final_text_wins_over_the_deltas_in_both_reducers(tmp_path: Path,
     assert post["item_User1"] == "Where is my order?"
     speakers = dict(zip(table["item_id"], table["speaker"], strict=True))
     assert speakers["item_Late1"] == "agent"
+
+
+# -- the fast path against the reducer on every frame ---------------------------------------
+
+_TABLES = ("transcript_frame", "responses_frame", "tool_calls_frame", "turns_frame",
+           "usage_frame", "gaps_frame", "errors_frame")
+
+
+def _tables(path: Path, *, full: bool) -> dict[str, pd.DataFrame]:
+    from rtwidgets.analysis import _tables as tables
+
+    fs = FrameSource(path)
+    if full:
+        fs.store("fold", fold_of(fs, full=True))
+        assert fs.cached("fold") is not None
+    return {name: getattr(tables, name)(fs) for name in _TABLES}
+
+
+def _assert_same_tables(path: Path) -> None:
+    fast, full = _tables(path, full=False), _tables(path, full=True)
+    for name in _TABLES:
+        pd.testing.assert_frame_equal(fast[name], full[name], obj=name)
+
+
+_WEATHER = {"type": "function", "name": "get_weather", "description": "Current weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+@pytest.mark.parametrize("scenario", ["conversation", "tools", "barge_in"])
+async def test_fast_path_tables_equal_the_reducer_on_every_shipped_scenario(
+        emulator_factory: Any, tmp_path: Path, scenario: str) -> None:
+    import asyncio
+
+    from rtwidgets._call import attach
+
+    emulator = await emulator_factory(speed=25, scenario=scenario)
+    call_id = await emulator.start_call("webrtc")
+    path = tmp_path / "call.jsonl"
+    call = await attach(call_id, client=emulator.client("sk-test-not-a-real-key"),
+                        capture=path)
+    try:
+        if scenario == "tools":
+            @call.tool("get_weather")
+            async def get_weather(city: str) -> dict[str, Any]:
+                return {"temperature": 18}
+
+            await call.update_session(tools=[_WEATHER])
+        await emulator.wait_ended(call_id, timeout=60)
+        await asyncio.sleep(0.1)
+    finally:
+        await call.close()
+    tables = _tables(path, full=False)
+    assert len(tables["turns_frame"]) >= 2
+    assert tables["turns_frame"]["latency_first_text_s"].notna().any()
+    _assert_same_tables(path)
+
+
+def test_fast_path_tables_equal_the_reducer_on_a_hostile_corpus(tmp_path: Path) -> None:
+    from tests.protocol.realtime.test_codec import HOSTILE
+    from tests.protocol.test_state import MALFORMED
+
+    c, _ = build_standard()
+    cut = c.audio_turn(speech_start=12.0, speech_stop=13.0, created=13.3, first_text=13.5,
+                       audio=13.6, done=15.2, transcript="cut short", reply="Once upon",
+                       usage=USAGE, status="cancelled", reason="turn_detected",
+                       audio_cleared=15.1)
+    t = 16.0
+    for frame in [*HOSTILE, *MALFORMED]:
+        if isinstance(frame, dict):
+            c.frame(t, frame)
+        t += 0.01
+    # Wrong types where ids, deltas and usage belong, on frames the fast path reads from
+    # columns or skips: a delta whose text is a number or whose ids are objects.
+    for frame in [
+        {"type": "response.output_audio_transcript.delta", "item_id": cut.agent_item,
+         "response_id": {"x": 1}, "delta": "!"},
+        {"type": "response.output_text.delta", "item_id": ["x"], "response_id": "r",
+         "delta": 5},
+        {"type": "response.output_audio.delta", "response_id": [], "delta": ""},
+        {"type": "response.done", "response": {"id": "resp_h", "usage": {"input_tokens": "9"},
+                                               "output": "x", "status": 3}},
+        {"type": "output_audio_buffer.started", "response_id": 7},
+        {"type": "input_audio_buffer.speech_stopped", "item_id": {}, "audio_end_ms": "x"},
+        {"type": "conversation.item.input_audio_transcription.completed", "item_id": "i",
+         "transcript": "x", "usage": {"type": "tokens", "input_tokens": True}},
+    ]:
+        c.frame(t, frame)
+        t += 0.01
+    c.bad(t, "{not json")
+    path = c.write(tmp_path / "hostile.jsonl")
+    _assert_same_tables(path)
+    _assert_same_tables(_tricky_capture(tmp_path / "tricky.jsonl")[0])

@@ -629,3 +629,37 @@ def test_repr_is_short() -> None:
     text = repr(SessionState.from_frames(s.frames))
     assert text.startswith("SessionState(events_in=")
     assert "sunny" not in text
+
+
+def test_a_delta_after_the_final_text_does_not_change_it() -> None:
+    # Whichever final event arrives is final: a late (or replayed) delta for the same part
+    # is ignored, so the live view and a bulk read that skips deltas agree.
+    state = SessionState()
+    base = {"event_id": "e", "response_id": "r", "item_id": "i", "output_index": 0,
+            "content_index": 0}
+    state.feed({"type": "response.output_text.delta", **base, "delta": "Hi"},
+               direction="in", t=1)
+    state.feed({"type": "response.output_text.done", **base, "text": "Hi there."},
+               direction="in", t=2)
+    state.feed({"type": "response.output_text.delta", **base, "delta": "!"},
+               direction="in", t=3)
+    assert state.items["i"].text == "Hi there."
+    state.feed({"type": "response.output_text.delta", **base, "content_index": 1,
+                "delta": "More"}, direction="in", t=4)
+    assert state.items["i"].text == "Hi there.\nMore"
+
+
+def test_turns_and_response_timings_for_the_analysis() -> None:
+    s, ids = audio_turn()
+    state = _fold(s.frames)
+    assert len(state.turns) == 1
+    turn = state.turns[0]
+    assert turn.kind == "audio"
+    assert turn.item_id == ids["x"]
+    assert turn.speech_start_t == _t_of(s.frames, "input_audio_buffer.speech_started")
+    assert turn.anchor_t == _t_of(s.frames, "input_audio_buffer.speech_stopped")
+    resp = state.responses[ids["r"]]
+    assert turn.response_ids == [resp.id]
+    assert resp.turn == 0
+    assert resp.started_t == _t_of(s.frames, "response.created")
+    assert resp.first_text_t == _t_of(s.frames, "response.output_audio_transcript.delta")
