@@ -276,8 +276,9 @@ async def test_fast_path_tables_equal_the_reducer_on_every_shipped_scenario(
 
 
 def test_fast_path_tables_equal_the_reducer_on_a_hostile_corpus(tmp_path: Path) -> None:
-    from tests.protocol.realtime.test_codec import HOSTILE
-    from tests.protocol.test_state import MALFORMED
+    # tests/ is on sys.path (its subfolders are rootdir-relative packages; never `tests.`)
+    from protocol.realtime.test_codec import HOSTILE
+    from protocol.test_state import MALFORMED
 
     c, _ = build_standard()
     cut = c.audio_turn(speech_start=12.0, speech_stop=13.0, created=13.3, first_text=13.5,
