@@ -20,8 +20,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Discriminator, Field, Tag
-from pydantic import with_config
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    with_config,
+)
 from typing_extensions import Required, TypedDict
 
 from ..protocol.errors import ValidationError, short
