@@ -21,7 +21,9 @@ to the server.
 This module drives them through the official SDK (``client.realtime.calls``,
 ``client.live.sessions``) so that auth,
 base URLs, retries and the emulator (``client=emu.client()``) all work the same way, and it
-adds what the SDK leaves out: input checked *before* anything is sent (a bad call id, session
+adds what the SDK leaves out: input checked *before* anything is sent (the request bodies
+over the SDK's own param types, with the rules they cannot say, through the one translator of
+``protocol.validation``: a bad call id, session
 field, SIP status code or transfer target raises ``ValidationError`` naming the field and the
 fix, and no request leaves the process), the call id read from the ``Location`` header of a
 created call, and server failures turned into ``CallControlError`` texts that name the call

@@ -35,6 +35,12 @@ seen it queues a ``webrtc`` entry with status ``connected``, ready to attach to.
 announcement of an id already known (``live.call.incoming`` after ``live.transport.incoming``,
 say) updates that entry and is not queued again (``stats.merged``).
 
+Payloads are checked after the signature, by the SDK's own event models
+(``openai.types.webhooks``) with the id rules of ``protocol/ids.py`` added, through the one
+translator of ``protocol.validation``: a bad payload is refused (400 ``malformed``) naming the
+field (``data.call_id``) in the answer and the log, never quoting a value that could be the
+secret.
+
 What it must never do: queue a delivery that failed any check (forged or wrong-secret
 signature, stale or future timestamp, missing headers, non-UTF-8 or non-JSON body, body over
 ``max_body``, wrong method or path); put the webhook secret, or a body, into a repr, a log
@@ -156,7 +162,6 @@ class _LiveIncoming(_lti.LiveTransportIncomingWebhookEvent):
 
 class _LiveCallIncoming(_lci.LiveCallIncomingWebhookEvent):  # the deprecated name
     data: _LiveData  # type: ignore[assignment]
-    type: Literal["live.call.incoming"]  # type: ignore[assignment]
 
 
 class _ConnectedData(_ltc.Data):

@@ -623,8 +623,8 @@ def translate(
             code = "invalid_value" if isinstance(tvalue, str) else "invalid_type"
             return ValidationError(tfield, f"{short(tvalue)} is not supported{hint}",
                                    f"use one of {', '.join(repr(t) for t in tags)}", code=code)
-        what = what_table.get(pat, "a supported value")
-        return ValidationError(field, f"expected {what}, got {type_name(here)}",
+        wanted = what_table.get(pat, "a supported value")
+        return ValidationError(field, f"expected {wanted}, got {type_name(here)}",
                                fix_table.get(pat, "see the field's documentation"),
                                code="invalid_type")
     if kind in _KINDS or kind.endswith("_type"):
