@@ -21,7 +21,9 @@ to the server.
 This module drives them through the official SDK (``client.realtime.calls``,
 ``client.live.sessions``) so that auth,
 base URLs, retries and the emulator (``client=emu.client()``) all work the same way, and it
-adds what the SDK leaves out: input checked *before* anything is sent (a bad call id, session
+adds what the SDK leaves out: input checked *before* anything is sent (the request bodies
+over the SDK's own param types, with the rules they cannot say, through the one translator of
+``protocol.validation``: a bad call id, session
 field, SIP status code or transfer target raises ``ValidationError`` naming the field and the
 fix, and no request leaves the process), the call id read from the ``Location`` header of a
 created call, and server failures turned into ``CallControlError`` texts that name the call
@@ -38,13 +40,19 @@ import json
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import openai
+from openai.types.live.session_refer_params import SessionReferParams
+from openai.types.live.session_reject_params import SessionRejectParams
+from openai.types.realtime.call_refer_params import CallReferParams
+from openai.types.realtime.call_reject_params import CallRejectParams
+from pydantic import AfterValidator, ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from rtwidgets.protocol.errors import ValidationError, did_you_mean, short
 from rtwidgets.protocol.ids import (
@@ -61,6 +69,7 @@ from rtwidgets.protocol.ids import (
     looks_secret,
 )
 from rtwidgets.protocol.session import validate_session
+from rtwidgets.protocol.validation import Schema, rule
 
 __all__ = [
     "AlreadyAcceptedError",
@@ -273,75 +282,114 @@ def _session_body(session: Mapping[str, Any] | None, fields: Mapping[str, Any]) 
     return body
 
 
+# The request bodies as the SDK types them (``CallRejectParams``, ``CallReferParams``,
+# ``CallCreateParams``; Live: ``SessionRejectParams``, ``SessionReferParams``), checked
+# strictly by pydantic, plus the rules the SDK's types cannot say (a SIP status range, a
+# well-formed tel:/sip: URI, an SDP offer); errors go through the one translator.
+
+
+def _sip_status(low: int, fix: str) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    def check(body: Mapping[str, Any]) -> Mapping[str, Any]:
+        code = body.get("status_code")
+        if code is not None and not low <= code <= 699:
+            raise rule(f"{code} is not a SIP rejection status", fix, at="status_code")
+        return body
+    return check
+
+
+def _refer_target(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    target_uri: str = body["target_uri"]
+    if len(target_uri) > _TARGET_URI_MAX:
+        raise rule(f"{len(target_uri)} characters is longer than {_TARGET_URI_MAX}",
+                   "pass a short 'tel:' or 'sip:' URI", at="target_uri")
+    scheme = target_uri.split(":", 1)[0].lower() if ":" in target_uri else ""
+    if scheme not in ("tel", "sip", "sips"):
+        raise rule(f"{short(target_uri)} is not a tel:, sip: or sips: URI",
+                   "pass e.g. 'tel:+14155550123' or 'sip:agent@example.com' (the SIP Refer-To "
+                   "target)", at="target_uri")
+    pattern = TEL_URI_RE if scheme == "tel" else SIP_URI_RE
+    if pattern.fullmatch(target_uri) is None:
+        raise rule(f"{short(target_uri)} is not a well-formed {scheme}: URI",
+                   "use 'tel:+<digits>' or 'sip:user@host[:port]', with no spaces",
+                   at="target_uri")
+    return body
+
+
+def _sdp_offer(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not body["sdp"].lstrip().startswith("v=0"):
+        raise rule(f"{short(body['sdp'])} does not look like an SDP offer",
+                   "pass the offer's SDP text, which starts with 'v=0'", at="sdp")
+    return body
+
+
+_STRICT: Final = ConfigDict(extra="forbid", strict=True)
+
+
+@with_config(_STRICT)
+class _RejectBody(CallRejectParams):
+    pass
+
+
+@with_config(_STRICT)
+class _LiveRejectBody(SessionRejectParams):
+    pass
+
+
+@with_config(_STRICT)
+class _ReferBody(CallReferParams):
+    pass
+
+
+@with_config(_STRICT)
+class _LiveReferBody(SessionReferParams):
+    pass
+
+
+@with_config(_STRICT)
+class _OfferBody(TypedDict):
+    """``CallCreateParams`` without its session (checked by the session schema, which is
+    stricter than the SDK's ``RealtimeSessionCreateRequestParam``; see validation.py)."""
+
+    sdp: str
+
+
+_REJECT_FIX: Final = ("pass a SIP final status from 400 to 699, e.g. 486 (Busy Here) or 603 "
+                      "(Decline); leave it out for the server's default 603")
+_LIVE_REJECT_FIX: Final = ("pass a SIP final status from 300 to 699 for a Live session, e.g. "
+                           "486 (Busy Here) or 603 (Decline); leave it out to send 603")
+_URI_FIX: Final = "pass a 'tel:+14155550123' or 'sip:agent@example.com' URI"
+_SDP_FIX: Final = "pass pc.localDescription.sdp from the browser (a text starting with 'v=0')"
+_REJECT: Final = Schema(Annotated[_RejectBody, AfterValidator(_sip_status(400, _REJECT_FIX))],
+                        fixes={"status_code": _REJECT_FIX},
+                        what={"status_code": "an integer SIP status code"})
+_LIVE_REJECT: Final = Schema(
+    Annotated[_LiveRejectBody, AfterValidator(_sip_status(300, _LIVE_REJECT_FIX))],
+    fixes={"status_code": _LIVE_REJECT_FIX}, what={"status_code": "an integer SIP status code"})
+_REFER: Final = {
+    "realtime": Schema(Annotated[_ReferBody, AfterValidator(_refer_target)],
+                       fixes={"target_uri": _URI_FIX}),
+    "live": Schema(Annotated[_LiveReferBody, AfterValidator(_refer_target)],
+                   fixes={"target_uri": _URI_FIX}),
+}
+_OFFER: Final = Schema(Annotated[_OfferBody, AfterValidator(_sdp_offer)],
+                       fixes={"sdp": _SDP_FIX}, what={"sdp": "the SDP offer as a string"})
+
+
 def _check_status_code(status_code: object) -> int | None:
     if status_code is None:
         return None
-    if isinstance(status_code, bool) or not isinstance(status_code, int):
-        raise ValidationError(
-            "status_code",
-            f"expected an integer SIP status code, got {type(status_code).__name__}",
-            "pass a SIP final status from 400 to 699, e.g. 486 (Busy Here) or 603 (Decline); "
-            "leave it out for the server's default 603",
-            code="invalid_type",
-        )
-    if not 400 <= status_code <= 699:
-        raise ValidationError(
-            "status_code",
-            f"{status_code} is not a SIP rejection status",
-            "use a SIP final status from 400 to 699, e.g. 486 (Busy Here) or 603 (Decline)",
-        )
-    return status_code
+    _REJECT.validate({"status_code": status_code})
+    return status_code  # type: ignore[return-value]
 
 
-def _check_target_uri(target_uri: object) -> str:
-    if not isinstance(target_uri, str):
-        raise ValidationError(
-            "target_uri",
-            f"expected a string, got {type(target_uri).__name__}",
-            "pass a 'tel:+14155550123' or 'sip:agent@example.com' URI",
-            code="invalid_type",
-        )
-    if len(target_uri) > _TARGET_URI_MAX:
-        raise ValidationError(
-            "target_uri",
-            f"{len(target_uri)} characters is longer than {_TARGET_URI_MAX}",
-            "pass a short 'tel:' or 'sip:' URI",
-        )
-    scheme = target_uri.split(":", 1)[0].lower() if ":" in target_uri else ""
-    if scheme == "tel":
-        ok = TEL_URI_RE.fullmatch(target_uri) is not None
-    elif scheme in ("sip", "sips"):
-        ok = SIP_URI_RE.fullmatch(target_uri) is not None
-    else:
-        raise ValidationError(
-            "target_uri",
-            f"{short(target_uri)} is not a tel:, sip: or sips: URI",
-            "pass e.g. 'tel:+14155550123' or 'sip:agent@example.com' (the SIP Refer-To target)",
-        )
-    if not ok:
-        raise ValidationError(
-            "target_uri",
-            f"{short(target_uri)} is not a well-formed {scheme}: URI",
-            "use 'tel:+<digits>' or 'sip:user@host[:port]', with no spaces",
-        )
-    return target_uri
+def _check_target_uri(target_uri: object, api: ApiName = "realtime") -> str:
+    _REFER[api].validate({"target_uri": target_uri})
+    return target_uri  # type: ignore[return-value]
 
 
 def _check_sdp(sdp: object) -> str:
-    if not isinstance(sdp, str):
-        raise ValidationError(
-            "sdp",
-            f"expected the SDP offer as a string, got {type(sdp).__name__}",
-            "pass pc.localDescription.sdp from the browser (a text starting with 'v=0')",
-            code="invalid_type",
-        )
-    if not sdp.lstrip().startswith("v=0"):
-        raise ValidationError(
-            "sdp",
-            f"{short(sdp)} does not look like an SDP offer",
-            "pass the offer's SDP text, which starts with 'v=0'",
-        )
-    return sdp
+    _OFFER.validate({"sdp": sdp})
+    return sdp  # type: ignore[return-value]
 
 
 def _check_client(client: object) -> None:
@@ -671,21 +719,8 @@ def _check_status_code_live(status_code: object) -> int:
     """Live's reject requires a status: 300–699 (SDK docstring); ``None`` sends 603."""
     if status_code is None:
         return 603
-    if isinstance(status_code, bool) or not isinstance(status_code, int):
-        raise ValidationError(
-            "status_code",
-            f"expected an integer SIP status code, got {type(status_code).__name__}",
-            "pass a SIP final status from 300 to 699, e.g. 486 (Busy Here) or 603 (Decline); "
-            "leave it out to send 603",
-            code="invalid_type",
-        )
-    if not 300 <= status_code <= 699:
-        raise ValidationError(
-            "status_code", f"{status_code} is not a SIP rejection status",
-            "use a SIP final status from 300 to 699 for a Live session, e.g. 486 (Busy Here) "
-            "or 603 (Decline)",
-        )
-    return status_code
+    _LIVE_REJECT.validate({"status_code": status_code})
+    return status_code  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- transport
@@ -1020,7 +1055,7 @@ async def refer(
         CallNotFoundError, CallControlError: the server refused.
     """
     which, call_id = resolve_api(call_id, api)
-    target = _check_target_uri(target_uri)
+    target = _check_target_uri(target_uri, which)
     _check_client(client)
     async with _client_scope(client) as c:
         try:

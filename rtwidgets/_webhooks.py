@@ -35,6 +35,12 @@ seen it queues a ``webrtc`` entry with status ``connected``, ready to attach to.
 announcement of an id already known (``live.call.incoming`` after ``live.transport.incoming``,
 say) updates that entry and is not queued again (``stats.merged``).
 
+Payloads are checked after the signature, by the SDK's own event models
+(``openai.types.webhooks``) with the id rules of ``protocol/ids.py`` added, through the one
+translator of ``protocol.validation``: a bad payload is refused (400 ``malformed``) naming the
+field (``data.call_id``) in the answer and the log, never quoting a value that could be the
+secret.
+
 What it must never do: queue a delivery that failed any check (forged or wrong-secret
 signature, stale or future timestamp, missing headers, non-UTF-8 or non-JSON body, body over
 ``max_body``, wrong method or path); put the webhook secret, or a body, into a repr, a log
@@ -66,14 +72,26 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import openai
 from aiohttp import web
+from openai.types.webhooks import live_call_incoming_webhook_event as _lci
+from openai.types.webhooks import live_transport_connected_webhook_event as _ltc
+from openai.types.webhooks import live_transport_incoming_webhook_event as _lti
+from openai.types.webhooks import realtime_call_incoming_webhook_event as _rci
+from pydantic import AfterValidator
 
 from rtwidgets import _control
-from rtwidgets.protocol.errors import ValidationError
-from rtwidgets.protocol.ids import ApiName, is_call_id, is_live_session_id
+from rtwidgets.protocol.errors import ValidationError, mask_secrets
+from rtwidgets.protocol.ids import (
+    ApiName,
+    check_call_id,
+    check_live_session_id,
+    is_call_id,
+    is_live_session_id,
+)
+from rtwidgets.protocol.validation import Schema, rule
 
 if TYPE_CHECKING:
     from openai.types.webhooks import UnwrapWebhookEvent
@@ -95,6 +113,75 @@ _LIVE_CONNECTED: Final = "live.transport.connected"
 _HANDLED: Final = (_INCOMING, *_LIVE_INCOMING, _LIVE_CONNECTED)
 _INDEX_MAX: Final = 4000
 _SIG_HEADERS: Final = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+# -- the payloads: the SDK's webhook event models, plus the id rules of protocol/ids.py ------
+
+
+def _rtc_id(value: str) -> str:
+    # Opaque: 'rtc_' and a safe tail, never the docs' 32-hex example, which real SIP calls do
+    # not keep (rtc_u0_E7JGG7YLOPmJfNx4alnIn). The error never quotes the value.
+    if not is_call_id(value):
+        try:
+            check_call_id(value, "call_id")
+        except ValidationError as err:
+            raise rule(err.problem, err.fix) from None
+        raise rule("is not a Realtime call id", "a realtime.call.incoming names an rtc_… id")
+    return value
+
+
+def _live_id(value: str) -> str:
+    if not is_live_session_id(value):
+        try:
+            check_live_session_id(value, "session_id")
+        except ValidationError as err:
+            raise rule(err.problem, err.fix) from None
+        raise rule("is not a Live session id", "a live.* webhook names a live_… session id")
+    return value
+
+
+class _RealtimeData(_rci.Data):
+    call_id: Annotated[str, AfterValidator(_rtc_id)]
+    sip_headers: list[_rci.DataSipHeader] = []  # noqa: RUF012 (pydantic copies defaults)
+
+
+class _RealtimeIncoming(_rci.RealtimeCallIncomingWebhookEvent):
+    data: _RealtimeData
+
+
+class _LiveData(_lti.Data):
+    session_id: Annotated[str, AfterValidator(_live_id)]
+    # The SDK says always "sip"; "webrtc" was accepted before and still is.
+    type: Literal["sip", "webrtc"] = "sip"  # type: ignore[assignment]
+    sip_headers: list[_lti.DataSipHeader] = []  # noqa: RUF012
+
+
+class _LiveIncoming(_lti.LiveTransportIncomingWebhookEvent):
+    data: _LiveData
+
+
+class _LiveCallIncoming(_lci.LiveCallIncomingWebhookEvent):  # the deprecated name
+    data: _LiveData  # type: ignore[assignment]
+
+
+class _ConnectedData(_ltc.Data):
+    session_id: Annotated[str, AfterValidator(_live_id)]
+    type: Literal["sip", "webrtc"] = "webrtc"  # type: ignore[assignment]
+    sip_headers: list[_lti.DataSipHeader] = []  # noqa: RUF012
+    sip_media_security: str | None = None
+
+
+class _LiveConnected(_ltc.LiveTransportConnectedWebhookEvent):
+    data: _ConnectedData
+
+
+#: Event type → its checked payload (``Schema``: errors through the one translator).
+_PAYLOADS: Final[dict[str, Schema]] = {
+    _INCOMING: Schema(_RealtimeIncoming),
+    "live.transport.incoming": Schema(_LiveIncoming),
+    "live.call.incoming": Schema(_LiveCallIncoming),
+    _LIVE_CONNECTED: Schema(_LiveConnected),
+}
 
 
 class InboxClosedError(RuntimeError):
@@ -394,10 +481,13 @@ class InboxStats:
 class _Refusal(Exception):
     """Internal: a request is refused with ``status`` for ``reason``."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, field: str | None = None,
+                 detail: str = "") -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.field = field  # the payload field at fault (a checked, refused body)
+        self.detail = detail  # what is wrong and the fix, secrets hidden
 
 
 class _LRU:
@@ -702,16 +792,20 @@ class WebhookInbox:
             taken = await self._take(request)
         except _Refusal as refusal:
             self._refused[refusal.reason] += 1
+            where = f" ({refusal.field})" if refusal.field else ""
             log.info(
-                "refused webhook %s %s from %s: %s",
+                "refused webhook %s %s from %s: %s%s%s",
                 request.method,
                 request.path,
                 request.remote,
                 refusal.reason,
+                where,
+                f": {refusal.detail}" if refusal.detail else "",
             )
             headers = {"Allow": "POST"} if refusal.status == 405 else None
             return web.Response(
-                status=refusal.status, text=f"refused: {refusal.reason}\n", headers=headers
+                status=refusal.status, text=f"refused: {refusal.reason}{where}\n",
+                headers=headers,
             )
         if taken is not None:
             incoming, new = taken
@@ -862,50 +956,24 @@ class WebhookInbox:
     def _incoming(
         self, raw: dict[str, Any], *, webhook_id: str, event: UnwrapWebhookEvent
     ) -> IncomingCall:
-        data = raw.get("data")
-        if not isinstance(data, dict):
-            raise _Refusal(400, "malformed")
         kind = raw["type"]
-        # Opaque: 'rtc_' / 'live_' and a safe tail (protocol/ids.py), never the docs' 32-hex
-        # example, which real SIP calls do not keep (rtc_u0_E7JGG7YLOPmJfNx4alnIn). The body's
-        # 'id' and the 'webhook-id' header are not checked by shape: the signature vouches
-        # for them and they are only de-duplication keys.
-        if kind == _INCOMING:
-            call_id = data.get("call_id")
-            ok = isinstance(call_id, str) and is_call_id(call_id)
-        else:
-            call_id = data.get("session_id")
-            ok = isinstance(call_id, str) and is_live_session_id(call_id)
-        if not ok:
-            raise _Refusal(400, "malformed")
-        assert isinstance(call_id, str)
-        transport = "sip"
-        if kind in (*_LIVE_INCOMING, _LIVE_CONNECTED):
-            given = data.get("type", "webrtc" if kind == _LIVE_CONNECTED else "sip")
-            if given not in ("sip", "webrtc"):
-                raise _Refusal(400, "malformed")
-            transport = given
-        headers_raw = data.get("sip_headers", [])
-        if not isinstance(headers_raw, list):
-            raise _Refusal(400, "malformed")
-        sip_headers: list[tuple[str, str]] = []
-        for entry in headers_raw:
-            if (
-                not isinstance(entry, dict)
-                or not isinstance(entry.get("name"), str)
-                or not isinstance(entry.get("value"), str)
-            ):
-                raise _Refusal(400, "malformed")
-            sip_headers.append((entry["name"], entry["value"]))
-        security = data.get("sip_media_security")
-        event_id = raw.get("id")
+        # The SDK's event model for this type (with the id rules of protocol/ids.py), through
+        # the one translator: a bad payload is refused naming the field, never quoting it.
+        try:
+            checked = _PAYLOADS[kind].validate(raw)
+        except ValidationError as err:
+            raise _Refusal(400, "malformed", field=err.field,
+                           detail=self._hide(f"{err.problem}; {err.fix}")) from None
+        data = checked.data
+        call_id = data.call_id if kind == _INCOMING else data.session_id
+        transport = getattr(data, "type", "sip")
         incoming = IncomingCall(
             call_id=call_id,
-            sip_headers=sip_headers,
+            sip_headers=[(h.name, h.value) for h in data.sip_headers],
             received_at=time.time(),
             webhook_id=webhook_id,
-            event_id=event_id if isinstance(event_id, str) else "",
-            sip_media_security=security if isinstance(security, str) else None,
+            event_id=checked.id,
+            sip_media_security=data.sip_media_security,
             event=event,
             client=self._client,
             transport=transport,
@@ -913,6 +981,15 @@ class WebhookInbox:
         )
         incoming.connected = kind == _LIVE_CONNECTED
         return incoming
+
+    def _hide(self, text: str) -> str:
+        """``text`` without this inbox's secret (or its key part) in any form."""
+        if self._secret is not None:
+            secret = self._secret.reveal()
+            for part in (secret, secret.removeprefix("whsec_")):
+                if len(part) >= 8:
+                    text = text.replace(part, "…(hidden)")
+        return mask_secrets(text)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("listening" if self._runner else "not started")

@@ -542,3 +542,39 @@ def test_the_default_client_follows_openai_websocket_base_url(
     assert str(default_client().websocket_base_url) == "ws://127.0.0.1:8123/v1"
     monkeypatch.setenv("OPENAI_WEBSOCKET_BASE_URL", "")  # empty means unset, as for the doctor
     assert default_client().websocket_base_url is None
+
+
+NOWHERE = "http://127.0.0.1:9/v1"  # nothing listens: a request would fail, not validate
+LIVE_ID = "live_u0_479a275623b54bdb9b6fbae2f7cbd408"
+
+
+def _offline() -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key=KEY, base_url=NOWHERE, max_retries=0)
+
+
+@pytest.mark.parametrize(("call", "field", "fix"), [
+    # status codes over the SDK's CallRejectParams / SessionRejectParams: type, range, Live range
+    (lambda c: reject(SIP_CALL, "486", client=c), "status_code", "from 400 to 699"),
+    (lambda c: reject(SIP_CALL, 302, client=c), "status_code", "from 400 to 699"),
+    (lambda c: reject(LIVE_ID, 299, client=c), "status_code", "from 300 to 699"),
+    (lambda c: reject(LIVE_ID, 4.5, client=c), "status_code", "from 300 to 699"),
+    # refer targets over CallReferParams / SessionReferParams: type, scheme, shape, length
+    (lambda c: refer(SIP_CALL, None, client=c), "target_uri", "'tel:+14155550123'"),
+    (lambda c: refer(SIP_CALL, "mailto:a@b", client=c), "target_uri", "Refer-To target"),
+    (lambda c: refer(LIVE_ID, "tel:+1 415", client=c), "target_uri", "with no spaces"),
+    (lambda c: refer(SIP_CALL, "tel:+1" + "5" * 3000, client=c), "target_uri", "short"),
+    # the SDP offer of CallCreateParams: type and content
+    (lambda c: create_call(b"v=0", client=c), "sdp", "pc.localDescription.sdp"),
+    (lambda c: create_call("o=- 0 0", client=c), "sdp", "starts with 'v=0'"),
+])
+async def test_control_arguments_name_the_field_and_the_fix(
+    call: Callable[[openai.AsyncOpenAI], Awaitable[Any]], field: str, fix: str
+) -> None:
+    client = _offline()
+    with pytest.raises(ValidationError) as err:
+        await call(client)
+    assert err.value.field == field
+    assert fix in err.value.fix
+    assert str(err.value).startswith(f"{field}: ")
+    assert KEY not in str(err.value)
+    await client.close()

@@ -701,3 +701,39 @@ async def test_the_inbox_takes_its_secret_from_the_emulator_client() -> None:
         assert "sk-test-not-a-real-key" not in str(err.value)
         assert SECRET not in str(err.value)
         assert incoming.status == "ringing"
+
+
+SECRET_KEY_PART = SECRET.removeprefix("whsec_")
+PAYLOAD_FIELDS: dict[str, tuple[bytes, str]] = {
+    # kind of field → (a signed body bad in it, the dotted field the refusal names)
+    "id rule": (incoming_body(call_id="rtc_u0_../nope"), "data.call_id"),
+    "type": (incoming_body(call_id=5), "data.call_id"),  # type: ignore[arg-type]
+    "missing": (json.dumps({"object": "event", "id": "evt_1", "type": "realtime.call.incoming",
+                            "created_at": 1, "data": {"sip_headers": []}}).encode(),
+                "data.call_id"),
+    "list item": (incoming_body(sip_headers=[{"name": "From"}]), "data.sip_headers[0].value"),
+    "secret as the id": (incoming_body(call_id=SECRET), "data.call_id"),
+    "key part after the prefix": (incoming_body(call_id="rtc_" + SECRET_KEY_PART),
+                                  "data.call_id"),
+}
+
+
+@pytest.mark.parametrize("case", list(PAYLOAD_FIELDS), ids=list(PAYLOAD_FIELDS))
+async def test_a_bad_payload_names_its_field_and_never_echoes_the_secret(
+    case: str, inbox: WebhookInbox, http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body, field = PAYLOAD_FIELDS[case]
+    assert inbox.url is not None
+    caplog.set_level(logging.INFO, logger="rtwidgets.webhooks")
+    async with http.post(inbox.url, data=body, headers=signed_headers(body)) as resp:
+        text = await resp.text()
+        assert resp.status == 400
+    assert text == f"refused: malformed ({field})\n"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"malformed ({field}): " in logged  # the problem and the fix follow
+    for shown in (text, logged, repr(inbox)):
+        assert SECRET not in shown
+        assert SECRET_KEY_PART not in shown
+    assert inbox.stats.refused == {"malformed": 1}
+    assert inbox.pending == 0

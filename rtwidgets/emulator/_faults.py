@@ -4,7 +4,8 @@ Why: the toolkit promises that a dropped socket, a malformed frame or a caller h
 never loses data or crashes a view (issue #7). Those faults are rare against the real
 server, so the emulator produces them on a schedule (``Emulator.start(faults=...)``, per
 call with ``start_call(faults=...)``, or now with ``inject``). This module parses and
-validates fault specs (a bad spec is refused with the field and fix) and is the fault layer:
+validates fault specs (``FaultSpec``, a pydantic-checked schema; a bad spec is refused with
+the field and fix by the one translator of ``protocol.validation``) and is the fault layer:
 ``FaultLayer`` wraps a sans-I/O session core with the same ``receive`` / ``advance`` /
 ``next_deadline`` face, fires faults at their call times and rewrites the core's outputs
 (an extra field, two events swapped, a frame that is not JSON, a drop, a hang-up). The core
@@ -17,14 +18,19 @@ import heapq
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import Required, TypedDict
+
+from ..protocol.errors import ValidationError
+from ..protocol.validation import Schema
 from .core.outputs import Out
 
 if TYPE_CHECKING:
     from .core.realtime import RealtimeSession
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultError", "FaultLayer", "parse_faults"]
+__all__ = ["FAULT_KINDS", "Fault", "FaultError", "FaultLayer", "FaultSpec", "parse_faults"]
 
 #: drop: close every sideband of the call (with or without a close frame); the call goes on.
 #: malformed_json: a text frame that is not JSON. unknown_type: a well-formed event of a type
@@ -63,50 +69,36 @@ class Fault:
                 "size": self.size}
 
 
-def _nonneg_int(raw: Mapping[str, Any], key: str, path: str, default: int,
-                minimum: int = 0) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise FaultError(f"{path}.{key}", f"must be an integer >= {minimum}, got {value!r}",
-                         f"give a whole number >= {minimum}")
-    return value
+@with_config(ConfigDict(extra="forbid", strict=True))
+class FaultSpec(TypedDict, total=False):
+    """A fault spec as data (a JSON object): the schema ``parse_fault`` validates."""
+
+    kind: Required[Literal[FAULT_KINDS]]  # type: ignore[valid-type]
+    at_ms: Annotated[int, Field(ge=0)]
+    every_ms: Annotated[int, Field(ge=1)] | None
+    count: Annotated[int, Field(ge=1)]
+    close_frame: bool
+    code: Annotated[int, Field(ge=1000, le=4999)]
+    size: Annotated[int, Field(ge=1024)]
+
+
+_SCHEMA = Schema(FaultSpec, fixes={
+    "": 'pass an object like {"kind": "drop", "at_ms": 1000}',
+    "kind": f"pick a fault kind from docs/emulator.md: {', '.join(FAULT_KINDS)}",
+    "code": "use a WebSocket close code from 1000 to 4999, e.g. 1011 or 1012",
+    "close_frame": "use a boolean: true or false",
+})
 
 
 def parse_fault(raw: Fault | Mapping[str, Any], path: str = "faults[0]") -> Fault:
+    """One fault spec (a ``Fault`` or its dict form, ``FaultSpec``), checked."""
     if isinstance(raw, Fault):
         return raw
-    if not isinstance(raw, Mapping):
-        raise FaultError(path, f"must be an object, got {type(raw).__name__}",
-                         '{"kind": "drop", "at_ms": 1000}')
-    allowed = {"kind", "at_ms", "every_ms", "count", "close_frame", "code", "size"}
-    extra = set(raw) - allowed
-    if extra:
-        raise FaultError(f"{path}.{sorted(extra)[0]}", "is not a known field",
-                         f"use only {', '.join(sorted(allowed))}")
-    kind = raw.get("kind")
-    if kind not in FAULT_KINDS:
-        raise FaultError(f"{path}.kind", f"must be one of {', '.join(FAULT_KINDS)}, got {kind!r}",
-                         "pick a fault kind from docs/emulator.md")
-    every = raw.get("every_ms")
-    if every is not None:
-        every = _nonneg_int(raw, "every_ms", path, 0, minimum=1)
-    close_frame = raw.get("close_frame", True)
-    if not isinstance(close_frame, bool):
-        raise FaultError(f"{path}.close_frame", f"must be true or false, got {close_frame!r}",
-                         "use a boolean")
-    code = _nonneg_int(raw, "code", path, 1011, minimum=1000)
-    if code > 4999:
-        raise FaultError(f"{path}.code", f"must be a WebSocket close code 1000-4999, got {code}",
-                         "use e.g. 1011 or 1012")
-    return Fault(
-        kind=str(kind),
-        at_ms=_nonneg_int(raw, "at_ms", path, 0),
-        every_ms=every,
-        count=_nonneg_int(raw, "count", path, 1, minimum=1),
-        close_frame=close_frame,
-        code=code,
-        size=_nonneg_int(raw, "size", path, 2_000_000, minimum=1024),
-    )
+    try:
+        spec = _SCHEMA.validate(raw, path)
+    except ValidationError as err:
+        raise FaultError(err.field, err.problem, err.fix) from None
+    return Fault(**spec)
 
 
 def parse_faults(raw: Iterable[Fault | Mapping[str, Any]] | None) -> list[Fault]:

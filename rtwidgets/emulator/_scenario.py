@@ -2,10 +2,12 @@
 
 Why: demos, lessons and every layer's tests need calls that say the same thing every time,
 and people who are not Python programmers should be able to write one. A scenario is a JSON
-file (format reference: docs/scenarios.md); the shipped ones live next to this module and load
-by name, any other loads by path. This module only parses and validates; it never touches a
-socket or a clock, and a bad file is refused here with the field's path and the fix, before
-any call runs.
+file (format reference: docs/scenarios.md; the schema is ``ScenarioFile`` below, pydantic
+types checked strictly, whose errors go through the one translator of
+``protocol.validation``); the shipped ones live next to this module and load by name, any
+other loads by path. This module only parses and validates; it never touches a socket or a
+clock, and a bad file is refused here with the field's path and the fix, before any call
+runs.
 """
 
 from __future__ import annotations
@@ -16,11 +18,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    with_config,
+)
+from typing_extensions import Required, TypedDict
+
+from ..protocol.errors import ValidationError, short
+from ..protocol.validation import Schema, rule
 
 __all__ = [
+    "SCHEMA",
     "Scenario",
     "ScenarioError",
+    "ScenarioFile",
     "ToolCallSpec",
     "ToolReply",
     "Turn",
@@ -158,238 +176,282 @@ class Scenario:
                    end_by="stay_open")
 
 
-def _str(obj: Mapping[str, Any], key: str, path: str, *, required: bool = True,
-         default: str | None = None) -> str | None:
-    if key not in obj:
-        if required:
-            raise ScenarioError(f"{path}.{key}" if path else key, "is missing",
-                                "add a string value")
-        return default
-    value = obj[key]
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ScenarioError(f"{path}.{key}" if path else key,
-                            f"must be a non-empty string, got {value!r}", "give text")
+# -- the file's schema: pydantic types, checked by the one translator ------------------------
+
+_STRICT: Final = ConfigDict(extra="forbid", strict=True)
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise rule(f"must be a non-empty string, got {short(value)}", "give text")
     return value
 
 
-def _int(obj: Mapping[str, Any], key: str, path: str, default: int | None) -> int | None:
-    if key not in obj or obj[key] is None:
-        return default
-    value = obj[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ScenarioError(f"{path}.{key}", f"must be a non-negative integer, got {value!r}",
-                            "give milliseconds as a whole number >= 0")
+def _flag(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise rule(f"must be true or false, got {short(value)}", "use a boolean: true or false")
     return value
 
 
-def _call_spec(tool: Any, tpath: str, allowed: set[str]) -> tuple[ToolCallSpec, dict[str, Any]]:
-    """One function call's name and hints; returns it and the raw object (for the rest)."""
-    if not isinstance(tool, dict):
-        raise ScenarioError(tpath, "must be an object", "see docs/scenarios.md")
-    extra = set(tool) - allowed
-    if extra:
-        raise ScenarioError(f"{tpath}.{sorted(extra)[0]}", "is not a known field",
-                            f"use {', '.join(sorted(allowed))}")
-    as_written = tool.get("arguments_as_written", False)
-    if not isinstance(as_written, bool):
-        raise ScenarioError(f"{tpath}.arguments_as_written",
-                            f"must be true or false, got {as_written!r}",
-                            "use true to send the arguments verbatim, or leave it out")
-    args = tool.get("arguments", {})
-    if not isinstance(args, dict):
-        raise ScenarioError(f"{tpath}.arguments", "must be a JSON object",
-                            'give the call\'s arguments, e.g. {"city": "Paris"}')
-    name = _str(tool, "name", tpath)
-    assert name is not None
-    return ToolCallSpec(name=name, arguments=dict(args), arguments_as_written=as_written), tool
+def _dtmf(value: str) -> str:
+    if not value or not set(value) <= DTMF_KEYS:
+        raise rule(f"must be keypad keys (0-9 * # A-D), got {short(value)}",
+                   'give the keys in order, e.g. "2" or "1234#"')
+    return value
 
 
-_CALL_FIELDS = {"name", "arguments", "arguments_as_written"}
-_SPEECH_FIELDS = {"say", "otherwise", "lead_in", "on_error"}
+def _low_high(value: list[int]) -> list[int]:
+    if value[0] > value[1]:
+        raise rule(f"must be [low, high] ms, got {value!r}",
+                   "give two whole numbers, low <= high, e.g. [60, 120]")
+    return value
 
 
-def _reply(raw: Any, path: str) -> str | ToolReply | None:
+Text = Annotated[str, AfterValidator(_nonblank)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Ms = Annotated[int, Field(ge=0)]
+
+
+@with_config(_STRICT)
+class ToolCallFields(TypedDict, total=False):
+    """One call of a ``"tools": [...]`` reply."""
+
+    name: Required[Text]
+    arguments: dict[str, Any]
+    arguments_as_written: Flag
+
+
+@with_config(_STRICT)
+class ToolFields(TypedDict, total=False):
+    """The ``"tool": {...}`` of a reply: the call and what is said around it."""
+
+    name: Required[Text]
+    arguments: dict[str, Any]
+    arguments_as_written: Flag
+    lead_in: str
+    say: Required[Text]
+    otherwise: Required[Text]
+    on_error: str
+
+
+@with_config(_STRICT)
+class SayReply(TypedDict):
+    say: Text
+
+
+@with_config(_STRICT)
+class ToolReplyFields(TypedDict):
+    tool: ToolFields
+
+
+@with_config(_STRICT)
+class ToolsReplyFields(TypedDict, total=False):
+    tools: Required[Annotated[list[ToolCallFields], Field(min_length=1)]]
+    lead_in: str
+    say: Required[Text]
+    otherwise: Required[Text]
+    on_error: str
+
+
+def _reply_form(value: Any) -> str | None:
+    if value is None:
+        return "~none"
+    if isinstance(value, str):
+        return "~text"
+    if isinstance(value, Mapping):
+        return "~tools" if "tools" in value else "~tool" if "tool" in value else "~say"
+    return None
+
+
+ReplyFields = Annotated[
+    Annotated[None, Tag("~none")] | Annotated[str, Tag("~text")]
+    | Annotated[SayReply, Tag("~say")] | Annotated[ToolReplyFields, Tag("~tool")]
+    | Annotated[ToolsReplyFields, Tag("~tools")],
+    Discriminator(_reply_form),
+]
+
+
+@with_config(_STRICT)
+class TurnFields(TypedDict, total=False):
+    """One caller turn: exactly one of ``caller``, ``keys`` or ``silent_ms``."""
+
+    caller: Text
+    keys: Annotated[str, AfterValidator(_dtmf)]
+    silent_ms: Annotated[int, Field(ge=1)]
+    reply: ReplyFields
+    pause_ms: Ms | None
+    interrupt_after_ms: Ms | None
+    key_gap_ms: Ms | None
+    answer_within_ms: Ms | None
+
+
+def _one_kind(turn: TurnFields) -> TurnFields:
+    kinds = [k for k in ("caller", "keys", "silent_ms") if k in turn]
+    if len(kinds) != 1:
+        raise rule("needs exactly one of caller, keys or silent_ms"
+                   + (f", got {' and '.join(kinds)}" if kinds else ""),
+                   'give what the caller says ("caller"), the keys pressed ("keys") '
+                   'or how long the caller stays silent ("silent_ms")')
+    if kinds[0] != "caller" and "interrupt_after_ms" in turn:
+        raise rule("applies only to a spoken turn",
+                   "remove it, or make the turn a caller utterance", at="interrupt_after_ms")
+    return turn
+
+
+@with_config(_STRICT)
+class EndFields(TypedDict, total=False):
+    by: Literal[_END_BY]  # type: ignore[valid-type]
+    after_ms: Ms | None
+
+
+@with_config(_STRICT)
+class TimingFields(TypedDict, total=False):
+    model_word_ms: Annotated[list[Ms], Field(min_length=2, max_length=2),
+                             AfterValidator(_low_high)]
+    speech_word_ms: Ms | None
+    playback_word_ms: Ms | None
+    silence_ms: Ms | None
+    transcription_word_ms: Ms | None
+
+
+@with_config(_STRICT)
+class SipHeader(TypedDict):
+    name: str
+    value: str
+
+
+@with_config(_STRICT)
+class ScenarioFile(TypedDict, total=False):
+    """A scenario file (format version 1): the schema ``parse_scenario`` checks.
+
+    ``session`` holds partial session fields as in ``session.update``; they are checked
+    against the session schema when a call starts (``protocol.validation``).
+    """
+
+    format: Required[Literal["rtwidgets.scenario"]]
+    version: Required[Literal[1]]
+    name: Required[Text]
+    description: str
+    session: dict[str, Any]
+    greeting: str
+    turns: Required[list[Annotated[TurnFields, AfterValidator(_one_kind)]]]
+    default_reply: str
+    end: EndFields
+    timing: TimingFields
+    sip_headers: list[SipHeader] | None
+    repeat_turns: Ms | None
+
+
+_SAY_OR_TOOL = ('give the text the model says, {"say": ...}, {"tool": {...}} or '
+                '{"tools": [...], "say": ...}')
+_ARGUMENTS = 'give the call\'s arguments as an object, e.g. {"city": "Paris"}'
+SCHEMA: Final = Schema(ScenarioFile, fixes={
+    "format": f'set "format": "{FORMAT}"',
+    "version": f'set "version": {VERSION}',
+    "session": "give partial session fields as in session.update",
+    "turns": 'give a list of caller turns like {"caller": "...", "reply": "..."}',
+    "turns[]": 'give a turn like {"caller": "...", "reply": "..."}',
+    "turns[].keys": 'give the keys in order, e.g. "2" or "1234#"',
+    "turns[].silent_ms": "give the silence in call milliseconds, e.g. 12000",
+    "turns[].reply": _SAY_OR_TOOL,
+    "turns[].reply.tools": ('give a non-empty list of calls, e.g. '
+                            '[{"name": "get_weather", "arguments": {"city": "Paris"}}]'),
+    "turns[].reply.tool.arguments": _ARGUMENTS,
+    "turns[].reply.tools[].arguments": _ARGUMENTS,
+    "end": 'give {"by": "caller_hangup", "after_ms": 800}',
+    "end.by": ('use "caller_hangup" (the caller hangs up), "hangup" (the server ends the '
+               'call), "refer" (the caller waits for the app to transfer the call) or '
+               '"stay_open"'),
+    "timing.model_word_ms": "give two whole numbers, low <= high, e.g. [60, 120]",
+    "sip_headers": ('give a list of {name, value} strings, e.g. '
+                    '[{"name": "From", "value": "sip:+1415...@example.com"}]'),
+    "repeat_turns": "give how many caller turns the call has, e.g. 40",
+}, what={"turns[].reply": "a string or an object"})
+
+
+def _tool_reply(specs: list[Mapping[str, Any]], speech: Mapping[str, Any]) -> ToolReply:
+    calls = [ToolCallSpec(name=t["name"], arguments=dict(t.get("arguments", {})),
+                          arguments_as_written=t.get("arguments_as_written", False))
+             for t in specs]
+    first = calls[0]
+    return ToolReply(name=first.name, arguments=first.arguments, say=speech["say"],
+                     otherwise=speech["otherwise"], lead_in=speech.get("lead_in"),
+                     arguments_as_written=first.arguments_as_written,
+                     parallel=tuple(calls[1:]), on_error=speech.get("on_error"))
+
+
+def _reply(raw: Any) -> str | ToolReply | None:
     if raw is None or isinstance(raw, str):
         return raw
-    if not isinstance(raw, dict):
-        raise ScenarioError(path, f"must be a string or an object, got {type(raw).__name__}",
-                            'give the text the model says, {"tool": {...}} or '
-                            '{"tools": [...], "say": ...}')
     if "tools" in raw:
-        # Parallel calls: the calls in a list, what is said around them beside it.
-        unknown = set(raw) - {"tools"} - _SPEECH_FIELDS
-        if unknown:
-            raise ScenarioError(f"{path}.{sorted(unknown)[0]}", "is not a known field",
-                                "use tools, lead_in, say, on_error, otherwise")
-        tools = raw["tools"]
-        if not isinstance(tools, list) or not tools:
-            raise ScenarioError(f"{path}.tools", "must be a non-empty list of calls",
-                                '[{"name": "get_weather", "arguments": {"city": "Paris"}}, ...]')
-        specs = [_call_spec(t, f"{path}.tools[{i}]", _CALL_FIELDS)[0]
-                 for i, t in enumerate(tools)]
-        speech = raw
-        tpath = path
-    elif "tool" in raw:
-        unknown = set(raw) - {"tool"}
-        if unknown:
-            raise ScenarioError(f"{path}.{sorted(unknown)[0]}", "is not a known field",
-                                'use "say", "tool" or "tools"')
-        tpath = f"{path}.tool"
-        spec, speech = _call_spec(raw["tool"], tpath, _CALL_FIELDS | _SPEECH_FIELDS)
-        specs = [spec]
-    else:
-        unknown = set(raw) - {"say"}
-        if unknown:
-            raise ScenarioError(f"{path}.{sorted(unknown)[0]}", "is not a known field",
-                                'use "say", "tool" or "tools"')
-        return _str(raw, "say", path)
-    say = _str(speech, "say", tpath)
-    otherwise = _str(speech, "otherwise", tpath)
-    lead_in = _str(speech, "lead_in", tpath, required=False)
-    on_error = _str(speech, "on_error", tpath, required=False)
-    assert say is not None
-    assert otherwise is not None
-    first = specs[0]
-    return ToolReply(name=first.name, arguments=first.arguments, say=say, otherwise=otherwise,
-                     lead_in=lead_in, arguments_as_written=first.arguments_as_written,
-                     parallel=tuple(specs[1:]), on_error=on_error)
+        return _tool_reply(raw["tools"], raw)
+    if "tool" in raw:
+        return _tool_reply([raw["tool"]], raw["tool"])
+    return str(raw["say"])
 
 
-def _turn(raw: Any, path: str) -> Turn:
-    if not isinstance(raw, dict):
-        raise ScenarioError(path, "must be an object", '{"caller": "...", "reply": "..."}')
-    extra = set(raw) - {"caller", "reply", "pause_ms", "interrupt_after_ms", "keys",
-                        "key_gap_ms", "answer_within_ms", "silent_ms"}
-    if extra:
-        raise ScenarioError(f"{path}.{sorted(extra)[0]}", "is not a known field",
-                            "use caller (or keys, or silent_ms), reply, pause_ms, "
-                            "interrupt_after_ms, key_gap_ms, answer_within_ms")
-    kinds = [k for k in ("caller", "keys", "silent_ms") if k in raw]
-    if len(kinds) != 1:
-        raise ScenarioError(path, "needs exactly one of caller, keys or silent_ms"
-                            + (f", got {' and '.join(kinds)}" if kinds else ""),
-                            'give what the caller says ("caller"), the keys pressed ("keys") '
-                            'or how long the caller stays silent ("silent_ms")')
-    keys: str | None = None
-    silent_ms: int | None = None
-    caller = ""
-    if "keys" in raw:
-        keys = raw["keys"]
-        if not isinstance(keys, str) or not keys or not set(keys) <= DTMF_KEYS:
-            raise ScenarioError(f"{path}.keys", f"must be keypad keys (0-9 * # A-D), got "
-                                f"{keys!r}", 'give the keys in order, e.g. "2" or "1234#"')
-    elif "silent_ms" in raw:
-        silent_ms = _int(raw, "silent_ms", path, None)
-        if not silent_ms:
-            raise ScenarioError(f"{path}.silent_ms", "must be a positive whole number",
-                                "give the silence in call milliseconds, e.g. 12000")
-    else:
-        caller = _str(raw, "caller", path) or ""
-    if (keys is not None or silent_ms is not None) and "interrupt_after_ms" in raw:
-        raise ScenarioError(f"{path}.interrupt_after_ms", "applies only to a spoken turn",
-                            "remove it, or make the turn a caller utterance")
+def _ms(raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key)
+    return default if value is None else int(value)
+
+
+def _turn(raw: Mapping[str, Any]) -> Turn:
     return Turn(
-        caller=caller,
-        reply=_reply(raw.get("reply"), f"{path}.reply"),
-        pause_ms=_int(raw, "pause_ms", path, 600) or 0,
-        interrupt_after_ms=_int(raw, "interrupt_after_ms", path, None),
-        keys=keys,
-        key_gap_ms=_int(raw, "key_gap_ms", path, 250) or 0,
-        answer_within_ms=_int(raw, "answer_within_ms", path, 5000) or 0,
-        silent_ms=silent_ms,
+        caller=raw.get("caller", ""),
+        reply=_reply(raw.get("reply")),
+        pause_ms=_ms(raw, "pause_ms", 600),
+        interrupt_after_ms=raw.get("interrupt_after_ms"),
+        keys=raw.get("keys"),
+        key_gap_ms=_ms(raw, "key_gap_ms", 250),
+        answer_within_ms=_ms(raw, "answer_within_ms", 5000),
+        silent_ms=raw.get("silent_ms"),
     )
 
 
 def parse_scenario(data: Any, *, source: str = "<dict>") -> Scenario:
-    """Validate a scenario object (already parsed from JSON) and build a ``Scenario``."""
-    if not isinstance(data, dict):
+    """Validate a scenario object (already parsed from JSON) and build a ``Scenario``.
+
+    The schema is ``ScenarioFile`` (pydantic, strict, unknown keys refused); a bad field
+    raises ``ScenarioError`` with its dotted path and the fix.
+    """
+    if not isinstance(data, Mapping):
         raise ScenarioError("(root)", f"{source} must hold a JSON object",
                             'start the file with {"format": "rtwidgets.scenario", ...}')
-    if data.get("format") != FORMAT:
-        raise ScenarioError("format", f"must be {FORMAT!r}, got {data.get('format')!r}",
-                            f'add "format": "{FORMAT}"')
-    if data.get("version") != VERSION:
-        raise ScenarioError("version", f"must be {VERSION}, got {data.get('version')!r}",
-                            f'add "version": {VERSION}')
-    known = {"format", "version", "name", "description", "session", "greeting", "turns",
-             "default_reply", "end", "timing", "sip_headers", "repeat_turns"}
-    unknown = set(data) - known
-    if unknown:
-        raise ScenarioError(sorted(unknown)[0], "is not a known field",
-                            f"use only {', '.join(sorted(known))}")
-    name = _str(data, "name", "")
-    description = _str(data, "description", "", required=False, default="") or ""
-    session = data.get("session", {})
-    if not isinstance(session, dict):
-        raise ScenarioError("session", "must be an object",
-                            "give partial session fields as in session.update")
-    raw_turns = data.get("turns")
-    if not isinstance(raw_turns, list):
-        raise ScenarioError("turns", "must be a list", "give a list of caller turns")
-    turns = [_turn(raw, f"turns[{i}]") for i, raw in enumerate(raw_turns)]
-    repeat = data.get("repeat_turns")
-    end = data.get("end", {})
-    if not isinstance(end, dict):
-        raise ScenarioError("end", "must be an object", '{"by": "caller_hangup", "after_ms": 800}')
-    end_by = end.get("by", "caller_hangup")
-    if end_by not in _END_BY:
-        raise ScenarioError("end.by", f"must be one of {', '.join(_END_BY)}, got {end_by!r}",
-                            'use "caller_hangup" (the caller hangs up), "hangup" (the server '
-                            'ends the call), "refer" (the caller waits for the app to transfer '
-                            'the call) or "stay_open"')
-    timing_raw = data.get("timing", {})
-    if not isinstance(timing_raw, dict):
-        raise ScenarioError("timing", "must be an object", "see docs/scenarios.md")
-    t_extra = set(timing_raw) - {"model_word_ms", "speech_word_ms", "playback_word_ms",
-                                 "silence_ms", "transcription_word_ms"}
-    if t_extra:
-        raise ScenarioError(f"timing.{sorted(t_extra)[0]}", "is not a known field",
-                            "see docs/scenarios.md")
-    mw = timing_raw.get("model_word_ms", [60, 120])
-    if (not isinstance(mw, list) or len(mw) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in mw)
-            or mw[0] > mw[1]):
-        raise ScenarioError("timing.model_word_ms", f"must be [low, high] ms, got {mw!r}",
-                            "give two whole numbers, low <= high, e.g. [60, 120]")
+    try:
+        SCHEMA.validate(data)
+    except ValidationError as err:
+        raise ScenarioError(err.field, err.problem, err.fix) from None
     defaults = Timing()
+    timing_raw: Mapping[str, Any] = data.get("timing", {})
+    low, high = timing_raw.get("model_word_ms", defaults.model_word_ms)
     timing = Timing(
-        model_word_ms=(mw[0], mw[1]),
-        speech_word_ms=_int(timing_raw, "speech_word_ms", "timing", defaults.speech_word_ms)
-        or defaults.speech_word_ms,
-        playback_word_ms=_int(timing_raw, "playback_word_ms", "timing",
-                              defaults.playback_word_ms) or defaults.playback_word_ms,
-        silence_ms=_int(timing_raw, "silence_ms", "timing", defaults.silence_ms) or 0,
-        transcription_word_ms=_int(timing_raw, "transcription_word_ms", "timing",
-                                   defaults.transcription_word_ms) or 0,
+        model_word_ms=(low, high),
+        # 0 means "the default" for the two speaking rates (a call cannot speak in no time)
+        speech_word_ms=timing_raw.get("speech_word_ms") or defaults.speech_word_ms,
+        playback_word_ms=timing_raw.get("playback_word_ms") or defaults.playback_word_ms,
+        silence_ms=_ms(timing_raw, "silence_ms", defaults.silence_ms),
+        transcription_word_ms=_ms(timing_raw, "transcription_word_ms",
+                                  defaults.transcription_word_ms),
     )
+    end: Mapping[str, Any] = data.get("end", {})
+    end_by = end.get("by", "caller_hangup")
     headers = data.get("sip_headers")
-    sip_headers: tuple[dict[str, str], ...] = _DEFAULT_SIP_HEADERS
-    if headers is not None:
-        if not isinstance(headers, list) or not all(
-            isinstance(h, dict) and set(h) == {"name", "value"}
-            and all(isinstance(v, str) for v in h.values()) for h in headers
-        ):
-            raise ScenarioError("sip_headers", "must be a list of {name, value} strings",
-                                '[{"name": "From", "value": "sip:+1415...@example.com"}]')
-        sip_headers = tuple(dict(h) for h in headers)
-    assert name is not None
+    name = str(data["name"])
     scenario = Scenario(
         name=name,
-        description=description,
-        turns=tuple(turns),
-        session=dict(session),
-        greeting=_str(data, "greeting", "", required=False),
-        default_reply=_str(data, "default_reply", "", required=False,
-                           default=Scenario.default_reply) or Scenario.default_reply,
+        description=data.get("description", ""),
+        turns=tuple(_turn(t) for t in data["turns"]),
+        session=dict(data.get("session", {})),
+        greeting=data.get("greeting"),
+        default_reply=data.get("default_reply") or Scenario.default_reply,
         end_by=end_by,
-        end_after_ms=_int(end, "after_ms", "end", 10_000 if end_by == "refer" else 800) or 0,
+        end_after_ms=_ms(end, "after_ms", 10_000 if end_by == "refer" else 800),
         timing=timing,
-        sip_headers=sip_headers,
+        sip_headers=(_DEFAULT_SIP_HEADERS if headers is None
+                     else tuple(dict(h) for h in headers)),
     )
+    repeat = data.get("repeat_turns")
     if repeat is not None:
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
-            raise ScenarioError("repeat_turns", f"must be a whole number >= 0, got {repeat!r}",
-                                "give how many caller turns the call has, e.g. 40")
         scenario = replace(scenario.with_turns(repeat), name=name)
     return scenario
 

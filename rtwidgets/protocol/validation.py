@@ -46,7 +46,8 @@ from typing_extensions import NotRequired, Required, TypedDict
 from .errors import ErrorCode, ValidationError, did_you_mean, short
 
 __all__ = [
-    "KEYS", "RESPONSE_ADAPTER", "SESSION_ADAPTERS", "translate", "type_name", "validate_with",
+    "KEYS", "RESPONSE_ADAPTER", "SESSION_ADAPTERS", "Schema", "rule", "translate", "type_name",
+    "validate_with",
 ]
 
 _CONFIG: Final = ConfigDict(extra="forbid", strict=True)
@@ -56,9 +57,19 @@ BUILTIN_VOICES: Final[tuple[str, ...]] = (
 )
 
 
-def _rule(problem: str, fix: str) -> PydanticCustomError:
-    """A rule's failure: the translator shows ``problem`` and ``fix`` as they are."""
-    return PydanticCustomError("rtw_rule", "{problem}", {"problem": problem, "fix": fix})
+def _rule(problem: str, fix: str, at: str | int | None = None) -> PydanticCustomError:
+    """A rule's failure: the translator shows ``problem`` and ``fix`` as they are.
+
+    ``at`` names a key (or index) below the value the rule checked, for a cross-field rule
+    whose culprit is one field of an object (``turns[0]`` → ``turns[0].interrupt_after_ms``).
+    """
+    ctx: dict[str, Any] = {"problem": problem, "fix": fix}
+    if at is not None:
+        ctx["at"] = at
+    return PydanticCustomError("rtw_rule", "{problem}", ctx)
+
+
+rule = _rule
 
 
 def _whole(value: Any) -> Any:
@@ -477,7 +488,7 @@ _KINDS: Final[dict[str, tuple[str, str]]] = {
 }
 
 #: Fixes that say more than the generic ones, by field path (``[]`` for any index).
-_FIXES: Final[dict[str, str]] = {
+_SESSION_FIXES: Final[dict[str, str]] = {
     "audio.output.voice": f"use one of {', '.join(BUILTIN_VOICES)} or {{'id': 'voice_…'}}",
     "audio.input.turn_detection": (
         "pass {'type': 'server_vad', ...}, {'type': 'semantic_vad', ...} or None"),
@@ -492,7 +503,7 @@ _FIXES: Final[dict[str, str]] = {
     "audio.input.turn_detection.type": "add 'type': 'server_vad' or 'semantic_vad'",
     "type": "add 'type': 'realtime' to the session",
 }
-_WHAT: Final[dict[str, str]] = {
+_SESSION_WHAT: Final[dict[str, str]] = {
     "audio.output.voice": "a voice name or {'id': 'voice_…'}",
     "audio.input.turn_detection": "an object or null",
     "tools[]": "a tool object",
@@ -537,15 +548,22 @@ def _resolve(value: Any, loc: tuple[Any, ...]) -> tuple[list[str | int], Any, An
 
 
 def translate(
-    err: PydanticError, value: Any, path: str, *, allowed: Mapping[str, list[str]] | None = None
+    err: PydanticError, value: Any, path: str, *, allowed: Mapping[str, list[str]] | None = None,
+    fixes: Mapping[str, str] | None = None, what: Mapping[str, str] | None = None,
+    ranges: Mapping[str, tuple[Any, Any, str]] | None = None,
 ) -> ValidationError:
     """The ONE translation of a pydantic error to ``ValidationError(field, problem, fix)``.
 
     Picks the first error (in the order pydantic checks fields), names the dotted field as
     the server does (``session.tools[0].name``), and says what is wrong and how to fix it,
     with the server's ``error.code``. ``allowed`` maps a field pattern to its known keys
-    (for "did you mean" on an unknown one).
+    (for "did you mean" on an unknown one). ``fixes``, ``what`` and ``ranges`` (by field
+    pattern, ``[]`` for any index) replace the session's tables for another schema
+    (``Schema`` passes its own).
     """
+    fix_table = _SESSION_FIXES if fixes is None else fixes
+    what_table = _SESSION_WHAT if what is None else what
+    range_table = _SESSION_RANGES if ranges is None else ranges
     errors = err.errors(include_url=False)
     first = errors[0]
     kind = first["type"]
@@ -559,6 +577,8 @@ def translate(
     shown = "" if here is _MISSING else short(here)
     code: ErrorCode = "invalid_value"
     if kind == "rtw_rule":
+        if "at" in ctx:
+            field = _join(field, ctx["at"])
         return ValidationError(field, str(ctx["problem"]), str(ctx["fix"]))
     if kind in ("rtw_secret_map",):
         return ValidationError(field, "expected an object of string names to string values",
@@ -569,7 +589,7 @@ def translate(
     if kind == "missing":
         leaf = rel[-1] if rel else ""
         owner = field.rpartition(".")[0] or "the object"
-        fix = _FIXES.get(pat) or f"add {leaf!r} to {owner}"
+        fix = fix_table.get(pat) or f"add {leaf!r} to {owner}"
         return ValidationError(field, "missing required parameter", fix,
                                code="missing_required_parameter")
     if kind == "extra_forbidden":
@@ -583,8 +603,9 @@ def translate(
         choices = re.findall(r"'([^']*)'", expected)
         hint = did_you_mean(here, choices) if isinstance(here, str) else ""
         code = "invalid_value" if isinstance(here, str) else "invalid_type"
-        return ValidationError(field, f"{shown} is not supported{hint}",
-                               f"use one of {', '.join(repr(c) for c in choices)}", code=code)
+        listed = f"one of {', '.join(repr(c) for c in choices)}" if choices else expected
+        fix = (fixes or {}).get(pat) or f"use {listed}"  # a Schema's own fixes win
+        return ValidationError(field, f"{shown} is not supported{hint}", fix, code=code)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tags = [t.lstrip("~") for t in re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
                 if t.lstrip("~") in ("function", "mcp", "server_vad", "semantic_vad")]
@@ -593,7 +614,7 @@ def translate(
         ):
             tfield = _join(field, "type")
             if not isinstance(here, Mapping) or "type" not in here:
-                fix = _FIXES.get(_pattern([*rel, "type"])) or (
+                fix = fix_table.get(_pattern([*rel, "type"])) or (
                     f"add 'type': one of {', '.join(repr(t) for t in tags)}")
                 return ValidationError(tfield, "missing required parameter", fix,
                                        code="missing_required_parameter")
@@ -602,24 +623,24 @@ def translate(
             code = "invalid_value" if isinstance(tvalue, str) else "invalid_type"
             return ValidationError(tfield, f"{short(tvalue)} is not supported{hint}",
                                    f"use one of {', '.join(repr(t) for t in tags)}", code=code)
-        what = _WHAT.get(pat, "a supported value")
-        return ValidationError(field, f"expected {what}, got {type_name(here)}",
-                               _FIXES.get(pat, "see the field's documentation"),
+        wanted = what_table.get(pat, "a supported value")
+        return ValidationError(field, f"expected {wanted}, got {type_name(here)}",
+                               fix_table.get(pat, "see the field's documentation"),
                                code="invalid_type")
     if kind in _KINDS or kind.endswith("_type"):
         want, fix = _KINDS.get(kind, ("a supported value", "see the field's documentation"))
-        want = _WHAT.get(pat, want)
+        want = what_table.get(pat, want)
         tail = "" if isinstance(here, (Mapping, list)) else f" {shown}"
         return ValidationError(field, f"expected {want}, got {type_name(here)}{tail}",
-                               _FIXES.get(pat, fix), code="invalid_type")
+                               fix_table.get(pat, fix), code="invalid_type")
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        lo, hi, numeric = _RANGES.get(pat, (
+        lo, hi, numeric = range_table.get(pat, (
             ctx.get("ge", ctx.get("gt")), ctx.get("le", ctx.get("lt")), "a number"))
         if kind.startswith("greater"):
             problem = f"{here} is below the minimum {ctx.get('ge', ctx.get('gt'))}"
         else:
             problem = f"{here} is above the maximum {ctx.get('le', ctx.get('lt'))}"
-        return ValidationError(field, problem, _FIXES.get(pat) or _range_fix(numeric, lo, hi))
+        return ValidationError(field, problem, fix_table.get(pat) or _range_fix(numeric, lo, hi))
     if kind == "finite_number":
         return ValidationError(field, f"{here} is not a finite number", "use a finite number")
     if kind == "string_too_short":
@@ -628,22 +649,28 @@ def translate(
         limit = ctx.get("max_length")
         return ValidationError(field, f"is {len(here)} characters long, above the limit of "
                                f"{limit}", f"use at most {limit} characters")
+    if kind == "too_short":
+        limit = ctx.get("min_length")
+        entries = "entry" if limit == 1 else "entries"
+        return ValidationError(field, f"has {len(here)} entries, below the minimum of {limit}",
+                               fix_table.get(pat, f"pass at least {limit} {entries}"))
     if kind == "too_long":
         limit = ctx.get("max_length")
         return ValidationError(field, f"has {len(here)} entries, above the limit of {limit}",
                                f"pass at most {limit} entries")
     return ValidationError(field, f"{shown} is not valid ({short(first['msg'], 60)})",
-                           _FIXES.get(pat, "see the field's documentation"))
+                           fix_table.get(pat, "see the field's documentation"))
 
 
 #: The ranges the types carry, by field pattern (the translator's fixes quote both ends).
-_RANGES: Final[dict[str, tuple[Any, Any, str]]] = {}
+_SESSION_RANGES: Final[dict[str, tuple[Any, Any, str]]] = {}
 
 
 def _collect_ranges(
     tp: Any, prefix: list[str | int], out: dict[str, tuple[Any, Any, str]]
 ) -> None:
-    """Fill ``_RANGES`` from the types' ``Field(ge=…, le=…)`` (both ends for the fix text)."""
+    """Fill a ranges table (the session's, a ``Schema``'s) from the types'
+    ``Field(ge=…, le=…)`` (both ends for the fix text)."""
     origin = get_origin(tp)
     if origin is Annotated:
         base, *meta = get_args(tp)
@@ -697,7 +724,7 @@ def _collect_keys(tp: Any, prefix: list[str | int], out: dict[str, list[str]]) -
             _collect_keys(sub, [*prefix, key], out)
 
 
-_collect_ranges(RealtimeSession, [], _RANGES)
+_collect_ranges(RealtimeSession, [], _SESSION_RANGES)
 KEYS: Final[dict[str, dict[str, list[str]]]] = {
     "realtime": {}, "transcription": {}, "response": {}}
 _collect_keys(RealtimeSession, [], KEYS["realtime"])
@@ -714,3 +741,43 @@ def validate_with(
         adapter.validate_python(value)
     except PydanticError as exc:
         raise translate(exc, value, path, allowed=allowed) from None
+
+
+class Schema:
+    """A model compiled once, with its own tables for the ONE translator.
+
+    ``Schema(SomeTypedDict, fixes={"turns[].keys": "…"})`` validates plain data strictly
+    (unknown keys refused when the type says so) and raises ``ValidationError`` naming the
+    dotted field (under ``path``) and the fix. The keys and ``Field(ge=…, le=…)`` ranges of
+    the type are collected once, so an unknown key gets "did you mean" and a range error
+    quotes both ends. Used by the scenario loader, the fault specs, call control and the
+    webhook inbox; the session keeps its module-level adapters (same translator).
+    """
+
+    __slots__ = ("adapter", "fixes", "keys", "ranges", "what")
+
+    def __init__(
+        self, tp: Any, *, fixes: Mapping[str, str] | None = None,
+        what: Mapping[str, str] | None = None,
+    ) -> None:
+        self.adapter: TypeAdapter[Any] = TypeAdapter(tp)
+        self.fixes: Mapping[str, str] = dict(fixes or {})
+        self.what: Mapping[str, str] = dict(what or {})
+        ranges: dict[str, tuple[Any, Any, str]] = {}
+        _collect_ranges(tp, [], ranges)
+        self.ranges: Mapping[str, tuple[Any, Any, str]] = ranges
+        keys: dict[str, list[str]] = {}
+        _collect_keys(tp, [], keys)
+        self.keys: Mapping[str, list[str]] = keys
+
+    def error(self, exc: PydanticError, value: Any, path: str = "") -> ValidationError:
+        """``exc`` (from this schema's adapter) as the one ``ValidationError``."""
+        return translate(exc, value, path, allowed=self.keys, fixes=self.fixes,
+                         what=self.what, ranges=self.ranges)
+
+    def validate(self, value: Any, path: str = "") -> Any:
+        """The validated value (pydantic's copy), or the translated ``ValidationError``."""
+        try:
+            return self.adapter.validate_python(value)
+        except PydanticError as exc:
+            raise self.error(exc, value, path) from None

@@ -189,3 +189,20 @@ def test_fault_specs_are_validated() -> None:
         assert "Fix:" in str(err.value)
     with pytest.raises(FaultError, match="list"):
         parse_faults({"kind": "drop"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(("spec", "field", "fix"), [
+    ({"kind": "boom"}, "faults[0].kind", "docs/emulator.md"),                # enum
+    ({"at_ms": 5}, "faults[0].kind", "drop, malformed_json"),                # missing
+    ({"kind": "drop", "count": "2"}, "faults[0].count", "use an integer"),   # type
+    ({"kind": "drop", "code": 999}, "faults[0].code", "from 1000 to 4999"),  # range
+    ({"kind": "drop", "close_frame": 1}, "faults[0].close_frame", "true or false"),  # bool
+    ({"kind": "drop", "atms": 1}, "faults[0].atms", "did you mean 'at_ms'"),  # unknown key
+    ("drop", "faults[0]", '{"kind": "drop"'),                                # not an object
+])
+def test_fault_spec_errors_name_the_field_and_the_fix(spec: Any, field: str, fix: str) -> None:
+    with pytest.raises(FaultError) as err:
+        parse_faults([spec])
+    assert err.value.field == field
+    assert fix in str(err.value)
+    assert str(err.value).startswith(f"{field}: ")

@@ -803,3 +803,46 @@ async def test_new_scenario_through_the_sdk(name: str) -> None:
             assert heard[1] == "Au nom de Lefèvre, s'il vous plaît."
             assert emu.call(call_id).session["audio"]["input"]["transcription"][
                 "language"] == "fr"
+
+
+_BASE: dict[str, Any] = {"format": "rtwidgets.scenario", "version": 1, "name": "x",
+                         "turns": [{"caller": "hi"}]}
+
+
+@pytest.mark.parametrize(("change", "field", "fix"), [
+    ({"format": "nope"}, "format", '"format": "rtwidgets.scenario"'),              # literal
+    ({"version": 2}, "version", '"version": 1'),                                   # int literal
+    ({"name": " "}, "name", "give text"),                                          # blank text
+    ({"colour": 1}, "colour", "the fields allowed here are"),                      # unknown key
+    ({"turns": "hi"}, "turns", "list of caller turns"),                            # list type
+    ({"turns": [{"caller": "hi", "pause_ms": -5}]}, "turns[0].pause_ms", "at least 0"),  # range
+    ({"turns": [{"caller": "hi", "reply": 5}]}, "turns[0].reply", '{"tool": {...}}'),  # union
+    ({"turns": [{"caller": "hi", "reply": {"tool": {"name": "a", "say": "s", "otherwise": "o",
+                                                    "arguments": [1]}}}]},
+     "turns[0].reply.tool.arguments", '{"city": "Paris"}'),                        # object
+    ({"end": {"by": "later"}}, "end.by", '"stay_open"'),                           # enum
+    ({"end": {"by": "hangup", "after": 5}}, "end.after", "allowed here are after_ms, by"),
+    ({"timing": {"model_word_ms": [60]}}, "timing.model_word_ms", "[60, 120]"),    # too short
+    ({"sip_headers": [{"name": "From", "value": 5}]}, "sip_headers[0].value",
+     "pass a string"),                                                             # nested type
+    ({"sip_headers": "From: x"}, "sip_headers", '{"name": "From"'),               # list type
+    ({"repeat_turns": -1}, "repeat_turns", "e.g. 40"),
+])
+def test_scenario_schema_errors_name_the_field_and_the_fix(
+    change: dict[str, Any], field: str, fix: str
+) -> None:
+    with pytest.raises(ScenarioError) as err:
+        load_scenario({**_BASE, **change})
+    assert err.value.field == field
+    assert fix in err.value.fix
+    assert str(err.value).startswith(f"{field}: ")
+
+
+def test_the_scenario_schema_accepts_every_shipped_scenario_and_exports_a_json_schema() -> None:
+    from rtwidgets.emulator._scenario import SCHEMA
+
+    for name in list_scenarios():
+        load_scenario(name)
+    schema = SCHEMA.adapter.json_schema()
+    assert set(schema["required"]) == {"format", "version", "name", "turns"}
+    assert schema["additionalProperties"] is False

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from pydantic import TypeAdapter
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
+from typing_extensions import Required, TypedDict
 
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.validation import (
     KEYS,
     RESPONSE_ADAPTER,
     SESSION_ADAPTERS,
+    Schema,
+    rule,
     validate_with,
 )
 
@@ -80,3 +83,38 @@ def test_response_overrides_share_the_session_pieces() -> None:
     assert "did you mean 'alloy'" in str(err)
     err = check({"temperature": 1}, RESPONSE_ADAPTER, "response")
     assert err.code == "unknown_parameter"
+
+
+def _pair(value: dict[str, Any]) -> dict[str, Any]:
+    if value.get("low", 0) > value.get("high", 0):
+        raise rule("is above high", "make low <= high", at="low")
+    return value
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _Spec(TypedDict, total=False):
+    kind: Required[int]
+    low: Annotated[int, Field(ge=0, le=9)]
+    high: int
+    items: Annotated[list[str], Field(min_length=1)]
+
+
+def test_a_schema_has_its_own_fixes_ranges_and_keys() -> None:
+    schema = Schema(Annotated[_Spec, AfterValidator(_pair)], fixes={"kind": "pass kind=1"})
+
+    def fail(value: Any) -> ValidationError:
+        with pytest.raises(ValidationError) as info:
+            schema.validate(value, "spec")
+        return info.value
+
+    assert (fail({}).field, fail({}).fix) == ("spec.kind", "pass kind=1")  # its own fix
+    err = fail({"kind": 1, "low": 12})
+    assert (err.field, err.fix) == ("spec.low", "use an integer from 0 to 9")  # both ends
+    err = fail({"kind": 1, "hihg": 2})
+    assert err.field == "spec.hihg"
+    assert "did you mean 'high'" in err.problem
+    err = fail({"kind": 1, "items": []})
+    assert (err.field, err.fix) == ("spec.items", "pass at least 1 entry")
+    err = fail({"kind": 1, "low": 5, "high": 2})  # a rule that names a sub-field
+    assert (err.field, err.problem, err.fix) == ("spec.low", "is above high", "make low <= high")
+    assert schema.validate({"kind": 1, "low": 1, "high": 2}) == {"kind": 1, "low": 1, "high": 2}
