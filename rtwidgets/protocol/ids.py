@@ -401,6 +401,14 @@ class IdFactory:
         """``rtc_u0_`` + 21 to 32 base62: the id carried by ``realtime.call.incoming``."""
         return f"rtc_u0_{self._call_tail()}"
 
+    def live_session_id(self) -> str:
+        """``live_u0_`` / ``live_u1_`` + 32 base62: a GPT-Live session id.
+
+        Both markers were seen on real WebRTC sessions (tests/reality/ids.json) and what the
+        digit means is unknown (live-protocol.md §2.4), so it is drawn like the tail.
+        """
+        return f"live_u{self._below(2)}_{self.base62(32)}"
+
     def event_id(self) -> str:
         """A server ``event_id``."""
         return self._stemmed("event_")
