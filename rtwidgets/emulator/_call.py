@@ -35,6 +35,7 @@ from rtwidgets.protocol.ids import IdFactory
 from ._faults import Fault, FaultLayer
 from ._scenario import Scenario
 from .core.outputs import Out
+from .core.live import LiveSession
 from .core.realtime import CallStatus, CoreOptions, RealtimeSession
 
 __all__ = ["CallStatus", "EmulatedCall", "EmulatorOptions"]
@@ -102,12 +103,15 @@ class EmulatedCall:
         faults: list[Fault],
         hold_until_attached: bool,
         on_end: Callable[[EmulatedCall], None],
+        core: LiveSession | None = None,
     ) -> None:
         self.call_id = call_id
         self.transport = transport
         self.scenario = scenario
         self.options = options
-        self.core = FaultLayer(RealtimeSession(
+        #: Which API the call speaks: a GPT-Live session brings its own core (``core``).
+        self.api: Literal["realtime", "live"] = "realtime" if core is None else "live"
+        self.core = FaultLayer(core if core is not None else RealtimeSession(
             call_id=call_id, transport=transport, scenario=scenario, session=session,
             options=options.core(), ids=ids, rng=rng, hold_until_attached=hold_until_attached,
         ), faults)
@@ -346,8 +350,8 @@ class EmulatedCall:
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able view of the call: status, sockets, the full record."""
         return {
-            "call_id": self.call_id, "transport": self.transport, "status": self.status,
-            "end_reason": self.end_reason, "scenario": self.scenario.name,
+            "call_id": self.call_id, "api": self.api, "transport": self.transport,
+            "status": self.status, "end_reason": self.end_reason, "scenario": self.scenario.name,
             "created_t": self.created_t,
             "sockets": [s.as_dict() for s in self.socket_log],
             "records": self.records,

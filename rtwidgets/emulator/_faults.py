@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .core.outputs import Out
 
 if TYPE_CHECKING:
+    from .core.live import LiveSession
     from .core.realtime import RealtimeSession
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultError", "FaultLayer", "parse_faults"]
@@ -127,7 +128,8 @@ class FaultLayer:
     time goes out first, then the fault.
     """
 
-    def __init__(self, core: RealtimeSession, faults: Iterable[Fault] = ()) -> None:
+    def __init__(self, core: RealtimeSession | LiveSession,
+                 faults: Iterable[Fault] = ()) -> None:
         self.core = core
         self._pending = list(faults)       # armed once the caller starts
         self._due: list[tuple[float, int, Fault]] = []
