@@ -34,8 +34,8 @@ from rtwidgets.protocol.ids import IdFactory
 
 from ._faults import Fault, FaultLayer
 from ._scenario import Scenario
-from .core.outputs import Out
 from .core.live import LiveSession
+from .core.outputs import Out
 from .core.realtime import CallStatus, CoreOptions, RealtimeSession
 
 __all__ = ["CallStatus", "EmulatedCall", "EmulatorOptions"]

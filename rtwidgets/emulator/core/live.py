@@ -140,8 +140,8 @@ def check_live_config(body: Any, keys: frozenset[str], field: str, *,
         if key not in keys:
             raise LiveRequestError(f"{field}.{key}", "is not a field of this Live request",
                                    f"use only {', '.join(sorted(keys))}", "unknown_parameter")
-    if "model" in body or model_required:
-        if not isinstance(body.get("model"), str) or not body["model"].strip():
+    if ("model" in body or model_required) and (
+            not isinstance(body.get("model"), str) or not body["model"].strip()):
             raise LiveRequestError(f"{field}.model", "is required and must be a string",
                                    "pass model='gpt-live-1' (or 'gpt-live-1.1')",
                                    "missing_required_parameter" if "model" not in body
@@ -789,7 +789,7 @@ class LiveSession:
         input_tokens = self._context - 200
         output_tokens = _tokens(out_text) + 5
         return {"input_tokens": input_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": output_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": input_tokens + output_tokens}
