@@ -31,13 +31,13 @@ import contextlib
 import json
 import struct
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import WSMsgType, web
 
-from rtwidgets.protocol.ids import check_live_session_id, is_live_session_id
+from rtwidgets.protocol.ids import IdFactory, check_live_session_id, is_live_session_id
 
 from ._call import EmulatedCall
 from ._faults import Fault, parse_faults
@@ -84,8 +84,11 @@ def _silence_wav(seconds: int) -> bytes:
 class LiveApi:
     """The Live side of one ``Emulator``: its routes and ``start_call(api="live")``."""
 
-    def __init__(self, emu: Emulator) -> None:
+    def __init__(self, emu: Emulator, sdp_answer: Callable[[IdFactory], str]) -> None:
         self.emu = emu
+        # The SDP answer of a WebRTC create (``_server._sdp_answer``), passed in so that
+        # this module does not import the server that imports it.
+        self._sdp_answer = sdp_answer
         #: A SIP call announced both ways: each id -> the other (``live_…`` <-> ``rtc_…``).
         self.twins: dict[str, str] = {}
         #: For each twin pair (keyed by its Live id): the id whose accept won.
@@ -267,10 +270,9 @@ class LiveApi:
         call = self._new_session(session_id, "webrtc", emu.scenario, config)
         await call.announce()
         await call.start()
-        from ._server import _sdp_answer  # _server imports this module
-
         return web.json_response({"session": {"id": session_id},
-                                  "transport": {"type": "webrtc", "sdp": _sdp_answer(emu._ids)}},
+                                  "transport": {"type": "webrtc",
+                                                "sdp": self._sdp_answer(emu._ids)}},
                                  status=201)
 
     def _live_call(self, session_id: str) -> EmulatedCall | None:
@@ -388,10 +390,9 @@ class LiveApi:
         call = self._new_session(new_id, "webrtc", Scenario.idle(), config)
         await call.announce()
         await call.start()
-        from ._server import _sdp_answer
-
         return web.json_response({"session": {"id": new_id},
-                                  "transport": {"type": "webrtc", "sdp": _sdp_answer(emu._ids)}})
+                                  "transport": {"type": "webrtc",
+                                                "sdp": self._sdp_answer(emu._ids)}})
 
     async def _recording(self, request: web.Request) -> web.Response:
         emu = self.emu

@@ -177,7 +177,7 @@ class Emulator:
         self.call_observers: list[Callable[[str, str, float], None]] = []
         self._runner: web.AppRunner | None = None
         #: The GPT-Live routes and SIP twins (``_live.py``).
-        self.live = LiveApi(self)
+        self.live = LiveApi(self, _sdp_answer)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
