@@ -21,7 +21,14 @@ The client opens every sideband at once on one aiohttp session with no connectio
 at most 100 attached calls) and reads event ids without decoding JSON, so its own CPU stays
 small next to the emulator's.
 
+The emulator runs from the checkout this script is in (its root goes first on the
+subprocess's PYTHONPATH). ``--compare DIR`` also runs it from another checkout (e.g. main,
+unpacked with ``git archive main | tar -x -C DIR``), interleaved run by run with this one
+(1 call, 1 call, N calls, N calls), so a change is measured side by side with what it changes,
+under the same machine load.
+
 Usage: .venv/bin/python benchmarks/emulator_capacity.py [--calls 1000] [--duration 20]
+           [--compare DIR [--compare-label before]]
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -115,10 +123,18 @@ async def _staggered(delay: float, coro: Any) -> None:
     await coro
 
 
-async def run(calls: int, duration: float, scenario: str, stagger: float) -> Result:
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def run(calls: int, duration: float, scenario: str, stagger: float,
+              source: Path = ROOT) -> Result:
+    # The emulator's code comes from ``source`` (a checkout's root), whatever is installed;
+    # run there too, as ``-m`` puts the working directory first on sys.path.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rtwidgets", "emulator", "--port", "0", "--speed", "1",
-        "--scenario", scenario, stdout=asyncio.subprocess.PIPE)
+        "--scenario", scenario, stdout=asyncio.subprocess.PIPE, env=env, cwd=source)
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
     match = URL.search(line)
@@ -192,6 +208,18 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def _ratio_row(name: str, one: Result, many: Result) -> list[str]:
+    return [name, "", _ratio(many.events, one.events), "",
+            _ratio(_pct(many.emu_jitter_ms, 50), _pct(one.emu_jitter_ms, 50)),
+            _ratio(_pct(many.emu_jitter_ms, 99), _pct(one.emu_jitter_ms, 99)),
+            _ratio(_pct(many.recv_jitter_ms, 50), _pct(one.recv_jitter_ms, 50)),
+            _ratio(_pct(many.recv_jitter_ms, 99), _pct(one.recv_jitter_ms, 99)),
+            "", _ratio(_pct(many.probe_ms, 50), _pct(one.probe_ms, 50)),
+            _ratio(_pct(many.probe_ms, 99), _pct(one.probe_ms, 99)),
+            _ratio(many.emu_cpu_pct, one.emu_cpu_pct),
+            _ratio(many.client_cpu_pct, one.client_cpu_pct)]
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -200,27 +228,38 @@ async def main() -> int:
     parser.add_argument("--stagger", type=float, default=5.0,
                         help="spread call starts over this many seconds (0 = all at once)")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="also run the emulator from this checkout, side by side")
+    parser.add_argument("--compare-label", default="before")
     args = parser.parse_args()
-    runs: list[tuple[str, Result]] = []
+    if args.compare is not None and not (args.compare / "rtwidgets" / "__init__.py").is_file():
+        parser.error(f"--compare: {args.compare} has no rtwidgets/ package. Fix: give the "
+                     "root of a checkout, e.g. one made with git archive main | tar -x -C DIR")
+    sources: list[tuple[str, Path]] = [("", ROOT)]
+    if args.compare is not None:
+        sources = [(f"{args.compare_label}: ", args.compare.resolve()), ("this: ", ROOT)]
+    ones: dict[str, Result] = {}
+    manys: dict[str, Result] = {}
     if not args.no_baseline:
-        runs.append(("1 call", await run(1, args.duration, args.scenario, 0.0)))
-    runs.append((f"{args.calls} calls", await run(args.calls, args.duration, args.scenario,
-                                                     args.stagger)))
+        for label, source in sources:
+            ones[label] = await run(1, args.duration, args.scenario, 0.0, source)
+    for label, source in sources:
+        manys[label] = await run(args.calls, args.duration, args.scenario, args.stagger,
+                                 source)
     header = ["run", "held", "events", "paced", "emu p50 ms", "emu p99 ms", "recv p50 ms",
               "recv p99 ms", "recv max ms", "probe p50 ms", "probe p99 ms", "emu CPU %",
               "client CPU %"]
-    rows = [header] + [_row(name, r) for name, r in runs]
-    if len(runs) == 2:
-        (_, one), (_, many) = runs
-        rows.append(["ratio", "", _ratio(many.events, one.events), "",
-                     _ratio(_pct(many.emu_jitter_ms, 50), _pct(one.emu_jitter_ms, 50)),
-                     _ratio(_pct(many.emu_jitter_ms, 99), _pct(one.emu_jitter_ms, 99)),
-                     _ratio(_pct(many.recv_jitter_ms, 50), _pct(one.recv_jitter_ms, 50)),
-                     _ratio(_pct(many.recv_jitter_ms, 99), _pct(one.recv_jitter_ms, 99)),
-                     "", _ratio(_pct(many.probe_ms, 50), _pct(one.probe_ms, 50)),
-                     _ratio(_pct(many.probe_ms, 99), _pct(one.probe_ms, 99)),
-                     _ratio(many.emu_cpu_pct, one.emu_cpu_pct),
-                     _ratio(many.client_cpu_pct, one.client_cpu_pct)])
+    rows = [header]
+    for label, _ in sources:
+        if label in ones:
+            rows.append(_row(f"{label}1 call", ones[label]))
+        rows.append(_row(f"{label}{args.calls} calls", manys[label]))
+        if label in ones:
+            rows.append(_ratio_row(f"{label}ratio", ones[label], manys[label]))
+    if args.compare is not None:
+        (old, _), (new, _) = sources
+        rows.append(_ratio_row(f"{args.calls} calls, this / {args.compare_label}",
+                               manys[old], manys[new]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     load = os.getloadavg()
     print(f"emulator capacity: speed 1, scenario {args.scenario!r}, "
@@ -228,14 +267,17 @@ async def main() -> int:
           f"{os.cpu_count()} CPUs, load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (other processes compete for the CPUs "
           "when it is above the CPU count; jitter then measures the machine, not the emulator)")
+    if args.compare is not None:
+        print(f"  {args.compare_label}: {args.compare.resolve()}   this: {ROOT}")
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
-    many = runs[-1][1]
-    p99 = _pct(many.recv_jitter_ms, 99)
-    verdict = "PASS" if many.held == many.calls and p99 < 50 else "MISS"
-    print(f"target: {args.calls} calls held with receiver p99 jitter < 50 ms -> {verdict} "
-          f"({many.held}/{many.calls} held, p99 {p99:.1f} ms); "
-          f"median of per-event jitter is {statistics.median(many.recv_jitter_ms or [0]):.2f} ms")
+    for label, _ in sources:
+        many = manys[label]
+        p99 = _pct(many.recv_jitter_ms, 99)
+        verdict = "PASS" if many.held == many.calls and p99 < 50 else "MISS"
+        print(f"{label}target: {args.calls} calls held with receiver p99 jitter < 50 ms -> "
+              f"{verdict} ({many.held}/{many.calls} held, p99 {p99:.1f} ms); median of "
+              f"per-event jitter is {statistics.median(many.recv_jitter_ms or [0]):.2f} ms")
     return 0
 
 

@@ -39,7 +39,15 @@ if TYPE_CHECKING:
     from ._recording import Recording, Replay, load
     from ._transport import MemoryTransport
     from ._webhooks import IncomingCall, WebhookInbox
-    from .analysis import Analysis, Many, Summary, analyze, load_many, to_parquet
+    from .analysis import (
+        Analysis,
+        Many,
+        Summary,
+        analyze,
+        event_sequence,
+        load_many,
+        to_parquet,
+    )
     from .emulator import Emulator
     from .protocol.errors import ValidationError
     from .protocol.state import SessionState
@@ -88,6 +96,7 @@ _WHERE: dict[str, str] = {
     "SessionState": ".protocol.state",
     # analysis
     "analyze": ".analysis",
+    "event_sequence": ".analysis",
     "Analysis": ".analysis",
     "Summary": ".analysis",
     "Many": ".analysis",
@@ -141,6 +150,7 @@ __all__ = [
     "analyze",
     "attach",
     "create_call",
+    "event_sequence",
     "hangup",
     "load",
     "load_many",

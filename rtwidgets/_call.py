@@ -1,4 +1,4 @@
-"""``attach`` and ``Call``: one attached Realtime call as an async Python object.
+"""``attach`` and ``Call``: one attached call (Realtime or GPT-Live) as an async Python object.
 
 Why: every widget, analysis and script needs the same engine under it — one sideband
 transport, one ``SessionState``, one durable capture — and everything a form can do must be
@@ -36,6 +36,19 @@ Decisions:
   the real service closes the socket right after such an error anyway, and reconnecting
   would only meet the same refusal. Every other error is shown and the call goes on.
 
+- GPT-Live (``attach("live_…")`` or ``api="live"``, ``call.api == "live"``): the sideband is
+  ``LiveSessionTransport``, client events are checked by ``protocol.live`` (Realtime-only
+  actions raise ``UnsupportedLiveAction`` before anything is sent; ``update_session`` takes
+  only ``delegation`` of the session's type and ``triggers``), and the steering methods are
+  ``append_instructions/thinking/commentary``, ``mute``, ``unmute`` and ``close_session``
+  (``session.close``; ``close()`` stays "detach this observer", so ``async with`` and a
+  re-attach never end somebody's session). ``session.closed`` ends the call with its reason,
+  and nothing reconnects after it. Backend tool calls are read from ``response.event``
+  (``protocol.live.fold``) and answered with ``response.item.create`` and one
+  ``response.create`` per delegation, after its backend response has finished. Until the Live
+  codec lands, the Realtime-shaped ``SessionState`` gets Live frames as data (it must not
+  raise on them; it builds nothing from them).
+
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
 handler, subscriber or malformed frame stop the receive loop.
@@ -70,6 +83,7 @@ from rtwidgets._capture import (
     make_header,
 )
 from rtwidgets._transport import (
+    LiveSessionTransport,
     LiveTransport,
     ReconnectPolicy,
     RecordedFrame,
@@ -81,7 +95,18 @@ from rtwidgets.protocol import builders
 from rtwidgets.protocol.builders import validate_client_event
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.fatal import describe_error
-from rtwidgets.protocol.ids import IdFactory, check_call_id, shown_id, transport_kind
+from rtwidgets.protocol.ids import (
+    ApiName,
+    IdFactory,
+    api_of_id,
+    check_call_id,
+    check_live_session_id,
+    check_opaque_id,
+    shown_id,
+    transport_kind,
+)
+from rtwidgets.protocol.live import builders as live_builders
+from rtwidgets.protocol.live.fold import DelegationTracker, close_reason, function_call
 from rtwidgets.protocol.session import SessionDiff, session_diff
 from rtwidgets.protocol.state import SessionState
 
@@ -366,9 +391,18 @@ class _TransportSource(CallSource):
         events_maxsize: int = 10_000,
         client: AsyncOpenAI | None = None,
         owns_client: bool = False,
+        api: str = "realtime",
     ) -> None:
         self.call_id = call_id
-        self.transport_kind = _transport_kind(call_id)
+        #: ``"realtime"`` or ``"live"`` (GPT-Live): which wire protocol this call speaks.
+        self.api = api
+        self._live = api == "live"
+        # GPT-Live: backend tool calls per delegation, and the session snapshot as last
+        # reported (session.started / session.updated / session.closed). The reducer is
+        # Realtime-shaped until the Live codec lands; it gets the frames as data meanwhile.
+        self._delegations = DelegationTracker()
+        self._live_session: dict[str, Any] | None = None
+        self.transport_kind = None if self._live else _transport_kind(call_id)
         self.state = SessionState()
         self.stats = CallStats()
         self.handler_timeout = handler_timeout
@@ -376,7 +410,8 @@ class _TransportSource(CallSource):
         self._transport = transport
         self._client = client
         self._owns_client = owns_client
-        self._encoder = FrameEncoder(audio=audio, redact_transcripts=redact_transcripts)
+        self._encoder = FrameEncoder(audio=audio, redact_transcripts=redact_transcripts,
+                                     api=api)
         self._store = FrameStore()
         self._m0 = time.monotonic()
         self._t0 = time.time()
@@ -384,7 +419,7 @@ class _TransportSource(CallSource):
         if capture is not None:
             self._writer = CaptureWriter(capture, make_header(
                 call_id, transport=self.transport_kind, source=self._source, audio=audio,
-                redact_transcripts=redact_transcripts, created_at=self._t0))
+                redact_transcripts=redact_transcripts, created_at=self._t0, api=api))
         self._status = CallStatus("connecting")
         self._status_event = asyncio.Event()
         self._ended_event = asyncio.Event()
@@ -633,6 +668,8 @@ class _TransportSource(CallSource):
         elif etype == "error":
             stats.errors += 1
             self._server_error(event)
+        if self._live:
+            self._live_frame(event, etype)
         try:
             self.state.feed(event, direction="in", t=t)
         except Exception:
@@ -659,6 +696,8 @@ class _TransportSource(CallSource):
             elif etype == "error":
                 stats.errors += 1
                 self._server_error(event)
+            if self._live:
+                self._live_frame(event, etype)
         elif direction == "out":
             stats.events_out += 1
         else:
@@ -690,11 +729,33 @@ class _TransportSource(CallSource):
             self.stats.events_out += 1
         else:
             self.stats.meta_frames += 1
+        if self._live and direction == "in":
+            self._live_frame(event, etype)
         try:
             self.state.feed(event, direction=direction, t=rec["t"])
         except Exception:
             log.exception("replay %s: state could not fold a %s frame", self.call_id, etype)
         self._dispatch(direction, event, etype, item.flags, rec["seq"], rec["t"], rec["m"])
+
+    def _live_frame(self, event: dict[str, Any], etype: str) -> None:
+        # GPT-Live frames the reducer does not know yet: the session snapshot, backend tool
+        # calls, and session.closed, which ends the call (a closed session never resumes).
+        if etype == "response.event" or etype == "session.delegation.created":
+            self._delegations.feed(event)
+        elif etype in ("session.started", "session.updated", "session.closed"):
+            session = event.get("session")
+            if isinstance(session, dict):
+                self._live_session = session
+            if etype == "session.closed":
+                note = getattr(self._transport, "session_ended", None)
+                if note is not None:
+                    note(f"call ended: the session was closed ({close_reason(event)})")
+
+    @property
+    def live_session(self) -> dict[str, Any] | None:
+        """GPT-Live: the session as the server last reported it (``None`` before any
+        ``session.started``/``session.updated``, and on a Realtime call)."""
+        return self._live_session
 
     def _server_error(self, event: dict[str, Any]) -> None:
         # Tell a live transport about the error: a fatal code ends the call after this frame
@@ -735,7 +796,7 @@ class _TransportSource(CallSource):
                             self._callback_failed(cb, f"on({key!r}) callback")
             if self._tool_handlers and direction == "in" and (
                     etype == "response.function_call_arguments.done"
-                    or etype == "response.output_item.done"):
+                    or etype == "response.output_item.done" or etype == "response.event"):
                 self._maybe_run_tool(event, etype)
         if self._subscribers:
             frame = Frame(seq, direction, t, m, etype, event, flags_of(flags))
@@ -759,8 +820,9 @@ class _TransportSource(CallSource):
         if kind == "live":
             if not self._attached_written:
                 self._attached_written = True
-                self._meta("rtwidgets.attached",
-                           url_path=f"/v1/realtime?call_id={self.call_id}")
+                path = (f"/v1/live/sessions/{self.call_id}/attach" if self._live
+                        else f"/v1/realtime?call_id={self.call_id}")
+                self._meta("rtwidgets.attached", url_path=path)
             self._set_status("live", notice.reason if notice.reason == "replay" else "")
         elif kind == "reconnecting":
             self.stats.reconnects += 1
@@ -776,6 +838,8 @@ class _TransportSource(CallSource):
 
     def _reset(self) -> None:
         self.state = SessionState()
+        self._delegations = DelegationTracker()
+        self._live_session = None
         self._store.clear()
         self.stats = CallStats()
 
@@ -817,7 +881,9 @@ class Call(_TransportSource):
     ``transport_kind``, ``state``, ``status``, ``stats``, ``frames()``, ``subscribe(cb)``,
     ``events()``, ``on(key, cb)``, ``wait_for(type, ...)``. Write API (only here):
     ``send``, ``update_session``, ``send_tool_output``, ``tool``, ``cancel_response``,
-    ``hangup``; lifetime: ``close()`` / ``async with``.
+    ``hangup``; GPT-Live only: ``append_instructions``, ``append_thinking``,
+    ``append_commentary``, ``mute``, ``unmute``, ``close_session``; lifetime: ``close()`` /
+    ``async with`` (detach only).
     """
 
     read_only = False
@@ -858,7 +924,10 @@ class Call(_TransportSource):
                                       code="invalid_event") from None
         if isinstance(event, Mapping) and "event_id" not in event:
             event = {**event, "event_id": _IDS.client_event_id()}
-        validate_client_event(event)
+        if self._live:
+            live_builders.validate_client_event(event)
+        else:
+            validate_client_event(event)
         return dict(event)
 
     async def send(self, event: Mapping[str, Any] | str) -> str:
@@ -876,16 +945,26 @@ class Call(_TransportSource):
 
         Raises ``ValidationError`` before sending, ``SessionUpdateError`` with the server's
         message when an ``error`` answers this event, ``TimeoutError`` without an answer.
+
+        On a GPT-Live call only ``delegation`` (settings of the session's own delegation
+        type) and ``triggers`` can change; any other field is refused, named, before
+        anything is sent.
         """
         # Built (and validated) by the protocol's builder; the mapping form keeps a field
         # named like a builder keyword (event_id, ids) a session field.
-        ev = builders.session_update(fields, ids=_IDS)
+        if self._live:
+            ev = live_builders.session_update(fields, current_delegation=self._delegation_type(),
+                                              ids=_IDS)
+        else:
+            ev = builders.session_update(fields, ids=_IDS)
         session = ev["session"]
         eid = ev["event_id"]
         self._check_live()
         fut = self._add_waiter("session.updated", None)
-        err = self._add_waiter("error", lambda e: isinstance(e.get("error"), dict)
-                               and e["error"].get("event_id") == eid)
+        # Realtime errors name the event in error.event_id; GPT-Live in client_event_id.
+        err = self._add_waiter("error", lambda e: isinstance(e.get("error"), dict) and (
+            e["error"].get("event_id") == eid or e["error"].get("client_event_id") == eid
+            or e.get("client_event_id") == eid))
         try:
             await self._send_event(ev)
             done, _ = await asyncio.wait({fut, err}, timeout=timeout,
@@ -907,7 +986,12 @@ class Call(_TransportSource):
         return SessionUpdateResult(applied, session_diff(requested, applied), session)
 
     async def cancel_response(self) -> str:
-        """Send ``response.cancel`` (for the active response when known); returns its event id."""
+        """Send ``response.cancel`` (for the active response when known); returns its event id.
+
+        A GPT-Live call has no response to cancel: ``UnsupportedLiveAction``, nothing sent.
+        """
+        if self._live:
+            raise live_builders.refuse_action("cancel_response")
         return await self.send(
             builders.response_cancel(self.state.active_response_id or None, ids=_IDS))
 
@@ -918,8 +1002,72 @@ class Call(_TransportSource):
                             "client=...")
         from rtwidgets._control import hangup as control_hangup
 
-        await control_hangup(self.call_id, client=self._client)
+        api: ApiName = "live" if self._live else "realtime"
+        await control_hangup(self.call_id, client=self._client, api=api)
         await self.close("hung up by this client")
+
+    # ------------------------------------------------------------------ GPT-Live steering
+
+    def _delegation_type(self) -> str | None:
+        session = self._live_session
+        if session is None:
+            return None  # not reported yet: the server decides
+        deleg = session.get("delegation")
+        kind = deleg.get("type") if isinstance(deleg, dict) else None
+        return kind if isinstance(kind, str) else "client"
+
+    def _live_only(self, method: str) -> None:
+        if not self._live:
+            raise ValidationError(method, "the Realtime API has no such action (it is a "
+                                  "GPT-Live one)", "on a Realtime call use "
+                                  "update_session(instructions=...) or send(...)",
+                                  code="invalid_event")
+
+    async def _append(self, kind: str, text: str, delegation_id: str | None) -> str:
+        self._live_only(f"append_{kind}")
+        ev = live_builders.append(kind, text, delegation_id, ids=_IDS)
+        if delegation_id is not None:
+            target = self._delegations.target_of(delegation_id)
+            if target is not None and target != "client":
+                raise ValidationError(
+                    "delegation_id", f"{delegation_id!r} is a {target!r} delegation; only a "
+                    "client delegation takes appends", "pass delegation_id=None for general "
+                    "context; answer a Responses tool call with send_tool_output(...)")
+        await self._send_event(ev)
+        return str(ev["event_id"])
+
+    async def append_instructions(self, text: str, delegation_id: str | None = None) -> str:
+        """GPT-Live: ``session.instructions.append`` (developer instructions, kept through
+        compaction); ``delegation_id`` answers a client delegation. Returns the event id."""
+        return await self._append("instructions", text, delegation_id)
+
+    async def append_thinking(self, text: str, delegation_id: str | None = None) -> str:
+        """GPT-Live: ``session.thinking.append`` (silent context). Returns the event id."""
+        return await self._append("thinking", text, delegation_id)
+
+    async def append_commentary(self, text: str, delegation_id: str | None = None) -> str:
+        """GPT-Live: ``session.commentary.append`` (context the model says aloud)."""
+        return await self._append("commentary", text, delegation_id)
+
+    async def mute(self) -> str:
+        """GPT-Live: ``session.input_audio.mute`` (the model hears silence)."""
+        self._live_only("mute")
+        return await self.send(live_builders.input_audio_mute(ids=_IDS))
+
+    async def unmute(self) -> str:
+        """GPT-Live: ``session.input_audio.unmute``."""
+        self._live_only("unmute")
+        return await self.send(live_builders.input_audio_unmute(ids=_IDS))
+
+    async def close_session(self, *, timeout: float | None = 30.0) -> CallStatus:
+        """GPT-Live: ``session.close`` ends the session for every connection; waits for the
+        server's ``session.closed`` (which ends this call) and returns the final status.
+
+        ``close()`` only detaches this observer; this ends the session itself.
+        """
+        self._live_only("close_session")
+        await self.send(live_builders.session_close(ids=_IDS))
+        return await self.wait_ended(timeout)
 
     # ------------------------------------------------------------------ tools
 
@@ -940,6 +1088,11 @@ class Call(_TransportSource):
         return register
 
     def _maybe_run_tool(self, event: dict[str, Any], etype: str) -> None:
+        if etype == "response.event":
+            call = function_call(event) if self._live else None
+            if call is not None and call.name in self._tool_handlers:
+                self._start_tool(call.name, call.call_id, call.arguments)
+            return
         if etype == "response.function_call_arguments.done":
             call_id, name, args = event.get("call_id"), event.get("name"), event.get("arguments")
         else:
@@ -1036,6 +1189,9 @@ class Call(_TransportSource):
                                 "use 'code', 'form' or 'handler'")
         if not isinstance(respond, bool):
             raise ToolCallError("respond", "expected True or False", "pass respond=True/False")
+        if self._live:
+            await self._live_tool_output(call_id, output, respond, by)
+            return
         rec = self.state.tool_calls.get(call_id)
         if rec is None:
             # Tool call ids are server-made and opaque: looked up, never checked by shape; an
@@ -1081,6 +1237,47 @@ class Call(_TransportSource):
         await self.send(builders.response_create(ids=_IDS))
 
 
+    async def _live_tool_output(self, call_id: str, output: Any, respond: bool, by: str
+                                ) -> None:
+        # GPT-Live: response.item.create with the function_call_output, then, after the
+        # delegation's last pending call, one response.create (live-protocol.md §7.3).
+        tracker = self._delegations
+        if not tracker.is_pending(call_id):
+            if call_id in self._answered:
+                raise ToolCallError("call_id", f"{call_id!r} was already answered",
+                                    "answer each tool call once")
+            raise ToolCallError("call_id", f"{shown_id(call_id)} is not a pending tool call "
+                                "of this session", "use an id from a response.event "
+                                "function_call (call_…)")
+        if not isinstance(output, str):
+            try:
+                output = json.dumps(output, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ToolCallError("output", f"not JSON-serialisable ({exc})",
+                                    "pass a string or plain dict/list values, "
+                                    "without NaN or Infinity") from None
+        ev = live_builders.function_call_output(call_id, output, ids=_IDS)
+        self._check_live()
+        self._answered.add(call_id)
+        try:
+            await self._send_event(ev)
+        except BaseException:
+            self._answered.discard(call_id)
+            raise
+        delegation = tracker.delegation_of_call(call_id)
+        last = tracker.answered(call_id)
+        self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
+        if respond and last:
+            if tracker.is_active(delegation):
+                # results went out before the backend response finished: continue it only
+                # once it has (the order seen on the wire, live-protocol.md §7.3)
+                await self.wait_for("response.event", lambda e: e.get("delegation_id") == (
+                    delegation) and isinstance(e.get("event"), dict) and e["event"].get(
+                    "type") in ("response.completed", "response.incomplete",
+                                "response.failed"), timeout=self.handler_timeout)
+            await self.send(live_builders.response_create(ids=_IDS))
+
+
 class _BadArguments(Exception):
     pass
 
@@ -1107,6 +1304,7 @@ async def attach(
     connect_timeout: float = 30.0,
     events_maxsize: int = 10_000,
     transport: Transport | None = None,
+    api: str | None = None,
 ) -> Call:
     """Attach to a live call's sideband and return the ``Call`` (live, or ended with a reason).
 
@@ -1125,10 +1323,12 @@ async def attach(
         transport: where the frames come from instead of the sideband socket, e.g. a
             ``rtwidgets.MemoryTransport`` to test your handlers with scripted frames; no
             client is made then (``reconnect`` does not apply). One transport per call.
+        api: ``"realtime"`` or ``"live"``; by default the id decides (``rtc_…`` Realtime,
+            ``live_…`` GPT-Live, whose sideband is ``client.live.sideband.connect``).
     """
-    # 'rtc_' and a safe tail (protocol/ids.py); the value is never echoed: people paste API
-    # keys here, and errors get saved in notebooks.
-    check_call_id(call_id, "call_id")
+    # 'rtc_'/'live_' and a safe tail (protocol/ids.py); the value is never echoed: people
+    # paste API keys here, and errors get saved in notebooks.
+    which = _api_for(call_id, api)
     if audio not in ("dropped", "kept"):
         raise ValidationError("audio", f"{audio!r} is not an option", "use 'dropped' or 'kept'")
     if not isinstance(redact_transcripts, bool):
@@ -1190,11 +1390,31 @@ async def attach(
         await previous.close("replaced by a new attachment to the same call")
     if transport is None:
         assert client is not None
-        transport = LiveTransport(client, call_id, reconnect=policy)
+        transport = (LiveSessionTransport(client, call_id, reconnect=policy) if which == "live"
+                     else LiveTransport(client, call_id, reconnect=policy))
     call = Call(call_id, transport, capture=path, audio=audio,
                 redact_transcripts=redact_transcripts, handler_timeout=float(handler_timeout),
-                events_maxsize=events_maxsize, client=client, owns_client=owns)
+                events_maxsize=events_maxsize, client=client, owns_client=owns, api=which)
     _ATTACHED[call_id] = call
     call.start()
     await call.wait_connected(connect_timeout)
     return call
+
+
+def _api_for(call_id: object, api: object) -> ApiName:
+    """Which API ``call_id`` is attached with: ``api`` when given, else the id's prefix."""
+    if api is None:
+        which = api_of_id(call_id)
+        if which is not None:
+            return which
+        if isinstance(call_id, str) and call_id.startswith("live_"):
+            check_live_session_id(call_id, "call_id")
+        check_call_id(call_id, "call_id")  # raises: the id is neither
+        return "realtime"  # pragma: no cover - check_call_id raised
+    if api not in ("realtime", "live"):
+        raise ValidationError("api", "expected 'realtime' or 'live'",
+                              "pass api='live' for a GPT-Live session, api='realtime' for a "
+                              "Realtime call, or leave it out to decide by the id",
+                              code="invalid_value" if isinstance(api, str) else "invalid_type")
+    check_opaque_id(call_id, "call_id")
+    return "live" if api == "live" else "realtime"

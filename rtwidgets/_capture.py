@@ -38,6 +38,7 @@ from typing import Any, Final, overload
 
 from rtwidgets._version import __version__
 from rtwidgets.protocol.catalog import AUDIO_PAYLOAD_FIELDS, CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES
+from rtwidgets.protocol.live import catalog as live_catalog
 
 __all__ = [
     "BAD_FRAME_TYPE",
@@ -85,6 +86,14 @@ _REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
     "conversation.item.input_audio_transcription.delta": ("delta",),
     "conversation.item.input_audio_transcription.completed": ("transcript",),
     "conversation.item.input_audio_transcription.segment": ("text",),
+}
+# GPT-Live: the caller's and the agent's spoken text, and the text we append.
+_LIVE_REDACT_TOP: Final[dict[str, tuple[str, ...]]] = {
+    "session.input_transcript.delta": ("delta",),
+    "session.output_transcript.delta": ("delta",),
+    "session.instructions.append": ("content",),
+    "session.thinking.append": ("content",),
+    "session.commentary.append": ("content",),
 }
 _REDACT_KEYS: Final = frozenset({"transcript", "text"})
 _NEWLINES: Final = re.compile(rb"[\r\n]")
@@ -134,12 +143,17 @@ def make_header(
     audio: str = "dropped",
     redact_transcripts: bool = False,
     created_at: float | None = None,
+    api: str = "realtime",
 ) -> dict[str, Any]:
-    """The header line of a capture (line 1), as docs/capture-format.md describes it."""
+    """The header line of a capture (line 1), as docs/capture-format.md describes it.
+
+    ``api``: ``"realtime"`` or ``"live"``; a capture without the field reads as Realtime.
+    """
     return {
         "format": CAPTURE_FORMAT,
         "version": CAPTURE_VERSION,
         "call_id": call_id,
+        "api": api,
         "created_at": time.time() if created_at is None else created_at,
         "transport": transport,
         "source": source,
@@ -226,11 +240,13 @@ def _find_string_value(raw: bytes, key: str, value: str, start: int = 0) -> tupl
     return None
 
 
-def _blank_audio(raw: bytes, event: dict[str, Any], etype: str) -> tuple[bytes, dict[str, int]]:
+def _blank_audio(raw: bytes, event: dict[str, Any], etype: str,
+                 fields: Mapping[str, str] = AUDIO_PAYLOAD_FIELDS,
+                 ) -> tuple[bytes, dict[str, int]]:
     """Blank audio payloads in ``raw`` and ``event``; returns the new raw and ``dropped``."""
     dropped: dict[str, int] = {}
     spans: list[tuple[int, int, str, str]] = []  # (start, end, dropped key, field)
-    field = AUDIO_PAYLOAD_FIELDS.get(etype)
+    field = fields.get(etype)
     holders: list[tuple[dict[str, Any], str, str]] = []
     if field is not None:
         holders.append((event, field, field))
@@ -271,7 +287,8 @@ def _blank_audio(raw: bytes, event: dict[str, Any], etype: str) -> tuple[bytes, 
     return bytes(out), dropped
 
 
-def _redact(event: dict[str, Any], etype: str) -> int:
+def _redact(event: dict[str, Any], etype: str,
+            top: Mapping[str, tuple[str, ...]] = _REDACT_TOP) -> int:
     """Replace transcript strings in ``event`` in place; returns how many were replaced."""
     n = 0
 
@@ -282,7 +299,7 @@ def _redact(event: dict[str, Any], etype: str) -> int:
             holder[key] = f"[redacted {len(value)} chars]"
             n += 1
 
-    for key in _REDACT_TOP.get(etype, ()):
+    for key in top.get(etype, ()):
         mark(event, key)
 
     def walk_item(item: Any) -> None:
@@ -314,16 +331,26 @@ class FrameEncoder:
 
     ``encode(direction, raw, t, m)`` returns ``(line, event, type, flags)`` where ``event`` is
     the parsed dict (audio blanked, transcripts intact) and ``flags`` the flag bits. It never
-    raises on a bad frame.
+    raises on a bad frame. ``api`` (``"realtime"``/``"live"``) picks the catalog: which types
+    are known, which fields hold audio, which hold transcript text.
     """
 
-    __slots__ = ("_blank_types", "_order", "audio_kept", "redact", "seq")
+    __slots__ = ("_audio_fields", "_blank_types", "_known", "_order", "_redact_top",
+                 "_redactable", "audio_kept", "redact", "seq")
 
-    def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False) -> None:
+    def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False,
+                 api: str = "realtime") -> None:
         if audio not in ("dropped", "kept"):
             raise ValueError(f"audio: {audio!r} is not an option. Fix: use 'dropped' or 'kept'")
         self.audio_kept = audio == "kept"
+        live = api == "live"
+        self._known = _LIVE_KNOWN if live else _KNOWN
+        self._audio_fields: Mapping[str, str] = (
+            live_catalog.AUDIO_PAYLOAD_FIELDS if live else AUDIO_PAYLOAD_FIELDS)
+        self._redact_top = _LIVE_REDACT_TOP if live else _REDACT_TOP
+        self._redactable = frozenset(_LIVE_REDACT_TOP) if live else _REDACTABLE
         self._blank_types: frozenset[str] = frozenset() if self.audio_kept else frozenset(
+            self._audio_fields) if live else frozenset(
             (*AUDIO_PAYLOAD_FIELDS, "conversation.item.retrieved"))
         self.redact = bool(redact_transcripts)
         self.seq = 0
@@ -369,17 +396,17 @@ class FrameEncoder:
         flags = 0
         dropped = None
         if etype in self._blank_types:
-            data, dropped = _blank_audio(data, event, etype)
+            data, dropped = _blank_audio(data, event, etype, self._audio_fields)
             if dropped:
                 flags = F_AUDIO
-        if etype in _KNOWN:
+        if etype in self._known:
             if direction == "in" and self._order.check(etype, event):
                 flags |= F_OOO
         elif not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
-        if self.redact and etype in _REDACTABLE:
+        if self.redact and etype in self._redactable:
             red = json.loads(data)
-            if _redact(red, etype):
+            if _redact(red, etype, self._redact_top):
                 data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
         if "\n" in text or "\r" in text:
             data = _NEWLINES.sub(b" ", data)
@@ -414,6 +441,8 @@ class FrameEncoder:
 
 
 _KNOWN: Final = frozenset((*SERVER_EVENT_TYPES, *CLIENT_EVENT_TYPES))
+_LIVE_KNOWN: Final = frozenset((*live_catalog.SERVER_EVENT_TYPES,
+                                *live_catalog.CLIENT_EVENT_TYPES))
 _REDACTABLE: Final = frozenset(
     t for t in _KNOWN
     if t in _REDACT_TOP or t.startswith(("conversation.item.", "response.output_item.",
@@ -627,7 +656,8 @@ class CaptureWriter:
                 self._fd = None
 
 
-def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck) -> int:
+def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck,
+                      known: frozenset[str] = _KNOWN) -> int:
     flags = F_HUGE if line_len > HUGE_FRAME_BYTES else 0
     if "bad" in rec or "frame" not in rec:
         return flags | F_BAD
@@ -637,7 +667,7 @@ def _flags_for_record(rec: Mapping[str, Any], line_len: int, order: _OrderCheck)
         return flags | F_BAD
     if "dropped" in rec:
         flags |= F_AUDIO
-    if etype not in _KNOWN:
+    if etype not in known:
         if not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
     elif rec.get("dir") == "in" and order.check(etype, frame):
@@ -692,6 +722,8 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
     header = _checked_header(lines[0], p)
     store = FrameStore()
     order = _OrderCheck()
+    # A capture's types are known by its API's catalog (no "api": a Realtime capture).
+    known = _LIVE_KNOWN if header.get("api") == "live" else _KNOWN
     skipped = 0
     last = len(lines) - 1
     for i in range(1, len(lines)):
@@ -706,6 +738,6 @@ def read_capture(path: str | os.PathLike[str]) -> tuple[dict[str, Any], FrameSto
             if i < last:
                 skipped += 1
             continue
-        store.append(line + b"\n", _flags_for_record(rec, len(line), order))
+        store.append(line + b"\n", _flags_for_record(rec, len(line), order, known))
     header["skipped_lines"] = skipped
     return header, store

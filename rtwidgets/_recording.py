@@ -47,7 +47,8 @@ log = logging.getLogger("rtwidgets.recording")
 
 #: What a ``Call`` can do that a replay cannot; reaching for one raises ``ReplayReadOnlyError``.
 _LIVE_ACTIONS = frozenset({"send", "update_session", "send_tool_output", "cancel_response",
-                           "tool", "hangup"})
+                           "tool", "hangup", "append_instructions", "append_thinking",
+                           "append_commentary", "mute", "unmute", "close_session"})
 
 
 class Recording(CallSource):
@@ -58,6 +59,8 @@ class Recording(CallSource):
         self.path = path
         self.header = header
         self.call_id: str = str(header.get("call_id", ""))
+        #: Which API the capture recorded; captures written before the field read as Realtime.
+        self.api: str = str(header.get("api") or "realtime")
         self.transport_kind = header.get("transport") or _transport_kind(self.call_id)
         self.options: dict[str, Any] = dict(header.get("options") or {})
         self._store = store
@@ -135,7 +138,7 @@ class Replay(_TransportSource):
         self.recording = recording
         self._replay = ReplayTransport(recording.frames(), speed=speed, paused=paused)
         self._reset_listeners: list[Callable[[], Any]] = []
-        super().__init__(recording.call_id, self._replay, capture=None)
+        super().__init__(recording.call_id, self._replay, capture=None, api=recording.api)
 
     def on_reset(self, callback: Callable[[], Any]) -> Callable[[], None]:
         """Call ``callback()`` whenever a backward seek cleared the frames and the state.

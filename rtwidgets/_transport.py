@@ -11,7 +11,10 @@ frames and a handler of client events, no socket, so users test their own tool h
 notebooks with ``attach(call_id, transport=MemoryTransport(...))``.
 
 ``LiveTransport`` goes through the official SDK (``client.realtime.connect(call_id=…)``), which
-knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``. Reconnection is
+knows the URL, auth and headers, and reads raw frames with ``recv_bytes()``;
+``LiveSessionTransport`` is the same machinery (one shared base) on a GPT-Live session's
+sideband (``client.live.sideband.connect(session_id=…)``), where the server's
+``session.closed`` is final too. Reconnection is
 ours, not the SDK's (``on_reconnecting`` is left unset), because the SDK's reconnect is
 invisible from ``recv_bytes`` (no gap to record) and replays its send queue after a
 reconnect, which could send a client event twice.
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 __all__ = [
+    "LiveSessionTransport",
     "LiveTransport",
     "MemoryTransport",
     "ReconnectPolicy",
@@ -239,22 +243,21 @@ class _Refused(Exception):
     """The handshake was refused for good (reason in args[0])."""
 
 
-class LiveTransport:
-    """The sideband socket of one call, through the openai SDK, with our own reconnection.
-
-    Args:
-        client: an ``openai.AsyncOpenAI``; its ``base_url``/``websocket_base_url`` decide where
-            to connect (the real API or the emulator).
-        call_id: the call to attach to.
-        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+class _SdkSideband:
+    """What both APIs' sideband sockets share: the SDK handshake's refusals, our reconnect
+    policy, final-is-final (fatal errors, refusing closes, the server ending the session),
+    sending while down refused. A subclass says only how to open the socket (``_manager``)
+    and what it attaches to (``target``, shown in reprs and reasons).
     """
 
+    _kind = "sideband"
+
     def __init__(
-        self, client: AsyncOpenAI, call_id: str, *, reconnect: ReconnectPolicy | None = None,
+        self, client: AsyncOpenAI, target: str, *, reconnect: ReconnectPolicy | None = None,
         websocket_options: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
-        self.call_id = call_id
+        self.call_id = target
         self.reconnect = reconnect
         self._ws_options = dict(websocket_options or {})
         self._conn: Any = None
@@ -266,6 +269,12 @@ class LiveTransport:
         # says the call cannot go on, the reason the transport ends with.
         self._last_error: str | None = None
         self._fatal: str | None = None
+        # Set when a frame said the session is over (GPT-Live's session.closed): the
+        # transport ends after that frame, whatever close follows, and never reconnects.
+        self._final: str | None = None
+
+    def _manager(self) -> Any:
+        raise NotImplementedError
 
     @property
     def closed_reason(self) -> str | None:
@@ -277,7 +286,7 @@ class LiveTransport:
 
     def __repr__(self) -> str:
         state = "connected" if self._conn is not None else (self._closed_reason or "idle")
-        return f"<LiveTransport {self.call_id} {state}>"
+        return f"<{type(self).__name__} {self.call_id} {state}>"
 
     async def send(self, text: str) -> None:
         conn = self._conn
@@ -307,6 +316,12 @@ class LiveTransport:
         if fatal and self._fatal is None:
             self._fatal = text
 
+    def session_ended(self, reason: str) -> None:
+        """The ``Call`` saw the server end the session (GPT-Live ``session.closed``): the
+        transport stops after the current frame and ends with ``reason``; no reconnect."""
+        if self._final is None:
+            self._final = _scrub(safe_text(reason), self._secrets)
+
     async def close(self) -> None:
         self._closing = True
         if self._closed_reason is None:
@@ -320,10 +335,7 @@ class LiveTransport:
         from websockets.exceptions import InvalidStatus
 
         policy = self.reconnect or ReconnectPolicy()
-        manager = self._client.realtime.connect(
-            call_id=self.call_id, max_retries=0,
-            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
-        )
+        manager = self._manager()
         try:
             return await asyncio.wait_for(manager.enter(), policy.handshake_timeout)
         except InvalidStatus as exc:
@@ -442,7 +454,7 @@ class LiveTransport:
                     recv = conn.recv_bytes
                     # A fatal server error (reported by the Call from inside on_frame) ends
                     # the loop after its frame: no need to wait for the server's close.
-                    while self._fatal is None:
+                    while self._fatal is None and self._final is None:
                         on_frame(await recv())
                 except ConnectionClosed as exc:
                     self._conn = None
@@ -474,7 +486,11 @@ class LiveTransport:
                     await asyncio.sleep(policy.delay(attempt))
                 else:
                     self._conn = None
-                    self._end_refused("", on_notice)
+                    if self._fatal is not None:
+                        self._end_refused("", on_notice)
+                    else:
+                        self._closed_reason = self._final
+                        on_notice(TransportNotice("ended", self._final or "", time.monotonic()))
                     with contextlib.suppress(BaseException):
                         await asyncio.wait_for(conn.close(), 2.0)
                     return
@@ -483,6 +499,74 @@ class LiveTransport:
             if conn is not None:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(conn.close(), 2.0)
+
+
+class LiveTransport(_SdkSideband):
+    """The Realtime sideband of one call, through the openai SDK, with our own reconnection.
+
+    Args:
+        client: an ``openai.AsyncOpenAI``; its ``base_url``/``websocket_base_url`` decide where
+            to connect (the real API or the emulator).
+        call_id: the call to attach to.
+        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+    """
+
+    def __init__(
+        self, client: AsyncOpenAI, call_id: str, *, reconnect: ReconnectPolicy | None = None,
+        websocket_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(client, call_id, reconnect=reconnect,
+                         websocket_options=websocket_options)
+
+    def _manager(self) -> Any:
+        return self._client.realtime.connect(
+            call_id=self.call_id, max_retries=0,
+            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
+        )
+
+
+class LiveSessionTransport(_SdkSideband):
+    """The GPT-Live sideband of one session (``/v1/live/sessions/{id}/attach``), through the
+    SDK's ``client.live.sideband.connect(session_id=…)``, with the same reconnection,
+    refusals and final-is-final as ``LiveTransport`` (live-protocol.md §2.2-2.3).
+
+    The SDK's own reconnect stays off (``on_reconnecting`` unset): ours records the gap.
+    ``session.closed`` ends the transport (the ``Call`` reports it through
+    ``session_ended``): a closed Live session never comes back, so there is no reconnect
+    after it, whatever close code follows.
+
+    Args:
+        client: an ``openai.AsyncOpenAI``.
+        session_id: the ``live_…`` session to attach to (percent-encoded by the SDK).
+        reconnect: a ``ReconnectPolicy``, or ``None`` to end at the first drop.
+        graceful_close: sent as the ``graceful_close`` query when given (the SDK omits it
+            when ``None``): opt in to the server's graceful closing handshake.
+    """
+
+    _kind = "live sideband"
+
+    def __init__(
+        self, client: AsyncOpenAI, session_id: str, *,
+        reconnect: ReconnectPolicy | None = None, graceful_close: bool | None = None,
+        websocket_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(client, session_id, reconnect=reconnect,
+                         websocket_options=websocket_options)
+        self.graceful_close = graceful_close
+
+    @property
+    def session_id(self) -> str:
+        return self.call_id
+
+    def _manager(self) -> Any:
+        extra: dict[str, Any] = {}
+        if self.graceful_close is not None:
+            extra["graceful_close"] = self.graceful_close
+        return self._client.live.sideband.connect(
+            session_id=self.call_id, max_retries=0,
+            websocket_connection_options=self._ws_options,  # type: ignore[arg-type]
+            **extra,
+        )
 
 
 class ReplayTransport:
@@ -747,6 +831,7 @@ class MemoryTransport:
         self._started = False
         self._closed_reason: str | None = None
         self._fatal: str | None = None
+        self._final: str | None = None
         self._feeder: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -808,6 +893,12 @@ class MemoryTransport:
         """Same hook as the live transport: a fatal server error ends the call after it."""
         if fatal and self._fatal is None:
             self._fatal = safe_text(text)
+
+    def session_ended(self, reason: str) -> None:
+        """Same hook as the live transports: the server ended the session (GPT-Live
+        ``session.closed``); the call ends after that frame."""
+        if self._final is None:
+            self._final = safe_text(reason)
 
     # ------------------------------------------------------------------ Transport
 
@@ -929,6 +1020,9 @@ class MemoryTransport:
                             from rtwidgets.protocol.fatal import REFUSED_PREFIX
 
                             self._end(f"{REFUSED_PREFIX}{self._fatal}", on_notice)
+                            return
+                        if self._final is not None:
+                            self._end(self._final, on_notice)
                             return
                 finally:
                     if done is not None and not done.done():

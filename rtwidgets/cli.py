@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -215,6 +216,7 @@ async def _load(emu: Any, n: int, rate: float, timeout: float, stop: asyncio.Eve
 
 async def _run(args: argparse.Namespace) -> int:
     from rtwidgets.emulator import Emulator, FaultError, ScenarioError
+    from rtwidgets.emulator._server import tune_gc_for_serving
 
     load = getattr(args, "load", None)
     if load is None and (getattr(args, "rate", None) is not None
@@ -244,6 +246,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"rtwidgets emulator: cannot listen on {args.host}:{args.port} ({err.strerror}). "
               "Fix: pick another --port, or --port 0 for any free port", file=sys.stderr)
         return 2
+    # The emulator has the process to itself: keep the GC's full collections short.
+    frozen = tune_gc_for_serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -268,6 +272,8 @@ async def _run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await emu.close()
+        if frozen:
+            gc.unfreeze()
         print("rtwidgets emulator stopped", flush=True)
     return 0
 

@@ -45,6 +45,7 @@ EXPECTED = [
     "analyze",
     "attach",
     "create_call",
+    "event_sequence",
     "hangup",
     "load",
     "load_many",

@@ -17,6 +17,7 @@ from ._analysis import Analysis, analyze
 from ._cost import cost_frame, load_prices
 from ._many import Many, load_many, to_parquet
 from ._plots import latency_plot, timeline_plot
+from ._sequence import EventSequence, event_sequence
 from ._source import FrameSource, as_source
 from ._summary import Summary, summary
 from ._tables import (
@@ -32,6 +33,7 @@ from ._tables import (
 
 __all__ = [
     "Analysis",
+    "EventSequence",
     "FrameSource",
     "Many",
     "Summary",
@@ -39,6 +41,7 @@ __all__ = [
     "as_source",
     "cost_frame",
     "errors_frame",
+    "event_sequence",
     "events_frame",
     "gaps_frame",
     "latency_plot",

@@ -10,6 +10,16 @@ the ground truth other layers test against: a record of every event sent (with t
 the sockets it reached, its call time ``call_ms`` and, for timed events, ``scheduled_t``, the
 wall time it was due) and received.
 
+The record is compact because it lives as long as the emulator: a sent event is kept as the
+wire text that went out (what the socket got, byte for byte, even if the core later changes a
+dict it shared) and parsed only when someone reads the record (``record()``, the control
+API). Each entry is a plain tuple of strings, numbers and ``None``: CPython's cyclic GC stops
+tracking such tuples after their first young collection, so a million records add nothing to
+a full collection. Kept as nested dicts they did: at 1,000 concurrent calls the gen-2
+collections walking them paused the loop 100-900 ms and every event due meanwhile went out
+that late (benchmarks/emulator_capacity.py). When a call ends, its sockets drop their aiohttp
+objects, and the call keeps only what the control API and ``emu.call()`` read.
+
 A late loop (a loaded machine) sends the same events, later: the core computes each one at
 the call time it was due. So the output of a seeded call does not depend on speed or load,
 only on the client events and the call time they arrive at (architecture rule 7).
@@ -22,7 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +51,68 @@ from .core.outputs import Out
 from .core.realtime import CallStatus, CoreOptions, RealtimeSession
 
 __all__ = ["CallStatus", "EmulatedCall", "EmulatorOptions"]
+
+# One record entry, as a plain tuple (see the module docstring for why), by direction:
+#   ("sent", seq, t, call_ms, text, sockets, sent_t, scheduled_t, fault, is_raw)
+#     text: the wire text; is_raw: it was a ``raw`` frame (not JSON: ``event`` is None);
+#     sockets: the ids of the sockets it reached, joined by "," (a string, not a tuple:
+#     an inner tuple can keep the outer one tracked); sent_t: None while the send is under way.
+#   ("received", seq, t, call_ms, socket, text, raw)
+#     text: the event as compact JSON (None when the frame was not JSON; then ``raw``).
+#   ("meta", seq, t, call_ms, event)      call_ms None for a note of the shell's own
+#     (meta events are few and small: the dict is kept as is).
+Record = tuple[Any, ...]
+
+
+def _text_frame(text: str) -> bytes:
+    """One final, unmasked WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+    payload = text.encode("utf-8")
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    return header + payload
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def decode_record(rec: Record) -> dict[str, Any]:
+    """One record entry in the documented shape (``Emulator.record``): a fresh dict."""
+    direction, seq, t, call_ms = rec[0], rec[1], rec[2], rec[3]
+    entry: dict[str, Any] = {"direction": direction, "t": t}
+    if direction == "sent":
+        _, _, _, _, text, sockets, sent_t, scheduled_t, fault, is_raw = rec
+        entry["call_ms"] = call_ms
+        entry["event"] = None if is_raw else json.loads(text)
+        entry["sockets"] = sockets.split(",") if sockets else []
+        if scheduled_t is not None:
+            entry["scheduled_t"] = scheduled_t
+        if fault is not None:
+            entry["fault"] = fault
+        if is_raw:
+            entry["raw"] = text
+        entry["seq"] = seq
+        if sent_t is not None:
+            entry["sent_t"] = sent_t
+        return entry
+    if direction == "received":
+        _, _, _, _, socket, text, raw = rec
+        entry["call_ms"] = call_ms
+        entry["socket"] = socket
+        entry["event"] = _loads(text)
+        if raw is not None:
+            entry["raw"] = raw
+    else:
+        if call_ms is not None:
+            entry["call_ms"] = call_ms
+        entry["event"] = rec[4]
+    entry["seq"] = seq
+    return entry
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
@@ -71,8 +145,8 @@ class EmulatorOptions:
 @dataclass
 class _Socket:
     id: str
-    ws: web.WebSocketResponse
-    request: web.Request
+    ws: web.WebSocketResponse | None      # None once the socket's handler is done
+    request: web.Request | None
     opened_t: float
     closed_t: float | None = None
     close_reason: str | None = None
@@ -115,7 +189,8 @@ class EmulatedCall:
             call_id=call_id, transport=transport, scenario=scenario, session=session,
             options=options.core(), ids=ids, rng=rng, hold_until_attached=hold_until_attached,
         ), faults)
-        self.records: list[dict[str, Any]] = []
+        #: The record, as compact tuples (``decode_record``; read it with ``record()``).
+        self.records: list[Record] = []
         self.sockets: dict[str, _Socket] = {}
         self.socket_log: list[_Socket] = []
         self.created_t = time.monotonic()
@@ -251,7 +326,7 @@ class EmulatedCall:
                     sock.close_request.set_result((code, reason[:120]))
         else:
             for sock in socks:
-                transport = sock.request.transport
+                transport = sock.request.transport if sock.request is not None else None
                 if transport is not None:
                     transport.abort()
 
@@ -282,33 +357,45 @@ class EmulatedCall:
             self._record_meta("socket_closed", {"socket": sock.id, "reason": reason})
 
     def detach(self, sock: _Socket, reason: str = "client closed") -> None:
+        """The socket's handler is done with it: detach it (if still attached) and let go of
+        its aiohttp request and response, which the socket log has no use for."""
         self._detach(sock, reason)
+        sock.ws = None
+        sock.request = None
 
     # ------------------------------------------------------------------ record + send
 
-    def _record(self, entry: dict[str, Any]) -> None:
-        entry["seq"] = self._seq
+    def _next_seq(self) -> int:
+        seq = self._seq
         self._seq += 1
-        self.records.append(entry)
+        return seq
 
     def _record_meta(self, kind: str, data: dict[str, Any]) -> None:
-        self._record({"direction": "meta", "t": time.monotonic(),
-                      "event": {"type": f"emulator.{kind}", **data}})
+        self.records.append(("meta", self._next_seq(), time.monotonic(), None,
+                             {"type": f"emulator.{kind}", **data}))
 
     async def _dispatch(self, outs: list[Out]) -> None:
-        for out in outs:
+        i = 0
+        while i < len(outs):
+            out = outs[i]
             if out.kind == "event":
-                await self._send(out)
-            elif out.kind == "received":
-                entry: dict[str, Any] = {"direction": "received", "t": time.monotonic(),
-                                         "call_ms": out.at, "socket": out.only,
-                                         "event": out.event}
-                if out.raw is not None:
-                    entry["raw"] = out.raw
-                self._record(entry)
+                # Events that follow one another in one step go out together.
+                j = i + 1
+                while j < len(outs) and outs[j].kind == "event":
+                    j += 1
+                await self._send(outs[i:j])
+                i = j
+                continue
+            i += 1
+            if out.kind == "received":
+                # any JSON value a client sent (parsed by the core), as compact JSON
+                text = json.dumps(out.event, separators=(",", ":")) if out.raw is None \
+                    else None
+                self.records.append(("received", self._next_seq(), time.monotonic(), out.at,
+                                     out.only, text, out.raw))
             elif out.kind == "meta":
-                self._record({"direction": "meta", "t": time.monotonic(), "call_ms": out.at,
-                              "event": out.meta})
+                self.records.append(("meta", self._next_seq(), time.monotonic(), out.at,
+                                     out.meta))
             elif out.kind == "close":
                 self._close_sockets(out.reason, close_frame=out.close_frame is not False,
                                     code=out.code)
@@ -321,31 +408,62 @@ class EmulatedCall:
                     self._wake.set_result(None)
                 self._on_end(self)
 
-    async def _send(self, out: Out) -> None:
-        text = out.text()
-        targets = [self.sockets[out.only]] if out.only in self.sockets else (
-            [] if out.only is not None else list(self.sockets.values()))
-        entry: dict[str, Any] = {"direction": "sent", "t": time.monotonic(), "call_ms": out.at,
-                                 "event": out.event, "sockets": []}
-        if out.timed and self._origin is not None:
-            entry["scheduled_t"] = self._wall(out.at)
-        if out.fault is not None:
-            entry["fault"] = out.fault
-        if out.raw is not None:
-            entry["raw"] = out.raw
-        self._record(entry)
-        for sock in targets:
-            if sock.ws.closed or sock.id not in self.sockets:
+    async def _send(self, events: list[Out]) -> None:
+        """Send events that are due together: record each, then write each socket's frames.
+
+        Several frames for one socket go out in one write (one syscall instead of one per
+        frame) when the socket is idle and uncompressed; otherwise, and for a single frame,
+        aiohttp's own ``send_str`` (which compresses and waits for a slow reader).
+        """
+        t = time.monotonic()
+        pending: list[tuple[int, Out, str, float | None]] = []
+        per_socket: dict[str, list[int]] = {}
+        for k, out in enumerate(events):
+            text = out.text()
+            scheduled = self._wall(out.at) if out.timed and self._origin is not None else None
+            seq = self._next_seq()
+            # In the record from now (sockets still empty): a reader during a slow send sees it.
+            self.records.append(("sent", seq, t, out.at, text, "", None, scheduled, out.fault,
+                                 out.raw is not None))
+            pending.append((len(self.records) - 1, out, text, scheduled))
+            if out.only is None:
+                for sock_id in self.sockets:
+                    per_socket.setdefault(sock_id, []).append(k)
+            elif out.only in self.sockets:
+                per_socket.setdefault(out.only, []).append(k)
+        reached: list[list[str]] = [[] for _ in events]
+        for sock_id, ks in per_socket.items():
+            sock = self.sockets.get(sock_id)
+            ws = sock.ws if sock is not None else None
+            if sock is None or ws is None or ws.closed:
                 continue
-            try:
-                await sock.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                self._detach(sock, "send failed")
+            transport = sock.request.transport if sock.request is not None else None
+            if (len(ks) > 1 and not ws.compress and transport is not None
+                    and not transport.is_closing()
+                    and transport.get_write_buffer_size() == 0):
+                transport.write(b"".join(_text_frame(pending[k][2]) for k in ks))
+                for k in ks:
+                    reached[k].append(sock_id)
                 continue
-            entry["sockets"].append(sock.id)
-        entry["sent_t"] = time.monotonic()
+            for k in ks:
+                if ws.closed or sock_id not in self.sockets:
+                    break
+                try:
+                    await ws.send_str(pending[k][2])
+                except (ConnectionError, RuntimeError):
+                    self._detach(sock, "send failed")
+                    break
+                reached[k].append(sock_id)
+        for (index, out, text, scheduled), sockets in zip(pending, reached, strict=True):
+            seq = self.records[index][1]
+            self.records[index] = ("sent", seq, t, out.at, text, ",".join(sockets),
+                                   time.monotonic(), scheduled, out.fault, out.raw is not None)
 
     # ------------------------------------------------------------------ reporting
+
+    def record(self) -> list[dict[str, Any]]:
+        """The record in its documented shape (``Emulator.record``), parsed now."""
+        return [decode_record(rec) for rec in self.records]
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able view of the call: status, sockets, the full record."""
@@ -354,5 +472,5 @@ class EmulatedCall:
             "status": self.status, "end_reason": self.end_reason, "scenario": self.scenario.name,
             "created_t": self.created_t,
             "sockets": [s.as_dict() for s in self.socket_log],
-            "records": self.records,
+            "records": self.record(),
         }

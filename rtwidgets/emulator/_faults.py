@@ -183,6 +183,10 @@ class FaultLayer:
         return self.advance(now) + self._rewrite(
             self.core.end(reason, now, close_frame=close_frame))
 
+    def refer(self, target_uri: str, now: float) -> list[Out]:
+        self.core.refer_check(target_uri)          # a bad target changes nothing
+        return self.advance(now) + self._rewrite(self.core.refer(target_uri, now))
+
     def inject(self, fault: Fault, now: float) -> list[Out]:
         """Apply ``fault`` now, or schedule it from now (``at_ms``/``every_ms``/``count``).
 

@@ -107,6 +107,9 @@ class VirtualCall:
             ids=ids, rng=rng, hold_until_attached=True), parsed_faults)
         #: Every event the sideband received so far (``{"raw": text}`` for a non-JSON frame).
         self.events: list[dict[str, Any]] = []
+        #: The emulator's notes on the call, as its record's meta entries (``{"type":
+        #: "emulator.call_transferred", …}``, ``emulator.caller_impatient`` …), with ``call_ms``.
+        self.notes: list[dict[str, Any]] = []
         #: Called with each event as the sideband receives it, with its call time.
         self.on_event: Callable[[dict[str, Any], float], None] | None = None
         self._unread: deque[dict[str, Any]] = deque()
@@ -169,6 +172,9 @@ class VirtualCall:
 
     def _collect(self, outs: list[Out]) -> None:
         for out in outs:
+            if out.kind == "meta":
+                self.notes.append({**out.meta, "call_ms": out.at})
+                continue
             if out.kind != "event" or not self._attached or out.only not in (None, "ws1"):
                 continue
             event = out.event if out.raw is None else {"raw": out.raw}
@@ -184,6 +190,20 @@ class VirtualCall:
             raise ConnectionError("the call has ended; its sideband is closed")
         when = self.now if at is None else max(float(at), self.now)
         self._collect(self.core.receive(event if isinstance(event, str) else dict(event), when))
+
+    def refer(self, target_uri: str, at: float | None = None) -> None:
+        """The app transfers the call (as ``POST …/refer`` would): the call ends ``referred``.
+
+        ``ValueError`` naming ``target_uri`` for a bad target or a call not connected.
+        """
+        when = self.now if at is None else max(float(at), self.now)
+        self._collect(self.core.refer(target_uri, when))
+
+    @property
+    def end_reason(self) -> str | None:
+        """Why the call ended (``caller_hangup``, ``referred`` …), None while it runs."""
+        reason: str | None = self.core.end_reason
+        return reason
 
     def step(self) -> bool:
         """Run the call to its next deadline; False when nothing more can happen by itself."""

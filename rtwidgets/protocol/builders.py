@@ -27,16 +27,15 @@ from .session import (
     _enum,
     _fail,
     _int,
-    _join,
     _list,
     _obj,
     _output_modalities,
     _str,
     _tool_rules,
-    _type_name,
     validate_session,
 )
-from .validation import KEYS, RESPONSE_ADAPTER, validate_with
+from .validation import KEYS, RESPONSE_ADAPTER, _join, validate_with
+from .validation import type_name as _type_name
 
 __all__ = [
     "MAX_ITEM_ID_LENGTH",

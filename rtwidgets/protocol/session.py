@@ -21,7 +21,8 @@ from typing import Any, Final
 
 from .errors import ErrorCode, ValidationError, did_you_mean, short
 from .ids import IdFactory
-from .validation import KEYS, SESSION_ADAPTERS, validate_with
+from .validation import KEYS, SESSION_ADAPTERS, _join, validate_with
+from .validation import type_name as _type_name
 
 __all__ = [
     "BUILTIN_VOICES",
@@ -90,31 +91,6 @@ _MCP_FIELDS: Final = (
 
 def _fail(path: str, problem: str, fix: str, code: ErrorCode = "invalid_value") -> ValidationError:
     return ValidationError(path, problem, fix, code=code)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    name = type(value).__name__
-    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
 
 
 def _obj(

@@ -762,7 +762,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                 "locked: the model has already produced audio, so the server will not "
                 "change the voice"
             )
-            if locked and "voice" not in self._unknown
+            if locked and "voice" not in self._unknown and self._live()
             else ""
         )
 
@@ -786,9 +786,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._mark_invalid(None)
         self.field_error.value = ""
         self.apply_button.disabled = self._applying or not self._live() or not changed
+        # A recording or replay offers no live-only action at all (issue 14): Apply and
+        # Revert are hidden there, not shown enabled-looking and then refused.
+        read_only = getattr(self.source, "read_only", False) is True
+        for button in (self.apply_button, self.revert_button):
+            button.layout.display = "none" if read_only else ""
         self.apply_button.tooltip = (
-            "read-only: a recording or replay cannot change the session"
-            if getattr(self.source, "read_only", False) is True else "")
+            "read-only: a recording or replay cannot change the session" if read_only else "")
         self._set_code(changed)
 
     @property

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rtwidgets.emulator import Emulator, ScenarioError, list_scenarios, load_scenario
+from rtwidgets.emulator import (
+    Emulator,
+    ScenarioError,
+    VirtualCall,
+    list_scenarios,
+    load_scenario,
+)
+from rtwidgets.emulator import run_scenario as vrun
 from rtwidgets.emulator._scenario import ToolReply, render_template
+from rtwidgets.emulator.core.outputs import dumps
+from rtwidgets.emulator.core.realtime import SEEDED_EPOCH
 
 from .conftest import FAST, open_sideband, types_of, validate_server_event
 
@@ -458,3 +468,338 @@ async def test_manual_commits_response_created_precedes_input_transcription(
             "conversation.item.input_audio_transcription.completed"
     for event in events:
         validate_server_event(event)
+
+
+# ---------------------------------------------------------------- scenarios worth teaching
+# Issue 12 item 4: each new scenario runs deterministically in virtual mode (twice, byte for
+# byte), its events validate against openai.types.realtime, and the SDK drives it once.
+
+NEW_SCENARIOS = ["parallel_tools", "tool_error", "silent_caller", "sip_transfer", "dtmf",
+                 "long_call", "french"]
+LOOKUP_ORDER = {"type": "function", "name": "lookup_order", "description": "Find an order.",
+                "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}},
+                               "required": ["order_id"], "additionalProperties": False}}
+STRICT_WEATHER = {**WEATHER_TOOL, "parameters": {**WEATHER_TOOL["parameters"],
+                                                 "required": ["city"],
+                                                 "additionalProperties": False}}
+
+
+def _outputs(result: Callable[[dict[str, Any]], dict[str, Any]]
+             ) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    """A virtual client that answers every function call of a response with ``result(args)``,
+    then asks for the follow-up."""
+    def client(event: dict[str, Any]) -> list[dict[str, Any]]:
+        if event["type"] != "response.done":
+            return []
+        calls = [o for o in event["response"]["output"] if o["type"] == "function_call"]
+        out: list[dict[str, Any]] = [
+            {"type": "conversation.item.create", "item": {
+                "type": "function_call_output", "call_id": c["call_id"],
+                "output": json.dumps(result(json.loads(c["arguments"])))}} for c in calls]
+        return [*out, {"type": "response.create"}] if calls else []
+    return client
+
+
+def _weather(args: dict[str, Any]) -> dict[str, Any]:
+    return {"temperature": {"Paris": 18, "London": 12}.get(args["city"], 0)}
+
+
+def _press_hash(event: dict[str, Any]) -> list[dict[str, Any]]:
+    # What an IVR app does: the model cannot hear keys, so the app asks it to answer.
+    if event["type"] == "input_audio_buffer.dtmf_event_received" and event["event"] == "#":
+        return [{"type": "response.create"}]
+    return []
+
+
+VIRTUAL_RUNS: dict[str, dict[str, Any]] = {
+    "parallel_tools": {"session": {"tools": [STRICT_WEATHER]},
+                       "client_script": _outputs(_weather), "reaction_ms": 120},
+    "tool_error": {"session": {"tools": [LOOKUP_ORDER]}, "reaction_ms": 120,
+                   "client_script": _outputs(lambda a: {"error": "database unavailable"})},
+    "silent_caller": {},
+    "sip_transfer": {"transport": "sip"},
+    "dtmf": {"transport": "sip", "client_script": _press_hash, "reaction_ms": 80},
+    "long_call": {},
+    "french": {"session_created_on_attach": True},
+}
+
+
+def _said(events: list[dict[str, Any]]) -> list[str]:
+    return [e["transcript"] for e in events
+            if e["type"] == "response.output_audio_transcript.done"]
+
+
+@pytest.mark.parametrize("name", NEW_SCENARIOS)
+def test_new_scenario_is_deterministic_and_validates(name: str) -> None:
+    assert name in list_scenarios()
+    events = vrun(name, seed=3, **VIRTUAL_RUNS[name])
+    again = vrun(name, seed=3, **VIRTUAL_RUNS[name])
+    assert [dumps(e) for e in events] == [dumps(e) for e in again]
+    assert [dumps(e) for e in events] != [dumps(e) for e in vrun(name, seed=4,
+                                                                  **VIRTUAL_RUNS[name])]
+    for event in events:
+        validate_server_event(event)
+    check_orderings([e for e in events if e["type"] != "input_audio_buffer.dtmf_event_received"])
+
+
+def test_parallel_tools_two_calls_in_one_response_follow_up_after_both() -> None:
+    events = vrun("parallel_tools", seed=3, **VIRTUAL_RUNS["parallel_tools"])
+    with_calls = [e["response"] for e in events if e["type"] == "response.done"
+                  and any(o["type"] == "function_call" for o in e["response"]["output"])]
+    assert len(with_calls) == 1
+    output = with_calls[0]["output"]
+    calls = [o for o in output if o["type"] == "function_call"]
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [
+        ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "London"})]
+    assert len({c["call_id"] for c in calls}) == 2
+    assert output[0]["type"] == "message"           # the lead-in comes first
+    assert _said(events)[1] == ("In Paris it is 18 degrees, and in London it is 12 "
+                                "degrees.")
+
+
+def test_parallel_tools_wait_for_every_output() -> None:
+    call = VirtualCall("parallel_tools", seed=3, session={"tools": [STRICT_WEATHER]})
+    done = call.until("response.done")
+    while not any(o["type"] == "function_call" for o in done["response"]["output"]):
+        done = call.until("response.done")
+    first, second = [o for o in done["response"]["output"] if o["type"] == "function_call"]
+    call.send({"type": "conversation.item.create", "item": {
+        "type": "function_call_output", "call_id": first["call_id"],
+        "output": '{"temperature": 18}'}})
+    call.send({"type": "response.create"})
+    early = call.until("response.output_audio_transcript.done")
+    # One output is not enough: the scripted follow-up is still owed.
+    assert "degrees" not in early["transcript"]
+    call.until("response.done")
+    call.send({"type": "conversation.item.create", "item": {
+        "type": "function_call_output", "call_id": second["call_id"],
+        "output": '{"temperature": 12}'}})
+    call.send({"type": "response.create"})
+    late = call.until("response.output_audio_transcript.done")
+    assert late["transcript"] == "In Paris it is 18 degrees, and in London it is 12 degrees."
+
+
+def test_parallel_tools_undeclared_tool_answers_without_calling() -> None:
+    events = vrun("parallel_tools", seed=3)
+    assert "response.function_call_arguments.done" not in types_of(events)
+    assert _said(events)[0] == "I can't look up live weather at the moment."
+
+
+def test_tool_error_the_follow_up_depends_on_the_output() -> None:
+    failed = vrun("tool_error", seed=3, **VIRTUAL_RUNS["tool_error"])
+    assert _said(failed)[1].startswith("I'm sorry, I couldn't look up order A1234")
+    ok = vrun("tool_error", seed=3, session={"tools": [LOOKUP_ORDER]}, reaction_ms=120,
+              client_script=_outputs(lambda a: {"status": "on its way"}))
+    assert _said(ok)[1] == "Your order A1234 is on its way."
+    # The function call and its arguments are the same; only the output differs.
+    args = [[e["arguments"] for e in run if e["type"] == "response.function_call_arguments.done"]
+            for run in (failed, ok)]
+    assert args[0] == args[1] == ['{"order_id": "A1234"}']
+
+
+def test_silent_caller_times_out_after_idle_timeout_ms() -> None:
+    call = VirtualCall("silent_caller", seed=3)
+    at: dict[str, list[float]] = defaultdict(list)
+    call.on_event = lambda event, t: at[event["type"]].append(t)
+    while call.next() is not None:
+        pass
+    events = call.events
+    kinds = types_of(events)
+    assert kinds.count("input_audio_buffer.timeout_triggered") == 1
+    i = kinds.index("input_audio_buffer.timeout_triggered")
+    timeout = events[i]
+    # Counted from the end of the greeting's playback, for the session's idle_timeout_ms.
+    assert timeout["audio_end_ms"] - timeout["audio_start_ms"] == 6000
+    assert timeout["audio_start_ms"] == int(at["output_audio_buffer.stopped"][0])
+    assert int(at["input_audio_buffer.timeout_triggered"][0]) == timeout["audio_end_ms"]
+    assert kinds[i + 1:i + 5] == ["input_audio_buffer.committed", "conversation.item.added",
+                                  "conversation.item.done", "response.created"]
+    assert events[i + 1]["item_id"] == timeout["item_id"] == events[i + 2]["item"]["id"]
+    assert "Hello? Are you still there?" in _said(events)
+    assert call.end_reason == "caller_hangup"
+
+
+def test_silent_caller_without_idle_timeout_nothing_fires() -> None:
+    quiet = {"audio": {"input": {"turn_detection": {"type": "server_vad",
+                                                    "idle_timeout_ms": None}}}}
+    events = vrun("silent_caller", seed=3, session=quiet)
+    assert "input_audio_buffer.timeout_triggered" not in types_of(events)
+    assert "Hello? Are you still there?" not in _said(events)
+    assert types_of(events).count("input_audio_buffer.committed") == 1
+
+
+def test_sip_transfer_refer_ends_the_call_referred() -> None:
+    call = VirtualCall("sip_transfer", seed=3, transport="sip")
+    said = call.until("response.output_audio_transcript.done")
+    said = call.until("response.output_audio_transcript.done")
+    assert "transferring" in said["transcript"]
+    with pytest.raises(ValueError, match="target_uri"):
+        call.refer("+14155550123")                 # not a tel:/sip: URI: nothing changes
+    assert call.status == "active"
+    call.refer("tel:+14155550123")
+    assert (call.status, call.end_reason) == ("ended", "referred")
+    assert [n for n in call.notes if n["type"] == "emulator.call_transferred"] == [
+        {"type": "emulator.call_transferred", "target_uri": "tel:+14155550123",
+         "call_ms": call.now}]
+    with pytest.raises(ValueError, match="not connected"):
+        call.refer("tel:+14155550123")
+
+
+def test_sip_transfer_without_refer_the_caller_hangs_up() -> None:
+    call = VirtualCall("sip_transfer", seed=3, transport="sip")
+    while call.next() is not None:
+        pass
+    assert call.end_reason == "caller_hangup"
+    expected = [n for n in call.notes if n["type"] == "emulator.transfer_expected"]
+    assert [n["waited_ms"] for n in expected] == [10_000]
+
+
+def test_dtmf_keys_on_sip_only_and_the_app_decides() -> None:
+    events = vrun("dtmf", seed=3, **VIRTUAL_RUNS["dtmf"])
+    keys = [e for e in events if e["type"] == "input_audio_buffer.dtmf_event_received"]
+    assert [k["event"] for k in keys] == ["2", "#"]
+    assert all(set(k) == {"type", "event", "received_at"} for k in keys)   # no event_id
+    assert all(k["received_at"] >= SEEDED_EPOCH for k in keys)
+    assert "You're through to support. What can I do for you?" in _said(events)
+    # Keys are not speech: no commit for them, and the model waits for the app.
+    assert types_of(events).count("input_audio_buffer.committed") == 1
+    # Over WebRTC no keys arrive; nobody asks for the reply, so after answer_within_ms of
+    # call time the model drops it and the caller goes on (no real-time patience involved).
+    webrtc = VirtualCall("dtmf", seed=3)
+    while webrtc.next() is not None:
+        pass
+    assert "input_audio_buffer.dtmf_event_received" not in types_of(webrtc.events)
+    assert [n["key"] for n in webrtc.notes if n["type"] == "emulator.dtmf_not_sent"] == ["2", "#"]
+    assert [n["waited_ms"] for n in webrtc.notes
+            if n["type"] == "emulator.reply_not_requested"] == [5000]
+    assert "You're through to support. What can I do for you?" not in _said(webrtc.events)
+    assert webrtc.end_reason == "caller_hangup"
+
+
+def test_long_call_is_parameterised_by_turns() -> None:
+    assert len(load_scenario("long_call").turns) == 12
+    five = load_scenario("long_call:5")
+    assert [t.caller for t in five.turns][3:] == ["Item 4: two trays of sandwiches.",
+                                                  "Item 5: a large fruit platter."]
+    events = vrun(five, seed=3)
+    assert types_of(events).count("input_audio_buffer.committed") == 5
+    assert len(load_scenario("long_call").with_turns(120).turns) == 120
+    with pytest.raises(ScenarioError, match="whole number"):
+        load_scenario("long_call").with_turns(-1)
+    usages = [e["response"]["usage"] for e in events if e["type"] == "response.done"]
+    assert usages[-1]["input_token_details"]["cached_tokens_details"]["audio_tokens"] > 0
+
+
+def test_french_caller_transcription_language_and_transcripts() -> None:
+    events = vrun("french", seed=3, **VIRTUAL_RUNS["french"])
+    created = next(e for e in events if e["type"] == "session.created")
+    assert created["session"]["audio"]["input"]["transcription"]["language"] == "fr"
+    heard = [e["transcript"] for e in events
+             if e["type"] == "conversation.item.input_audio_transcription.completed"]
+    assert heard == [t.caller for t in load_scenario("french").turns]
+    assert "Lefèvre" in heard[1]
+    assert "Lefèvre" in _said(events)[-1]
+
+
+@pytest.mark.parametrize(("bad", "field"), [
+    ({"caller": "hi", "keys": "1"}, "turns[0]"),
+    ({"keys": "1x"}, "turns[0].keys"),
+    ({"silent_ms": 0}, "turns[0].silent_ms"),
+    ({"keys": "1", "interrupt_after_ms": 100}, "turns[0].interrupt_after_ms"),
+    ({"caller": "hi", "reply": {"tools": []}}, "turns[0].reply.tools"),
+    ({"caller": "hi", "reply": {"tools": [{"name": "a"}], "otherwise": "no"}},
+     "turns[0].reply.say"),
+    ({"caller": "hi", "reply": {"tools": [{"name": "a", "say": "x"}], "say": "x",
+                                "otherwise": "no"}}, "turns[0].reply.tools[0].say"),
+])
+def test_new_turn_forms_refuse_bad_input(bad: dict[str, Any], field: str) -> None:
+    data = {"format": "rtwidgets.scenario", "version": 1, "name": "x", "turns": [bad]}
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(data)
+    assert err.value.field == field
+    assert "Fix:" in str(err.value)
+
+
+def test_repeat_turns_must_be_a_count() -> None:
+    data = {"format": "rtwidgets.scenario", "version": 1, "name": "x",
+            "turns": [{"caller": "hi"}], "repeat_turns": "many"}
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(data)
+    assert err.value.field == "repeat_turns"
+
+
+SDK_RUNS: dict[str, dict[str, Any]] = {
+    "parallel_tools": {"session": {"tools": [STRICT_WEATHER]}},
+    "tool_error": {"session": {"tools": [LOOKUP_ORDER]}},
+    "silent_caller": {},
+    "sip_transfer": {"transport": "sip"},
+    "dtmf": {"transport": "sip"},
+    "long_call:4": {},
+    "french": {},
+}
+
+
+@pytest.mark.parametrize("name", list(SDK_RUNS))
+async def test_new_scenario_through_the_sdk(name: str) -> None:
+    """The official SDK drives each new scenario as an app would: it answers tools (the
+    lookup fails), asks for a response after the keys, transfers the caller who asks for a
+    person."""
+    opts = SDK_RUNS[name]
+    transport = opts.get("transport", "webrtc")
+    async with await Emulator.start(speed=FAST, seed=5, caller_patience_s=5.0) as emu:
+        client = emu.client(api_key="sk-test-not-a-real-key")
+        call_id = await emu.start_call(transport=transport, scenario=name,
+                                       session=opts.get("session"))
+        if transport == "sip":
+            await client.realtime.calls.accept(call_id, type="realtime")
+        seen: list[Any] = []
+        async with client.realtime.connect(call_id=call_id) as conn:
+            async for event in conn:
+                seen.append(event)
+                calls = [o for o in (event.response.output or []) if o.type == "function_call"
+                         ] if event.type == "response.done" else []
+                for item in calls:
+                    args = json.loads(item.arguments or "{}")
+                    result = ({"error": "database unavailable"} if name == "tool_error"
+                              else _weather(args))
+                    await conn.conversation.item.create(item={
+                        "type": "function_call_output", "call_id": item.call_id,
+                        "output": json.dumps(result)})
+                if calls:
+                    await conn.response.create()
+                if event.type == "input_audio_buffer.dtmf_event_received" and event.event == "#":
+                    await conn.response.create()
+                if (event.type == "response.output_audio_transcript.done"
+                        and "transferring" in event.transcript):
+                    await client.realtime.calls.refer(call_id, target_uri="tel:+14155550123")
+        await client.close()
+        reason = await emu.wait_ended(call_id, 10)
+        sent = [r["event"] for r in emu.record(call_id) if r["direction"] == "sent"]
+        for event in sent:
+            validate_server_event(event)
+        kinds = [e.type for e in seen]
+        said = [e.transcript for e in seen if e.type == "response.output_audio_transcript.done"]
+        if name == "sip_transfer":
+            assert reason == "referred"
+            assert emu.requests[-1]["body"] == {"target_uri": "tel:+14155550123"}
+            return
+        assert reason == "caller_hangup"
+        if name == "parallel_tools":
+            assert kinds.count("response.function_call_arguments.done") == 2
+            assert "In Paris it is 18 degrees, and in London it is 12 degrees." in said
+        elif name == "tool_error":
+            assert any(s.startswith("I'm sorry, I couldn't look up order A1234") for s in said)
+        elif name == "silent_caller":
+            assert kinds.count("input_audio_buffer.timeout_triggered") == 1
+        elif name == "dtmf":
+            assert [e.event for e in seen
+                    if e.type == "input_audio_buffer.dtmf_event_received"] == ["2", "#"]
+            assert "You're through to support. What can I do for you?" in said
+        elif name == "long_call:4":
+            assert kinds.count("input_audio_buffer.committed") == 4
+        elif name == "french":
+            heard = [e.transcript for e in seen if e.type ==
+                     "conversation.item.input_audio_transcription.completed"]
+            assert heard[1] == "Au nom de Lefèvre, s'il vous plaît."
+            assert emu.call(call_id).session["audio"]["input"]["transcription"][
+                "language"] == "fr"

@@ -150,6 +150,22 @@ def test_unseeded_factories_differ() -> None:
     assert IdFactory().webrtc_call_id() != IdFactory().webrtc_call_id()
 
 
+@pytest.mark.parametrize("seed", [None, 6])
+def test_every_character_of_minted_ids_is_uniform_over_its_alphabet(seed: int | None) -> None:
+    # One draw per id, written two digits at a time: every position (the odd last one too)
+    # must still take all 62 digits (all 16 for hex). With 2,000 draws a position misses a
+    # digit by chance with probability ~62 * (61/62)**2000, about 1e-12.
+    ids = IdFactory(seed)
+    for n, mint, alphabet in ((21, ids.base62, string.digits + string.ascii_letters),
+                              (16, ids.base62, string.digits + string.ascii_letters),
+                              (1, ids.base62, string.digits + string.ascii_letters),
+                              (32, lambda _n: ids.hex32(), "0123456789abcdef")):
+        values = [mint(n) for _ in range(2000)]
+        assert {len(v) for v in values} == {n}
+        for position in range(n):
+            assert {v[position] for v in values} == set(alphabet), (n, position)
+
+
 def test_base62_length() -> None:
     assert len(IdFactory(3).base62(5)) == 5
 

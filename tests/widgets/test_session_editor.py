@@ -664,6 +664,29 @@ async def test_a_recording_is_read_only(live: FakeLive) -> None:
     assert "read-only" in editor.error.value
 
 
+async def test_a_read_only_source_offers_no_apply_and_states_no_voice_lock(live: FakeLive
+                                                                         ) -> None:
+    # A replay (read_only) shows the session, not the actions it cannot take (issue 14).
+    class ReplayLike:
+        call_id = live.call_id
+        state = live.state
+        read_only = True
+
+        def frames(self) -> list[Any]:
+            return []
+
+        def subscribe(self, cb: Callable[[Any], None]) -> Callable[[], None]:
+            return lambda: None
+
+    editor = SessionEditor(ReplayLike())
+    editor.set_field("instructions", "new")
+    assert editor.apply_button.layout.display == "none"
+    assert editor.revert_button.layout.display == "none"
+    assert "read-only" in editor.apply_button.tooltip
+    assert "locked" not in editor.voice_note.value
+    editor.close()
+
+
 def on_subshell_thread(action: Callable[[], None]) -> None:
     """Run ``action`` as JupyterLab 4.4+ delivers widget messages: on a kernel subshell
     thread that has its own running event loop (comms over subshells)."""

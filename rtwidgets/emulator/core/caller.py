@@ -6,6 +6,11 @@ turn, and at the end hangs up. How a turn sounds on the wire (speech events, com
 transcripts) is the session core's business: the caller drives it through ``CallerHost``, so
 a GPT-Live core can host the same caller over the same scenario files.
 
+A turn is speech, key presses (DTMF: the server reports them on SIP calls only) or a
+silence (the server notices it only through the session's ``idle_timeout_ms``). A scenario
+that ends ``by: "refer"`` expects the app to transfer the call: the caller waits
+``end_after_ms`` for the refer (which ends the call), then hangs up.
+
 The caller is patient for ``patience_ms`` call milliseconds (the shell sets it from the
 emulator's ``caller_patience_s``, a real-time guard against a client that never answers a
 tool call); past that it moves on and the model forgets what it waited for.
@@ -46,6 +51,28 @@ class CallerHost(Protocol):
         """One caller turn on the wire (a process step: it may sleep)."""
         ...
 
+    def caller_presses_keys(self, keys: str, gap_ms: int,
+                            reply: str | ToolReply | None) -> ProcessGen:
+        """The caller presses keypad keys, ``gap_ms`` apart (a process step)."""
+        ...
+
+    def caller_stays_silent(self, ms: int, reply: str | ToolReply | None) -> ProcessGen:
+        """The caller says nothing for ``ms``; ``reply`` is what the model says if the server
+        notices the silence (a process step)."""
+        ...
+
+    def reply_owed(self) -> bool:
+        """The model holds a reply nobody has asked for yet."""
+        ...
+
+    def reply_not_requested(self, waited_ms: float) -> None:
+        """Nobody asked for the reply owed (after keys): the model drops it."""
+        ...
+
+    def caller_expected_transfer(self, waited_ms: float) -> None:
+        """The app did not transfer the call the scenario expected it to."""
+        ...
+
     def caller_gave_up(self, waited_ms: float) -> None:
         """The caller's patience ran out while waiting for the model."""
         ...
@@ -73,6 +100,21 @@ class ScriptedCaller:
         if sc.greeting:
             host.model_speaks_first(sc.greeting)
         for turn in sc.turns:
+            if turn.silent_ms is not None:
+                yield from self._patiently(host, host.model_idle)
+                yield from host.caller_stays_silent(turn.silent_ms, turn.reply)
+                continue
+            if turn.keys is not None:
+                yield from self._patiently(host, host.model_idle)
+                yield host.now + turn.pause_ms
+                yield from host.caller_presses_keys(turn.keys, turn.key_gap_ms, turn.reply)
+                # The model hears no keys: the app must ask for the reply. The caller waits
+                # for that in call time (not real-time patience: same seed, same call).
+                asked = yield Until(lambda: not host.reply_owed(),
+                                    host.now + turn.answer_within_ms)
+                if not asked:
+                    host.reply_not_requested(turn.answer_within_ms)
+                continue
             if turn.interrupt_after_ms is not None:
                 yield from self._patiently(
                     host, lambda: host.model_audio_started_at() is not None or host.model_idle())
@@ -86,4 +128,7 @@ class ScriptedCaller:
         if sc.end_by == "stay_open":
             return
         yield host.now + sc.end_after_ms
-        host.caller_hangs_up("caller_hangup" if sc.end_by == "caller_hangup" else "scenario_end")
+        if sc.end_by == "refer":
+            # Still on the line: the refer the scenario expected never came.
+            host.caller_expected_transfer(sc.end_after_ms)
+        host.caller_hangs_up("scenario_end" if sc.end_by == "hangup" else "caller_hangup")

@@ -43,7 +43,19 @@ Decisions where the public record is silent (each is a switch on ``EmulatorOptio
   (the docs allow either order; one timeline per call keeps seeded runs identical).
 - Caching: the input the previous response read is cached, per modality, in 64-token blocks.
 - A function call's id is accepted in any ``function_call_output``; only a matching one
-  unlocks the scripted follow-up.
+  unlocks the scripted follow-up (all of them, for parallel calls).
+- ``idle_timeout_ms`` (server VAD): the silence is counted from when the model's last
+  response finished playing (its ``response.done`` without RTP audio) and reset by the
+  caller's speech or a new response. When it runs out: ``input_audio_buffer.timeout_triggered``
+  (``audio_start_ms`` the playback end, ``audio_end_ms`` that plus the timeout, call time from
+  the caller's start), then ``input_audio_buffer.committed`` and an empty user audio item (no
+  input transcription: there was no speech), then the automatic response (the order SPEC
+  describes, realtime-protocol.md §7.4). The model says the silent turn's reply.
+- DTMF (``input_audio_buffer.dtmf_event_received``) goes out on SIP calls only, with no
+  ``event_id`` (as the SDK's class has none); ``received_at`` is the session's creation second
+  plus the call time. It neither interrupts nor answers the model: the app decides.
+- A refer (``refer(target_uri, now)``) is noted (``emulator.call_transferred``) and ends the
+  call (``referred``).
 
 Never: imports from rtwidgets outside ``rtwidgets.protocol`` and ``rtwidgets.emulator``;
 reads a clock or does I/O; keeps a reference to an API key.
@@ -172,6 +184,12 @@ class RealtimeSession:
         self._audio_chunk: str | None = None
         self._cache_prefix: tuple[int, int] = (0, 0)   # (text, audio) the last response read
         self._responses_created = 0
+        # The wall-clock second the session was created (expires_at is an hour later): the
+        # base of received_at on DTMF events, without reading a clock.
+        self._epoch = max(0, int(session.get("expires_at") or 3600) - 3600)
+        self._speech_seq = 0                   # caller speech starts so far (idle timer)
+        self._idle_proc: Process | None = None
+        self._idle_reply: str | ToolReply | None = None
 
     def __repr__(self) -> str:
         return f"<RealtimeSession {self.call_id} {self.transport} {self.status} t={self.now:g}ms>"
@@ -261,6 +279,28 @@ class RealtimeSession:
         outs = self.advance(now)
         self._end(reason, close_frame)
         return outs + self._take()
+
+    def refer(self, target_uri: str, now: float) -> list[Out]:
+        """The app transfers the call (SIP ``refer``): noted, then the call ends ``referred``.
+
+        ``ValueError`` naming ``target_uri`` for a target that is not a ``tel:``/``sip:`` URI
+        or a call that is not connected; nothing changes then.
+        """
+        self.refer_check(target_uri)
+        outs = self.advance(now)
+        self.meta("call_transferred", {"target_uri": target_uri})
+        self._end("referred", None)
+        return outs + self._take()
+
+    def refer_check(self, target_uri: str) -> None:
+        """``ValueError`` naming ``target_uri`` if a refer to it cannot go ahead now."""
+        if not isinstance(target_uri, str) or not target_uri.startswith(("tel:", "sip:",
+                                                                          "sips:")):
+            raise ValueError(f"target_uri: must be a tel: or sip: URI, got {target_uri!r}. "
+                             "Fix: e.g. 'tel:+14155550123' or 'sip:agent@example.com'")
+        if self.status != "active":
+            raise ValueError(f"target_uri: call {self.call_id} is {self.status}, not connected. "
+                             "Fix: refer a call after it is accepted and before it ends")
 
     # ------------------------------------------------------------------ outputs
 
@@ -670,6 +710,8 @@ class RealtimeSession:
         if playback is not None and playback.response_id == resp.id and playback.proc is None:
             playback.end = playback.start + playback.audio_ms
             playback.proc = self.sched.spawn("playback", self._drain_playback(playback))
+        elif playback is None and not resp.out_of_band:
+            self._arm_idle_timer()
 
     def _start_playback(self, resp: _Response, item_id: str) -> None:
         """The first audio of ``resp`` is out: (re)start the RTP output buffer."""
@@ -791,6 +833,7 @@ class RealtimeSession:
         if self._playback is playback:
             self._playback = None
             self.emit("output_audio_buffer.stopped", response_id=playback.response_id)
+            self._arm_idle_timer()
 
     def _stop_playback(self) -> _Playback | None:
         playback, self._playback = self._playback, None
@@ -825,6 +868,82 @@ class RealtimeSession:
     def caller_hangs_up(self, reason: str) -> None:
         self._end(reason, None)
 
+    def caller_expected_transfer(self, waited_ms: float) -> None:
+        self.meta("transfer_expected", {"waited_ms": waited_ms})
+
+    def reply_owed(self) -> bool:
+        return self.model.pending_reply is not None
+
+    def reply_not_requested(self, waited_ms: float) -> None:
+        self.meta("reply_not_requested", {"waited_ms": waited_ms})
+        self.model.pending_reply = None
+
+    def caller_presses_keys(self, keys: str, gap_ms: int,
+                            reply: str | ToolReply | None) -> ProcessGen:
+        for i, key in enumerate(keys):
+            if i:
+                yield self.now + gap_ms
+            if self.transport == "sip":
+                # No event_id on this one server event (SDK class and realtime-protocol §6).
+                event = {"type": "input_audio_buffer.dtmf_event_received", "event": key,
+                         "received_at": self._epoch + int(self.now // 1000)}
+                self._out.append(Out("event", self.now, event=event, timed=self._timed))
+            else:
+                self.meta("dtmf_not_sent", {"key": key, "transport": self.transport,
+                                            "why": "DTMF events exist on SIP calls only"})
+        if reply is not None:
+            # What the model says when the app asks it to answer (response.create).
+            self.model.hear(reply)
+
+    def caller_stays_silent(self, ms: int, reply: str | ToolReply | None) -> ProcessGen:
+        self._idle_reply = reply
+        yield self.now + ms
+        self._idle_reply = None
+
+    def _idle_timeout_ms(self) -> int | None:
+        td = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")
+        if not td or td.get("type", "server_vad") != "server_vad":
+            return None
+        value = td.get("idle_timeout_ms")
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def _arm_idle_timer(self) -> None:
+        """The model has finished: count the caller's silence (``idle_timeout_ms``)."""
+        if self._idle_proc is not None:
+            self.sched.cancel(self._idle_proc)
+            self._idle_proc = None
+        timeout = self._idle_timeout_ms()
+        if timeout is None or self.caller_t0 is None or self.status != "active":
+            return
+        self._idle_proc = self.sched.spawn("idle timeout", self._idle_timer(timeout))
+
+    def _idle_timer(self, timeout: int) -> ProcessGen:
+        armed_at = self.now
+        speech = self._speech_seq
+        broken = yield Until(lambda: self._speech_seq != speech or self._active is not None,
+                             armed_at + timeout)
+        if broken:
+            return
+        self._idle_proc = None
+        t0 = self.caller_t0 or 0.0
+        item_id = self.ids.item_id()
+        self.emit("input_audio_buffer.timeout_triggered", audio_start_ms=int(armed_at - t0),
+                  audio_end_ms=int(self.now - t0), item_id=item_id)
+        prev = self._previous_of_new()
+        item: dict[str, Any] = {"id": item_id, "type": "message", "status": "completed",
+                                "role": "user",
+                                "content": [{"type": "input_audio", "transcript": None}]}
+        self._insert(item, None)
+        self.emit("input_audio_buffer.committed", item_id=item_id, previous_item_id=prev)
+        self.emit("conversation.item.added", previous_item_id=prev, item=dict(item))
+        self.emit("conversation.item.done", previous_item_id=prev, item=dict(item))
+        item["_audio_tokens"] = max(1, timeout // 100)
+        reply, self._idle_reply = self._idle_reply, None
+        self.model.hear(reply)
+        td = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection") or {}
+        if td.get("create_response", True) and self._active is None:
+            self.create_response({})
+
     def _interrupt(self) -> Generator[Any, Any, None]:
         """Server VAD heard the caller: cancel the response, clear and truncate the audio."""
         active = self._active
@@ -852,6 +971,7 @@ class RealtimeSession:
         td = input_cfg.get("turn_detection")
         item_id = self.ids.item_id()
         start_ms = int(self.now - (self.caller_t0 or 0.0))
+        self._speech_seq += 1
         if td:
             self.emit("input_audio_buffer.speech_started", audio_start_ms=start_ms,
                       item_id=item_id)
