@@ -166,6 +166,21 @@ def test_every_character_of_minted_ids_is_uniform_over_its_alphabet(seed: int | 
             assert {v[position] for v in values} == set(alphabet), (n, position)
 
 
+@pytest.mark.parametrize("seed", [None, 8])
+def test_live_session_ids_are_one_draw_with_a_uniform_marker_and_tail(seed: int | None) -> None:
+    # The marker is the draw's lowest bit and the 32 digits the rest: both markers appear and
+    # every tail position still takes all 62 digits (chance of a miss ~1e-12, as above).
+    ids = IdFactory(seed)
+    values = [ids.live_session_id() for _ in range(2000)]
+    assert {v[:8] for v in values} == {"live_u0_", "live_u1_"}
+    assert {len(v) for v in values} == {8 + 32}
+    for position in range(8, 40):
+        assert {v[position] for v in values} == set(string.digits + string.ascii_letters)
+    if seed is not None:
+        again = IdFactory(seed)
+        assert [again.live_session_id() for _ in range(2000)] == values
+
+
 def test_base62_length() -> None:
     assert len(IdFactory(3).base62(5)) == 5
 
