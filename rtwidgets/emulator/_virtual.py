@@ -145,6 +145,7 @@ class VirtualCall:
             ids=ids, rng=rng, created_at=SEEDED_EPOCH, hold_until_attached=True)
         self.core = FaultLayer(live, parsed_faults)
         self.events = []
+        self.notes = []
         self.on_event = None
         self._unread = deque()
         self._attached = False

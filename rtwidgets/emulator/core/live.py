@@ -262,6 +262,7 @@ class LiveSession:
         self._caller: Process | None = None
         self._context = 1000 + _tokens(str(session.get("instructions") or ""))
         self._backend_stem: str | None = None
+        self._keys_reply: str | ToolReply | None = None   # owed after DTMF until the app asks
 
     def __repr__(self) -> str:
         return f"<LiveSession {self.call_id} {self.transport} {self.status} t={self.now:g}ms>"
@@ -589,7 +590,8 @@ class LiveSession:
         return delegation or _NO_DELEGATION
 
     def _on_session_instructions_append(self, event: dict[str, Any], eid: str | None) -> None:
-        self._append("instructions", event, eid)
+        if self._append("instructions", event, eid) is _NO_DELEGATION:
+            self._answer_keys()
 
     def _on_session_thinking_append(self, event: dict[str, Any], eid: str | None) -> None:
         self._append("thinking", event, eid)
@@ -608,6 +610,8 @@ class LiveSession:
                 break
         if text and text.strip():
             self._say(text, after=RELAY_DELAY_MS)
+        if delegation is _NO_DELEGATION:
+            self._answer_keys()
 
     def _on_response_item_create(self, event: dict[str, Any], eid: str | None) -> None:
         if self._delegation_type() != "responses":
@@ -707,10 +711,15 @@ class LiveSession:
         for out in plan:
             if out.kind == "function_call":
                 # Live call ids: call_ + 24 base62 (OBS), unlike Realtime's.
+                # The model's tool group (parallel calls) knows the call by its id too:
+                # rename it there as well, or the follow-up would wait for an id nobody
+                # answers.
                 new = f"call_{self.ids.base62(24)}"
-                awaited = self.model.awaiting_tools.pop(out.call_id, None)
-                if awaited is not None:
-                    self.model.awaiting_tools[new] = awaited
+                group = self.model.awaiting_tools.pop(out.call_id, None)
+                if group is not None:
+                    self.model.awaiting_tools[new] = group
+                    group.call_ids = [new if c == out.call_id else c for c in group.call_ids]
+                    group.hints[new] = group.hints.pop(out.call_id, {})
                 out.call_id = new
         return plan
 
@@ -922,7 +931,7 @@ class LiveSession:
     def model_idle(self) -> bool:
         return (not self._voice_queue and (self._voice is None or self._voice.done)
                 and (self._backend is None or self._backend.done) and not self._relaying
-                and not self.model.waiting)
+                and not self.model.waiting and self._keys_reply is None)
 
     def model_audio_started_at(self) -> float | None:
         return self._speech_start
@@ -938,6 +947,77 @@ class LiveSession:
 
     def caller_hangs_up(self, reason: str) -> None:
         self._finish(reason)
+
+    def caller_expected_transfer(self, waited_ms: float) -> None:
+        self.meta("transfer_expected", {"waited_ms": waited_ms})
+
+    def reply_owed(self) -> bool:
+        return self._keys_reply is not None
+
+    def reply_not_requested(self, waited_ms: float) -> None:
+        self.meta("reply_not_requested", {"waited_ms": waited_ms})
+        self._keys_reply = None
+
+    def caller_presses_keys(self, keys: str, gap_ms: int,
+                            reply: str | ToolReply | None) -> ProcessGen:
+        """Keys reach a SIP session's sideband as ``transport.dtmf.received`` (live-protocol.md
+        §4 #25, §7.9); a WebRTC session has no keypad (noted, nothing sent). The model hears
+        no keys: the reply is owed until the app tells the model what was pressed
+        (``session.instructions.append`` or a null-delegation ``session.commentary.append``)."""
+        for i, key in enumerate(keys):
+            if i:
+                yield self.now + gap_ms
+            if self.transport == "sip":
+                self.emit("transport.dtmf.received", event=key)
+            else:
+                self.meta("dtmf_not_sent", {"key": key, "transport": self.transport,
+                                            "why": "DTMF events exist on SIP sessions only"})
+        if reply is not None:
+            self._keys_reply = reply
+
+    def caller_stays_silent(self, ms: int, reply: str | ToolReply | None) -> ProcessGen:
+        """Live has no server VAD timeout event (``input_audio_buffer.timeout_triggered``): a
+        silence is just no transcript. The scripted reply to the silence is not said (noted):
+        the only Live silence signal, ``session.paused`` after ``idle_timeout_s``, pauses
+        the model instead of prompting it."""
+        yield self.now + ms
+        if reply is not None:
+            self.meta("silence_unanswered", {"silent_ms": ms,
+                                             "why": "GPT-Live has no idle-timeout prompt"})
+
+    def _answer_keys(self) -> None:
+        """The app told the model about the keys: it says the reply the keys asked for."""
+        reply, self._keys_reply = self._keys_reply, None
+        if reply is not None:
+            self.model.hear(reply)
+            self._respond()
+
+    # ------------------------------------------------------------------ transfer
+
+    def refer_check(self, target_uri: str) -> None:
+        """``ValueError`` naming ``target_uri`` if a refer to it cannot go ahead now."""
+        if not isinstance(target_uri, str) or not target_uri.strip().startswith(
+                ("tel:", "sip:", "sips:")):
+            raise ValueError(f"target_uri: must be a tel: or sip: URI, got {short(target_uri)}. "
+                             "Fix: e.g. 'tel:+14155550123' or 'sip:agent@example.com'")
+        if self.status != "active":
+            raise ValueError(f"target_uri: session {self.call_id} is {self.status}, not "
+                             "connected. Fix: refer a session after it is accepted and before "
+                             "it ends")
+
+    def refer(self, target_uri: str, now: float) -> list[Out]:
+        """The app transfers the session (``POST /v1/live/sessions/{id}/refer``): noted
+        (``emulator.call_transferred``), then ``session.closed`` (``close_requested``) and the
+        session ends ``referred``, as a Realtime call's refer does.
+
+        ``ValueError`` naming ``target_uri`` for a bad target or a session not connected;
+        nothing changes then.
+        """
+        self.refer_check(target_uri)
+        outs = self.advance(now)
+        self.meta("call_transferred", {"target_uri": target_uri})
+        self._finish("referred")
+        return outs + self._take()
 
     def caller_speaks(self, text: str, reply: str | ToolReply | None) -> ProcessGen:
         word_ms = self.scenario.timing.speech_word_ms
