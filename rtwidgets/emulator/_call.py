@@ -303,6 +303,16 @@ class EmulatedCall:
             return
         await self._drive(lambda now: self.core.end(reason, now, close_frame=close_frame))
 
+    async def refer(self, target_uri: str) -> None:
+        """Transfer the call (``POST …/refer``) through the core's ``refer``: noted
+        (``emulator.call_transferred``) and ended ``referred``, exactly as ``VirtualCall.refer``
+        does, so a transfer is the same call in virtual mode and over HTTP.
+
+        ``ValueError`` naming ``target_uri`` for a bad target or a call not connected
+        (nothing changes then).
+        """
+        await self._drive(lambda now: self.core.refer(target_uri, now))
+
     async def inject(self, fault: Fault) -> None:
         """Apply a fault now (``at_ms``/``every_ms``/``count`` count from now)."""
         await self._drive(lambda now: self.core.inject(fault, now))

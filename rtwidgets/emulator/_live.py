@@ -348,7 +348,10 @@ class LiveApi:
         if call.status != "active":
             return _error(400, f"Session {_shown(session_id)} is not connected.",
                           code="call_not_active")
-        await call.end("referred")
+        try:
+            await call.refer(target.strip())     # the Live core's refer, as in virtual mode
+        except ValueError as err:
+            return _error(400, str(err), param="target_uri", code="invalid_value")
         return web.Response(status=200)
 
     async def _fork(self, source: EmulatedCall | None, session_id: str,

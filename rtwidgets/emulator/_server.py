@@ -709,7 +709,10 @@ class Emulator:
         if call.status != "active":
             return _json_error(400, f"Call {_shown(call_id)} is not connected.",
                                code="call_not_active")
-        await call.end("referred")
+        try:
+            await call.refer(target)     # the core's refer, as in virtual mode
+        except ValueError as err:
+            return _json_error(400, str(err), param="target_uri", code="invalid_value")
         return web.Response(status=200)
 
     # ------------------------------------------------------------------ HTTP: models
