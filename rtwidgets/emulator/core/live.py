@@ -602,12 +602,13 @@ class LiveSession:
             return
         content = event["content"]
         text: str | None = content
+        # A client delegation is one task (its event names no calls): the first commentary
+        # answers every call behind it, parallel ones included.
         for call_id in delegation.call_ids:
             if call_id not in delegation.outputs:
                 delegation.outputs[call_id] = content
                 if self.model.tool_answered(call_id, content):
                     text = self._take_reply()
-                break
         if text and text.strip():
             self._say(text, after=RELAY_DELAY_MS)
         if delegation is _NO_DELEGATION:
@@ -700,9 +701,11 @@ class LiveSession:
             return list(responses.get("tools") or []), responses.get("tool_choice", "auto")
         if kind == "client":
             # Client delegation: your code is the tool; any scripted tool may be delegated.
+            # Every tool of the reply (parallel calls may name several).
             reply = self.model.pending_reply
-            name = reply.name if isinstance(reply, ToolReply) else None
-            return ([{"type": "function", "name": name}] if name else []), "auto"
+            names = dict.fromkeys(c.name for c in reply.calls) \
+                if isinstance(reply, ToolReply) else {}
+            return [{"type": "function", "name": n} for n in names], "auto"
         return [], "none"
 
     def _plan(self) -> list[Output]:

@@ -273,3 +273,101 @@ def test_usage_is_reported_every_15_s_with_the_context_window() -> None:
     assert [u["usage"]["seconds"] for u in updates] == [15 * (i + 1)
                                                         for i in range(len(updates))]
     assert all(0 < u["context_window"]["usage_ratio"] < 1 for u in updates)
+
+
+# -- main's scenarios on Live (the CallerHost methods added by the scenarios work) -----------
+
+
+def _spoken(events: list[dict[str, Any]]) -> str:
+    return "".join(e["delta"] for e in events if e["type"] == "session.output_transcript.delta")
+
+
+@pytest.mark.parametrize("config", [RESPONSES, CLIENT], ids=["responses", "client"])
+def test_parallel_tool_calls_are_one_delegation_answered_once_every_output_is_in(
+        config: Any) -> None:
+    events = run_scenario("parallel_tools", 5, api="live", session=config,
+                          client_script=answer, reaction_ms=150)
+    for event in events:
+        validate_live_event(event)
+    assert [e["type"] for e in events].count("session.delegation.created") == 1
+    calls = [e["event"]["item"] for e in events if e["type"] == "response.event"
+             and e["event"]["type"] == "response.output_item.done"
+             and e["event"]["item"]["type"] == "function_call"]
+    if config is RESPONSES:
+        # one backend response carries both calls, with two Live-shaped call ids
+        assert [json.loads(c["arguments"]) for c in calls] == [{"city": "Paris"},
+                                                                {"city": "London"}]
+        assert len({c["call_id"] for c in calls}) == 2
+    else:
+        assert calls == []          # a client delegation names no calls: one answer for all
+    assert "In Paris it is 21 degrees, and in London it is 21 degrees." in _spoken(events)
+    assert events[-1]["reason"] == "remote_hangup"       # the caller's goodbye, not patience
+
+
+def test_dtmf_keys_reach_a_sip_session_and_the_app_asks_for_the_reply() -> None:
+    def app(event: dict[str, Any]) -> list[dict[str, Any]]:
+        if event["type"] == "transport.dtmf.received" and event["event"] == "#":
+            return [{"type": "session.instructions.append", "event_id": "i1",
+                     "content": "The caller pressed 2 then #: support.",
+                     "delegation_id": None}]
+        return []
+
+    events = run_scenario("dtmf", 3, api="live", transport="sip", client_script=app,
+                          reaction_ms=100)
+    for event in events:
+        validate_live_event(event)
+    keys = [e for e in events if e["type"] == "transport.dtmf.received"]
+    assert [k["event"] for k in keys] == ["2", "#"]
+    assert all(set(k) == {"type", "event_id", "event"} for k in keys)   # no client_event_id
+    assert "You're through to support. What can I do for you?" in _spoken(events)
+    again = run_scenario("dtmf", 3, api="live", transport="sip", client_script=app,
+                         reaction_ms=100)
+    assert [dumps(e) for e in events] == [dumps(e) for e in again]
+
+
+def test_without_the_app_the_keys_reply_is_dropped_and_webrtc_has_no_keypad() -> None:
+    sip = VirtualCall("dtmf", 3, api="live", transport="sip")
+    while sip.next() is not None:
+        pass
+    assert "You're through to support" not in _spoken(sip.events)
+    assert [n["type"] for n in sip.notes if n["type"] == "emulator.reply_not_requested"] == [
+        "emulator.reply_not_requested"]
+    webrtc = VirtualCall("dtmf", 3, api="live", transport="webrtc")
+    while webrtc.next() is not None:
+        pass
+    assert not any(e["type"] == "transport.dtmf.received" for e in webrtc.events)
+    assert [n["key"] for n in webrtc.notes if n["type"] == "emulator.dtmf_not_sent"] == [
+        "2", "#"]
+
+
+def test_a_silent_caller_gets_no_prompt_on_live() -> None:
+    call = VirtualCall("silent_caller", 3, api="live")
+    while call.next() is not None:
+        pass
+    assert "Are you still there" not in _spoken(call.events)
+    assert [n["silent_ms"] for n in call.notes if n["type"] == "emulator.silence_unanswered"
+            ] == [9000]
+    assert "Your appointment is cancelled" in _spoken(call.events)   # the next turn goes on
+
+
+def test_a_live_sip_transfer_ends_referred_with_session_closed() -> None:
+    call = VirtualCall("sip_transfer", 3, api="live", transport="sip")
+    while "transferring" not in _spoken(call.events):
+        assert call.next() is not None
+    with pytest.raises(ValueError, match="target_uri"):
+        call.refer("+14155550123")                 # not a tel:/sip: URI: nothing changes
+    assert call.status == "active"
+    call.refer("tel:+14155550123")
+    assert (call.status, call.end_reason) == ("ended", "referred")
+    assert call.events[-1]["type"] == "session.closed"
+    assert call.events[-1]["reason"] == "close_requested"
+    assert [n["target_uri"] for n in call.notes if n["type"] == "emulator.call_transferred"
+            ] == ["tel:+14155550123"]
+    with pytest.raises(ValueError, match="not connected"):
+        call.refer("tel:+14155550123")
+    unreferred = VirtualCall("sip_transfer", 3, api="live", transport="sip")
+    while unreferred.next() is not None:
+        pass
+    assert unreferred.end_reason == "caller_hangup"
+    assert [n["waited_ms"] for n in unreferred.notes
+            if n["type"] == "emulator.transfer_expected"] == [10_000]
