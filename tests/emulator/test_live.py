@@ -5,6 +5,7 @@ control API; a seeded session is byte-identical at two speeds and equal to its v
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -286,3 +287,40 @@ async def test_control_api_refuses_an_unknown_api(emu: Emulator) -> None:
         assert list(body) == ["session_id"]
         listed = await (await http.get(f"{emu.control_url}/calls/{body['session_id']}")).json()
         assert listed["api"] == "live"
+
+
+async def test_a_live_sideband_gets_batched_writes_and_a_compact_record(
+        emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell's capacity work holds for Live too: the frames of one step go out in one
+    transport write, the record keeps untracked tuples read back as the wire text, and a
+    closed sideband lets go of its aiohttp objects."""
+    session_id = await emu.start_call(api="live", scenario="tools",
+                                      session={"model": "gpt-live-1", "delegation": RESPONSES})
+    http, ws = await raw_sideband(emu, session_id)
+    call = emu.call(session_id)
+    sock = call.sockets["ws1"]
+    transport = sock.request.transport
+    writes: list[bytes] = []
+    real_write = transport.write
+
+    def counting_write(data: bytes) -> None:
+        writes.append(bytes(data))
+        real_write(data)
+
+    monkeypatch.setattr(transport, "write", counting_write)
+    frames = await drain(ws)            # nobody answers the tool: the caller gives up, ends
+    monkeypatch.undo()
+    await http.close()
+    # the delegation and the backend's first events are due at one call time: one write
+    step = [w for w in writes if b'"session.delegation.created"' in w]
+    assert len(step) == 1
+    assert b'"response.created"' in step[0] and b'"response.in_progress"' in step[0]
+    assert sum(w.count(b'"session.delegation.created"') for w in writes) == 1
+    gc.collect()
+    assert not [rec for rec in call.records if rec[0] != "meta" and gc.is_tracked(rec)]
+    sent = [r for r in emu.record(session_id) if r["direction"] == "sent"
+            and "ws1" in r["sockets"]]          # not the data channel's session.started
+    assert [dumps(r["event"]) for r in sent] == frames
+    await call.wait_closed()
+    assert sock.finished.is_set()
+    assert (sock.ws, sock.request) == (None, None)
