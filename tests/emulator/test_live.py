@@ -314,7 +314,8 @@ async def test_a_live_sideband_gets_batched_writes_and_a_compact_record(
     # the delegation and the backend's first events are due at one call time: one write
     step = [w for w in writes if b'"session.delegation.created"' in w]
     assert len(step) == 1
-    assert b'"response.created"' in step[0] and b'"response.in_progress"' in step[0]
+    assert b'"response.created"' in step[0]
+    assert b'"response.in_progress"' in step[0]
     assert sum(w.count(b'"session.delegation.created"') for w in writes) == 1
     gc.collect()
     assert not [rec for rec in call.records if rec[0] != "meta" and gc.is_tracked(rec)]

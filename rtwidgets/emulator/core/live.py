@@ -45,7 +45,12 @@ Decisions where the public record is silent (documented in docs/emulator.md, GPT
 - a caller who barges in stops the rest of the model's current utterance (no event: Live has
   none for it);
 - ``response.create`` while a backend call has no output yet is refused
-  (``missing_tool_output``), as the Responses API refuses a call without its output.
+  (``missing_tool_output``), as the Responses API refuses a call without its output;
+- a client delegation is one task: its first commentary answers every call behind it;
+- the caller's keys are ``transport.dtmf.received`` on SIP (nothing on WebRTC, noted); the
+  reply they ask for waits for the app's ``session.instructions.append`` (or a null-delegation
+  commentary); a scripted silence prompts nothing (Live has no idle prompt; noted);
+- a refer notes the transfer and closes ``close_requested``, ending ``referred``.
 
 Never: imports from rtwidgets outside ``rtwidgets.protocol`` and ``rtwidgets.emulator``;
 reads a clock or does I/O; keeps a reference to an API key.
