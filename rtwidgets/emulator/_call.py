@@ -46,6 +46,7 @@ from rtwidgets.protocol.ids import IdFactory
 
 from ._faults import Fault, FaultLayer
 from ._scenario import Scenario
+from .core.live import LiveSession
 from .core.outputs import Out
 from .core.realtime import CallStatus, CoreOptions, RealtimeSession
 
@@ -176,12 +177,15 @@ class EmulatedCall:
         faults: list[Fault],
         hold_until_attached: bool,
         on_end: Callable[[EmulatedCall], None],
+        core: LiveSession | None = None,
     ) -> None:
         self.call_id = call_id
         self.transport = transport
         self.scenario = scenario
         self.options = options
-        self.core = FaultLayer(RealtimeSession(
+        #: Which API the call speaks: a GPT-Live session brings its own core (``core``).
+        self.api: Literal["realtime", "live"] = "realtime" if core is None else "live"
+        self.core = FaultLayer(core if core is not None else RealtimeSession(
             call_id=call_id, transport=transport, scenario=scenario, session=session,
             options=options.core(), ids=ids, rng=rng, hold_until_attached=hold_until_attached,
         ), faults)
@@ -298,6 +302,16 @@ class EmulatedCall:
         if self.status == "ended":
             return
         await self._drive(lambda now: self.core.end(reason, now, close_frame=close_frame))
+
+    async def refer(self, target_uri: str) -> None:
+        """Transfer the call (``POST …/refer``) through the core's ``refer``: noted
+        (``emulator.call_transferred``) and ended ``referred``, exactly as ``VirtualCall.refer``
+        does, so a transfer is the same call in virtual mode and over HTTP.
+
+        ``ValueError`` naming ``target_uri`` for a bad target or a call not connected
+        (nothing changes then).
+        """
+        await self._drive(lambda now: self.core.refer(target_uri, now))
 
     async def inject(self, fault: Fault) -> None:
         """Apply a fault now (``at_ms``/``every_ms``/``count`` count from now)."""
@@ -464,8 +478,8 @@ class EmulatedCall:
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able view of the call: status, sockets, the full record."""
         return {
-            "call_id": self.call_id, "transport": self.transport, "status": self.status,
-            "end_reason": self.end_reason, "scenario": self.scenario.name,
+            "call_id": self.call_id, "api": self.api, "transport": self.transport,
+            "status": self.status, "end_reason": self.end_reason, "scenario": self.scenario.name,
             "created_t": self.created_t,
             "sockets": [s.as_dict() for s in self.socket_log],
             "records": self.record(),

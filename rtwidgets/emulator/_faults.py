@@ -28,6 +28,7 @@ from ..protocol.validation import Schema
 from .core.outputs import Out
 
 if TYPE_CHECKING:
+    from .core.live import LiveSession
     from .core.realtime import RealtimeSession
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultError", "FaultLayer", "FaultSpec", "parse_faults"]
@@ -119,7 +120,8 @@ class FaultLayer:
     time goes out first, then the fault.
     """
 
-    def __init__(self, core: RealtimeSession, faults: Iterable[Fault] = ()) -> None:
+    def __init__(self, core: RealtimeSession | LiveSession,
+                 faults: Iterable[Fault] = ()) -> None:
         self.core = core
         self._pending = list(faults)       # armed once the caller starts
         self._due: list[tuple[float, int, Fault]] = []

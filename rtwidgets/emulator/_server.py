@@ -44,6 +44,7 @@ from rtwidgets.protocol.session import default_session, merge_session
 
 from ._call import EmulatedCall, EmulatorOptions
 from ._faults import Fault, FaultError, parse_fault, parse_faults
+from ._live import LiveApi
 from ._scenario import Scenario, ScenarioError, load_scenario
 from ._webhooks import WebhookDelivery, WebhookSender
 from .core.realtime import SEEDED_EPOCH, call_streams, initial_session
@@ -204,6 +205,8 @@ class Emulator:
         #: attached to a call) or "ended". They run on the loop and must not block or raise.
         self.call_observers: list[Callable[[str, str, float], None]] = []
         self._runner: web.AppRunner | None = None
+        #: The GPT-Live routes and SIP twins (``_live.py``).
+        self.live = LiveApi(self, _sdp_answer)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -285,6 +288,7 @@ class Emulator:
         app.router.add_get("/v1/realtime", self._websocket)
         app.router.add_get("/v1/models", self._models_list)
         app.router.add_get("/v1/models/{model_id}", self._models_get)
+        self.live.add_routes(app)
         app.router.add_post("/_emulator/calls", self._control_start)
         app.router.add_get("/_emulator/calls", self._control_list)
         app.router.add_get("/_emulator/calls/{call_id}", self._control_get)
@@ -396,8 +400,14 @@ class Emulator:
         call_id: str | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        api: Literal["realtime", "live"] = "realtime",
     ) -> str:
         """Start a scripted call and return its id.
+
+        ``api="live"``: a GPT-Live session (``live_…``; ``session`` is then a Live session
+        config, e.g. ``{"delegation": …, "store": True}``). A Live SIP call is announced both
+        ways, ``live.transport.incoming`` and ``realtime.call.incoming`` of a twin
+        ``rtc_u0_…`` id (``emu.live.twins`` maps each to the other); the first accept wins.
 
         ``webrtc``: as if a browser posted an offer (the caller waits for a sideband when
         ``hold_until_attached``). ``sip``: sends ``realtime.call.incoming`` to
@@ -407,6 +417,14 @@ class Emulator:
         call there instead of the emulator's ``webhook_url``, signed with ``webhook_secret``
         (default: the emulator's secret).
         """
+        if api == "live":
+            return await self.live.start_call(
+                transport, scenario, faults=faults, hold_until_attached=hold_until_attached,
+                session=session, call_id=call_id, webhook_url=webhook_url,
+                webhook_secret=webhook_secret)
+        if api != "realtime":
+            raise ValueError(f"api: must be 'realtime' or 'live', got {api!r}. "
+                             "Fix: pick one of the two")
         if transport not in ("webrtc", "sip"):
             raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
                              "Fix: pick one of the two")
@@ -642,12 +660,16 @@ class Emulator:
         self._log_request(request, call_id, body)
         if action not in ("accept", "reject", "refer", "hangup"):
             return _json_error(404, f"Unknown action '{action}'.", code="not_found")
+        if action == "accept" and (refusal := self.live.twin_refusal(call_id)) is not None:
+            return refusal   # a SIP call announced both ways: the Live accept came first
         call = self.calls.get(call_id)
-        if call is None or call.status == "ended" or call.transport == "websocket":
+        if call is None or call.status == "ended" or call.transport == "websocket" or \
+                call.api != "realtime":
             return _json_error(404, f"Call {_shown(call_id)} not found.", param="call_id",
                                code="call_not_found")
         if action == "hangup":
             await call.end("hangup")
+            await self.live.settle_twin(call_id, "hangup")
             return web.Response(status=200)
         if action == "accept":
             if call.status != "incoming":
@@ -658,6 +680,7 @@ class Emulator:
             except ValidationError as err:
                 return _json_error(400, str(err), param=err.param, code=err.code)
             await call.start()
+            await self.live.settle_twin(call_id, "accept")
             self._observe("accepted", call_id)
             return web.Response(status=200)
         if action == "reject":
@@ -673,6 +696,7 @@ class Emulator:
                                    param="status_code", code="invalid_value")
             self._observe("rejected", call_id)
             await call.end(f"rejected ({code})")
+            await self.live.settle_twin(call_id, "reject")
             return web.Response(status=200)
         # refer
         target = body.get("target_uri") if isinstance(body, dict) else None
@@ -685,7 +709,10 @@ class Emulator:
         if call.status != "active":
             return _json_error(400, f"Call {_shown(call_id)} is not connected.",
                                code="call_not_active")
-        await call.end("referred")
+        try:
+            await call.refer(target)     # the core's refer, as in virtual mode
+        except ValueError as err:
+            return _json_error(400, str(err), param="target_uri", code="invalid_value")
         return web.Response(status=200)
 
     # ------------------------------------------------------------------ HTTP: models
@@ -773,7 +800,8 @@ class Emulator:
             # Observed in real traffic: an unknown or ended call is refused at the handshake
             # (HTTP 404), before any key is looked at.
             call = self.calls.get(call_id)
-            if call is None or call.status != "active" or call.transport == "websocket":
+            if call is None or call.status != "active" or call.transport == "websocket" or \
+                    call.api != "realtime":
                 return web.Response(status=404)
         ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
         await ws.prepare(request)
@@ -844,27 +872,36 @@ class Emulator:
         if not isinstance(body, dict):
             return _json_error(400, "The body must be a JSON object.", code="invalid_type")
         unknown = set(body) - {"transport", "scenario", "faults", "hold_until_attached",
-                               "session", "call_id"}
+                               "session", "call_id", "api"}
         if unknown:
             name = sorted(unknown)[0]
-            return _json_error(400, f"{name}: is not a known field. Fix: use transport, "
+            return _json_error(400, f"{name}: is not a known field. Fix: use api, transport, "
                                "scenario, faults, hold_until_attached, session, call_id",
                                param=name, code="unknown_parameter")
         hold = body.get("hold_until_attached", self.options.hold_until_attached)
         if not isinstance(hold, bool):
             return _json_error(400, "hold_until_attached: must be true or false.",
                                param="hold_until_attached", code="invalid_type")
+        api = body.get("api", "realtime")
+        if api not in ("realtime", "live"):
+            return _json_error(400, "api: must be 'realtime' or 'live'. Fix: leave it out for "
+                               "a Realtime call", param="api", code="invalid_value")
         try:
             call_id = await self.start_call(
                 transport=body.get("transport", "webrtc"),
                 scenario=body.get("scenario"), faults=body.get("faults"),
                 hold_until_attached=hold, session=body.get("session"),
-                call_id=body.get("call_id"))
+                call_id=body.get("call_id"), api=api)
         except (ScenarioError, FaultError) as err:
             return _json_error(400, str(err), param=err.field, code="invalid_value")
         except ValueError as err:
             param = str(err).split(":", 1)[0]
             return _json_error(400, str(err), param=param, code="invalid_value")
+        if api == "live":
+            answer = {"session_id": call_id}
+            if call_id in self.live.twins:
+                answer["call_id"] = self.live.twins[call_id]
+            return web.json_response(answer, status=201)
         return web.json_response({"call_id": call_id}, status=201)
 
     def _call_view(self, call: EmulatedCall) -> dict[str, Any]:

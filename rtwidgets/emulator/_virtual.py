@@ -24,6 +24,8 @@ from rtwidgets.protocol.session import default_session, merge_session
 
 from ._faults import Fault, FaultLayer, parse_faults
 from ._scenario import Scenario, load_scenario
+from .core.live import CREATE_KEYS as CREATE_LIVE_KEYS
+from .core.live import LiveSession, check_live_config, initial_live_session
 from .core.outputs import Out
 from .core.realtime import SEEDED_EPOCH, CoreOptions, RealtimeSession, call_streams, initial_session
 
@@ -46,6 +48,8 @@ class VirtualCall:
     of the last event it read. ``transport="websocket"`` is a ``?model=`` session (idle, its
     ``session.created`` first). Options are those of ``Emulator.start``; seeded, the call is
     the emulator's first call with that seed. ``caller_patience_s`` counts call time here.
+    ``api="live"`` is a GPT-Live session (``core/live.py``; ``session`` is then a Live session
+    config, e.g. its ``delegation``), the emulator's first ``start_call(api="live")``.
     """
 
     def __init__(
@@ -62,7 +66,15 @@ class VirtualCall:
         audio_deltas: bool = False,
         session_created_on_attach: bool = False,
         caller_patience_s: float = 30.0,
+        api: Literal["realtime", "live"] = "realtime",
     ) -> None:
+        if api not in ("realtime", "live"):
+            raise ValueError(f"api: must be 'realtime' or 'live', got {api!r}. "
+                             "Fix: pick one of the two")
+        if api == "live":
+            self._init_live(scenario, seed, transport, session, faults, call_id,
+                            session_created_on_attach, caller_patience_s)
+            return
         if transport not in ("webrtc", "sip", "websocket"):
             raise ValueError(f"transport: must be 'webrtc', 'sip' or 'websocket', got "
                              f"{transport!r}. Fix: pick one of the three")
@@ -101,6 +113,41 @@ class VirtualCall:
         #: Called with each event as the sideband receives it, with its call time.
         self.on_event: Callable[[dict[str, Any], float], None] | None = None
         self._unread: deque[dict[str, Any]] = deque()
+        self._attached = False
+        if transport == "webrtc":
+            self._collect(self.core.announce(0.0))
+        self._collect(self.core.start(0.0))
+        self._attached = True
+        self._collect(self.core.attach("ws1", 0.0))
+
+    def _init_live(self, scenario: str | Path | Mapping[str, Any] | Scenario,
+                   seed: int | None, transport: str, session: Mapping[str, Any] | None,
+                   faults: Iterable[Fault | Mapping[str, Any]] | None, call_id: str | None,
+                   session_created_on_attach: bool, caller_patience_s: float) -> None:
+        """A GPT-Live session (``core/live.py``): the emulator's first Live call with ``seed``
+        (``start_call(api="live")``), one sideband attached as it starts."""
+        if transport not in ("webrtc", "sip"):
+            raise ValueError(f"transport: must be 'webrtc' or 'sip' for a Live session, got "
+                             f"{transport!r}. Fix: pick one of the two")
+        sc = load_scenario(scenario)
+        parsed_faults = parse_faults(faults)
+        config = None if session is None else check_live_config(
+            session, CREATE_LIVE_KEYS, "session", model_required=False)
+        if call_id is None:
+            call_id = IdFactory(seed).live_session_id()
+        ids, rng = call_streams(seed, call_id)
+        self.call_id = call_id
+        live = LiveSession(
+            call_id=call_id, transport=transport,  # type: ignore[arg-type]  # checked above
+            scenario=sc, session=initial_live_session(sc, call_id, SEEDED_EPOCH, config),
+            options=CoreOptions(session_created_on_attach=session_created_on_attach,
+                                patience_ms=caller_patience_s * 1000.0),
+            ids=ids, rng=rng, created_at=SEEDED_EPOCH, hold_until_attached=True)
+        self.core = FaultLayer(live, parsed_faults)
+        self.events = []
+        self.notes = []
+        self.on_event = None
+        self._unread = deque()
         self._attached = False
         if transport == "webrtc":
             self._collect(self.core.announce(0.0))
@@ -201,6 +248,7 @@ def run_scenario(
     session_created_on_attach: bool = False,
     caller_patience_s: float = 30.0,
     until_ms: float = 3_600_000.0,
+    api: Literal["realtime", "live"] = "realtime",
 ) -> list[dict[str, Any]]:
     """Run one scripted call in virtual time; return the server events a sideband receives.
 
@@ -232,7 +280,7 @@ def run_scenario(
                        model=model, call_id=call_id, rate_limits_position=rate_limits_position,
                        audio_deltas=audio_deltas,
                        session_created_on_attach=session_created_on_attach,
-                       caller_patience_s=caller_patience_s)
+                       caller_patience_s=caller_patience_s, api=api)
     for event in call.events:
         react(event, 0.0)
     call.on_event = react

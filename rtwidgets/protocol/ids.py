@@ -337,6 +337,17 @@ def _base62_fixed(value: int, width: int) -> str:
     return "".join(reversed(out))
 
 
+def _base62_pairs(value: int, n: int) -> str:
+    """``n`` base62 digits of ``value`` (below ``62**n``), written two digits a step."""
+    out = []
+    for _ in range(n >> 1):
+        value, pair = divmod(value, 3844)
+        out.append(_BASE62_PAIRS[pair])
+    if n & 1:
+        out.append(_BASE62[value])
+    return "".join(out)
+
+
 class IdFactory:
     """Mints ids in the server's formats.
 
@@ -367,14 +378,7 @@ class IdFactory:
         # two digits at a time. Its digits are uniform and independent as n separate draws
         # would be; the emulator mints ~30 ids a second per call, and drawing each character
         # with its own ``choice`` was the largest cost of a busy emulator after the GC.
-        value = self._below(_power62(n))
-        out = []
-        for _ in range(n >> 1):
-            value, pair = divmod(value, 3844)
-            out.append(_BASE62_PAIRS[pair])
-        if n & 1:
-            out.append(_BASE62[value])
-        return "".join(out)
+        return _base62_pairs(self._below(_power62(n)), n)
 
     def _random_hex(self, n: int) -> str:
         bits = self._rng.getrandbits(4 * n) if self._rng is not None else \
@@ -430,6 +434,16 @@ class IdFactory:
     def sip_call_id(self) -> str:
         """``rtc_u0_`` + 21 to 32 base62: the id carried by ``realtime.call.incoming``."""
         return f"rtc_u0_{self._call_tail()}"
+
+    def live_session_id(self) -> str:
+        """``live_u0_`` / ``live_u1_`` + 32 base62: a GPT-Live session id.
+
+        Both markers were seen on real WebRTC sessions (tests/reality/ids.json) and what the
+        digit means is unknown (live-protocol.md §2.4), so it is drawn with the tail: one draw
+        per id, as every other id (the lowest bit is the marker, the rest the 32 digits).
+        """
+        value = self._below(2 * _power62(32))
+        return f"live_u{value & 1}_{_base62_pairs(value >> 1, 32)}"
 
     def event_id(self) -> str:
         """A server ``event_id``."""

@@ -16,7 +16,9 @@ from typing import Any
 import aiohttp
 import pydantic
 import pytest
+from openai.types.live import ConnectServerEvent
 from openai.types.realtime import RealtimeServerEvent
+from openai.types.responses import ResponseStreamEvent
 
 from rtwidgets.emulator import Emulator, VirtualCall
 
@@ -65,6 +67,34 @@ def validate_server_event(event: dict[str, Any]) -> None:
     model = cls.model_validate(event)
     bad = _extras(model, "", {"obfuscation"})
     assert not bad, f"{event['type']}: fields the SDK does not know: {bad}"
+
+
+def _union_classes(alias: Any) -> dict[str, type[pydantic.BaseModel]]:
+    union = typing.get_args(alias)[0]
+    out: dict[str, type[pydantic.BaseModel]] = {}
+    for cls in typing.get_args(union):
+        (literal,) = typing.get_args(cls.model_fields["type"].annotation)
+        out[literal] = cls
+    return out
+
+
+LIVE_EVENT_CLASSES = _union_classes(ConnectServerEvent)
+RESPONSE_STREAM_EVENT_CLASSES = _union_classes(ResponseStreamEvent)
+
+
+def validate_live_event(event: dict[str, Any]) -> None:
+    """Validate a GPT-Live sideband event against its own class in ``openai.types.live``
+    (``ConnectServerEvent``), with no field the SDK does not know; the Responses event that
+    ``response.event`` wraps against ``openai.types.responses.ResponseStreamEvent``."""
+    cls = LIVE_EVENT_CLASSES.get(event["type"])
+    assert cls is not None, f"{event['type']} is not a Live server event type of the SDK"
+    model = cls.model_validate(event)
+    bad = _extras(model, "", set())
+    assert not bad, f"{event['type']}: fields the SDK does not know: {bad}"
+    if event["type"] == "response.event":
+        inner_cls = RESPONSE_STREAM_EVENT_CLASSES.get(event["event"]["type"])
+        assert inner_cls is not None, f"{event['event']['type']} is no Responses stream event"
+        inner_cls.model_validate(event["event"])
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The calls REST API, driven by the official openai SDK: create (raw and multipart), accept,
-reject, refer, hangup, their 404s and 400 envelopes, and the 401 without a key."""
+reject, refer, hangup, their 404s and 400 envelopes, and the 401 without a key; a refer over
+HTTP ends the call as the core's refer does in virtual mode (both APIs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import aiohttp
 import openai
 import pytest
 
-from rtwidgets.emulator import Emulator
+from rtwidgets.emulator import Emulator, VirtualCall
+from rtwidgets.emulator.core.outputs import dumps
 
 from .conftest import API_KEY, AUTH
 
@@ -196,3 +198,64 @@ async def test_a_key_used_as_a_call_id_is_never_echoed(emu: Emulator) -> None:
     with pytest.raises(KeyError) as err:
         emu.record(pasted)
     assert pasted not in str(err.value)
+
+
+def _said_transfer(event: dict[str, Any]) -> bool:
+    if event.get("type") == "response.output_audio_transcript.done":           # Realtime
+        return "transferring" in event["transcript"]
+    return (event.get("type") == "session.output_transcript.delta"             # GPT-Live
+            and "transferring" in event["delta"])
+
+
+@pytest.mark.parametrize("api", ["realtime", "live"])
+async def test_a_refer_over_http_is_the_core_refer_as_in_virtual_mode(api: str) -> None:
+    """Issue 12: ``POST …/refer`` goes through the session core's ``refer``, so the call ends
+    as ``VirtualCall.refer`` ends it: the same note, the same end, byte-identical frames when
+    the refer comes at the same call time."""
+    async with await Emulator.start(speed=50, seed=5) as emu:
+        client = emu.client(api_key=API_KEY)
+        call_id = await emu.start_call(api=api, transport="sip", scenario="sip_transfer")
+        path = (f"realtime?call_id={call_id}" if api == "realtime"
+                else f"live/sessions/{call_id}/attach")
+        if api == "realtime":
+            await client.realtime.calls.accept(call_id, type="realtime")
+        else:
+            await client.live.sessions.accept(call_id, session={"type": "live",
+                                                                "model": "gpt-live-1"})
+        frames: list[str] = []
+        async with aiohttp.ClientSession() as http, http.ws_connect(
+                f"{emu.websocket_base_url}/{path}", headers=AUTH, max_msg_size=0) as ws:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                frames.append(msg.data)
+                if _said_transfer(json.loads(msg.data)):
+                    # a bad target changes nothing; then the transfer
+                    with pytest.raises(openai.BadRequestError):
+                        await (client.realtime.calls if api == "realtime" else
+                               client.live.sessions).refer(call_id, target_uri="+1415555")
+                    assert emu.call(call_id).status == "active"
+                    await (client.realtime.calls if api == "realtime" else
+                           client.live.sessions).refer(call_id, target_uri="tel:+14155550123")
+        assert await emu.wait_ended(call_id, 10) == "referred"
+        assert emu.requests[-1]["body"] == {"target_uri": "tel:+14155550123"}
+        notes = [r for r in emu.record(call_id) if r["direction"] == "meta"
+                 and r["event"]["type"] == "emulator.call_transferred"]
+        assert [n["event"]["target_uri"] for n in notes] == ["tel:+14155550123"]
+        at = notes[0]["call_ms"]
+        await client.close()
+
+    # The same call in virtual mode, transferred at the call time the HTTP refer arrived.
+    call = VirtualCall("sip_transfer", 5, transport="sip", call_id=call_id,
+                       api=api,  # type: ignore[arg-type]
+                       session={"model": "gpt-live-1"} if api == "live" else None)
+    while (deadline := call.next_deadline()) is not None and deadline <= at:
+        call.step()
+    call.refer("tel:+14155550123", at=at)
+    assert (call.status, call.end_reason) == ("ended", "referred")
+    assert [n for n in call.notes if n["type"] == "emulator.call_transferred"] == [
+        {"type": "emulator.call_transferred", "target_uri": "tel:+14155550123", "call_ms": at}]
+    assert frames == [dumps(e) for e in call.events]
+    if api == "live":
+        assert json.loads(frames[-1])["type"] == "session.closed"
+        assert json.loads(frames[-1])["reason"] == "close_requested"

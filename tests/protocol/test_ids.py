@@ -19,9 +19,11 @@ from rtwidgets.protocol.ids import (
     CALL_ID_MAX_LENGTH,
     CALL_ID_RE,
     IdFactory,
+    api_of_id,
     call_id_from_location,
     check_call_id,
     is_call_id,
+    is_live_session_id,
     refuse_secret,
     shown_id,
     transport_kind,
@@ -65,6 +67,8 @@ SHAPES = {
     "client_secret": r"ek_[0-9a-f]{32}",
     "webhook_event_id": r"evt_[0-9a-f]{32}",
     "webhook_delivery_id": r"wh_[0-9a-f]{32}",
+    # live_u0_EUrPjp3oMERblJsADSyL1hZGfCQubB3V, live_u1_EUrRCp3oNAW04iwqigqdEYngTq5KnmX7
+    "live_session_id": rf"live_u[01]_{B62}{{32}}",
 }
 STEMMED = ("event_id", "client_event_id", "item_id", "response_id", "conversation_id",
            "session_id")
@@ -93,6 +97,13 @@ def test_call_ids_vary_in_length_over_the_observed_range(seed: int | None) -> No
     assert any(c.isupper() for c in joined)
     assert any(c.islower() for c in joined)
     assert all(is_call_id("rtc_u1_" + t) for t in tails)
+
+
+def test_minted_live_session_ids_pass_the_live_check_and_use_both_markers() -> None:
+    ids = IdFactory(11)
+    minted = [ids.live_session_id() for _ in range(40)]
+    assert all(is_live_session_id(v) and api_of_id(v) == "live" for v in minted)
+    assert {v[:8] for v in minted} == {"live_u0_", "live_u1_"}
 
 
 def test_minted_call_ids_have_their_transport_marker() -> None:
@@ -153,6 +164,21 @@ def test_every_character_of_minted_ids_is_uniform_over_its_alphabet(seed: int | 
         assert {len(v) for v in values} == {n}
         for position in range(n):
             assert {v[position] for v in values} == set(alphabet), (n, position)
+
+
+@pytest.mark.parametrize("seed", [None, 8])
+def test_live_session_ids_are_one_draw_with_a_uniform_marker_and_tail(seed: int | None) -> None:
+    # The marker is the draw's lowest bit and the 32 digits the rest: both markers appear and
+    # every tail position still takes all 62 digits (chance of a miss ~1e-12, as above).
+    ids = IdFactory(seed)
+    values = [ids.live_session_id() for _ in range(2000)]
+    assert {v[:8] for v in values} == {"live_u0_", "live_u1_"}
+    assert {len(v) for v in values} == {8 + 32}
+    for position in range(8, 40):
+        assert {v[position] for v in values} == set(string.digits + string.ascii_letters)
+    if seed is not None:
+        again = IdFactory(seed)
+        assert [again.live_session_id() for _ in range(2000)] == values
 
 
 def test_base62_length() -> None:

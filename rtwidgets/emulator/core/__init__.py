@@ -9,18 +9,19 @@ runs their scripts in call time. A shell drives a core with ``receive(frame, now
 run (``emulator/_virtual.py``) needs no clock at all. So with a seed the events of a call are
 a function of the scenario and of the client events with the call time they arrived at.
 
-A second protocol (GPT-Live, live-protocol.md) is a second session core here that hosts the
-same caller and model (``caller.CallerHost`` is what it must offer) over the same scenario
-files, and returns the same ``outputs.Out`` to the same shells.
+The second protocol, GPT-Live (live-protocol.md), is the second session core
+``live.LiveSession``: it hosts the same caller and model (``caller.CallerHost``) over the same
+scenario files and returns the same ``outputs.Out`` to the same shells.
 
 Never: sockets, asyncio, threads or a clock.
 """
 
 from .caller import CallerHost, ScriptedCaller
 from .clock import Scheduler, Until
+from .live import LiveSession
 from .model import ScriptedModel
 from .outputs import Out
 from .realtime import CoreOptions, RealtimeSession
 
-__all__ = ["CallerHost", "CoreOptions", "Out", "RealtimeSession", "Scheduler", "ScriptedCaller",
-           "ScriptedModel", "Until"]
+__all__ = ["CallerHost", "CoreOptions", "LiveSession", "Out", "RealtimeSession", "Scheduler",
+           "ScriptedCaller", "ScriptedModel", "Until"]
