@@ -92,6 +92,7 @@ from rtwidgets._transport import (
 )
 from rtwidgets.protocol import builders
 from rtwidgets.protocol.builders import validate_client_event
+from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.fatal import describe_error
 from rtwidgets.protocol.ids import (
@@ -107,7 +108,6 @@ from rtwidgets.protocol.ids import (
 from rtwidgets.protocol.live import builders as live_builders
 from rtwidgets.protocol.live.fold import DelegationTracker, close_reason, function_call
 from rtwidgets.protocol.session import SessionDiff, session_diff
-from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.state import SessionState
 
 if TYPE_CHECKING:

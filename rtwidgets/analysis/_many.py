@@ -4,7 +4,8 @@ Parquet.
 Why: questions across calls ("p90 latency this week", "which tool is slowest") need one
 table over thousands of recordings, and a dataset other tools read as it is. ``to_parquet``
 writes hive-style partitions ``api=…/date=YYYY-MM-DD/call_id=…/part-0.parquet`` (the API,
-Realtime or GPT-Live, and the date of the call's start, UTC), which pandas, pyarrow, DuckDB and Spark read with partition discovery::
+Realtime or GPT-Live, and the date of the call's start, UTC), which pandas, pyarrow,
+DuckDB and Spark read with partition discovery::
 
     duckdb.sql("SELECT call_id, count(*) FROM read_parquet('calls/**/*.parquet',"
                " hive_partitioning=true) GROUP BY ALL")
@@ -124,7 +125,7 @@ class Many(ManySources):
         for src in self.sources:
             df = fn(src)
             df.insert(0, "call_id", src.call_id)
-            df.insert(1, "api", src.api)
+            df["api"] = src.api  # last: the leading columns stay call_id, then the table's
             frames.append(df)
         if not frames:
             return pd.DataFrame({"call_id": pd.Series(dtype=object),
@@ -193,9 +194,9 @@ def to_parquet(src_or_many: object, folder: str | os.PathLike[str], *,
     """Write one table of one or many calls as a hive-partitioned Parquet dataset.
 
     Layout: ``folder/api=<api>/date=YYYY-MM-DD/call_id=<id>/part-0.parquet`` (``api``:
-    ``realtime`` or ``live``, so one dataset holds both and a query can keep them apart). Returns the files
-    written. ``table`` is one of ``TABLES`` (default ``"events"``: every frame with its
-    payload, the full record).
+    ``realtime`` or ``live``, so one dataset holds both and a query can keep them apart).
+    Returns the files written. ``table`` is one of ``TABLES`` (default ``"events"``: every
+    frame with its payload, the full record).
     """
     if table not in TABLES:
         raise ValueError(f"table {table!r} is unknown. Fix: use one of {', '.join(TABLES)}")

@@ -55,8 +55,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.catalog import category_of, is_known
+from rtwidgets.protocol.codecs import codec_for
 
 __all__ = ["CORE_SCHEMA", "FrameSource", "ManySources", "as_source"]
 

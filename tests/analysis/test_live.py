@@ -60,7 +60,8 @@ def test_analyze_a_live_capture(tmp_path: Path) -> None:
     assert turn.latency_first_text_s == 1.0
     tools = a.tool_calls
     assert list(tools["tool_call_id"]) == [CALL]
-    assert tools.loc[0, "answered_by"] == "form" and tools.loc[0, "output"] == "teal, 1987"
+    assert tools.loc[0, "answered_by"] == "form"
+    assert tools.loc[0, "output"] == "teal, 1987"
     assert tools.loc[0, "arguments"] == {"topic": "lighthouse"}
     usage = a.usage
     session = usage[usage["kind"] == "session"]

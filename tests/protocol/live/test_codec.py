@@ -42,12 +42,15 @@ def test_live_is_a_codec_and_codec_for_picks_it_by_api() -> None:
     assert codec_for(None) is REALTIME
     with pytest.raises(ValidationError) as err:
         codec_for("gpt-live")
-    assert err.value.field == "api" and "'live'" in err.value.fix
+    assert err.value.field == "api"
+    assert "'live'" in err.value.fix
 
 
 def test_a_reducer_gets_its_own_copy_of_the_stateful_codec() -> None:
     a, b = SessionState(LIVE), SessionState(LIVE)
-    assert isinstance(a.codec, LiveCodec) and a.codec is not LIVE and a.codec is not b.codec
+    assert isinstance(a.codec, LiveCodec)
+    assert a.codec is not LIVE
+    assert a.codec is not b.codec
 
 
 def test_spoken_trace_decodes_frame_by_frame() -> None:
@@ -83,7 +86,8 @@ def test_spoken_trace_decodes_frame_by_frame() -> None:
     assert isinstance(done, ce.TranscriptDone)
     assert (done.speaker, done.segment, done.text) == (
         "caller", "seg_in_1600", " What does the article say about the lighthouse")
-    assert isinstance(evs[1], ce.ResponseStarted) and evs[1].id == "voice_4400"
+    assert isinstance(evs[1], ce.ResponseStarted)
+    assert evs[1].id == "voice_4400"
     assert evs[1].kind == "response"
     # the tool call, read from the wrapped output_item.done
     calls = [e for _, evs in decoded for e in evs if isinstance(e, ce.ToolCallRequested)]
@@ -104,8 +108,10 @@ def test_spoken_trace_decodes_frame_by_frame() -> None:
     wire, evs = decoded[-1]
     assert wire == "session.closed"
     ended = evs[-1]
-    assert isinstance(ended, ce.CallEnded) and ended.reason == "close_requested"
-    assert ended.usage is not None and ended.usage.seconds == 32.0
+    assert isinstance(ended, ce.CallEnded)
+    assert ended.reason == "close_requested"
+    assert ended.usage is not None
+    assert ended.usage.seconds == 32.0
     last = [e for e in evs if isinstance(e, ce.TranscriptDone)]
     assert last[0].text == " It says the lighthouse was painted teal in 1987."
 
@@ -114,7 +120,8 @@ def test_spoken_trace_folds_into_transcript_turns_tools_and_usage() -> None:
     state = SessionState(LIVE)
     for i, frame in enumerate(_trace("spoken")):
         state.feed(frame, direction="in", t=float(i))
-    assert state.malformed == 0 and not state.unknown_types
+    assert state.malformed == 0
+    assert not state.unknown_types
     assert [(r.role, r.text) for r in state.transcript()] == [
         ("user", " What does the article say about the lighthouse"),
         ("assistant", " I'm checking the article. One moment."),
@@ -123,9 +130,12 @@ def test_spoken_trace_folds_into_transcript_turns_tools_and_usage() -> None:
     (turn,) = state.turns
     row = turn_timings(state, turn)
     # anchor: the caller's last fragment (frame 8); first text: the agent's first (frame 10)
-    assert row.response_id == "voice_4400" and row.latency_first_text == 2.0
+    assert row.response_id == "voice_4400"
+    assert row.latency_first_text == 2.0
     assert state.tool_calls["call_n8kYXHgMwoBeMnzDhakmY8fQ"].status == "unanswered"
-    assert state.usage_seconds == 32.0 and state.ended and state.end_reason == "close_requested"
+    assert state.usage_seconds == 32.0
+    assert state.ended
+    assert state.end_reason == "close_requested"
     assert state.responses["resp_0a31e1b65549a787006ac0db05444487d1aa17bf90f615de91"].kind == (
         "delegation")
 
@@ -138,12 +148,14 @@ def test_allow_traces_typed_input_has_no_caller_segment() -> None:
     (seg,) = state.transcript()
     assert seg.text == (" Alright, checking for that now. The article says it was painted "
                         "teal in 1987.")  # 3600 -> 4200 ms is below SEGMENT_GAP_MS
-    assert state.usage_seconds == 15.0 and state.context_ratio == pytest.approx(0.0100703125)
+    assert state.usage_seconds == 15.0
+    assert state.context_ratio == pytest.approx(0.0100703125)
     allowmin = SessionState(LIVE)
     for i, frame in enumerate(_trace("allowmin")):
         allowmin.feed(frame, direction="in", t=float(i))
     (tc,) = allowmin.tool_calls.values()
-    assert tc.call_id == "call_bXbTUQsolutkcXLsc5jTYoya" and tc.status == "pending"
+    assert tc.call_id == "call_bXbTUQsolutkcXLsc5jTYoya"
+    assert tc.status == "pending"
 
 
 def test_segments_split_at_a_long_gap_and_replays_are_dropped() -> None:
@@ -156,8 +168,10 @@ def test_segments_split_at_a_long_gap_and_replays_are_dropped() -> None:
     codec.decode(frag(0, "a", "e1"))
     assert codec.decode(frag(0, "a", "e1")).events == ()
     evs = codec.decode(frag(200 + SEGMENT_GAP_MS, "b", "e2")).events
-    assert isinstance(evs[0], ce.TranscriptDone) and evs[0].segment == "seg_out_0"
-    assert isinstance(evs[1], ce.ResponseDone) and evs[1].id == "voice_0"
+    assert isinstance(evs[0], ce.TranscriptDone)
+    assert evs[0].segment == "seg_out_0"
+    assert isinstance(evs[1], ce.ResponseDone)
+    assert evs[1].id == "voice_0"
 
 
 def test_backend_rounds_errors_and_our_answers() -> None:
@@ -165,12 +179,15 @@ def test_backend_rounds_errors_and_our_answers() -> None:
     wrap = {"type": "response.event", "event_id": "event_1", "delegation_id": "item_A"}
     (s,) = codec.decode({**wrap, "event": {"type": "response.created",
                                            "response": {"id": "resp_2"}}}).events
-    assert isinstance(s, ce.ResponseStarted) and s.id == "resp_2"
+    assert isinstance(s, ce.ResponseStarted)
+    assert s.id == "resp_2"
     (d,) = codec.decode({**wrap, "event": {"type": "response.completed", "response": {
         "id": "resp_2", "status": "completed", "output": [], "usage": {
             "input_tokens": 907, "output_tokens": 17, "total_tokens": 924,
             "input_tokens_details": {"cached_tokens": 0}}}}}).events
-    assert isinstance(d, ce.ResponseDone) and d.kind == "delegation" and d.usage is not None
+    assert isinstance(d, ce.ResponseDone)
+    assert d.kind == "delegation"
+    assert d.usage is not None
     assert (d.usage.input_tokens, d.usage.output_tokens, d.usage.total_tokens) == (907, 17, 924)
     (err,) = codec.decode({"type": "error", "event_id": "event_2", "error": {
         "type": "invalid_request_error", "code": "event_not_allowed", "message": "no",
@@ -182,11 +199,13 @@ def test_backend_rounds_errors_and_our_answers() -> None:
     assert ans == ce.ToolCallAnswered("call_X", "teal", "code")
     (upd,) = codec.decode({"type": "session.updated", "event_id": "e", "client_event_id": "u1",
                            "session": {"id": "live_x"}}).events
-    assert isinstance(upd, ce.SessionApplied) and upd.client_event_id == "u1"
+    assert isinstance(upd, ce.SessionApplied)
+    assert upd.client_event_id == "u1"
     (fail,) = codec.decode({"type": "transport.failed", "event_id": "e", "session_id": "live_x",
                             "error": {"type": "call_error", "code": "busy",
                                       "message": "486"}}).events
-    assert isinstance(fail, ce.ErrorReported) and fail.code == "busy"
+    assert isinstance(fail, ce.ErrorReported)
+    assert fail.code == "busy"
 
 
 def test_client_delegation_is_done_when_we_answer_it_with_commentary() -> None:
@@ -194,10 +213,12 @@ def test_client_delegation_is_done_when_we_answer_it_with_commentary() -> None:
     (s,) = codec.decode({"type": "session.delegation.created", "event_id": "e", "offset_ms": 10,
                          "delegation": {"id": "D1", "target": "client",
                                         "type": "delegation"}}).events
-    assert isinstance(s, ce.ResponseStarted) and (s.id, s.target) == ("D1", "client")
+    assert isinstance(s, ce.ResponseStarted)
+    assert (s.id, s.target) == ("D1", "client")
     (d,) = codec.decode({"type": "session.commentary.append", "content": "Shipped.",
                          "delegation_id": "D1", "event_id": "k1"}, "out").events
-    assert isinstance(d, ce.ResponseDone) and d.id == "D1"
+    assert isinstance(d, ce.ResponseDone)
+    assert d.id == "D1"
 
 
 def test_known_types_without_meaning_and_unknown_types() -> None:
@@ -206,7 +227,9 @@ def test_known_types_without_meaning_and_unknown_types() -> None:
                   {"type": "session.input_audio.muted", "event_id": "e"},
                   {"type": "info", "code": "x", "message": "y", "event_id": "e"}):
         d = codec.decode(frame)
-        assert d.wire_type == frame["type"] and d.events == () and not d.flagged
+        assert d.wire_type == frame["type"]
+        assert d.events == ()
+        assert not d.flagged
     d = codec.decode({"type": "response.done"})
     assert d.events == (ce.Unknown("response.done", "not a GPT-Live server event type"),)
 
@@ -290,7 +313,8 @@ def test_intents_live_lacks_are_refused_with_why_and_fix(intent: ce.Intent, acti
     with pytest.raises(UnsupportedIntent) as err:
         LIVE.encode(intent)
     assert err.value.field == action
-    assert "live API has no way" in err.value.problem and err.value.fix
+    assert "live API has no way" in err.value.problem
+    assert err.value.fix
 
 
 def test_bad_intent_arguments_name_the_field() -> None:
