@@ -317,7 +317,8 @@ class LiveCodec:
                 out.append(ItemReported({"id": sid, "type": "message", "role": "user",
                                          "content": [{"type": "input_audio"}]}, "added"))
             else:
-                out.append(ResponseStarted(voice, "response", "in_progress", ("audio",)))
+                out.append(ResponseStarted(f"voice_{start}", "response", "in_progress",
+                                           ("audio",)))
                 out.append(ItemReported({"id": sid, "type": "message", "role": "assistant",
                                          "content": [{"type": "output_audio"}]}, "added"))
         seg[3] = max(seg[3], end)
