@@ -45,9 +45,8 @@ Decisions:
   re-attach never end somebody's session). ``session.closed`` ends the call with its reason,
   and nothing reconnects after it. Backend tool calls are read from ``response.event``
   (``protocol.live.fold``) and answered with ``response.item.create`` and one
-  ``response.create`` per delegation, after its backend response has finished. Until the Live
-  codec lands, the Realtime-shaped ``SessionState`` gets Live frames as data (it must not
-  raise on them; it builds nothing from them).
+  ``response.create`` per delegation, after its backend response has finished. The
+  ``SessionState`` folds Live frames with the Live codec (``protocol.codecs.codec_for``).
 
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
@@ -93,6 +92,7 @@ from rtwidgets._transport import (
 )
 from rtwidgets.protocol import builders
 from rtwidgets.protocol.builders import validate_client_event
+from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.errors import ValidationError
 from rtwidgets.protocol.fatal import describe_error
 from rtwidgets.protocol.ids import (
@@ -398,12 +398,12 @@ class _TransportSource(CallSource):
         self.api = api
         self._live = api == "live"
         # GPT-Live: backend tool calls per delegation, and the session snapshot as last
-        # reported (session.started / session.updated / session.closed). The reducer is
-        # Realtime-shaped until the Live codec lands; it gets the frames as data meanwhile.
+        # reported (session.started / session.updated / session.closed). The reducer folds
+        # them with the API's codec (codec_for(api)).
         self._delegations = DelegationTracker()
         self._live_session: dict[str, Any] | None = None
         self.transport_kind = None if self._live else _transport_kind(call_id)
-        self.state = SessionState()
+        self.state = SessionState(codec_for(self.api))
         self.stats = CallStats()
         self.handler_timeout = handler_timeout
         self.events_maxsize = events_maxsize
@@ -837,7 +837,7 @@ class _TransportSource(CallSource):
             self._reset()
 
     def _reset(self) -> None:
-        self.state = SessionState()
+        self.state = SessionState(codec_for(self.api))
         self._delegations = DelegationTracker()
         self._live_session = None
         self._store.clear()

@@ -68,6 +68,7 @@ from rtwidgets.protocol.ids import (
     is_live_session_id,
     looks_secret,
 )
+from rtwidgets.protocol.live.builders import TRIGGER_EVENT_TYPES
 from rtwidgets.protocol.session import validate_session
 from rtwidgets.protocol.validation import Schema, rule
 
@@ -434,7 +435,7 @@ _WEBRTC_ONLY: Final = frozenset({"client", "idle_timeout_s", "wake_policy"})
 _INHERITED: Final = frozenset({"model", "instructions", "audio", "input", "type",
                                "safety_identifier", "triggers"})
 _DELEGATION_TYPES: Final = ("client", "responses", "decisions")
-_TRIGGER_EVENTS: Final = ("session.input_transcript.delta", "session.output_transcript.delta")
+_TRIGGER_EVENTS: Final = TRIGGER_EVENT_TYPES  # wire names live in protocol/live
 _INPUT_MAX: Final = 128
 _PART_TYPES: Final[dict[str, tuple[str, ...]]] = {
     "developer": ("input_text",),

@@ -39,6 +39,7 @@ from rtwidgets._call import (
 )
 from rtwidgets._capture import FrameStore, read_capture, read_header
 from rtwidgets._transport import ReplayReadOnlyError, ReplayTransport
+from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.state import SessionState
 
 __all__ = ["Recording", "Replay", "load"]
@@ -86,7 +87,7 @@ class Recording(CallSource):
         if folded is not None:
             return folded
         store = self.frames()
-        state = SessionState()
+        state = SessionState(codec_for(self.api))
         ended: CallStatus | None = None
         for i in range(len(store)):
             rec = json.loads(store.line(i))

@@ -18,10 +18,12 @@ import ast
 import re
 from pathlib import Path
 
+from rtwidgets.protocol.live.codec import LIVE
 from rtwidgets.protocol.realtime import REALTIME
 
 ROOT = Path(__file__).resolve().parents[1] / "rtwidgets"
-WIRE_NAMES = REALTIME.client_event_types | REALTIME.server_event_types
+WIRE_NAMES = (REALTIME.client_event_types | REALTIME.server_event_types
+              | LIVE.client_event_types | LIVE.server_event_types)
 _AMBIGUOUS = frozenset({"error"})  # a wire type that is also an everyday field name
 
 NOT_YET: dict[str, str] = {

@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.realtime.codec import REALTIME
 from rtwidgets.protocol.state import (
     ErrorRecord,
@@ -186,6 +187,7 @@ def fold_of(src: FrameSource, *, shortcuts: bool = True, full: bool = False) -> 
         if isinstance(hit, Fold):
             return hit
     core = src.core()
+    codec = codec_for(src.api)
     narrow = core.select(["direction", "type", "m", "t", "payload", "bad", "item_id",
                           "response_id"])
     # Bad frames and frames without a payload are never fed.
@@ -196,19 +198,19 @@ def fold_of(src: FrameSource, *, shortcuts: bool = True, full: bool = False) -> 
         # answers, gaps); of the server's, only the types the codec says matter.
         wanted = pc.or_(pc.not_equal(narrow.column("direction"), "in"),
                         pc.is_in(narrow.column("type"),
-                                 pa.array(sorted(_BULK.meaningful_types))))
+                                 pa.array(sorted(codec.bulk.meaningful_types))))
         keep = pc.and_(keep, pc.fill_null(wanted, True))
     sub = narrow.filter(keep)
-    fold = Fold(SessionState())
+    fold = Fold(SessionState(codec))
     # The fold makes a few objects per folded frame and frees none: with the cyclic
     # collector on, its passes over them grow with the call (measured: a fifth of the
     # fold's time on a 1M-frame capture). Nothing made here forms a cycle.
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        _feed_all(fold, sub, _COLUMN_ONLY if shortcuts else {})
-        if not full:
-            _from_deltas(core, fold)
+        _feed_all(fold, sub, _COLUMN_ONLY if shortcuts and codec is REALTIME else {})
+        if not full and codec is REALTIME:
+            _from_deltas(core, fold)  # Live feeds its transcript fragments: nothing skipped
     finally:
         if gc_was_on:
             gc.enable()

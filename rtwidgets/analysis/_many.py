@@ -1,9 +1,11 @@
-"""Many calls at once: the same tables concatenated with a ``call_id`` column, and Parquet.
+"""Many calls at once: the same tables concatenated with ``call_id`` and ``api`` columns, and
+Parquet.
 
 Why: questions across calls ("p90 latency this week", "which tool is slowest") need one
 table over thousands of recordings, and a dataset other tools read as it is. ``to_parquet``
-writes hive-style partitions ``date=YYYY-MM-DD/call_id=…/part-0.parquet`` (date of the call's
-start, UTC), which pandas, pyarrow, DuckDB and Spark read with partition discovery::
+writes hive-style partitions ``api=…/date=YYYY-MM-DD/call_id=…/part-0.parquet`` (the API,
+Realtime or GPT-Live, and the date of the call's start, UTC), which pandas, pyarrow,
+DuckDB and Spark read with partition discovery::
 
     duckdb.sql("SELECT call_id, count(*) FROM read_parquet('calls/**/*.parquet',"
                " hive_partitioning=true) GROUP BY ALL")
@@ -123,12 +125,15 @@ class Many(ManySources):
         for src in self.sources:
             df = fn(src)
             df.insert(0, "call_id", src.call_id)
+            df["api"] = src.api  # last: the leading columns stay call_id, then the table's
             frames.append(df)
         if not frames:
-            return pd.DataFrame({"call_id": pd.Series(dtype=object)})
+            return pd.DataFrame({"call_id": pd.Series(dtype=object),
+                             "api": pd.Series(dtype=object)})
         nonempty = [f for f in frames if len(f)] or frames[:1]
         out = pd.concat(nonempty, ignore_index=True)
         out["call_id"] = out["call_id"].astype("category")
+        out["api"] = out["api"].astype("category")
         return out
 
     events = property(lambda self: self.table("events"), doc="events of every call")
@@ -188,9 +193,10 @@ def to_parquet(src_or_many: object, folder: str | os.PathLike[str], *,
                table: str = "events") -> list[Path]:
     """Write one table of one or many calls as a hive-partitioned Parquet dataset.
 
-    Layout: ``folder/date=YYYY-MM-DD/call_id=<id>/part-0.parquet``. Returns the files
-    written. ``table`` is one of ``TABLES`` (default ``"events"``: every frame with its
-    payload, the full record).
+    Layout: ``folder/api=<api>/date=YYYY-MM-DD/call_id=<id>/part-0.parquet`` (``api``:
+    ``realtime`` or ``live``, so one dataset holds both and a query can keep them apart).
+    Returns the files written. ``table`` is one of ``TABLES`` (default ``"events"``: every
+    frame with its payload, the full record).
     """
     if table not in TABLES:
         raise ValueError(f"table {table!r} is unknown. Fix: use one of {', '.join(TABLES)}")
@@ -212,7 +218,8 @@ def to_parquet(src_or_many: object, folder: str | os.PathLike[str], *,
                 import json
 
                 df[col] = [None if v is None else json.dumps(v) for v in df[col]]
-        target = root / f"date={_call_date(src)}" / f"call_id={_safe(src.call_id)}"
+        target = (root / f"api={_safe(src.api)}" / f"date={_call_date(src)}"
+                  / f"call_id={_safe(src.call_id)}")
         target.mkdir(parents=True, exist_ok=True)
         path = target / "part-0.parquet"
         arrow = pa.Table.from_pandas(df, preserve_index=False)

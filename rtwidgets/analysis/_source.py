@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from rtwidgets.protocol.catalog import category_of, is_known
+from rtwidgets.protocol.codecs import codec_for
 
 __all__ = ["CORE_SCHEMA", "FrameSource", "ManySources", "as_source"]
 
@@ -466,6 +467,15 @@ class FrameSource:
         return "unknown"
 
     @property
+    def api(self) -> str:
+        """The API the frames speak: the header's ``api``, else the object's, else
+        ``"realtime"`` (captures written before the field)."""
+        api = self.header.get("api")
+        if not (isinstance(api, str) and api):
+            api = getattr(self._obj, "api", None)
+        return api if isinstance(api, str) and api else "realtime"
+
+    @property
     def created_at(self) -> float | None:
         """Wall time the capture began (header ``created_at``), else the first frame's."""
         ca = self.header.get("created_at")
@@ -597,17 +607,24 @@ class FrameSource:
         return value
 
 
-def _is_unknown(types: pa.Array) -> pa.Array:
-    """Per-row flag: the type is neither a GA event type nor one of our meta/bad types."""
+def _is_unknown(types: pa.Array, api: str | None = None) -> pa.Array:
+    """Per-row flag: the type is neither an event type of the API nor one of our meta/bad
+    types."""
     enc = types.dictionary_encode() if not pa.types.is_dictionary(types.type) else types
     uniques = enc.dictionary.to_pylist()
-    unknown = [not (is_known(u) or u.startswith("rtwidgets.")) for u in uniques]
+    if api == "live":
+        codec = codec_for(api)
+        known = codec.client_event_types | codec.server_event_types
+        unknown = [not (u in known or u.startswith("rtwidgets.")) for u in uniques]
+    else:
+        unknown = [not (is_known(u) or u.startswith("rtwidgets.")) for u in uniques]
     return pc.take(pa.array(unknown, pa.bool_()), enc.indices)
 
 
-def _categories(types: pa.Array) -> pa.Array:
+def _categories(types: pa.Array, api: str | None = None) -> pa.Array:
     enc = types.dictionary_encode() if not pa.types.is_dictionary(types.type) else types
-    cats = [category_of(u) for u in enc.dictionary.to_pylist()]
+    category = codec_for(api).category if api == "live" else category_of
+    cats = [category(u) for u in enc.dictionary.to_pylist()]
     return pc.take(pa.array(cats, pa.string()), enc.indices)
 
 

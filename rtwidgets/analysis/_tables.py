@@ -120,13 +120,13 @@ def events_frame(src: object) -> pd.DataFrame:
             "time": _utc_arrow(core.column("t")),
             "elapsed_s": core.column("m"),
             "type": enc,
-            "category": _categories(enc).dictionary_encode(),
+            "category": _categories(enc, fs.api).dictionary_encode(),
             "event_id": core.column("event_id"),
             "item_id": core.column("item_id"),
             "response_id": core.column("response_id"),
             "tool_call_id": core.column("tool_call_id"),
             "bad": core.column("bad"),
-            "unknown": _is_unknown(enc),
+            "unknown": _is_unknown(enc, fs.api),
             "audio_dropped": core.column("audio_dropped"),
             "payload": core.column("payload"),
         }
@@ -349,7 +349,10 @@ def usage_frame(src: object, *, totals: bool = True) -> pd.DataFrame:
     model (``model``: ``session.audio.input.transcription.model`` as last reported, ``None``
     if the capture never said), not the realtime one; its ``item_id`` is the caller's item,
     its ``response_id`` is ``None``, and a per-minute model (``whisper-1``) reports
-    ``audio_seconds`` instead of tokens. Responses without usage (cut short) are left out.
+    ``audio_seconds`` instead of tokens. A GPT-Live capture adds one ``session`` row: the
+    session's billed seconds (cumulative, as last reported) in ``audio_seconds``; its
+    delegations' backend responses are ``response`` rows with their tokens. Responses
+    without usage (cut short) are left out.
     With ``totals=False`` only the per-response and per-transcription rows.
     """
     fs = _single(src)
@@ -378,6 +381,21 @@ def usage_frame(src: object, *, totals: bool = True) -> pd.DataFrame:
         extra = pd.DataFrame(rows).astype(dict.fromkeys(USAGE_COLUMNS, "Int64"))
         extra = extra.astype({"response_id": object, "model": object, "item_id": object,
                               "audio_seconds": "float64"})
+        df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
+    seconds_billed = fold.state.usage_seconds
+    if seconds_billed is not None:
+        # A session billed by time (GPT-Live): one row with the cumulative seconds as last
+        # reported (session.closed's final usage when the capture has it). No tokens.
+        session = fold.state.session or {}
+        smodel = session.get("model") if isinstance(session.get("model"), str) else None
+        extra = pd.DataFrame([{"response_id": None, "model": smodel,
+                               **dict.fromkeys(USAGE_COLUMNS, None), "kind": "session",
+                               "item_id": None, "audio_seconds": float(seconds_billed)}])
+        extra = extra.astype(dict.fromkeys(USAGE_COLUMNS, "Int64")).astype(
+            {"response_id": object, "model": object, "item_id": object,
+             "audio_seconds": "float64"})
+        if smodel and smodel not in categories:
+            categories.append(smodel)
         df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
     if totals:
         total = df[list(USAGE_COLUMNS)].sum(min_count=0).astype("int64")

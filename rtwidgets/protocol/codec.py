@@ -79,6 +79,7 @@ __all__ = [
     "UnsupportedIntent",
     "UpdateSession",
     "Usage",
+    "UsageReported",
 ]
 
 Speaker = Literal["caller", "agent"]
@@ -355,6 +356,16 @@ class CallEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageReported:
+    """The session's usage so far, outside any response (GPT-Live's
+    ``session.usage.updated``: cumulative billed seconds). ``context_ratio``: the share of
+    the model's context window in use, when the API reports it."""
+
+    usage: Usage
+    context_ratio: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Gap:
     """The socket was down between ``since_m`` and this frame (a reconnect)."""
 
@@ -378,7 +389,7 @@ CallEvent = (
     | TranscriptDelta | TranscriptDone | TranscriptFailed | TranscriptionUsage
     | ItemReported | ItemTruncated | ItemDeleted | ResponseStarted | ResponseDone
     | AgentAudio | ToolArgumentsDelta | ToolCallRequested | ToolCallAnswered | ToolAnsweredBy
-    | ErrorReported | RateLimits | StatusChanged | CallEnded | Gap | Unknown
+    | ErrorReported | RateLimits | StatusChanged | CallEnded | UsageReported | Gap | Unknown
 )
 
 
@@ -424,7 +435,7 @@ for _cls in (SessionReported, SessionApplied, SessionRequested, SpeechStarted, S
              ItemReported, ItemTruncated, ItemDeleted, ResponseStarted, ResponseDone,
              AgentAudio, ToolArgumentsDelta, ToolCallRequested, ToolCallAnswered,
              ToolAnsweredBy, ErrorReported, RateLimits, StatusChanged, CallEnded, Gap, Unknown,
-             Usage):
+             Usage, UsageReported):
     _fast_init(_cls)
 
 

@@ -281,7 +281,10 @@ class SessionState:
 
             self.codec: Codec = REALTIME
         else:
-            self.codec = codec
+            # A codec that keeps per-call decoding state (GPT-Live groups transcript
+            # fragments into segments) gives each reducer its own instance.
+            fresh = getattr(codec, "fresh", None)
+            self.codec = fresh() if callable(fresh) else codec
         self._decode = self.codec.decode
         self._stream_types = self.codec.stream_types
         self._stream_fields = self.codec.stream_fields
@@ -313,6 +316,10 @@ class SessionState:
         self.unknown_types: collections.Counter[str] = collections.Counter()
         self.malformed: int = 0
         self.usage_total: dict[str, int] = dict.fromkeys(USAGE_KEYS, 0)
+        self.usage_seconds: float | None = None
+        """Billed seconds so far when the API bills by time (GPT-Live; cumulative)."""
+        self.context_ratio: float | None = None
+        """Share of the model's context window in use, as last reported (GPT-Live)."""
         self.last_t: float | None = None
         # event_id -> type of every client event we sent: links errors to their cause.
         self._sent: dict[str, str] = {}
@@ -343,6 +350,7 @@ class SessionState:
             ce.ErrorReported: h._on_error,
             ce.RateLimits: h._on_rate_limits,
             ce.CallEnded: h._on_call_ended,
+            ce.UsageReported: h._on_usage_reported,
             ce.Gap: h._on_gap,
             ce.StatusChanged: h._on_status,
             ce.Unknown: h._on_unknown,
@@ -351,12 +359,13 @@ class SessionState:
     # ------------------------------------------------------------------ public methods
 
     @classmethod
-    def from_frames(cls, frames: Iterable[tuple[dict[str, Any], str, float]]) -> SessionState:
+    def from_frames(cls, frames: Iterable[tuple[dict[str, Any], str, float]],
+                    codec: Codec | None = None) -> SessionState:
         """A state folded from ``(event, direction, t)`` triples, in order.
 
         ``direction`` is ``"in"``, ``"out"`` or ``"meta"`` (anything else is read as meta).
         """
-        state = cls()
+        state = cls(codec)
         feed = state.feed
         for event, direction, t in frames:
             feed(event, direction=direction, t=t)  # type: ignore[arg-type]
@@ -445,6 +454,8 @@ class SessionState:
             "unknown_types": sum(self.unknown_types.values()),
             "malformed": self.malformed,
             "usage_total": dict(self.usage_total),
+            "usage_seconds": self.usage_seconds,
+            "context_ratio": self.context_ratio,
             "last_t": self.last_t,
         }
 
@@ -753,6 +764,8 @@ class SessionState:
         if event.conversation_id is not None:
             rec.conversation_id = event.conversation_id
         self.active_response_id = rec.id
+        if event.kind != "response":
+            return  # a GPT-Live delegation's backend work: the voice answers the turn
         # It answers the latest caller turn that ended before it began.
         for turn in reversed(self.turns):
             if turn.anchor_t is not None and turn.anchor_t <= t:
@@ -803,6 +816,9 @@ class SessionState:
             self._add_usage(usage)
 
     def _add_usage(self, usage: ce.Usage) -> None:
+        if usage.seconds is not None:
+            self.usage_seconds = (usage.seconds if usage.cumulative or self.usage_seconds is None
+                                  else self.usage_seconds + usage.seconds)
         total = self.usage_total
         for key in USAGE_KEYS:
             value = getattr(usage, key)
@@ -943,6 +959,11 @@ class SessionState:
                 tc.ended_t = t
         if event.usage is not None:
             self._add_usage(event.usage)
+
+    def _on_usage_reported(self, event: ce.UsageReported, t: float) -> None:
+        self._add_usage(event.usage)
+        if event.context_ratio is not None:
+            self.context_ratio = event.context_ratio
 
     def _on_gap(self, event: ce.Gap, t: float) -> None:
         self.gaps.append(GapRecord(event.since_m, t, event.reason))

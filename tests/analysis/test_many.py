@@ -89,7 +89,7 @@ def test_to_parquet_hive_layout_read_by_pandas_and_duckdb(tmp_path: Path) -> Non
     assert len(written) == 3
     rel = sorted(str(p.relative_to(out)) for p in written)
     assert rel == sorted(
-        f"date={'2025-11-27' if c.created_at > 1764200000 else '2025-11-26'}/"
+        f"api=realtime/date={'2025-11-27' if c.created_at > 1764200000 else '2025-11-26'}/"
         f"call_id={c.call_id}/part-0.parquet" for c in calls)
     # pandas / pyarrow read the folder as it is, partitions become columns.
     df = pd.read_parquet(out)

@@ -37,6 +37,7 @@ __all__ = [
     "DELEGATION_TYPES",
     "DTMF_KEYS",
     "MUTABLE_SESSION_FIELDS",
+    "TRIGGER_EVENT_TYPES",
     "UnsupportedLiveAction",
     "append",
     "commentary_append",
@@ -88,6 +89,8 @@ _DECISIONS_KEYS: Final = ("model", "questions")
 _TRIGGER_KEYS: Final = ("type", "event_type", "decisions")
 _TRIGGER_EVENT_TYPES: Final = ("session.input_transcript.delta",
                                "session.output_transcript.delta")
+#: The transcript event types a Decisions trigger may watch (also checked at accept).
+TRIGGER_EVENT_TYPES: Final = _TRIGGER_EVENT_TYPES
 _EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh")
 _SUMMARIES: Final = ("concise", "detailed", "auto")
 _VERBOSITY: Final = ("low", "medium", "high")

@@ -1,0 +1,91 @@
+"""analyze() of a GPT-Live capture: the same tables, read with the Live codec (the capture's
+header names the API); load_many mixes both APIs with an ``api`` column and to_parquet
+partitions by it. The capture is the real ``live_spike_spoken`` trace (spideryarn/reading2,
+see tests/reality/frames) plus our answer to its tool call, one frame per 0.5 s."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rtwidgets._capture import make_header
+from rtwidgets.analysis import analyze
+from rtwidgets.analysis._many import load_many, to_parquet
+from rtwidgets.analysis._synth import SyntheticCall
+
+FRAMES = Path(__file__).resolve().parents[1] / "reality" / "frames"
+SESSION = "live_u0_EUrPjp3oMERblJsADSyL1hZGfCQubB3V"
+CALL = "call_n8kYXHgMwoBeMnzDhakmY8fQ"
+
+
+def write_live_capture(path: Path, created_at: float = 1791024000.0) -> Path:
+    frames: list[tuple[str, dict[str, Any]]] = [
+        ("in", f) for f in json.loads((FRAMES / "live_spike_spoken.json").read_text())["frames"]]
+    # our answer, right after the tool call's output_item.done, and who gave it
+    at = next(i for i, (_, f) in enumerate(frames)
+              if f["type"] == "response.event"
+              and f["event"]["type"] == "response.output_item.done") + 1
+    frames[at:at] = [
+        ("out", {"type": "response.item.create", "event_id": "evt_r1", "item": {
+            "type": "function_call_output", "call_id": CALL, "output": "teal, 1987"}}),
+        ("meta", {"type": "rtwidgets.tool_answered", "call_id": CALL, "by": "form"}),
+        ("out", {"type": "response.create", "event_id": "evt_c1"}),
+    ]
+    header = make_header(SESSION, transport=None, source="live", created_at=created_at,
+                         api="live")
+    lines = [json.dumps(header)]
+    for seq, (direction, frame) in enumerate(frames):
+        m = 0.5 * seq
+        lines.append(json.dumps({"seq": seq, "dir": direction, "t": created_at + m, "m": m,
+                                 "frame": frame}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_analyze_a_live_capture(tmp_path: Path) -> None:
+    a = analyze(write_live_capture(tmp_path / "live.jsonl"))
+    tr = a.transcript
+    said = tr[tr["item_type"] == "message"]
+    assert list(said["speaker"].astype(str)) == ["caller", "agent", "agent"]
+    assert list(said["text"]) == [" What does the article say about the lighthouse",
+                                  " I'm checking the article. One moment.",
+                                  " It says the lighthouse was painted teal in 1987."]
+    # one caller turn: anchored at its last fragment (seq 8, 4.0 s), answered by the voice
+    # at the agent's first fragment (seq 10, 5.0 s)
+    (turn,) = a.turns.itertuples()
+    assert turn.response_id == "voice_4400"
+    assert turn.latency_first_text_s == 1.0
+    tools = a.tool_calls
+    assert list(tools["tool_call_id"]) == [CALL]
+    assert tools.loc[0, "answered_by"] == "form"
+    assert tools.loc[0, "output"] == "teal, 1987"
+    assert tools.loc[0, "arguments"] == {"topic": "lighthouse"}
+    usage = a.usage
+    session = usage[usage["kind"] == "session"]
+    assert list(session["audio_seconds"]) == [32.0]
+    assert str(session["model"].iloc[0]) == "gpt-live-1"
+    ev = a.events
+    assert (ev.loc[ev["type"] == "session.delegation.created", "category"] == "delegation").all()
+    assert not ev.loc[ev["direction"] == "in", "unknown"].any()
+
+
+def test_load_many_mixes_both_apis_and_parquet_partitions_by_api(tmp_path: Path) -> None:
+    folder = tmp_path / "caps"
+    folder.mkdir()
+    write_live_capture(folder / "live.jsonl")
+    rt = SyntheticCall(seed=1, created_at=1764170000.0)
+    rt.session(0.0)
+    rt.write(folder / f"{rt.call_id}.jsonl")
+    many = load_many(folder)
+    apis = dict(zip(many.events["call_id"].astype(str), many.events["api"].astype(str),
+                    strict=False))
+    assert apis == {SESSION: "live", rt.call_id: "realtime"}
+    assert set(many.transcript["api"].astype(str)) == {"live"}
+    written = to_parquet(many, tmp_path / "ds")
+    rel = sorted(str(p.relative_to(tmp_path / "ds")).split("/")[0] for p in written)
+    assert rel == ["api=live", "api=realtime"]
+    df = pd.read_parquet(tmp_path / "ds")
+    assert set(df["api"].astype(str)) == {"live", "realtime"}
