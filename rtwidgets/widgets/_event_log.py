@@ -301,7 +301,9 @@ def _fold_key(frame: Any) -> tuple[str, str, Any] | None:
     item_id = ev.get("item_id") or ev.get("call_id")
     if not isinstance(item_id, str):
         return None
-    return (frame.type, item_id, ev.get("content_index"))
+    # A hostile content_index (a list, an object) is not a key: fold by the item alone.
+    index = ev.get("content_index")
+    return (frame.type, item_id, index if type(index) is int else None)
 
 
 class EventLog(StreamView):
