@@ -44,6 +44,7 @@ from typing import Any
 import comm
 import pytest
 from comm.base_comm import BaseComm
+from jupyter_client.session import json_packer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -329,9 +330,9 @@ class RecordingComm(BaseComm):
 
     def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
                     buffers: Any = None, **keys: Any) -> None:
-        # What the kernel would do with it: serialise (json, no NaN) — a view that sends a
-        # value the browser cannot read is a frame not shown.
-        json.dumps(data, allow_nan=False, default=str)
+        # What the kernel does with it (no NaN, UTF-8): a view that sends a value the kernel
+        # cannot pack is a frame not shown.
+        json_packer(data)
         self.messages.append((msg_type, data or {}))
 
 
@@ -470,7 +471,9 @@ def _check(script: Script) -> None:
                 raise
     finally:
         logger.removeHandler(handler)
-    failures = [f"{r.name}: {r.getMessage()}" for r in handler.records]
+    failures = [f"{r.name}: {r.getMessage()}" + (
+        "\n" + logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+        for r in handler.records]
     assert not any("receive loop failed" in f for f in failures), failures
     assert not failures, failures
 

@@ -61,7 +61,7 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from rtwidgets.protocol._text import hidden, snippet
+from rtwidgets.protocol._text import displayable_tree, hidden, snippet
 from rtwidgets.protocol.errors import mask_secrets
 from rtwidgets.protocol.realtime.catalog import TEXT_DELTA_TYPES
 
@@ -78,6 +78,7 @@ __all__ = [
     "maybe_await",
     "redact_event",
     "snippet",
+    "wire_safe",
 ]
 
 _log = logging.getLogger("rtwidgets.widgets")
@@ -125,6 +126,13 @@ def describe_error(exc: BaseException) -> str:
     first = text[0] if text else ""
     name = type(exc).__name__
     return f"{name}: {first}" if first else name
+
+
+def wire_safe(value: Any) -> Any:
+    """``value`` as the kernel can send it: lone surrogates in strings become U+FFFD and
+    non-finite floats ``None`` (``NaN``/``Infinity`` are valid in frames, not in messages).
+    ``value`` itself when nothing needs a change."""
+    return displayable_tree(value, finite=True)
 
 
 async def maybe_await(value: Any) -> Any:
@@ -517,7 +525,7 @@ class StreamView(SourceView, anywidget.AnyWidget):
     def _emit(self, content: dict[str, Any]) -> None:
         kind = str(content.get("kind"))
         self.sent_counts[kind] = self.sent_counts.get(kind, 0) + 1
-        self.send(content)
+        self.send(wire_safe(content))
 
     def _mark_dirty(self) -> None:
         """A subclass recorded a change: the batcher will call ``_drain`` soon."""
