@@ -289,6 +289,7 @@ class Script:
     case: CodecCase
     frames: list[str]    # wire text, the sentinel last
     hostile: int
+    plots: bool = False  # draw the plots too (slow: once, not per example)
 
     def __repr__(self) -> str:  # hypothesis prints it: the hostile frames only, cut short
         return f"Script({self.case.name}, {len(self.frames)} frames, {self.hostile} hostile)"
@@ -372,8 +373,9 @@ def _exercise_views(views: list[Any]) -> None:
             view.refresh()
         if isinstance(view, ToolCalls):
             view.refresh_ages()
-        if hasattr(view, "last_error"):
-            assert view.last_error is None, (type(view).__name__, view.last_error)
+        # a view that swallowed an exception shows an error instead of the frame
+        assert view.last_error is None, (type(view).__name__, view.last_error)
+        assert view.frame_errors == 0, type(view).__name__
 
 
 async def _run(script: Script, tmp: Path) -> None:
@@ -403,6 +405,8 @@ async def _run(script: Script, tmp: Path) -> None:
     @call.tool("get_weather")
     def get_weather(**args: Any) -> dict[str, Any]:
         answered.append(args)
+        if len(answered) % 2 == 0:  # a handler that raises: an error output, nothing more
+            raise RuntimeError("the weather service is down")
         return {"temperature": 18}
 
     console = CallConsole(call, interval=0.01)
@@ -429,6 +433,8 @@ async def _run(script: Script, tmp: Path) -> None:
         for text, frame in zip(script.frames, ins, strict=True):
             assert ("bad" in frame.flags) == (not _is_event(text)), (text[:200], frame.flags)
         assert call.stats.bad_frames == sum(not _is_event(t) for t in script.frames)
+        await asyncio.sleep(0.05)  # tool handlers run in the executor
+        assert call.stats.handler_errors >= len(answered) // 2
     finally:
         for view in views:
             view.close()
@@ -450,6 +456,10 @@ async def _run(script: Script, tmp: Path) -> None:
     recording = rtwidgets.load(capture)
     assert len(recording.frames()) == len(call.frames())
     recording.state.snapshot()
+    if script.plots:
+        report = analyze(capture)
+        for figure in (report.timeline_plot(), report.latency_plot()):
+            assert figure.to_png(dpi=30).startswith(b"\x89PNG")
     assert not loop_errors, loop_errors
 
 
@@ -511,3 +521,43 @@ def test_codec_and_reducer_never_raise(case: CodecCase) -> None:
         state.pending_tool_calls()
 
     run()
+
+
+_SWEEP_VALUES: list[Any] = [
+    [], {}, Raw("1" + "0" * 400), Raw("NaN"), Raw("-Infinity"), None, True, 3.5, -1, "x",
+    Raw('"\\ud800"'), Raw("[" * 800 + "]" * 800), {"a": [], "id": {}}, [{"id": []}],
+    Raw('{"a":' * 800 + "{}" + "}" * 800), Raw('"\\u0000\\n\\u2028"'),
+]
+
+
+def sweep(case: CodecCase) -> list[str]:
+    """Every field (at any depth) of one real frame of each type, replaced by one hostile
+    value (taken in turn, so each value meets many fields) and deleted."""
+    by_type: dict[str, dict[str, Any]] = {}
+    for run in case.seeds():
+        for frame in run:
+            by_type.setdefault(str(frame.get("type")), frame)
+    out: list[str] = []
+    turn = 0
+    for _, frame in sorted(by_type.items()):
+        for path in _paths(frame):
+            for op in ("replace", "delete"):
+                changed = copy.deepcopy(frame)
+                parent = _at(changed, path[:-1])
+                if op == "delete":
+                    del parent[path[-1]]
+                else:
+                    parent[path[-1]] = _SWEEP_VALUES[turn % len(_SWEEP_VALUES)]
+                    turn += 1
+                text = to_text(changed)
+                if _not_fatal(_parsed_event(text)):
+                    out.append(text)
+    return out
+
+
+@pytest.mark.parametrize("case", CODECS, ids=[c.name for c in CODECS])
+def test_every_field_of_every_frame_type_hostile_in_one_call(case: CodecCase) -> None:
+    """The exhaustive half: one call carries every single-field change, and the plots."""
+    frames = [*sweep(case), json.dumps(case.sentinel())]
+    assert len(frames) > 500
+    _check(Script(case, frames, len(frames) - 1, plots=True))

@@ -246,6 +246,8 @@ class SourceView:
         self._rtw_foreign: tuple[ipywidgets.Widget, ...] = getattr(self, "_rtw_foreign", ())
         self.redact: bool = bool(redact if private is None else private)
         self.last_error: str | None = None
+        #: frames whose showing raised (each shown in place as ``last_error``)
+        self.frame_errors = 0
         super().__init__(**widget_kwargs)
         if source is not None:
             self.bind(source)
@@ -329,13 +331,29 @@ class SourceView:
         if self._rtw_closed or self._rtw_source is None:
             return
         seq = getattr(frame, "seq", None)
-        if isinstance(seq, int):
-            rewound = seq <= self._rtw_last_seq
-            self._rtw_last_seq = seq
-            if rewound:
-                self._on_rewind(frame)
-                return
-        self._on_frame(frame)
+        try:
+            if isinstance(seq, int):
+                rewound = seq <= self._rtw_last_seq
+                self._rtw_last_seq = seq
+                if rewound:
+                    self._on_rewind(frame)
+                    return
+            self._on_frame(frame)
+        except Exception as exc:
+            # No frame ends a call (issue 11 item 8), and none breaks a view: the failure is
+            # shown in place and the view keeps taking frames.
+            self.frame_errors += 1
+            self._report_error("showing a frame", exc)
+
+    def _guard(self, fn: Callable[[], None], label: str) -> Callable[[], None]:
+        """``fn`` with its failures shown in place (``_report_error``), never raised: for
+        redraws run by a timer, where an exception would only reach the loop's log."""
+        def guarded() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                self._report_error(label, exc)
+        return guarded
 
     def _rtw_reset(self) -> None:
         if self._rtw_closed or self._rtw_source is None:
@@ -512,7 +530,7 @@ class StreamView(SourceView, anywidget.AnyWidget):
     ) -> None:
         if not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows: {max_rows!r} is not a positive int. Fix: e.g. 2000")
-        self._batcher = Batcher(self._rtw_flush, interval=interval)
+        self._batcher = Batcher(self._guard(self._rtw_flush, "update"), interval=interval)
         #: custom messages sent, by kind (tests and the benchmark read it)
         self.sent_counts: dict[str, int] = {}
         super().__init__(
@@ -565,6 +583,13 @@ class StreamView(SourceView, anywidget.AnyWidget):
 
     def _on_message(self, content: dict[str, Any]) -> None:
         """A front-end request other than a snapshot. Default: ignored."""
+
+    def _show_error(self, label: str, exc: BaseException) -> None:
+        """Shown in the view: the front end puts ``error`` messages in its status line."""
+        try:
+            self._emit({"kind": "error", "message": f"{label} failed: {describe_error(exc)}"})
+        except Exception:  # the comm itself failed: last_error keeps the message
+            _log.debug("could not send an error message", exc_info=True)
 
     def _on_close(self) -> None:
         self._batcher.close()
