@@ -91,8 +91,11 @@ def _corpus(api: str, prefix: str = "") -> list[list[dict[str, Any]]]:
 
 
 def _not_fatal(frame: Any) -> bool:
-    # A server error whose code says the key/model/call is not valid ends the call by
-    # design (protocol/fatal.py: the service closes the socket right after it).
+    # Only these end a call, by design: a server error whose code says the key/model/call
+    # is not valid (protocol/fatal.py: the service closes the socket right after it), and
+    # GPT-Live's session.closed (a closed session never resumes).
+    if isinstance(frame, dict) and frame.get("type") == "session.closed":
+        return False
     info = describe_error(frame)
     return info is None or not info[1]
 
