@@ -49,7 +49,8 @@ def test_clip_depth_notes_what_it_cut_and_leaves_shallow_values_alone() -> None:
     node = out
     for _ in range(MAX_SHOWN_DEPTH):
         node = node["a"]
-    assert isinstance(node, str) and "deeper than" in node
+    assert isinstance(node, str)
+    assert "deeper than" in node
     json.dumps(out, indent=2)  # an indented dump no longer hits the recursion limit
     shallow = {"a": [{"b": 1}]}
     assert clip_depth(shallow) is shallow

@@ -76,7 +76,8 @@ def test_a_status_redraw_that_raises_is_shown_not_logged_as_a_loop_failure(
     bar.summary = broken  # type: ignore[method-assign]
     source.feed(user_item("item_A", "a"))
     bar._batcher.flush_now()
-    assert bar.last_error is not None and bar.last_error.startswith("redraw failed: KeyError")
+    assert bar.last_error is not None
+    assert bar.last_error.startswith("redraw failed: KeyError")
     del bar.summary
     bar.close()
 

@@ -578,7 +578,8 @@ def test_a_delta_whose_content_index_is_not_a_number_folds_by_its_item(
         source.feed({"type": "response.output_audio_transcript.delta", "event_id": "e",
                      "response_id": "resp_1", "item_id": "item_B", "content_index": index,
                      "delta": "x"})
-    assert log.last_error is None and log.frame_errors == 0
+    assert log.last_error is None
+    assert log.frame_errors == 0
     assert [r["type"] for r in log.rows()] == ["response.output_audio_transcript.delta"] * 2
     log.close()
 
@@ -592,10 +593,11 @@ def test_a_lone_surrogate_is_shown_and_every_message_can_be_sent(source: Scripte
     log = EventLog(source)
     source.feed(event)
     log._batcher.flush_now()
-    assert log.last_error is None and log.frame_errors == 0
+    assert log.last_error is None
+    assert log.frame_errors == 0
     assert "bad" in log.rows()[0]["sum"]
     log.detail(0)
-    for msg_type, data in log.comm.messages:
+    for _msg_type, data in log.comm.messages:
         json_packer(data)  # what the kernel does with every message
     assert any("bad \ufffd text" in json.dumps(m, ensure_ascii=False)
                for m in custom_messages(log))

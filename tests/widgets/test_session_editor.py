@@ -935,7 +935,8 @@ def test_a_hostile_session_is_shown_not_raised(live: FakeLive) -> None:
             ' "threshold": "high", "prefix_padding_ms": ' + "1" + "0" * 400 + ','
             ' "silence_duration_ms": NaN}}}}')
         live.emit({"type": "session.updated", "event_id": "e1", "session": session})
-        assert editor.last_error is None and editor.frame_errors == 0
+        assert editor.last_error is None
+        assert editor.frame_errors == 0
         assert editor.model_box.value == "gpt-\ufffd"
         assert editor.instructions.text == "x\ufffd"
         assert editor.modalities.value == "audio"
