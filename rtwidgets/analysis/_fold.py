@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rtwidgets.protocol._text import displayable_tree
 from rtwidgets.protocol.codecs import codec_for
 from rtwidgets.protocol.realtime.codec import REALTIME
 from rtwidgets.protocol.state import (
@@ -170,6 +171,9 @@ def _feed_all(fold: Fold, sub: pa.Table, column_only: dict[str, str]) -> None:
                 except ValueError:
                     continue
         if isinstance(ev, dict):
+            if "\\ud" in payload or "\\uD" in payload:
+                # a lone surrogate escape (valid JSON) cannot go into a table: U+FFFD
+                ev = displayable_tree(ev)
             walls[m] = t
             feed(ev, direction=direction or "in", t=m)
 

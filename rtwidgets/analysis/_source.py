@@ -55,6 +55,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from rtwidgets.protocol._text import displayable
 from rtwidgets.protocol.catalog import category_of, is_known
 from rtwidgets.protocol.codecs import codec_for
 
@@ -187,7 +188,7 @@ class _Columns:
             etype = BAD_TYPE
         elif not isinstance(etype, str):
             etype = NO_TYPE
-        self.type.append(etype)
+        self.type.append(displayable(etype))
         item = ev.get("item")
         item = item if isinstance(item, dict) else {}
         resp = ev.get("response")
@@ -198,7 +199,7 @@ class _Columns:
         self.tool_call_id.append(_str(ev.get("call_id")) or _str(item.get("call_id")))
         self.bad.append(bad)
         self.audio_dropped.append(dropped)
-        self.payload.append(payload)
+        self.payload.append(displayable(payload) if payload is not None else None)
 
     def table(self) -> pa.Table:
         return pa.table(
@@ -215,7 +216,8 @@ def _num(v: Any) -> float | None:
 
 
 def _str(v: Any) -> str | None:
-    return v if isinstance(v, str) else None
+    # Arrow strings are UTF-8: a lone surrogate escape ("\\ud800", valid JSON) cannot be one.
+    return displayable(v) if isinstance(v, str) else None
 
 
 def _bad_payload(raw: Any, error: Any) -> str:

@@ -51,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rtwidgets.protocol._text import displayable
 from rtwidgets.protocol.state import ResponseRecord, turn_timings
 
 from ._fold import Fold, fold_of
@@ -225,12 +226,15 @@ def _frame(rows: dict[str, list[Any]], *, categories: tuple[str, ...] = (),
            ints: tuple[str, ...] = ()) -> pd.DataFrame:
     arrays: dict[str, pa.Array] = {}
     for name, values in rows.items():
-        if name in ints:
-            arrays[name] = pa.array(values, pa.int64())
-        elif values and all(issubclass(k, float) for k in set(map(type, values))):
-            arrays[name] = pa.array(values, pa.float64(), from_pandas=True)
-        else:
-            arrays[name] = pa.array(values)
+        try:
+            if name in ints:
+                arrays[name] = pa.array(values, pa.int64())
+            elif values and all(issubclass(k, float) for k in set(map(type, values))):
+                arrays[name] = pa.array(values, pa.float64(), from_pandas=True)
+            else:
+                arrays[name] = pa.array(values)
+        except (pa.ArrowException, OverflowError, UnicodeEncodeError, TypeError):
+            arrays[name] = _hostile_column(values, int64=name in ints)
     table = pa.table(arrays) if arrays else pa.table({})
     df: pd.DataFrame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     for name in categories:
@@ -239,14 +243,44 @@ def _frame(rows: dict[str, list[Any]], *, categories: tuple[str, ...] = (),
     return df
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _hostile_column(values: list[Any], *, int64: bool) -> pa.Array:
+    """A column the plain conversion refused (issue 11 item 8: a server frame may carry an
+    integer past int64, ``"\\ud800"``, or values of mixed types): integers out of range
+    become null, lone surrogates U+FFFD, and a column of mixed types its values' text."""
+    clean: list[Any] = []
+    for v in values:
+        if type(v) is int and not _INT64[0] <= v <= _INT64[1]:
+            v = None
+        elif type(v) is str:
+            v = displayable(v)
+        clean.append(v)
+    if int64:
+        return pa.array([v if type(v) is int else None for v in clean], pa.int64())
+    try:
+        return pa.array(clean)
+    except (pa.ArrowException, OverflowError, TypeError):
+        return pa.array([None if v is None else displayable(str(v)) for v in clean],
+                        pa.string())
+
+
+#: A count a table can hold and sum (a server may send any integer; 2**53 keeps sums exact).
+_MAX_COUNT = 2**53
+
+
+def _count(d: Any, key: str) -> int | None:
+    """``d[key]`` when it is a count a table can hold (an int, not a bool, below 2**53)."""
+    v = d.get(key) if isinstance(d, dict) else None
+    return v if type(v) is int and -_MAX_COUNT < v < _MAX_COUNT else None
+
+
 def _usage_values(usage: dict[str, Any] | None) -> list[int | None]:
     if not isinstance(usage, dict):
         return [None] * len(USAGE_COLUMNS)
 
-    def n(d: Any, key: str) -> int | None:
-        v = d.get(key) if isinstance(d, dict) else None
-        return v if isinstance(v, int) and not isinstance(v, bool) else None
-
+    n = _count
     inp = usage.get("input_token_details")
     cached = inp.get("cached_tokens_details") if isinstance(inp, dict) else None
     out = usage.get("output_token_details")
@@ -319,14 +353,11 @@ def _transcription_values(usage: dict[str, Any]) -> tuple[list[int | None], floa
     ``{"type": "tokens", …}``: input (text/audio split when given) and output tokens; the
     output of a transcription is text. ``{"type": "duration", "seconds": …}``: seconds only.
     """
-    def n(d: Any, key: str) -> int | None:
-        v = d.get(key) if isinstance(d, dict) else None
-        return v if isinstance(v, int) and not isinstance(v, bool) else None
-
+    n = _count
     values: list[int | None] = [None] * len(USAGE_COLUMNS)
     if usage.get("type") == "duration" or "seconds" in usage:
         sec = usage.get("seconds")
-        if isinstance(sec, int | float) and not isinstance(sec, bool):
+        if type(sec) is float or (type(sec) is int and abs(sec) < 2**53):
             return values, float(sec)
         return values, None
     details = usage.get("input_token_details")

@@ -61,7 +61,7 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from rtwidgets.protocol._text import hidden, snippet
+from rtwidgets.protocol._text import displayable_tree, hidden, snippet
 from rtwidgets.protocol.errors import mask_secrets
 from rtwidgets.protocol.realtime.catalog import TEXT_DELTA_TYPES
 
@@ -78,6 +78,7 @@ __all__ = [
     "maybe_await",
     "redact_event",
     "snippet",
+    "wire_safe",
 ]
 
 _log = logging.getLogger("rtwidgets.widgets")
@@ -125,6 +126,13 @@ def describe_error(exc: BaseException) -> str:
     first = text[0] if text else ""
     name = type(exc).__name__
     return f"{name}: {first}" if first else name
+
+
+def wire_safe(value: Any) -> Any:
+    """``value`` as the kernel can send it: lone surrogates in strings become U+FFFD and
+    non-finite floats ``None`` (``NaN``/``Infinity`` are valid in frames, not in messages).
+    ``value`` itself when nothing needs a change."""
+    return displayable_tree(value, finite=True)
 
 
 async def maybe_await(value: Any) -> Any:
@@ -238,6 +246,8 @@ class SourceView:
         self._rtw_foreign: tuple[ipywidgets.Widget, ...] = getattr(self, "_rtw_foreign", ())
         self.redact: bool = bool(redact if private is None else private)
         self.last_error: str | None = None
+        #: frames whose showing raised (each shown in place as ``last_error``)
+        self.frame_errors = 0
         super().__init__(**widget_kwargs)
         if source is not None:
             self.bind(source)
@@ -321,13 +331,29 @@ class SourceView:
         if self._rtw_closed or self._rtw_source is None:
             return
         seq = getattr(frame, "seq", None)
-        if isinstance(seq, int):
-            rewound = seq <= self._rtw_last_seq
-            self._rtw_last_seq = seq
-            if rewound:
-                self._on_rewind(frame)
-                return
-        self._on_frame(frame)
+        try:
+            if isinstance(seq, int):
+                rewound = seq <= self._rtw_last_seq
+                self._rtw_last_seq = seq
+                if rewound:
+                    self._on_rewind(frame)
+                    return
+            self._on_frame(frame)
+        except Exception as exc:
+            # No frame ends a call (issue 11 item 8), and none breaks a view: the failure is
+            # shown in place and the view keeps taking frames.
+            self.frame_errors += 1
+            self._report_error("showing a frame", exc)
+
+    def _guard(self, fn: Callable[[], None], label: str) -> Callable[[], None]:
+        """``fn`` with its failures shown in place (``_report_error``), never raised: for
+        redraws run by a timer, where an exception would only reach the loop's log."""
+        def guarded() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                self._report_error(label, exc)
+        return guarded
 
     def _rtw_reset(self) -> None:
         if self._rtw_closed or self._rtw_source is None:
@@ -504,7 +530,7 @@ class StreamView(SourceView, anywidget.AnyWidget):
     ) -> None:
         if not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows: {max_rows!r} is not a positive int. Fix: e.g. 2000")
-        self._batcher = Batcher(self._rtw_flush, interval=interval)
+        self._batcher = Batcher(self._guard(self._rtw_flush, "update"), interval=interval)
         #: custom messages sent, by kind (tests and the benchmark read it)
         self.sent_counts: dict[str, int] = {}
         super().__init__(
@@ -517,7 +543,7 @@ class StreamView(SourceView, anywidget.AnyWidget):
     def _emit(self, content: dict[str, Any]) -> None:
         kind = str(content.get("kind"))
         self.sent_counts[kind] = self.sent_counts.get(kind, 0) + 1
-        self.send(content)
+        self.send(wire_safe(content))
 
     def _mark_dirty(self) -> None:
         """A subclass recorded a change: the batcher will call ``_drain`` soon."""
@@ -557,6 +583,13 @@ class StreamView(SourceView, anywidget.AnyWidget):
 
     def _on_message(self, content: dict[str, Any]) -> None:
         """A front-end request other than a snapshot. Default: ignored."""
+
+    def _show_error(self, label: str, exc: BaseException) -> None:
+        """Shown in the view: the front end puts ``error`` messages in its status line."""
+        try:
+            self._emit({"kind": "error", "message": f"{label} failed: {describe_error(exc)}"})
+        except Exception:  # the comm itself failed: last_error keeps the message
+            _log.debug("could not send an error message", exc_info=True)
 
     def _on_close(self) -> None:
         self._batcher.close()

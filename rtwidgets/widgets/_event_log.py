@@ -170,7 +170,8 @@ class _RowStore:
         self._kind.append(kind)
         self._err.append(1 if row.error else 0)
         if row.summary is not None:
-            self._text += row.summary.encode()
+            # surrogatepass: a lone surrogate escape in a frame ("\\ud800") is kept as is
+            self._text += row.summary.encode("utf-8", "surrogatepass")
         self._ends.append(len(self._text))
         if row.link is not None:
             self._link[rid] = row.link
@@ -196,7 +197,7 @@ class _RowStore:
         state = self._delta.get(rid)
         if state is None:
             start = self._ends[rid - 1] if rid else 0
-            row.summary = self._text[start:self._ends[rid]].decode()
+            row.summary = self._text[start:self._ends[rid]].decode("utf-8", "surrogatepass")
         else:
             row.item_id, row.last_delta, row.count, row.last_seq, row.last_m = state
         return row
@@ -301,7 +302,9 @@ def _fold_key(frame: Any) -> tuple[str, str, Any] | None:
     item_id = ev.get("item_id") or ev.get("call_id")
     if not isinstance(item_id, str):
         return None
-    return (frame.type, item_id, ev.get("content_index"))
+    # A hostile content_index (a list, an object) is not a key: fold by the item alone.
+    index = ev.get("content_index")
+    return (frame.type, item_id, index if type(index) is int else None)
 
 
 class EventLog(StreamView):

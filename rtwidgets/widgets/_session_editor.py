@@ -41,11 +41,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import ipywidgets as w
 
+from ..protocol._text import clip_depth, displayable_tree
 from ..protocol.errors import ValidationError
 from ..protocol.session import BUILTIN_VOICES
 from ._base import SourceView, describe_error
@@ -112,6 +114,27 @@ _AUDIO_FRAME_TYPES: Final = frozenset(
         "response.output_item.done",
     }
 )
+
+
+_EXACT: Final = 2**53
+
+
+def _shown_float(value: Any, default: float) -> float:
+    """A reported number as a float control shows it (``default`` if it is none)."""
+    if type(value) is float and math.isfinite(value):
+        return value
+    if type(value) is int and -_EXACT < value < _EXACT:
+        return float(value)
+    return default
+
+
+def _shown_int(value: Any, default: int) -> int:
+    """A reported whole number as an int control shows it (``default`` if it is none)."""
+    if type(value) is int and -_EXACT < value < _EXACT:
+        return value
+    if type(value) is float and math.isfinite(value) and -_EXACT < value < _EXACT:
+        return int(value)
+    return default
 
 
 class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
@@ -352,7 +375,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
     def _server_session_full(self) -> dict[str, Any]:
         state = getattr(self.source, "state", None)
         session = getattr(state, "session", None) if state is not None else None
-        return dict(session) if isinstance(session, Mapping) else {}
+        # A server may nest a field any depth, or send "\ud800" or NaN (all parsed by
+        # json): the form copies, compares, prints and syncs the session, which such values
+        # make raise. Too deep is clipped; text and numbers are made sendable.
+        if not isinstance(session, Mapping):
+            return {}
+        safe = displayable_tree(clip_depth(dict(session)), finite=True)
+        return safe if isinstance(safe, dict) else {}
 
     @property
     def unknown_fields(self) -> list[str]:
@@ -475,7 +504,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             name, custom = voice_choice(get_path(session, "audio.output.voice"))
             self.voice.value = _UNKNOWN if "voice" in unknown else name
             self.voice_custom.value = custom
-            mods = session.get("output_modalities") or ["audio"]
+            mods = session.get("output_modalities")
+            mods = mods if isinstance(mods, list) and mods else ["audio"]
             self.modalities.value = (
                 _UNKNOWN if "modalities" in unknown
                 else "text" if list(mods) == ["text"] else "audio"
@@ -487,9 +517,11 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                 else str(td.get("type")) if td and td.get("type") in _TD_TYPES else "none"
             )
             td = td or {}
-            self.td_threshold.value = float(td.get("threshold", 0.5))
-            self.td_prefix.value = int(td.get("prefix_padding_ms", 300))
-            self.td_silence.value = int(td.get("silence_duration_ms", 200))
+            # A value of another type (a string, NaN, 10**400) shows the default here;
+            # the JSON tab shows what the server reported.
+            self.td_threshold.value = _shown_float(td.get("threshold"), 0.5)
+            self.td_prefix.value = _shown_int(td.get("prefix_padding_ms"), 300)
+            self.td_silence.value = _shown_int(td.get("silence_duration_ms"), 200)
             idle = td.get("idle_timeout_ms")
             self.td_idle.value = "" if idle is None else str(idle)
             eager = td.get("eagerness", "auto")

@@ -88,7 +88,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._show_events = bool(events)
         # frames seen since bind: fewer frames in the source means it was reset (a seek)
         self._frames_seen = 0
-        self._batcher = Batcher(self._render, interval=interval)
+        self._batcher = Batcher(self._guard(self._render, "redraw"), interval=interval)
         self._tick: asyncio.TimerHandle | None = None
         self._cost_enabled = cost
         self._with_cost = cost

@@ -62,7 +62,7 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
                  **options: Any) -> None:
         self._max_rows = max_rows
         self._shown: str | None = None
-        self._batcher = Batcher(self._render, interval=interval)
+        self._batcher = Batcher(self._guard(self._render, "redraw"), interval=interval)
         super().__init__(source, **options)
         self.add_class("rtw-turns")
         self._render()

@@ -287,3 +287,44 @@ def test_many_tables_accept_one_frame_source(standard: Any) -> None:
     fold_before = src.cached("fold")
     responses_frame(src)
     assert src.cached("fold") is fold_before          # parsed and folded once
+
+
+async def test_hostile_values_become_table_cells_not_exceptions(tmp_path: Path) -> None:
+    """Issue 11 item 8: ids with lone surrogate escapes (Arrow and pandas strings are UTF-8),
+    counts past int64 and seconds past a float, through every table, from the file, the
+    loaded recording and the live call."""
+    import rtwidgets
+    from rtwidgets.analysis import analyze
+
+    huge = "1" + "0" * 400
+    frames = [
+        '{"type":"conversation.item.added","event_id":"e1","item":{"id":"item_\\ud800",'
+        '"type":"message","role":"user","status":"completed","content":[{"type":"input_text",'
+        '"text":"hi \\udfff"}]}}',
+        '{"type":"conversation.item.input_audio_transcription.completed","event_id":"e2",'
+        '"item_id":"item_\\ud800","content_index":0,"transcript":"x","usage":{"type":'
+        '"tokens","input_tokens":' + huge + ',"total_tokens":5}}',
+        '{"type":"conversation.item.input_audio_transcription.completed","event_id":"e3",'
+        '"item_id":"item_2","content_index":0,"transcript":"y","usage":{"type":"duration",'
+        '"seconds":' + huge + '}}',
+        '{"type":"response.created","event_id":"e4","response":{"id":"resp_\\ud800",'
+        '"status":"in_progress","output":[]}}',
+        '{"type":"response.done","event_id":"e5","response":{"id":"resp_\\ud800","status":'
+        '"completed","output":[],"usage":{"total_tokens":' + huge + ',"input_tokens":-'
+        + huge + ',"output_tokens":3}}}',
+    ]
+    capture = tmp_path / "c.jsonl"
+    call = await rtwidgets.attach("rtc_u1_hostileTables0001", capture=capture,
+                                  transport=rtwidgets.MemoryTransport(frames))
+    await call.close()
+    for src in (capture, rtwidgets.load(capture), call):
+        report = analyze(src)
+        usage = report.usage
+        assert usage.loc[usage["kind"] == "response", "output_tokens"].tolist() == [3]
+        assert usage.loc[usage["kind"] == "response", "total_tokens"].isna().all()
+        assert usage["audio_seconds"].isna().all() or usage["audio_seconds"].sum() == 0
+        assert "resp_\ufffd" in report.responses["response_id"].tolist()
+        assert "item_\ufffd" in report.transcript["item_id"].tolist()
+        for name in ("events", "turns", "tool_calls", "errors", "gaps"):
+            getattr(report, name)
+        report.cost()

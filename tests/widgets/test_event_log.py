@@ -568,3 +568,37 @@ def test_a_new_source_starts_unfiltered_but_a_replay_reset_keeps_the_filter(
     assert snap["label"] == "1 event"
     assert [r["type"] for r in snap["rows"]] == ["conversation.item.added"]
     log.close()
+
+
+def test_a_delta_whose_content_index_is_not_a_number_folds_by_its_item(
+        source: ScriptedSource) -> None:
+    # Issue 11 item 8: a list there raised "unhashable type" in the view.
+    log = EventLog(source)
+    for index in ([], {"a": 1}, 0):
+        source.feed({"type": "response.output_audio_transcript.delta", "event_id": "e",
+                     "response_id": "resp_1", "item_id": "item_B", "content_index": index,
+                     "delta": "x"})
+    assert log.last_error is None
+    assert log.frame_errors == 0
+    assert [r["type"] for r in log.rows()] == ["response.output_audio_transcript.delta"] * 2
+    log.close()
+
+
+def test_a_lone_surrogate_is_shown_and_every_message_can_be_sent(source: ScriptedSource) -> None:
+    from jupyter_client.session import json_packer
+
+    event = json.loads('{"type": "error", "event_id": "e1", "error": {"type": "x",'
+                       ' "message": "bad \\ud800 text", "code": NaN}}')
+    source.feed(event)
+    log = EventLog(source)
+    source.feed(event)
+    log._batcher.flush_now()
+    assert log.last_error is None
+    assert log.frame_errors == 0
+    assert "bad" in log.rows()[0]["sum"]
+    log.detail(0)
+    for _msg_type, data in log.comm.messages:
+        json_packer(data)  # what the kernel does with every message
+    assert any("bad \ufffd text" in json.dumps(m, ensure_ascii=False)
+               for m in custom_messages(log))
+    log.close()

@@ -919,3 +919,33 @@ async def test_show_code_after_apply_shows_what_was_applied(live: FakeLive) -> N
     editor.set_field("instructions", "Be brief.")  # a new edit shows itself again
     assert editor.code.text.startswith("await call.update_session(\n    instructions=")
     editor.close()
+
+
+def test_a_hostile_session_is_shown_not_raised(live: FakeLive) -> None:
+    """Issue 11 item 8: whatever session the server reports, the form shows it and syncs
+    only what the kernel can send (no lone surrogate, no NaN, nothing too deep to copy)."""
+    from jupyter_client.session import json_packer
+
+    editor = SessionEditor(live)
+    try:
+        session = json.loads(
+            '{"type": "realtime", "model": "gpt-\\ud800", "instructions": "x\\udfff",'
+            ' "output_modalities": 5, "tools": [' + '{"a":' * 800 + '{}' + '}' * 800 + '],'
+            ' "audio": {"input": {"turn_detection": {"type": "server_vad",'
+            ' "threshold": "high", "prefix_padding_ms": ' + "1" + "0" * 400 + ','
+            ' "silence_duration_ms": NaN}}}}')
+        live.emit({"type": "session.updated", "event_id": "e1", "session": session})
+        assert editor.last_error is None
+        assert editor.frame_errors == 0
+        assert editor.model_box.value == "gpt-\ufffd"
+        assert editor.instructions.text == "x\ufffd"
+        assert editor.modalities.value == "audio"
+        assert editor.td_type.value == "server_vad"
+        assert editor.td_threshold.value == 0.5   # not a number: the default, the JSON
+        assert editor.td_prefix.value == 300      # tab shows what was reported
+        assert editor.td_silence.value == 200
+        assert "deeper than" in editor.tools.text
+        for state in all_states(editor):
+            json_packer(state)
+    finally:
+        editor.close()
