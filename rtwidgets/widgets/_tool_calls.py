@@ -52,6 +52,7 @@ from typing import Any, Final
 import ipywidgets as w
 
 from ..protocol import codec as ce
+from ..protocol._text import displayable
 from ..protocol.errors import ValidationError
 from ..protocol.realtime import REALTIME
 from ._base import SourceView, close_owned, describe_error
@@ -463,7 +464,8 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         return deadline * 2 / 3 if deadline is not None else _DEFAULT_WARN_S
 
     def _draw_header(self, row: _Row, rec: Any, handlers: set[str], now: float) -> None:
-        row.header.value = self._header(rec, handlers, now)
+        # displayable: a hostile frame's name may hold a lone surrogate the kernel cannot send
+        row.header.value = displayable(self._header(rec, handlers, now))
         warn = rec.status == "pending" and self._waited(rec, now) >= self._warn_after(
             self.deadline(rec)
         )
