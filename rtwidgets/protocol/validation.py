@@ -810,7 +810,8 @@ def _is_typeddict(tp: Any) -> bool:
 def _required(cls: Any) -> frozenset[str]:
     """The keys a TypedDict requires, read from its resolved hints: the SDK's modules use
     ``from __future__ import annotations``, so their ``__required_keys__`` miss every
-    ``Required[...]`` (the marker is still a string when the class is made)."""
+    ``Required[...]`` (the marker is still a string when the class is made), and a rebuilt
+    TypedDict must not copy that."""
     out = set()
     for key, hint in get_type_hints(cls, include_extras=True).items():
         origin = get_origin(hint)
