@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 import openai
 from openai.types.live.media_session_config_param import MediaSessionConfigParam
@@ -53,15 +53,7 @@ from openai.types.live.session_refer_params import SessionReferParams
 from openai.types.live.session_reject_params import SessionRejectParams
 from openai.types.realtime.call_refer_params import CallReferParams
 from openai.types.realtime.call_reject_params import CallRejectParams
-from pydantic import (
-    AfterValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    StringConstraints,
-    Tag,
-    with_config,
-)
+from pydantic import AfterValidator, ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from rtwidgets.protocol.errors import ValidationError, short
@@ -78,8 +70,9 @@ from rtwidgets.protocol.ids import (
     is_live_session_id,
     looks_secret,
 )
+from rtwidgets.protocol.live import schema as live_schema
 from rtwidgets.protocol.session import validate_session
-from rtwidgets.protocol.validation import Int, Schema, from_sdk, rule
+from rtwidgets.protocol.validation import Schema, from_sdk, rule
 
 __all__ = [
     "AlreadyAcceptedError",
@@ -417,76 +410,10 @@ def _check_client(client: object) -> None:
 
 # The Live session bodies are the SDK's own param types (3.57.0: ``SessionAcceptParams``'s
 # ``session``, ``MediaSessionConfigParam`` for the WebRTC create, ``MediaSessionForkConfigParam``)
-# made strict by ``from_sdk``, with a few keys given what the server enforces and the SDK's
-# hints cannot say (a non-blank model or voice, ranges, one text part per message, one trigger
-# per event); a backend's tool list and tool choice stay the server's business. Errors go
-# through the one translator, with the fixes and unknown-key messages below.
+# made strict by ``from_sdk``, with the keys ``protocol.live.schema`` gives what the server
+# enforces and the SDK's hints cannot say (shared with the sideband's session.update). Errors
+# go through the one translator, with the fixes and unknown-key messages below.
 
-_Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-_OPEN: Final = ConfigDict(extra="allow", strict=True)
-
-
-@with_config(_STRICT)
-class _VoiceId(TypedDict):
-    id: _Name
-
-
-@with_config(_OPEN)
-class _BackendTool(TypedDict):
-    """A backend tool: its ``type`` is checked, its settings are the server's (the SDK's
-    tool types lack fields real tools carry)."""
-
-    type: _Name
-
-
-@with_config(_OPEN)
-class _Question(TypedDict):
-    type: Literal["choice", "predicate", "score"]
-    instructions: _Name | list[Any]
-
-
-def _kind(value: Any) -> str | None:
-    return "~name" if isinstance(value, str) else "~object" if isinstance(value, Mapping) \
-        else None
-
-
-def _one_trigger_per_event(triggers: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    seen: set[str] = set()
-    for i, trigger in enumerate(triggers):
-        if trigger["event_type"] in seen:
-            raise rule("a second trigger for the same event",
-                       "give at most one trigger per event_type", at=(i, "event_type"))
-        seen.add(trigger["event_type"])
-    return triggers
-
-
-def _not_secret(value: str | None) -> str | None:
-    if value is not None and looks_secret(value):
-        raise rule("looks like an API key or secret (not shown)",
-                   "pass a stable id of your end user, never a key")
-    return value
-
-
-_LIVE_FIELDS: Final[dict[str, Any]] = {
-    "model": _Name,
-    "voice": Annotated[Annotated[_Name, Tag("~name")] | Annotated[_VoiceId, Tag("~object")],
-                       Discriminator(_kind)],
-    "acknowledgement_delay_ms": Annotated[Int, Field(ge=0)],
-    "max_output_tokens": Annotated[Int, Field(ge=1)] | None,
-    "idle_timeout_s": Annotated[Int, Field(ge=1)],
-    "vad_threshold": Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)],
-    "safety_identifier": Annotated[str | None, AfterValidator(_not_secret)],
-    "tools": list[_BackendTool],
-    "tool_choice": Annotated[
-        Annotated[Literal["auto", "none", "required"], Tag("~name")]
-        | Annotated[_BackendTool, Tag("~object")], Discriminator(_kind)],
-    "questions": list[_Question],
-}
-_LIVE_WRAP: Final[dict[str, Callable[[Any], Any]]] = {
-    "input": lambda t: Annotated[t, Field(max_length=128)],
-    "content": lambda t: Annotated[t, Field(min_length=1, max_length=1)],
-    "triggers": lambda t: Annotated[t, AfterValidator(_one_trigger_per_event)],
-}
 _MODEL_FIX: Final = "pass model='gpt-live-1' (or 'gpt-live-1.1')"
 _TYPE_FIX: Final = ("use type='live' (or leave it out); to answer as Realtime, accept the call's "
                     "rtc_… id")
@@ -530,12 +457,6 @@ _LIVE_FIXES: Final[dict[str, str]] = {
     "wake_policy.type": "use type 'speech'",
     "wake_policy.vad_threshold": "use a number from 0 to 1 (default 0.5)",
 }
-_LIVE_WHAT: Final[dict[str, str]] = {
-    "audio.output.voice": "a voice name or {'id': 'voice_…'}",
-    "delegation": "a delegation object or null",
-    "input[]": "a message object",
-    "delegation.responses.tool_choice": "a mode or a tool choice object",
-}
 #: Realtime session fields people bring along, and where the Live equivalent lives.
 _REALTIME_ONLY: Final[dict[str, str]] = {
     "voice": "set the voice as audio={'output': {'voice': 'marin'}}",
@@ -560,18 +481,18 @@ _UNKNOWN: Final[dict[str, tuple[str, str]]] = {
 }
 _LIVE_SCHEMAS: Final[dict[str, Schema]] = {
     "accept": Schema(
-        from_sdk(AcceptedLiveSession, fields=_LIVE_FIELDS, wrap=_LIVE_WRAP),
-        fixes=_LIVE_FIXES, what=_LIVE_WHAT,
+        from_sdk(AcceptedLiveSession, fields=live_schema.FIELDS, wrap=live_schema.WRAP),
+        fixes=_LIVE_FIXES, what=live_schema.WHAT,
         unknown={**_UNKNOWN, **dict.fromkeys(
             ("client", "idle_timeout_s", "wake_policy"),
             ("is only for a Live WebRTC session", "leave it out when accepting a SIP call"))}),
     "create_call": Schema(
-        from_sdk(MediaSessionConfigParam, fields=_LIVE_FIELDS, wrap=_LIVE_WRAP),
-        fixes=_LIVE_FIXES, what=_LIVE_WHAT,
+        from_sdk(MediaSessionConfigParam, fields=live_schema.FIELDS, wrap=live_schema.WRAP),
+        fixes=_LIVE_FIXES, what=live_schema.WHAT,
         unknown=_UNKNOWN),
     "fork": Schema(
-        from_sdk(MediaSessionForkConfigParam, fields=_LIVE_FIELDS, wrap=_LIVE_WRAP),
-        what=_LIVE_WHAT,
+        from_sdk(MediaSessionForkConfigParam, fields=live_schema.FIELDS, wrap=live_schema.WRAP),
+        what=live_schema.WHAT,
         fixes={**_LIVE_FIXES, "delegation.type": (
             "a fork keeps the stored session's delegation owner: pass {'type': 'responses', "
             "'responses': {…}} or leave delegation out")},
