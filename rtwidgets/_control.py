@@ -437,6 +437,8 @@ _LIVE_FIXES: Final[dict[str, str]] = {
     "delegation.decisions": "pass decisions={'model': …, 'questions': [...]}",
     "delegation.responses.model": "name the backend model, e.g. 'gpt-5.5'",
     "delegation.decisions.model": "name the Decisions model",
+    "delegation.responses.tool_choice": ("pass e.g. 'auto' or {'type': 'function', 'name': "
+                                         "'lookup'}"),
     "input": ("pass a list of at most 128 messages like {'role': 'user', 'content': "
               "[{'type': 'input_text', 'text': '…'}]}"),
     "input[]": "pass {'role': 'user', 'content': [{'type': 'input_text', 'text': '…'}]}",
