@@ -872,7 +872,7 @@ def from_sdk(
             key = _literal_key(real)
             if key is None:
                 return Union[tuple(args)]  # noqa: UP007
-            disc = Annotated[Union[tuple(real)], Field(discriminator=key)]  # noqa: UP007
+            disc: Any = Annotated[Union[tuple(real)], Field(discriminator=key)]  # noqa: UP007
             return disc | None if len(real) < len(args) else disc
         if origin is not None and getattr(origin, "__name__", "") in (
             "Iterable", "Sequence", "SequenceNotStr", "list", "List"
@@ -898,8 +898,8 @@ def from_sdk(
             if key in wrappers:
                 sub = wrappers[key](sub)
             members[key] = Required[sub] if key in required else NotRequired[sub]
-        new = TypedDict(cls.__name__, members, total=False)  # type: ignore[operator]
-        new.__pydantic_config__ = _CONFIG  # type: ignore[attr-defined]
+        new: Any = TypedDict(cls.__name__, members, total=False)  # type: ignore[misc]
+        setattr(new, "__pydantic_config__", _CONFIG)  # noqa: B010 (what with_config does)
         new.__module__ = cls.__module__
         building.discard(cls)
         memo[cls] = new
