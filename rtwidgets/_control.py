@@ -37,7 +37,6 @@ created itself open after the call (a default client lives for one request only)
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -47,6 +46,9 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 import openai
+from openai.types.live.media_session_config_param import MediaSessionConfigParam
+from openai.types.live.media_session_fork_config_param import MediaSessionForkConfigParam
+from openai.types.live.session_accept_params import Session as AcceptedLiveSession
 from openai.types.live.session_refer_params import SessionReferParams
 from openai.types.live.session_reject_params import SessionRejectParams
 from openai.types.realtime.call_refer_params import CallReferParams
@@ -54,7 +56,7 @@ from openai.types.realtime.call_reject_params import CallRejectParams
 from pydantic import AfterValidator, ConfigDict, with_config
 from typing_extensions import TypedDict
 
-from rtwidgets.protocol.errors import ValidationError, did_you_mean, short
+from rtwidgets.protocol.errors import ValidationError, short
 from rtwidgets.protocol.ids import (
     SIP_URI_RE,
     TEL_URI_RE,
@@ -68,9 +70,9 @@ from rtwidgets.protocol.ids import (
     is_live_session_id,
     looks_secret,
 )
-from rtwidgets.protocol.live.builders import TRIGGER_EVENT_TYPES
+from rtwidgets.protocol.live import schema as live_schema
 from rtwidgets.protocol.session import validate_session
-from rtwidgets.protocol.validation import Schema, rule
+from rtwidgets.protocol.validation import Schema, from_sdk, rule
 
 __all__ = [
     "AlreadyAcceptedError",
@@ -406,15 +408,56 @@ def _check_client(client: object) -> None:
 
 # --------------------------------------------------------------------------- Live sessions
 
-#: The fields each Live endpoint takes (SDK 3.57.0: ``SessionAcceptParams.session``,
-#: ``MediaSessionConfigParam`` for the WebRTC create, ``MediaSessionForkConfigParam``).
-_LIVE_FIELDS: Final[dict[str, frozenset[str]]] = {
-    "accept": frozenset({"type", "model", "audio", "delegation", "input", "instructions",
-                         "safety_identifier", "store", "triggers"}),
-    "create_call": frozenset({"model", "audio", "client", "delegation", "idle_timeout_s",
-                              "input", "instructions", "safety_identifier", "store",
-                              "triggers", "wake_policy"}),
-    "fork": frozenset({"client", "delegation", "store"}),
+# The Live session bodies are the SDK's own param types (3.57.0: ``SessionAcceptParams``'s
+# ``session``, ``MediaSessionConfigParam`` for the WebRTC create, ``MediaSessionForkConfigParam``)
+# made strict by ``from_sdk``, with the keys ``protocol.live.schema`` gives what the server
+# enforces and the SDK's hints cannot say (shared with the sideband's session.update). Errors
+# go through the one translator, with the fixes and unknown-key messages below.
+
+_MODEL_FIX: Final = "pass model='gpt-live-1' (or 'gpt-live-1.1')"
+_TYPE_FIX: Final = ("use type='live' (or leave it out); to answer as Realtime, accept the call's "
+                    "rtc_… id")
+_LIVE_FIXES: Final[dict[str, str]] = {
+    "": "pass the session as a dict, e.g. {'model': 'gpt-live-1', 'instructions': '…'}",
+    "type": _TYPE_FIX,
+    "model": _MODEL_FIX,
+    "instructions": "pass the frontend instructions as text, or None for the server's default",
+    "safety_identifier": "pass a stable, non-secret id of your end user (e.g. a hash)",
+    "store": "pass store=True or False",
+    "audio": "pass audio={'output': {'voice': 'marin'}}",
+    "audio.output": "pass {'voice': 'marin'}",
+    "audio.output.voice": "pass a built-in voice name such as 'marin' or 'cedar', or "
+                          "{'id': 'voice_…'}",
+    "audio.output.voice.id": "pass the 'voice_…' id of a custom voice",
+    "delegation": "pass delegation={'type': 'client'} (or 'responses', 'decisions')",
+    "delegation.type": ("use type 'client' (your code), 'responses' (a Responses model) or "
+                        "'decisions' (the Decision API)"),
+    "delegation.acknowledgement_delay_ms": "pass whole milliseconds, 0 or more",
+    "delegation.responses": "pass responses={'model': …} with the backend settings",
+    "delegation.decisions": "pass decisions={'model': …, 'questions': [...]}",
+    "delegation.responses.model": "name the backend model, e.g. 'gpt-5.5'",
+    "delegation.decisions.model": "name the Decisions model",
+    "delegation.responses.tool_choice": ("pass e.g. 'auto' or {'type': 'function', 'name': "
+                                         "'lookup'}"),
+    "input": ("pass a list of at most 128 messages like {'role': 'user', 'content': "
+              "[{'type': 'input_text', 'text': '…'}]}"),
+    "input[]": "pass {'role': 'user', 'content': [{'type': 'input_text', 'text': '…'}]}",
+    "input[].role": "use 'developer', 'user' or 'assistant'",
+    "input[].content": "pass content=[{'type': …, 'text': '…'}] (exactly one text part)",
+    "input[].content[].type": ("use type 'input_text' in a developer or user message, 'text' "
+                               "or 'output_text' in an assistant message"),
+    "input[].content[].text": "pass the message text",
+    "triggers": ("pass a list like [{'type': 'decisions', 'event_type': "
+                 "'session.input_transcript.delta', 'decisions': {'questions': [...]}}], or "
+                 "[] to disable"),
+    "triggers[].decisions.questions": "pass the questions to evaluate as a list",
+    "client": "pass client={'data_channel': {'allowed_client_events': 'all'}}",
+    "client.data_channel": ("pass data_channel={'allowed_client_events': 'all', "
+                            "'allowed_server_events': 'all'}"),
+    "idle_timeout_s": "pass whole seconds, 1 or more, or leave it out to keep inference active",
+    "wake_policy": "pass wake_policy={'type': 'speech', 'vad_threshold': 0.5}",
+    "wake_policy.type": "use type 'speech'",
+    "wake_policy.vad_threshold": "use a number from 0 to 1 (default 0.5)",
 }
 #: Realtime session fields people bring along, and where the Live equivalent lives.
 _REALTIME_ONLY: Final[dict[str, str]] = {
@@ -431,177 +474,35 @@ _REALTIME_ONLY: Final[dict[str, str]] = {
     "include": "leave it out",
     "temperature": "leave it out",
 }
-_WEBRTC_ONLY: Final = frozenset({"client", "idle_timeout_s", "wake_policy"})
-_INHERITED: Final = frozenset({"model", "instructions", "audio", "input", "type",
-                               "safety_identifier", "triggers"})
-_DELEGATION_TYPES: Final = ("client", "responses", "decisions")
-_TRIGGER_EVENTS: Final = TRIGGER_EVENT_TYPES  # wire names live in protocol/live
-_INPUT_MAX: Final = 128
-_PART_TYPES: Final[dict[str, tuple[str, ...]]] = {
-    "developer": ("input_text",),
-    "user": ("input_text",),
-    "assistant": ("text", "output_text"),
+_UNKNOWN: Final[dict[str, tuple[str, str]]] = {
+    **{key: ("is a Realtime session field; GPT-Live has none", fix)
+       for key, fix in _REALTIME_ONLY.items()},
+    "audio.format": ("SIP and WebRTC negotiate the media format; audio.format is only for the "
+                     "primary WebSocket", "leave audio.format out"),
+    "type": ("is not a field of this request", "leave type out"),
 }
-
-
-def _mapping(value: object, field: str, example: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValidationError(field, f"expected an object, got {type(value).__name__}",
-                              f"pass {example}", code="invalid_type")
-    return value
-
-
-def _text(value: object, field: str, fix: str, *, optional: bool = False,
-          blank: bool = True) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, str):
-        raise ValidationError(field, f"expected a string, got {type(value).__name__}", fix,
-                              code="invalid_type")
-    if not blank and not value.strip():
-        raise ValidationError(field, "is empty", fix)
-
-
-def _int(value: object, field: str, low: int, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field, f"expected an integer, got {type(value).__name__}", fix,
-                              code="invalid_type")
-    if value < low:
-        raise ValidationError(field, f"{value} is below {low}", fix)
-
-
-def _only(value: Mapping[str, Any], field: str, allowed: tuple[str, ...], fix: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise ValidationError(
-                f"{field}.{key}", f"is not a field here{did_you_mean(str(key), allowed)}",
-                fix, code="unknown_parameter",
-            )
-
-
-def _check_live_audio(audio: object, action: str) -> None:
-    audio = _mapping(audio, "session.audio", "audio={'output': {'voice': 'marin'}}")
-    if "format" in audio:
-        raise ValidationError(
-            "session.audio.format",
-            "SIP and WebRTC negotiate the media format; audio.format is only for the primary "
-            "WebSocket",
-            "leave audio.format out",
-            code="unknown_parameter",
-        )
-    _only(audio, "session.audio", ("output",), "pass audio={'output': {'voice': 'marin'}}")
-    if "output" not in audio:
-        return
-    output = _mapping(audio["output"], "session.audio.output", "{'voice': 'marin'}")
-    _only(output, "session.audio.output", ("voice",),
-          "only the voice is set here: {'voice': 'marin'}")
-    if "voice" in output:
-        voice = output["voice"]
-        fix = "pass a built-in voice name such as 'marin' or 'cedar', or {'id': 'voice_…'}"
-        if isinstance(voice, Mapping):
-            _only(voice, "session.audio.output.voice", ("id",), fix)
-            _text(voice.get("id"), "session.audio.output.voice.id", fix, blank=False)
-        else:
-            _text(voice, "session.audio.output.voice", fix, blank=False)
-
-
-def _check_delegation(value: object, action: str) -> None:
-    if value is None and action != "fork":
-        return
-    field = "session.delegation"
-    delegation = _mapping(value, field, "delegation={'type': 'client'} (or 'responses', "
-                          "'decisions')")
-    kind = delegation.get("type")
-    allowed = ("responses",) if action == "fork" else _DELEGATION_TYPES
-    if not isinstance(kind, str) or kind not in allowed:
-        fix = ("a fork keeps the stored session's delegation owner: pass "
-               "{'type': 'responses', 'responses': {…}} or leave delegation out"
-               if action == "fork" else
-               "use type 'client' (your code), 'responses' (a Responses model) or "
-               "'decisions' (the Decision API)")
-        raise ValidationError(f"{field}.type", f"{short(kind)} is not a delegation type", fix)
-    keys: tuple[str, ...] = ("type", "acknowledgement_delay_ms")
-    if kind != "client":
-        keys += (kind,)
-    _only(delegation, field, keys, f"a {kind} delegation takes {', '.join(keys)}")
-    if "acknowledgement_delay_ms" in delegation:
-        _int(delegation["acknowledgement_delay_ms"], f"{field}.acknowledgement_delay_ms", 0,
-             "pass whole milliseconds, 0 or more")
-    if kind == "client":
-        return
-    if kind not in delegation:
-        if action == "fork":
-            return  # a fork's backend settings are all optional
-        raise ValidationError(
-            f"{field}.{kind}", "is required for this delegation type",
-            f"pass {kind}={{'model': …}} with the backend settings",
-            code="missing_required_parameter",
-        )
-    backend = _mapping(delegation[kind], f"{field}.{kind}", "{'model': …}")
-    if action != "fork" or "model" in backend:
-        _text(backend.get("model"), f"{field}.{kind}.model",
-              "name the backend model, e.g. 'gpt-5.5'", blank=False)
-
-
-def _check_input(value: object) -> None:
-    field = "session.input"
-    fix = ("pass a list of at most 128 messages like {'role': 'user', 'content': "
-           "[{'type': 'input_text', 'text': '…'}]}")
-    if not isinstance(value, (list, tuple)):
-        raise ValidationError(field, f"expected a list, got {type(value).__name__}", fix,
-                              code="invalid_type")
-    if len(value) > _INPUT_MAX:
-        raise ValidationError(field, f"{len(value)} messages is more than {_INPUT_MAX}", fix)
-    for i, item in enumerate(value):
-        where = f"{field}[{i}]"
-        message = _mapping(item, where, "{'role': 'user', 'content': [{'type': 'input_text', "
-                           "'text': '…'}]}")
-        role = message.get("role")
-        if role not in _PART_TYPES:
-            raise ValidationError(f"{where}.role", f"{short(role)} is not a role here",
-                                  "use 'developer', 'user' or 'assistant'")
-        content = message.get("content")
-        if not isinstance(content, (list, tuple)) or len(content) != 1:
-            raise ValidationError(f"{where}.content", "must be a list of exactly one text part",
-                                  "pass content=[{'type': …, 'text': '…'}]")
-        part = _mapping(content[0], f"{where}.content[0]", "{'type': 'input_text', 'text': '…'}")
-        kinds = _PART_TYPES[str(role)]
-        if "type" in part and part["type"] not in kinds:
-            raise ValidationError(f"{where}.content[0].type",
-                                  f"{short(part['type'])} is not a {role} text part",
-                                  f"use type {' or '.join(repr(k) for k in kinds)}")
-        _text(part.get("text"), f"{where}.content[0].text", "pass the message text")
-
-
-def _check_triggers(value: object) -> None:
-    field = "session.triggers"
-    fix = ("pass a list like [{'type': 'decisions', 'event_type': "
-           "'session.input_transcript.delta', 'decisions': {'questions': [...]}}], or [] to "
-           "disable")
-    if not isinstance(value, (list, tuple)):
-        raise ValidationError(field, f"expected a list, got {type(value).__name__}", fix,
-                              code="invalid_type")
-    seen: set[str] = set()
-    for i, item in enumerate(value):
-        where = f"{field}[{i}]"
-        trigger = _mapping(item, where, fix.removeprefix("pass a list like [").rstrip("]"))
-        if trigger.get("type") != "decisions":
-            raise ValidationError(f"{where}.type", f"{short(trigger.get('type'))} is not a "
-                                  "trigger type", "use type 'decisions'")
-        event_type = trigger.get("event_type")
-        if event_type not in _TRIGGER_EVENTS:
-            raise ValidationError(f"{where}.event_type", f"{short(event_type)} cannot trigger",
-                                  f"use {' or '.join(repr(e) for e in _TRIGGER_EVENTS)}")
-        if event_type in seen:
-            raise ValidationError(f"{where}.event_type", "a second trigger for the same event",
-                                  "give at most one trigger per event_type")
-        seen.add(str(event_type))
-        decisions = _mapping(trigger.get("decisions"), f"{where}.decisions",
-                             "decisions={'questions': [...]}")
-        if not isinstance(decisions.get("questions"), (list, tuple)):
-            raise ValidationError(f"{where}.decisions.questions", "must be a list",
-                                  "pass the questions to evaluate as a list",
-                                  code="invalid_type")
+_LIVE_SCHEMAS: Final[dict[str, Schema]] = {
+    "accept": Schema(
+        from_sdk(AcceptedLiveSession, fields=live_schema.FIELDS, wrap=live_schema.WRAP),
+        fixes=_LIVE_FIXES, what=live_schema.WHAT,
+        unknown={**_UNKNOWN, **dict.fromkeys(
+            ("client", "idle_timeout_s", "wake_policy"),
+            ("is only for a Live WebRTC session", "leave it out when accepting a SIP call"))}),
+    "create_call": Schema(
+        from_sdk(MediaSessionConfigParam, fields=live_schema.FIELDS, wrap=live_schema.WRAP),
+        fixes=_LIVE_FIXES, what=live_schema.WHAT,
+        unknown=_UNKNOWN),
+    "fork": Schema(
+        from_sdk(MediaSessionForkConfigParam, fields=live_schema.FIELDS, wrap=live_schema.WRAP),
+        what=live_schema.WHAT,
+        fixes={**_LIVE_FIXES, "delegation.type": (
+            "a fork keeps the stored session's delegation owner: pass {'type': 'responses', "
+            "'responses': {…}} or leave delegation out")},
+        unknown={**_UNKNOWN, **dict.fromkeys(
+            ("model", "instructions", "audio", "input", "safety_identifier", "triggers"),
+            ("is inherited from the stored session and cannot change in a fork",
+             "leave it out; a fork may set only client, delegation and store"))}),
+}
 
 
 def _live_session_body(
@@ -622,97 +523,11 @@ def _live_session_body(
                 f"give {key} once, either inside session= or as {key}=…",
             )
         body[key] = value
-    allowed = _LIVE_FIELDS[action]
     if action == "accept":
         body.setdefault("type", "live")
     elif body.get("type") == "live":
         del body["type"]  # names the API for create_call; not a field of the create body
-    for key in body:
-        if key in allowed:
-            continue
-        if key == "type":
-            problem = (f"{short(body[key])} is not a Live session type" if action == "accept"
-                       else "is not a field of this request")
-            fix = ("use type='live' (or leave it out); to answer as Realtime, accept the "
-                   "call's rtc_… id" if action == "accept" else "leave type out")
-        elif key in _REALTIME_ONLY:
-            problem = "is a Realtime session field; GPT-Live has none"
-            fix = _REALTIME_ONLY[key]
-        elif action == "accept" and key in _WEBRTC_ONLY:
-            problem = "is only for a Live WebRTC session"
-            fix = "leave it out when accepting a SIP call"
-        elif action == "fork" and key in _INHERITED:
-            problem = "is inherited from the stored session and cannot change in a fork"
-            fix = "leave it out; a fork may set only client, delegation and store"
-        else:
-            problem = f"is not a field here{did_you_mean(str(key), allowed)}"
-            fix = f"use only {', '.join(sorted(allowed))}"
-        raise ValidationError(f"session.{key}", problem, fix, code="unknown_parameter")
-    if action == "accept" and body["type"] != "live":
-        raise ValidationError(
-            "session.type", f"{short(body['type'])} is not a Live session type",
-            "use type='live' (or leave it out); to answer as Realtime, accept the call's "
-            "rtc_… id",
-        )
-    if action != "fork":
-        if "model" not in body:
-            raise ValidationError(
-                "session.model", "is required for a Live session",
-                "pass model='gpt-live-1' (or 'gpt-live-1.1')",
-                code="missing_required_parameter",
-            )
-        _text(body["model"], "session.model", "pass model='gpt-live-1' (or 'gpt-live-1.1')",
-              blank=False)
-    if "instructions" in body:
-        _text(body["instructions"], "session.instructions",
-              "pass the frontend instructions as text, or None for the server's default",
-              optional=True)
-    if "safety_identifier" in body:
-        value = body["safety_identifier"]
-        _text(value, "session.safety_identifier",
-              "pass a stable, non-secret id of your end user (e.g. a hash)", optional=True)
-        if isinstance(value, str) and looks_secret(value):
-            raise ValidationError("session.safety_identifier",
-                                  "looks like an API key or secret (not shown)",
-                                  "pass a stable id of your end user, never a key")
-    if "store" in body and not isinstance(body["store"], bool):
-        raise ValidationError("session.store", f"expected True or False, got "
-                              f"{type(body['store']).__name__}", "pass store=True or False",
-                              code="invalid_type")
-    if "audio" in body:
-        _check_live_audio(body["audio"], action)
-    if "delegation" in body:
-        _check_delegation(body["delegation"], action)
-    if "input" in body:
-        _check_input(body["input"])
-    if "triggers" in body:
-        _check_triggers(body["triggers"])
-    if "client" in body:
-        client = _mapping(body["client"], "session.client",
-                          "client={'data_channel': {'allowed_client_events': 'all'}}")
-        _only(client, "session.client", ("data_channel",),
-              "pass client={'data_channel': {…}}")
-        _mapping(client.get("data_channel"), "session.client.data_channel",
-                 "data_channel={'allowed_client_events': 'all', 'allowed_server_events': 'all'}")
-    if "idle_timeout_s" in body:
-        _int(body["idle_timeout_s"], "session.idle_timeout_s", 1,
-             "pass whole seconds, 1 or more, or leave it out to keep inference active")
-    if "wake_policy" in body:
-        policy = _mapping(body["wake_policy"], "session.wake_policy",
-                          "wake_policy={'type': 'speech', 'vad_threshold': 0.5}")
-        _only(policy, "session.wake_policy", ("type", "vad_threshold"),
-              "pass {'type': 'speech', 'vad_threshold': 0.5}")
-        if policy.get("type") != "speech":
-            raise ValidationError("session.wake_policy.type",
-                                  f"{short(policy.get('type'))} is not a wake policy",
-                                  "use type 'speech'")
-        if "vad_threshold" in policy:
-            threshold = policy["vad_threshold"]
-            if (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                    or not math.isfinite(threshold) or not 0 <= threshold <= 1):
-                raise ValidationError("session.wake_policy.vad_threshold",
-                                      f"{short(threshold)} is not a number from 0 to 1",
-                                      "use a number from 0 to 1 (default 0.5)")
+    _LIVE_SCHEMAS[action].validate(body, "session")
     return body
 
 

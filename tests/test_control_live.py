@@ -137,6 +137,21 @@ async def test_accept_a_live_id_with_every_accept_field(
     assert stub.requests[0].body == {"session": session}
 
 
+async def test_backend_settings_the_sdk_types_under_describe_pass_to_the_server(
+    stub: LiveApiStub, client: openai.AsyncOpenAI
+) -> None:
+    # The SDK's backend tool types carry only "type" (a real file_search has its vector
+    # stores), so a tool's and a tool choice's settings are the server's to judge.
+    session = {"model": MODEL, "delegation": {"type": "responses", "responses": {
+        "model": "gpt-5.5", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}],
+        "tool_choice": {"type": "function", "name": "lookup"}}},
+        "triggers": [{"type": "decisions", "event_type": "session.output_transcript.delta",
+                      "decisions": {"questions": [{"type": "predicate", "instructions": "x",
+                                                   "name": "escalate"}]}}]}
+    await accept(LIVE, session, client=client)
+    assert stub.requests[0].body == {"session": {"type": "live", **session}}
+
+
 async def test_the_realtime_path_is_unchanged(
     stub: LiveApiStub, client: openai.AsyncOpenAI
 ) -> None:
@@ -408,6 +423,27 @@ LIVE_ACCEPT_BAD: list[tuple[str, dict[str, Any], str]] = [
     ("store string", {"model": MODEL, "store": "yes"}, "session.store"),
     ("safety id secret", {"model": MODEL, "safety_identifier": "sk-proj-" + "b" * 30},
      "session.safety_identifier"),
+    ("voice int", {"model": MODEL, "audio": {"output": {"voice": 5}}},
+     "session.audio.output.voice"),
+    ("voice id blank", {"model": MODEL, "audio": {"output": {"voice": {"id": " "}}}},
+     "session.audio.output.voice.id"),
+    ("input item string", {"model": MODEL, "input": ["hi"]}, "session.input[0]"),
+    ("input no parts", {"model": MODEL, "input": [{"role": "user", "content": []}]},
+     "session.input[0].content"),
+    ("input no text", {"model": MODEL, "input": [{"role": "user", "content": [
+        {"type": "input_text"}]}]}, "session.input[0].content[0].text"),
+    ("delegation string", {"model": MODEL, "delegation": "client"}, "session.delegation"),
+    ("delegation no type", {"model": MODEL, "delegation": {}}, "session.delegation.type"),
+    ("backend effort", {"model": MODEL, "delegation": {"type": "responses", "responses": {
+        "model": "gpt-5.5", "reasoning": {"effort": "max"}}}},
+     "session.delegation.responses.reasoning.effort"),
+    ("backend tool without type", {"model": MODEL, "delegation": {"type": "responses",
+                                   "responses": {"model": "gpt-5.5", "tools": [{}]}}},
+     "session.delegation.responses.tools[0].type"),
+    ("question type", {"model": MODEL, "triggers": [
+        {"type": "decisions", "event_type": "session.input_transcript.delta",
+         "decisions": {"questions": [{"type": "vote", "instructions": "x"}]}}]},
+     "session.triggers[0].decisions.questions[0].type"),
 ]
 
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin, get_type_hints
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -46,8 +46,8 @@ from typing_extensions import NotRequired, Required, TypedDict
 from .errors import ErrorCode, ValidationError, did_you_mean, short
 
 __all__ = [
-    "KEYS", "RESPONSE_ADAPTER", "SESSION_ADAPTERS", "Schema", "rule", "translate", "type_name",
-    "validate_with",
+    "KEYS", "RESPONSE_ADAPTER", "SESSION_ADAPTERS", "Schema", "from_sdk", "rule", "translate",
+    "type_name", "validate_with",
 ]
 
 _CONFIG: Final = ConfigDict(extra="forbid", strict=True)
@@ -57,11 +57,13 @@ BUILTIN_VOICES: Final[tuple[str, ...]] = (
 )
 
 
-def _rule(problem: str, fix: str, at: str | int | None = None) -> PydanticCustomError:
+def _rule(problem: str, fix: str,
+          at: str | int | tuple[str | int, ...] | None = None) -> PydanticCustomError:
     """A rule's failure: the translator shows ``problem`` and ``fix`` as they are.
 
     ``at`` names a key (or index) below the value the rule checked, for a cross-field rule
-    whose culprit is one field of an object (``turns[0]`` → ``turns[0].interrupt_after_ms``).
+    whose culprit is one field of an object (``turns[0]`` → ``turns[0].interrupt_after_ms``);
+    a tuple names a path (``(1, "event_type")`` → ``triggers[1].event_type``).
     """
     ctx: dict[str, Any] = {"problem": problem, "fix": fix}
     if at is not None:
@@ -551,6 +553,7 @@ def translate(
     err: PydanticError, value: Any, path: str, *, allowed: Mapping[str, list[str]] | None = None,
     fixes: Mapping[str, str] | None = None, what: Mapping[str, str] | None = None,
     ranges: Mapping[str, tuple[Any, Any, str]] | None = None,
+    unknown: Mapping[str, tuple[str, str]] | None = None,
 ) -> ValidationError:
     """The ONE translation of a pydantic error to ``ValidationError(field, problem, fix)``.
 
@@ -559,7 +562,8 @@ def translate(
     with the server's ``error.code``. ``allowed`` maps a field pattern to its known keys
     (for "did you mean" on an unknown one). ``fixes``, ``what`` and ``ranges`` (by field
     pattern, ``[]`` for any index) replace the session's tables for another schema
-    (``Schema`` passes its own).
+    (``Schema`` passes its own); ``unknown`` gives an unknown key at a field pattern its own
+    ``(problem, fix)`` (a field of another API or transport says where it belongs).
     """
     fix_table = _SESSION_FIXES if fixes is None else fixes
     what_table = _SESSION_WHAT if what is None else what
@@ -577,8 +581,9 @@ def translate(
     shown = "" if here is _MISSING else short(here)
     code: ErrorCode = "invalid_value"
     if kind == "rtw_rule":
-        if "at" in ctx:
-            field = _join(field, ctx["at"])
+        at = ctx.get("at")
+        for key in at if isinstance(at, (tuple, list)) else () if at is None else (at,):
+            field = _join(field, key)
         return ValidationError(field, str(ctx["problem"]), str(ctx["fix"]))
     if kind in ("rtw_secret_map",):
         return ValidationError(field, "expected an object of string names to string values",
@@ -594,6 +599,9 @@ def translate(
                                code="missing_required_parameter")
     if kind == "extra_forbidden":
         leaf = str(rel[-1]) if rel else ""
+        if unknown and pat in unknown:
+            problem, fix = unknown[pat]
+            return ValidationError(field, problem, fix, code="unknown_parameter")
         keys = (allowed or {}).get(parent_pat, [])
         listed = f"; the fields allowed here are {', '.join(sorted(keys))}" if keys else ""
         return ValidationError(field, f"unknown parameter{did_you_mean(leaf, keys)}",
@@ -607,22 +615,27 @@ def translate(
         fix = (fixes or {}).get(pat) or f"use {listed}"  # a Schema's own fixes win
         return ValidationError(field, f"{shown} is not supported{hint}", fix, code=code)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        tags = [t.lstrip("~") for t in re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        named = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        tags = [t.lstrip("~") for t in named
                 if t.lstrip("~") in ("function", "mcp", "server_vad", "semantic_vad")]
-        if ctx.get("discriminator") == "'type'" or (
-            kind == "union_tag_invalid" and isinstance(here, Mapping)
-        ):
-            tfield = _join(field, "type")
-            if not isinstance(here, Mapping) or "type" not in here:
-                fix = fix_table.get(_pattern([*rel, "type"])) or (
-                    f"add 'type': one of {', '.join(repr(t) for t in tags)}")
+        tags = tags or [t for t in named if not t.startswith("~")]
+        # A discriminator on a key ("'type'", "'role'") names that key; a callable one
+        # (its repr is not a quoted name) means the object's "type".
+        disc = re.fullmatch(r"'(\w+)'", str(ctx.get("discriminator", "")))
+        tkey = disc.group(1) if disc else "type"
+        if disc is not None or (kind == "union_tag_invalid" and isinstance(here, Mapping)):
+            tfield = _join(field, tkey)
+            tfix = fix_table.get(_pattern([*rel, tkey]))
+            if not isinstance(here, Mapping) or tkey not in here:
+                fix = tfix or f"add {tkey!r}: one of {', '.join(repr(t) for t in tags)}"
                 return ValidationError(tfield, "missing required parameter", fix,
                                        code="missing_required_parameter")
-            tvalue = here["type"]
+            tvalue = here[tkey]
             hint = did_you_mean(tvalue, tags) if isinstance(tvalue, str) else ""
             code = "invalid_value" if isinstance(tvalue, str) else "invalid_type"
             return ValidationError(tfield, f"{short(tvalue)} is not supported{hint}",
-                                   f"use one of {', '.join(repr(t) for t in tags)}", code=code)
+                                   tfix or f"use one of {', '.join(repr(t) for t in tags)}",
+                                   code=code)
         wanted = what_table.get(pat, "a supported value")
         return ValidationError(field, f"expected {wanted}, got {type_name(here)}",
                                fix_table.get(pat, "see the field's documentation"),
@@ -642,9 +655,11 @@ def translate(
             problem = f"{here} is above the maximum {ctx.get('le', ctx.get('lt'))}"
         return ValidationError(field, problem, fix_table.get(pat) or _range_fix(numeric, lo, hi))
     if kind == "finite_number":
-        return ValidationError(field, f"{here} is not a finite number", "use a finite number")
+        return ValidationError(field, f"{here} is not a finite number",
+                               fix_table.get(pat, "use a finite number"))
     if kind == "string_too_short":
-        return ValidationError(field, "must not be empty", "pass a non-empty string")
+        return ValidationError(field, "must not be empty",
+                               fix_table.get(pat, "pass a non-empty string"))
     if kind == "string_too_long":
         limit = ctx.get("max_length")
         return ValidationError(field, f"is {len(here)} characters long, above the limit of "
@@ -657,7 +672,7 @@ def translate(
     if kind == "too_long":
         limit = ctx.get("max_length")
         return ValidationError(field, f"has {len(here)} entries, above the limit of {limit}",
-                               f"pass at most {limit} entries")
+                               fix_table.get(pat, f"pass at most {limit} entries"))
     return ValidationError(field, f"{shown} is not valid ({short(first['msg'], 60)})",
                            fix_table.get(pat, "see the field's documentation"))
 
@@ -754,15 +769,17 @@ class Schema:
     webhook inbox; the session keeps its module-level adapters (same translator).
     """
 
-    __slots__ = ("adapter", "fixes", "keys", "ranges", "what")
+    __slots__ = ("adapter", "fixes", "keys", "ranges", "unknown", "what")
 
     def __init__(
         self, tp: Any, *, fixes: Mapping[str, str] | None = None,
         what: Mapping[str, str] | None = None,
+        unknown: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         self.adapter: TypeAdapter[Any] = TypeAdapter(tp)
         self.fixes: Mapping[str, str] = dict(fixes or {})
         self.what: Mapping[str, str] = dict(what or {})
+        self.unknown: Mapping[str, tuple[str, str]] = dict(unknown or {})
         ranges: dict[str, tuple[Any, Any, str]] = {}
         _collect_ranges(tp, [], ranges)
         self.ranges: Mapping[str, tuple[Any, Any, str]] = ranges
@@ -773,7 +790,7 @@ class Schema:
     def error(self, exc: PydanticError, value: Any, path: str = "") -> ValidationError:
         """``exc`` (from this schema's adapter) as the one ``ValidationError``."""
         return translate(exc, value, path, allowed=self.keys, fixes=self.fixes,
-                         what=self.what, ranges=self.ranges)
+                         what=self.what, ranges=self.ranges, unknown=self.unknown)
 
     def validate(self, value: Any, path: str = "") -> Any:
         """The validated value (pydantic's copy), or the translated ``ValidationError``."""
@@ -781,3 +798,111 @@ class Schema:
             return self.adapter.validate_python(value)
         except PydanticError as exc:
             raise self.error(exc, value, path) from None
+
+
+# -- the SDK's param types, made checkable ----------------------------------------------------
+
+
+def _is_typeddict(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "__required_keys__")
+
+
+def _required(cls: Any) -> frozenset[str]:
+    """The keys a TypedDict requires, read from its resolved hints: the SDK's modules use
+    ``from __future__ import annotations``, so their ``__required_keys__`` miss every
+    ``Required[...]`` (the marker is still a string when the class is made), and a rebuilt
+    TypedDict must not copy that."""
+    out = set()
+    for key, hint in get_type_hints(cls, include_extras=True).items():
+        origin = get_origin(hint)
+        if origin is Required or (origin is not NotRequired and cls.__total__):
+            out.add(key)
+    return frozenset(out)
+
+
+def _literal_key(members: list[Any]) -> str | None:
+    """A key every member TypedDict requires as a ``Literal``: the union's discriminator."""
+    if len(members) < 2 or not all(_is_typeddict(m) for m in members):
+        return None
+    for key in ("type", "role"):
+        if all(key in _required(m)
+               and get_origin(_bare(get_type_hints(m, include_extras=True)[key])) is Literal
+               for m in members):
+            return key
+    return None
+
+
+def _bare(tp: Any) -> Any:
+    while get_origin(tp) in (Required, NotRequired, Annotated):
+        tp = get_args(tp)[0]
+    return tp
+
+
+def from_sdk(
+    tp: Any, *, fields: Mapping[str, Any] | None = None,
+    wrap: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> Any:
+    """The SDK param type ``tp`` (a TypedDict tree of ``openai.types``) as a strict model.
+
+    Why: the SDK's param TypedDicts describe the request bodies exactly, but as typing hints:
+    ``Iterable[...]`` (pydantic checks those lazily, so a bad item would pass), unions
+    without a discriminator (an error would name every member), no config. This rebuilds
+    the tree once: every TypedDict strict with unknown keys forbidden, every ``Iterable`` /
+    ``SequenceNotStr`` a ``list``, every union of TypedDicts that all require a ``type``
+    (or ``role``) literal discriminated on it. ``fields`` replaces the type of a key by name,
+    wherever it occurs (the SDK's ``str`` for a model becomes a non-blank one, a threshold
+    gets its documented range, a backend's tool list stays the server's business); ``wrap``
+    gives a key's rebuilt type more constraints or a rule (``Annotated[t, Field(...)]``).
+    """
+    replace = dict(fields or {})
+    wrappers = dict(wrap or {})
+    memo: dict[Any, Any] = {}
+    building: set[Any] = set()
+
+    def conv(t: Any) -> Any:
+        origin = get_origin(t)
+        if origin is Annotated:
+            base, *meta = get_args(t)
+            return Annotated[(conv(base), *meta)]
+        if origin in (Required, NotRequired):
+            return conv(get_args(t)[0])
+        if origin in (Union, getattr(__import__("types"), "UnionType", None)):
+            args = [conv(a) for a in get_args(t)]
+            real = [a for a in args if a is not type(None)]
+            key = _literal_key(real)
+            if key is None:
+                return Union[tuple(args)]  # noqa: UP007
+            disc: Any = Annotated[Union[tuple(real)], Field(discriminator=key)]  # noqa: UP007
+            return disc | None if len(real) < len(args) else disc
+        if origin is not None and getattr(origin, "__name__", "") in (
+            "Iterable", "Sequence", "SequenceNotStr", "list", "List"
+        ):
+            return list[conv(get_args(t)[0])]  # type: ignore[misc]
+        if origin in (dict, Mapping):
+            k, v = get_args(t)
+            return dict[conv(k), conv(v)]  # type: ignore[misc]
+        if _is_typeddict(t):
+            return typed(t)
+        return t
+
+    def typed(cls: Any) -> Any:
+        if cls in memo:
+            return memo[cls]
+        if cls in building:  # a recursive shape: its depth is the server's business
+            return dict[str, Any]
+        building.add(cls)
+        required = _required(cls)
+        members: dict[str, Any] = {}
+        for key, hint in get_type_hints(cls, include_extras=True).items():
+            sub = replace[key] if key in replace else conv(hint)
+            if key in wrappers:
+                sub = wrappers[key](sub)
+            members[key] = Required[sub] if key in required else NotRequired[sub]
+        new: Any = TypedDict(cls.__name__, members, total=False)  # type: ignore[misc]
+        setattr(new, "__pydantic_config__", _CONFIG)  # noqa: B010 (what with_config does)
+        new.__module__ = cls.__module__
+        building.discard(cls)
+        memo[cls] = new
+        return new
+
+    return conv(tp)

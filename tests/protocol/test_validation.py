@@ -14,6 +14,7 @@ from rtwidgets.protocol.validation import (
     RESPONSE_ADAPTER,
     SESSION_ADAPTERS,
     Schema,
+    from_sdk,
     rule,
     validate_with,
 )
@@ -118,3 +119,81 @@ def test_a_schema_has_its_own_fixes_ranges_and_keys() -> None:
     err = fail({"kind": 1, "low": 5, "high": 2})  # a rule that names a sub-field
     assert (err.field, err.problem, err.fix) == ("spec.low", "is above high", "make low <= high")
     assert schema.validate({"kind": 1, "low": 1, "high": 2}) == {"kind": 1, "low": 1, "high": 2}
+
+
+# -- from_sdk: the SDK's param TypedDicts as strict models ------------------------------------
+
+
+def test_from_sdk_checks_what_a_plain_adapter_over_the_sdk_type_lets_through() -> None:
+    from openai.types.live.media_session_config_param import MediaSessionConfigParam
+
+    bad_trigger = {"model": "gpt-live-1", "triggers": [
+        {"type": "decisions", "event_type": "response.done", "decisions": {"questions": []}}]}
+    # The SDK's hints as they are: Iterable is checked lazily, so the bad trigger passes.
+    TypeAdapter(MediaSessionConfigParam).validate_python(bad_trigger)
+    # Its __required_keys__ are empty (PEP 563 strings); the rebuild still requires model.
+    assert "model" not in MediaSessionConfigParam.__required_keys__
+    schema = Schema(from_sdk(MediaSessionConfigParam))
+    with pytest.raises(ValidationError) as info:
+        schema.validate(bad_trigger, "session")
+    assert info.value.field == "session.triggers[0].event_type"
+    with pytest.raises(ValidationError) as info:
+        schema.validate({}, "session")
+    assert (info.value.field, info.value.code) == ("session.model",
+                                                   "missing_required_parameter")
+
+
+def test_from_sdk_keeps_every_key_of_the_sdk_type() -> None:
+    from typing import get_type_hints
+
+    from openai.types.live.media_session_config_param import MediaSessionConfigParam
+    from openai.types.live.session_accept_params import Session
+
+    for sdk in (MediaSessionConfigParam, Session):
+        schema = Schema(from_sdk(sdk))
+        assert set(schema.keys[""]) == set(get_type_hints(sdk))
+
+
+def test_from_sdk_discriminates_a_union_on_its_literal_key() -> None:
+    from openai.types.live.initial_item_param import InitialItemParam
+
+    schema = Schema(list[from_sdk(InitialItemParam)], fixes={"[].role": "use 'user'"})
+    with pytest.raises(ValidationError) as info:
+        schema.validate([{"role": "system", "content": [{"text": "x"}]}], "input")
+    # One error about the role, not one per member of the union.
+    assert (info.value.field, info.value.fix) == ("input[0].role", "use 'user'")
+    assert "'system' is not supported" in info.value.problem
+
+
+def test_fields_and_wrap_replace_a_key_wherever_it_occurs() -> None:
+    from openai.types.live.media_session_config_param import MediaSessionConfigParam
+
+    schema = Schema(from_sdk(
+        MediaSessionConfigParam,
+        fields={"vad_threshold": Annotated[float, Field(ge=0.0, le=1.0)]},
+        wrap={"input": lambda t: Annotated[t, Field(max_length=1)]},
+    ), unknown={"audio.format": ("is for WebSockets", "leave it out")})
+    with pytest.raises(ValidationError) as info:
+        schema.validate({"model": "m", "wake_policy": {"type": "speech", "vad_threshold": 2}})
+    assert (info.value.field, info.value.fix) == ("wake_policy.vad_threshold",
+                                                  "use a number from 0.0 to 1.0")
+    item = {"role": "user", "content": [{"type": "input_text", "text": "x"}]}
+    with pytest.raises(ValidationError) as info:
+        schema.validate({"model": "m", "input": [item, item]})
+    assert info.value.field == "input"
+    with pytest.raises(ValidationError) as info:  # an unknown key with its own message
+        schema.validate({"model": "m", "audio": {"format": {}}})
+    assert (info.value.field, info.value.problem, info.value.fix) == (
+        "audio.format", "is for WebSockets", "leave it out")
+
+
+def test_a_rule_can_name_a_path_below_the_value() -> None:
+    def first_is_odd(items: list[dict[str, int]]) -> list[dict[str, int]]:
+        if items and items[0]["n"] % 2 == 0:
+            raise rule("is even", "use an odd number", at=(0, "n"))
+        return items
+
+    schema = Schema(Annotated[list[dict[str, int]], AfterValidator(first_is_odd)])
+    with pytest.raises(ValidationError) as info:
+        schema.validate([{"n": 2}], "items")
+    assert info.value.field == "items[0].n"

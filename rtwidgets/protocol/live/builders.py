@@ -14,9 +14,12 @@ primary-only ``session.start`` / ``session.input_audio.append`` raise
 ``UnsupportedLiveAction``, a ``ValidationError`` that says why.
 
 The checks follow the SDK's ``openai.types.live`` param types (what the builders produce is
-validated against those TypedDicts in ``tests/protocol/live/test_builders.py``) and add what
-the docs state the server enforces: a non-blank ``content`` and a required-but-nullable
-``delegation_id`` on the appends, one DTMF key per event, one trigger per event type.
+validated against those TypedDicts in ``tests/protocol/live/test_builders.py``); the
+``session.update`` body IS that type (``SessionUpdateConfigParam`` made strict by
+``validation.from_sdk``, with the Live keys of ``schema``, through the one translator). On top
+come what the docs state the server enforces: a non-blank ``content`` and a
+required-but-nullable ``delegation_id`` on the appends, one DTMF key per event, one trigger
+per event type, a delegation whose owner does not change.
 Limits the docs give in tokens (500 per append) are not checked: we cannot count tokens.
 
 Pure: no socket, no clock, no asyncio. Never echoes a secret or a long payload.
@@ -29,15 +32,18 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from openai.types.live.session_update_config_param import SessionUpdateConfigParam
+
 from ..errors import ValidationError, did_you_mean, short
 from ..ids import IdFactory, looks_secret, refuse_secret
+from ..validation import Schema, from_sdk
+from . import schema
 from .catalog import CLIENT_EVENT_TYPES, NOT_ON_SIDEBAND, REALTIME_ONLY
 
 __all__ = [
     "DELEGATION_TYPES",
     "DTMF_KEYS",
     "MUTABLE_SESSION_FIELDS",
-    "TRIGGER_EVENT_TYPES",
     "UnsupportedLiveAction",
     "append",
     "commentary_append",
@@ -77,25 +83,6 @@ _IMMUTABLE: Final[dict[str, str]] = {
     "turn_detection": "GPT-Live has no turn detection: it is full duplex",
 }
 DELEGATION_TYPES: Final = ("client", "responses", "decisions")
-_DELEGATION_KEYS: Final[dict[str, tuple[str, ...]]] = {
-    "client": ("type", "acknowledgement_delay_ms"),
-    "responses": ("type", "acknowledgement_delay_ms", "responses"),
-    "decisions": ("type", "acknowledgement_delay_ms", "decisions"),
-}
-#: SDK ``ResponsesDelegationUpdateConfig`` (every field optional on update).
-_RESPONSES_KEYS: Final = ("instructions", "max_output_tokens", "model", "parallel_tool_calls",
-                          "reasoning", "service_tier", "text", "tool_choice", "tools")
-_DECISIONS_KEYS: Final = ("model", "questions")
-_TRIGGER_KEYS: Final = ("type", "event_type", "decisions")
-_TRIGGER_EVENT_TYPES: Final = ("session.input_transcript.delta",
-                               "session.output_transcript.delta")
-#: The transcript event types a Decisions trigger may watch (also checked at accept).
-TRIGGER_EVENT_TYPES: Final = _TRIGGER_EVENT_TYPES
-_EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh")
-_SUMMARIES: Final = ("concise", "detailed", "auto")
-_VERBOSITY: Final = ("low", "medium", "high")
-_SERVICE_TIERS: Final = ("auto", "default", "fast_tier_temp_pilot", "flex", "priority",
-                         "ultrafast")
 #: One key per ``transport.dtmf.send`` (SDK docstring: 0–9, A–D, * or #).
 DTMF_KEYS: Final = frozenset("0123456789ABCD*#")
 _APPENDS: Final = ("session.instructions.append", "session.thinking.append",
@@ -226,17 +213,6 @@ def _enum(value: Any, path: str, choices: Iterable[str], *, nullable: bool = Tru
                               code="invalid_value" if isinstance(value, str) else "invalid_type")
 
 
-def _int(value: Any, path: str, *, minimum: int = 0, nullable: bool = False) -> None:
-    if value is None and nullable:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(path, f"expected a whole number, got {_tname(value)}",
-                              f"use a whole number >= {minimum}", code="invalid_type")
-    if value < minimum:
-        raise ValidationError(path, f"{value} is below the minimum {minimum}",
-                              f"use a whole number >= {minimum}")
-
-
 def _list(value: Any, path: str) -> list[Any]:
     if isinstance(value, tuple):
         value = list(value)
@@ -257,113 +233,52 @@ def _event_id(value: Any) -> None:
 # ----------------------------------------------------------------------------- session
 
 
-def _responses(value: Any, path: str) -> None:
-    cfg = _obj(value, path, _RESPONSES_KEYS)
-    if "model" in cfg:
-        _text(cfg["model"], f"{path}.model", fix="name a Responses model, e.g. 'gpt-5.5'; "
-              "omit it to keep the current backend model")
-    if cfg.get("instructions") is not None and not isinstance(cfg["instructions"], str):
-        raise ValidationError(f"{path}.instructions", f"expected a string, got "
-                              f"{_tname(cfg['instructions'])}", "pass the backend prompt as "
-                              "text, or null", code="invalid_type")
-    if "max_output_tokens" in cfg:
-        _int(cfg["max_output_tokens"], f"{path}.max_output_tokens", minimum=1, nullable=True)
-    ptc = cfg.get("parallel_tool_calls")
-    if ptc is not None and not isinstance(ptc, bool):
-        raise ValidationError(f"{path}.parallel_tool_calls", f"expected true or false, got "
-                              f"{_tname(ptc)}", "pass a bool", code="invalid_type")
-    if cfg.get("reasoning") is not None:
-        r = _obj(cfg["reasoning"], f"{path}.reasoning", ("effort", "summary"))
-        _enum(r.get("effort"), f"{path}.reasoning.effort", _EFFORTS)
-        _enum(r.get("summary"), f"{path}.reasoning.summary", _SUMMARIES)
-    if cfg.get("text") is not None:
-        t = _obj(cfg["text"], f"{path}.text", ("verbosity",))
-        _enum(t.get("verbosity"), f"{path}.text.verbosity", _VERBOSITY)
-    if "service_tier" in cfg:
-        _enum(cfg["service_tier"], f"{path}.service_tier", _SERVICE_TIERS)
-    if "tools" in cfg:
-        for i, tool in enumerate(_list(cfg["tools"], f"{path}.tools")):
-            where = f"{path}.tools[{i}]"
-            if not isinstance(tool, Mapping):
-                raise ValidationError(where, f"expected an object, got {_tname(tool)}",
-                                      "pass e.g. {'type': 'function', 'name': 'lookup'}",
-                                      code="invalid_type")
-            _text(tool.get("type"), f"{where}.type", fix="give the tool a type, e.g. "
-                  "'function' or 'web_search'")
-            if tool["type"] == "function":
-                _text(tool.get("name"), f"{where}.name", fix="name the function")
-    if "tool_choice" in cfg:
-        choice = cfg["tool_choice"]
-        if isinstance(choice, str):
-            _enum(choice, f"{path}.tool_choice", ("auto", "none", "required"), nullable=False)
-        elif not isinstance(choice, Mapping) or not isinstance(choice.get("type"), str):
-            raise ValidationError(f"{path}.tool_choice", "expected 'auto', 'none', "
-                                  "'required' or an object with a 'type'",
-                                  "pass e.g. 'auto' or {'type': 'function', 'name': 'lookup'}",
-                                  code="invalid_type")
+#: ``session.update``'s ``session``: the SDK's ``SessionUpdateConfigParam`` made strict, with
+#: the Live keys of ``schema`` (shared with accept / create / fork in ``_control``).
+_SESSION_UPDATE: Final = Schema(
+    from_sdk(SessionUpdateConfigParam, fields=schema.FIELDS, wrap=schema.WRAP),
+    fixes={
+        "delegation.acknowledgement_delay_ms": "use a whole number >= 0",
+        "delegation.responses.model": ("name a Responses model, e.g. 'gpt-5.5'; omit it to "
+                                       "keep the current backend model"),
+        "delegation.decisions.model": ("name a Decisions model, or omit it to keep the "
+                                       "current one"),
+        "delegation.responses.max_output_tokens": "use a whole number >= 1, or null",
+        "delegation.responses.tools[].name": "name the function",
+        "delegation.responses.tools[].type": ("give the tool a type, e.g. 'function' or "
+                                              "'web_search'"),
+        "triggers": "pass a list of triggers, or [] to disable them",
+        "triggers[].decisions.questions[]": ("pass e.g. {'type': 'predicate', "
+                                             "'instructions': '…'}"),
+        "triggers[].decisions.questions[].instructions": "say what to decide",
+        "delegation.decisions.questions[].instructions": "say what to decide",
+        "delegation.responses.tool_choice": ("pass e.g. 'auto' or {'type': 'function', "
+                                             "'name': 'lookup'}"),
+    },
+    what=schema.WHAT,
+)
 
 
-def _questions(value: Any, path: str) -> None:
-    for i, q in enumerate(_list(value, path)):
-        where = f"{path}[{i}]"
-        if not isinstance(q, Mapping):
-            raise ValidationError(where, f"expected an object, got {_tname(q)}",
-                                  "pass e.g. {'type': 'predicate', 'instructions': '…'}",
-                                  code="invalid_type")
-        _enum(q.get("type"), f"{where}.type", ("choice", "predicate", "score"), nullable=False)
-        _text(q.get("instructions"), f"{where}.instructions", fix="say what to decide")
-
-
-def _delegation(value: Any, path: str, current: str | None) -> None:
+def _delegation_owner(value: Any, path: str, current: str | None) -> None:
+    """What a running session's delegation may not do: reset, or change its owner."""
     if value is None:
         raise ValidationError(path, "null would reset the delegation, and its type cannot "
                               "change while the session runs",
                               "leave 'delegation' out to keep it, or pass settings of the "
                               "same type")
     if not isinstance(value, Mapping):
-        raise ValidationError(path, f"expected an object, got {_tname(value)}",
-                              "pass e.g. {'type': 'responses', 'responses': {...}}",
-                              code="invalid_type")
+        return  # the schema names the wrong type
     if "type" not in value:
         raise ValidationError(f"{path}.type", "missing required parameter",
                               f"add the session's delegation type ({current or 'client'}, "
                               "responses or decisions): it cannot change",
                               code="missing_required_parameter")
     kind = value["type"]
-    _enum(kind, f"{path}.type", DELEGATION_TYPES, nullable=False)
-    if current is not None and kind != current:
+    if current is not None and kind in DELEGATION_TYPES and kind != current:
         raise ValidationError(f"{path}.type", f"the session delegates to {current!r}; the "
                               "delegation type cannot change while the session runs",
                               f"use type {current!r} (only its settings can change), or "
                               "start a new session")
-    cfg = _obj(value, path, _DELEGATION_KEYS[kind])
-    if "acknowledgement_delay_ms" in cfg:
-        _int(cfg["acknowledgement_delay_ms"], f"{path}.acknowledgement_delay_ms")
-    if kind == "responses" and "responses" in cfg:
-        _responses(cfg["responses"], f"{path}.responses")
-    if kind == "decisions" and "decisions" in cfg:
-        d = _obj(cfg["decisions"], f"{path}.decisions", _DECISIONS_KEYS)
-        if "model" in d:
-            _text(d["model"], f"{path}.decisions.model", fix="name a Decisions model, or "
-                  "omit it to keep the current one")
-        if "questions" in d:
-            _questions(d["questions"], f"{path}.decisions.questions")
-
-
-def _triggers(value: Any, path: str) -> None:
-    seen: set[str] = set()
-    for i, trig in enumerate(_list(value, path)):
-        where = f"{path}[{i}]"
-        t = _obj(trig, where, _TRIGGER_KEYS, _TRIGGER_KEYS)
-        _enum(t["type"], f"{where}.type", ("decisions",), nullable=False)
-        _enum(t["event_type"], f"{where}.event_type", _TRIGGER_EVENT_TYPES, nullable=False)
-        if t["event_type"] in seen:
-            raise ValidationError(f"{where}.event_type", f"a second trigger for "
-                                  f"{t['event_type']!r}", "keep at most one trigger per "
-                                  "transcript event type")
-        seen.add(t["event_type"])
-        d = _obj(t["decisions"], f"{where}.decisions", ("questions",), ("questions",))
-        _questions(d["questions"], f"{where}.decisions.questions")
 
 
 def validate_session_update(session: Any, *, current_delegation: str | None = None,
@@ -376,24 +291,18 @@ def validate_session_update(session: Any, *, current_delegation: str | None = No
     if not isinstance(session, Mapping):
         raise ValidationError(path, f"expected an object, got {_tname(session)}",
                               "pass e.g. {'triggers': []}", code="invalid_type")
-    for key in session:
-        if key not in MUTABLE_SESSION_FIELDS:
-            fix = _IMMUTABLE.get(str(key))
-            if fix is not None:
-                raise ValidationError(f"{path}.{key}", "cannot change on a running GPT-Live "
-                                      "session (only delegation settings and triggers can)",
-                                      fix, code="unknown_parameter")
-            raise ValidationError(f"{path}.{key}", f"unknown parameter"
-                                  f"{did_you_mean(str(key), MUTABLE_SESSION_FIELDS)}",
-                                  "a Live session.update takes only 'delegation' and "
-                                  "'triggers'", code="unknown_parameter")
+    for key in session:  # a field fixed at start: say what to do instead
+        fix = _IMMUTABLE.get(str(key))
+        if fix is not None:
+            raise ValidationError(f"{path}.{key}", "cannot change on a running GPT-Live "
+                                  "session (only delegation settings and triggers can)",
+                                  fix, code="unknown_parameter")
     if not session:
         raise ValidationError(path, "is empty: nothing to change",
                               "pass delegation=... and/or triggers=[...]")
     if "delegation" in session:
-        _delegation(session["delegation"], f"{path}.delegation", current_delegation)
-    if "triggers" in session:
-        _triggers(session["triggers"], f"{path}.triggers")
+        _delegation_owner(session["delegation"], f"{path}.delegation", current_delegation)
+    _SESSION_UPDATE.validate(session, path)
 
 
 # ----------------------------------------------------------------------------- events

@@ -157,6 +157,15 @@ def _err(fn: Callable[[], Any]) -> ValidationError:
      "invalid_value", "'xhigh'"),
     (lambda: b.session_update(delegation={"type": "responses", "bogus": 1}),
      "session.delegation.bogus", "unknown_parameter", "responses"),
+    (lambda: b.session_update(delegation={"type": "responses", "responses": {
+        "tools": [{"type": "function"}]}}), "session.delegation.responses.tools[0].name",
+     "missing_required_parameter", "name the function"),
+    (lambda: b.session_update(delegation={"type": "responses", "responses": {
+        "tool_choice": 5}}), "session.delegation.responses.tool_choice", "invalid_type",
+     "'auto'"),
+    (lambda: b.session_update(triggers=[{"type": "decisions", "event_type":
+                                         "session.input_transcript.delta"}]),
+     "session.triggers[0].decisions", "missing_required_parameter", "decisions"),
     (lambda: b.session_update(delegation={"type": "client", "acknowledgement_delay_ms": -1}),
      "session.delegation.acknowledgement_delay_ms", "invalid_value", ">= 0"),
     (lambda: b.session_update(triggers=[{"type": "decisions", "event_type": "x",
