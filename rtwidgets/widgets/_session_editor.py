@@ -515,7 +515,7 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
                 continue  # an empty box sends nothing (it never clears a field)
             try:
                 want = json.loads(text)
-            except ValueError as err:
+            except json.JSONDecodeError as err:
                 raise ValidationError(f"session.{name}", f"is not valid JSON ({err.msg}, "
                                       f"line {err.lineno})", "fix the JSON in the box, or "
                                       "Revert") from None

@@ -222,3 +222,30 @@ def test_redaction_hides_live_spoken_text_and_appends() -> None:
     append = {"type": "session.instructions.append", "content": "Say the order shipped.",
               "delegation_id": None}
     assert redact_event(append)["content"] != append["content"]
+
+
+async def test_the_live_editor_refuses_bad_input_and_sends_nothing() -> None:
+    t = MemoryTransport([trace("spoken")[0]], handler=_server)
+    call = await attach(SID, transport=t, capture=False)
+    console = CallConsole(call)
+    editor = console.session_editor
+    try:
+        await _until(lambda: call.state.session is not None)
+        editor.set_field("triggers", "[not json")
+        with pytest.raises(ValidationError) as info:
+            editor.changed()
+        assert info.value.field == "session.triggers"
+        assert "JSON" in str(info.value)
+        assert editor.apply_button.disabled
+        with pytest.raises(ValidationError):
+            await editor.apply()
+        editor.revert()
+        # The session's delegation is a Responses one: another type is refused before sending.
+        editor.set_field("delegation", {"type": "client"})
+        with pytest.raises(ValidationError) as info:
+            await editor.apply()
+        assert info.value.field.startswith("session.delegation")
+        assert t.sent == []
+    finally:
+        console.close()
+        await call.close()
