@@ -61,7 +61,10 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from rtwidgets.protocol import codec as ce
 from rtwidgets.protocol._text import displayable_tree, hidden, snippet
+from rtwidgets.protocol.codec import Codec
+from rtwidgets.protocol.codecs import API_NAMES, codec_for
 from rtwidgets.protocol.errors import mask_secrets
 from rtwidgets.protocol.realtime.catalog import TEXT_DELTA_TYPES
 
@@ -73,6 +76,7 @@ __all__ = [
     "SourceView",
     "StreamView",
     "close_owned",
+    "codec_of",
     "describe_error",
     "hidden",
     "maybe_await",
@@ -114,6 +118,22 @@ class SourceLike(Protocol):
     def state(self) -> Any: ...
     def frames(self) -> Sequence[Any]: ...
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]: ...
+
+
+def codec_of(source: Any) -> Codec:
+    """The codec of the API ``source`` speaks: what every view asks instead of naming one.
+
+    A source's ``state.codec`` (``SessionState`` holds the call's codec) says which API it
+    is; else its ``api`` (``"realtime"``/``"live"``); else Realtime (old sources and
+    look-alikes). The *template* codec of that API is returned, never the state's own copy:
+    views only ask what a wire type means (``produces``, ``category``, ``summary``,
+    ``is_delta``), and a stateful codec's per-call state belongs to the reducer alone.
+    """
+    state = getattr(source, "state", None) if source is not None else None
+    api = getattr(getattr(state, "codec", None), "api", None)
+    if not isinstance(api, str) or api not in API_NAMES:
+        api = getattr(source, "api", None)
+    return codec_for(api if isinstance(api, str) and api in API_NAMES else None)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -480,9 +500,14 @@ class SourceView:
 
 # -- text helpers shared by the views -------------------------------------------------------
 
+#: Wire types whose ``delta`` is spoken or written text, of every API (hidden when redacted).
+_TEXT_DELTAS: frozenset[str] = TEXT_DELTA_TYPES | frozenset(
+    wire for api in API_NAMES for wire in codec_for(api).server_event_types
+    if ce.TranscriptDelta in codec_for(api).produces(wire))
+
 #: Keys whose string values are conversation text, instructions or tool arguments/outputs.
 TEXT_KEYS: frozenset[str] = frozenset(
-    {"instructions", "text", "transcript", "arguments", "output", "prompt"}
+    {"instructions", "text", "transcript", "arguments", "output", "prompt", "content"}
 )
 
 
@@ -493,7 +518,7 @@ def redact_event(event: Any, *, parent_type: str | None = None) -> Any:
         out: dict[str, Any] = {}
         for key, value in event.items():
             if isinstance(value, str) and (
-                key in TEXT_KEYS or (key == "delta" and etype in TEXT_DELTA_TYPES)
+                key in TEXT_KEYS or (key == "delta" and etype in _TEXT_DELTAS)
             ):
                 out[key] = hidden(value)
             else:

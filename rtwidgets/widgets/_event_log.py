@@ -37,6 +37,13 @@ Front-end protocol (custom messages; nothing of the content goes in synced trait
            batch {rows, updates, shown, total, events, label, types?}; counts {...};
            detail {row, seq, json, count, last_json?}; error {message}
 
+Both APIs: wire types are data. What a type *is* (its category, whether it streams, whether
+it reports an error and which client event it answers, its one-line summary) is asked of
+the bound source's codec (``codec_of``), never decided here, so a GPT-Live session shows its
+own types with the Live codec's categories and summaries (DTMF and transport events under
+"transport"). Live transcript fragments name no item: consecutive fragments of one type
+fold into the newest row, whose summary follows the text folded so far.
+
 It must never: send one message per event, put event content in a trait, keep JSON of
 frames in the browser beyond the expanded rows, or keep parsed frames in its rows.
 """
@@ -53,13 +60,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtwidgets.protocol import codec as ce
-from rtwidgets.protocol.catalog import CATEGORIES, DELTA_EVENT_TYPES, category_of
-from rtwidgets.protocol.realtime import REALTIME
+from rtwidgets.protocol.catalog import CATEGORIES as _REALTIME_CATEGORIES
+from rtwidgets.protocol.live.catalog import CATEGORIES as _LIVE_CATEGORIES
 from rtwidgets.protocol.realtime.summary import summarize
 
-from ._base import StreamView, redact_event
+from ._base import StreamView, codec_of, redact_event
 
 __all__ = ["EventFilter", "EventLog", "make_filter", "short_name", "summarize"]
+
+#: The event log's categories, by API (the order the chips show them).
+_CATEGORIES_BY_API: dict[str, tuple[str, ...]] = {
+    "realtime": tuple(_REALTIME_CATEGORIES), "live": tuple(_LIVE_CATEGORIES)}
+#: Every category a filter may name (a filter outlives the source it was made for).
+CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(
+    c for cats in _CATEGORIES_BY_API.values() for c in cats))
+#: Text kept of a folded run of item-less fragments (its summary shows the end of it).
+_RUN_TEXT = 240
 
 _HERE = pathlib.Path(__file__).parent
 _DETAIL_LIMIT = 200_000  # characters of pretty JSON sent for one expanded row
@@ -179,6 +195,10 @@ class _RowStore:
             self._delta[rid] = [row.item_id, row.last_delta, row.count, row.last_seq,
                                 row.last_m]
 
+    def last_delta(self, rid: int) -> str:
+        """The delta text delta row ``rid`` holds."""
+        return str(self._delta[rid][1])
+
     def fold(self, rid: int, seq: int, m: float, delta: str) -> None:
         """One more delta folded into delta row ``rid``."""
         state = self._delta[rid]
@@ -294,14 +314,16 @@ def _seq_of(frame: Any) -> int:
     return int(frame.seq)
 
 
-def _fold_key(frame: Any) -> tuple[str, str, Any] | None:
-    """Rows that deltas of one item/content part fold into share this key."""
-    if frame.type not in DELTA_EVENT_TYPES:
+def _fold_key(frame: Any, is_delta: Any) -> tuple[str, str, Any] | None:
+    """Rows that deltas of one item/content part fold into share this key; deltas naming
+    no item (GPT-Live's transcript fragments) get ``(type, "", direction)``, folded only
+    into the newest row."""
+    if not is_delta(frame.type):
         return None
     ev = frame.event
     item_id = ev.get("item_id") or ev.get("call_id")
     if not isinstance(item_id, str):
-        return None
+        return (frame.type, "", frame.direction)
     # A hostile content_index (a list, an object) is not a key: fold by the item alone.
     index = ev.get("content_index")
     return (frame.type, item_id, index if type(index) is int else None)
@@ -317,6 +339,10 @@ class EventLog(StreamView):
     _css = _HERE / "widgets.css"
 
     def __init__(self, source: Any = None, **options: Any) -> None:
+        self._codec: ce.Codec = codec_of(None)
+        # Decodes error frames only (to link them): its own copy of a stateful codec, so
+        # neither the template nor the reducer's codec sees a frame twice.
+        self._decoder: ce.Codec = self._codec
         self._rows = _RowStore()
         # one shared str per event type / direction, so rows do not each hold a copy
         self._names: dict[str, str] = {}
@@ -453,10 +479,21 @@ class EventLog(StreamView):
         # A new source (a new call) starts unfiltered: a filter or search kept from the last
         # call would hide its rows without saying why.
         self._filter = EventFilter()
+        self._use_codec(codec_of(source))
         self._reset()
         for frame in source.frames():
             self._add(frame)
         self.send_snapshot()
+
+    def _use_codec(self, codec: ce.Codec) -> None:
+        self._codec = codec
+        fresh = getattr(codec, "fresh", None)
+        self._decoder = fresh() if callable(fresh) else codec
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories of the bound source's API, in the order the chips show them."""
+        return _CATEGORIES_BY_API.get(self._codec.api, CATEGORIES)
 
     def _on_reset(self) -> None:
         # The same replay seeked back: rows rebuild, the person's filter stays.
@@ -514,11 +551,17 @@ class EventLog(StreamView):
     def _add(self, frame: Any) -> None:
         self._events += 1
         ev = frame.event
-        key = _fold_key(frame)
+        codec = self._codec
+        key = _fold_key(frame, codec.is_delta)
         if key is not None:
             rid = self._fold.get(key)
+            if rid is not None and not key[1] and rid != len(self._rows) - 1:
+                rid = None  # an item-less run folds only while it is the newest row
             if rid is not None:
-                self._rows.fold(rid, frame.seq, frame.m, _delta_text(ev))
+                delta = _delta_text(ev)
+                if not key[1]:
+                    delta = (self._rows.last_delta(rid) + delta)[-_RUN_TEXT:]
+                self._rows.fold(rid, frame.seq, frame.m, delta)
                 if self._match[rid]:
                     self._shown_events += 1
                 if rid in self._browser_set:
@@ -531,21 +574,28 @@ class EventLog(StreamView):
         self._types[ftype] += 1
         rid = len(self._rows)
         link: int | None = None
-        server_error = ce.ErrorReported in REALTIME.produces(ftype)
-        is_error = server_error or "bad" in frame.flags
+        produces = codec.produces(ftype)
+        server_error = ce.ErrorReported in produces
         if server_error:
             # The codec reads which of our events the error answers; the row links to it.
-            for decoded in REALTIME.decode(ev).events:
-                if isinstance(decoded, ce.ErrorReported) and decoded.client_event_id:
+            errors = [d for d in self._decoder.decode(ev).events
+                      if isinstance(d, ce.ErrorReported)]
+            if len(produces) > 1:
+                # A frame that only may carry an error (a Live backend event) is an error
+                # row only when it does.
+                server_error = bool(errors)
+            for decoded in errors:
+                if decoded.client_event_id:
                     link = self._out_by_event_id.get(decoded.client_event_id)
-        elif frame.direction == "out":
+        is_error = server_error or "bad" in frame.flags
+        if not server_error and frame.direction == "out":
             event_id = ev.get("event_id")
             if isinstance(event_id, str):
                 self._out_by_event_id[event_id] = rid
         row = _Row(rid, frame.seq, self._name(frame.direction), ftype, frame.m,
-                   category_of(ftype), is_error, link, None)
-        if ftype in DELTA_EVENT_TYPES:
-            row.item_id = str(ev.get("item_id") or ev.get("call_id") or "?")
+                   codec.category(ftype), is_error, link, None)
+        if key is not None:
+            row.item_id = key[1] and str(ev.get("item_id") or ev.get("call_id") or "?")
             row.last_delta = _delta_text(ev)
         else:
             row.summary = self._summarize_event(ev, ftype)
@@ -615,7 +665,7 @@ class EventLog(StreamView):
             "call_id": getattr(self.source, "call_id", None),
             "rows": [self._row_json(r) for r in window],
             "types": sorted(self._types),
-            "categories": list(CATEGORIES),
+            "categories": list(self.categories),
             "filter": self._filter.as_json(),
             "paused": self._paused,
             **self._counts_json(),
@@ -697,14 +747,22 @@ class EventLog(StreamView):
         return text if isinstance(text, str) else None
 
     def _summarize_event(self, ev: Mapping[str, Any], etype: str) -> str:
-        try:
-            return summarize(ev, etype, redact=self.redact)
+        try:  # the codec's line for the frame, under the type the capture gave it
+            frame = ev if ev.get("type") == etype else {**ev, "type": etype}
+            return self._codec.summary(frame, redact=self.redact)
         except Exception as err:  # a summary must never break the log
             return f"(no summary: {type(err).__name__})"
 
     def _summary(self, row: _Row) -> str:
         if row.summary is not None:
             return row.summary
+        if not row.item_id:  # a run of item-less fragments: the codec's line for its text
+            try:
+                line = self._codec.summary({"type": row.type, "delta": row.last_delta},
+                                           redact=self.redact)
+            except Exception as err:
+                return f"(no summary: {type(err).__name__})"
+            return f"×{row.count} {line}" if row.count > 1 else line
         try:  # a delta row: the item's text so far, else the last delta
             return summarize({"item_id": row.item_id, "delta": row.last_delta}, row.type,
                              row.count, redact=self.redact, item_text=self._item_text)

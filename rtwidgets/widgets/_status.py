@@ -20,6 +20,13 @@ Rate: redrawn at most every ``interval`` (default 0.25 s) from frames, plus a 1 
 elapsed time while the call is not ended. Cost is updated only after a ``response.done``
 and at most every ``cost_every`` seconds.
 
+A GPT-Live session (the source's codec says which API) is billed by the second, not by
+token, and OpenAI publishes no per-second price for it: the bar shows ``usage`` in seconds
+(``state.usage_seconds``, cumulative as the server reports it) and ``context`` (the share of
+the model's context window in use, ``state.context_ratio``), and says "usage only" where
+the cost would be — never a guessed price. The close reason the server gave
+(``state.end_reason``, e.g. ``session.closed``'s reason) follows the status.
+
 It must never: write per frame, hold text, or raise into the loop when pricing fails.
 """
 
@@ -35,9 +42,8 @@ import ipywidgets
 
 from rtwidgets.analysis import cost_frame
 from rtwidgets.protocol import codec as ce
-from rtwidgets.protocol.realtime import REALTIME
 
-from ._base import SourceView
+from ._base import SourceView, codec_of
 from ._batcher import Batcher
 
 __all__ = ["StatusBar", "format_elapsed"]
@@ -92,6 +98,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._tick: asyncio.TimerHandle | None = None
         self._cost_enabled = cost
         self._with_cost = cost
+        self._codec: ce.Codec = codec_of(None)
         self._cost_every = cost_every
         self._cost_usd: float | None = None
         # Cost is summed response by response: pricing the whole capture each time would
@@ -126,8 +133,15 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         usage = getattr(state, "usage_total", None) or {}
         state_name = getattr(status, "state", None) or ("recorded" if status is None else "?")
         reason = getattr(status, "reason", None)
+        end_reason = getattr(state, "end_reason", None)
+        if (getattr(state, "ended", False) is True and isinstance(end_reason, str)
+                and end_reason and end_reason not in str(reason or "")):
+            # The server's own close reason (e.g. a closed GPT-Live session's) first.
+            reason = f"{end_reason}: {reason}" if reason else end_reason
         if _is_replay(src):
             state_name, reason = "replay", _replay_phase(src)
+        seconds = getattr(state, "usage_seconds", None)
+        ratio = getattr(state, "context_ratio", None)
         return {
             "call_id": src.call_id,
             "transport": getattr(src, "transport_kind", None),
@@ -140,7 +154,15 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
             "errors": errors,
             "tokens": int(usage.get("total_tokens", 0)) if isinstance(usage, Mapping) else 0,
             "cost_usd": self._cost_usd,
+            "api": self._codec.api,
+            "usage_s": float(seconds) if isinstance(seconds, int | float) else None,
+            "context_ratio": float(ratio) if isinstance(ratio, int | float) else None,
+            "usage_only": self._usage_only(),
         }
+
+    def _usage_only(self) -> bool:
+        """Billed by the second with no published price: show usage, never a cost."""
+        return bool(self._codec.api == "live")
 
     def refresh(self) -> None:
         """Redraw now, cost included (re-priced from the source's frames if it was reset)."""
@@ -154,11 +176,12 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     # -- hooks -----------------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
+        self._codec = codec_of(source)
         frames = source.frames()
         self._anchor_m = frames[-1].m if len(frames) else 0.0
         self._anchor_loop = _loop_time()
         self._cost_usd = None
-        self._with_cost = self._cost_enabled
+        self._with_cost = self._cost_enabled and not self._usage_only()
         self._session_frame = None
         self._unpriced = []
         self._cost_due = False
@@ -195,7 +218,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     def _note_cost_frame(self, frame: Any) -> None:
         if not self._with_cost or frame.direction != "in":
             return
-        produces = REALTIME.produces(frame.type)
+        produces = self._codec.produces(frame.type)
         if produces & _SESSION_EVENTS:
             self._session_frame = frame
             self._cost_due = self._cost_due or bool(self._unpriced)
@@ -278,8 +301,16 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
             ("errors", f'<span class="rtw-status-errors" style="color:'
                        f'{"var(--jp-error-color1,#d32f2f)" if s["errors"] else "inherit"}">'
                        f'{s["errors"]}</span>'),
-            ("tokens", str(s["tokens"])),
         ]
+        if s["usage_only"]:
+            # GPT-Live: billed seconds and context-window use; no price is published.
+            usage_s = s["usage_s"]
+            parts.append(("usage", "?" if usage_s is None else f"{usage_s:g} s"))
+            if s["context_ratio"] is not None:
+                parts.append(("context", f"{s['context_ratio']:.1%}"))
+            parts.append(("cost", "usage only (no published per-second price)"))
+        else:
+            parts.append(("tokens", str(s["tokens"])))
         if s["cost_usd"] is not None:
             parts.append(("cost", f"${s['cost_usd']:.4f}"))
         body = "".join(

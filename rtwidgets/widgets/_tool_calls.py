@@ -54,8 +54,7 @@ import ipywidgets as w
 from ..protocol import codec as ce
 from ..protocol._text import displayable
 from ..protocol.errors import ValidationError
-from ..protocol.realtime import REALTIME
-from ._base import SourceView, close_owned, describe_error
+from ._base import SourceView, close_owned, codec_of, describe_error
 from ._fields import (
     PrivateText,
     close_widgets,
@@ -200,6 +199,9 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     ``await tool_calls.send(call_id, output, respond=True)``.
     """
 
+    #: What a wire type of the bound source's API decodes to (its codec's ``produces``).
+    _produces: Any = staticmethod(codec_of(None).produces)
+
     def __init__(
         self,
         source: Any = None,
@@ -279,6 +281,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
     # -- view contract ---------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
+        self._produces = codec_of(source).produces  # the API the source speaks
         self._home = running_loop() or self._home
         self.title.value = f"<b>Tool calls</b> {_css_note(str(getattr(source, 'call_id', '')))}"
         self.error.value = ""
@@ -297,7 +300,7 @@ class ToolCalls(SourceView, w.VBox):  # type: ignore[misc]
         close_widgets(*self.children)
 
     def _on_frame(self, frame: Any) -> None:
-        if REALTIME.produces(frame.type) & _TOOL_EVENTS:
+        if self._produces(frame.type) & _TOOL_EVENTS:
             self._sync_rows()
 
     def _show_error(self, label: str, exc: BaseException) -> None:

@@ -13,6 +13,12 @@ it is not sent at all, only its length.
 Front-end protocol: JS → Py ``snapshot_request``; Py → JS ``snapshot {items, total}``,
 ``batch {items, total}`` (upserts: JS updates in place or inserts after ``prev``).
 
+Both APIs: a Realtime frame names its item (``item_id``, ``item.id``, a response's output);
+a GPT-Live transcript fragment names none (the Live codec groups fragments into segments
+that the reducer keeps as items). For a frame that names no item but whose type can add or
+grow one (the bound source's codec says so: ``produces``), the newest items are re-read —
+a fragment grows the open segment, and opening a segment closes the one before it.
+
 It must never: parse deltas itself, send per delta, or put text in a trait.
 """
 
@@ -22,11 +28,22 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import StreamView, hidden
+from rtwidgets.protocol import codec as ce
+
+from ._base import StreamView, codec_of, hidden
 
 __all__ = ["Transcript"]
 
 _HERE = pathlib.Path(__file__).parent
+
+
+#: Normalized events that add an item or change its text or status.
+_ITEM_EVENTS: frozenset[type] = frozenset({
+    ce.TranscriptDelta, ce.TranscriptDone, ce.TranscriptFailed, ce.ItemReported,
+    ce.ToolCallRequested, ce.ToolCallAnswered, ce.CallEnded,
+})
+#: How many of the newest items a frame naming no item may have changed.
+_NEWEST = 2
 
 
 def _item_ids(frame: Any, state: Any) -> list[str]:
@@ -71,6 +88,9 @@ class Transcript(StreamView):
     _esm = _HERE / "transcript.js"
     _css = _HERE / "widgets.css"
 
+    #: What a wire type of the bound source's API decodes to (its codec's ``produces``).
+    _produces: Any = staticmethod(codec_of(None).produces)
+
     def __init__(self, source: Any = None, **options: Any) -> None:
         self._dirty: dict[str, None] = {}  # insertion-ordered set of item ids to resend
         super().__init__(source, **options)
@@ -97,6 +117,7 @@ class Transcript(StreamView):
         return state if isinstance(getattr(state, "items", None), Mapping) else None
 
     def _on_bind(self, source: Any) -> None:
+        self._produces = codec_of(source).produces  # the API the source speaks
         self._dirty.clear()
         self.send_snapshot()
 
@@ -119,10 +140,18 @@ class Transcript(StreamView):
                 if getattr(rec, "status", None) == "unanswered" and rec.item_id in state.items:
                     self._dirty[rec.item_id] = None
                     found = True
+        named = False
         for item_id in _item_ids(frame, state):
+            named = True
             if item_id in state.items:
                 self._dirty[item_id] = None
                 found = True
+        if not named and self._produces(frame.type) & _ITEM_EVENTS:
+            order = getattr(state, "item_order", None) or list(state.items)
+            for item_id in list(order[-_NEWEST:]):
+                if item_id in state.items:
+                    self._dirty[item_id] = None
+                    found = True
         if found:
             self._mark_dirty()
 

@@ -25,10 +25,9 @@ from typing import Any
 import ipywidgets
 
 from rtwidgets.protocol import codec as ce
-from rtwidgets.protocol.realtime import REALTIME
 from rtwidgets.protocol.state import TurnTimings, turn_timings
 
-from ._base import SourceView
+from ._base import SourceView, codec_of
 from ._batcher import Batcher
 
 __all__ = ["Turns"]
@@ -58,6 +57,9 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
 
     ``Turns(call)``; ``turns.rows()`` gives the rows as ``TurnTimings`` (seconds)."""
 
+    #: What a wire type of the bound source's API decodes to (its codec's ``produces``).
+    _produces: Any = staticmethod(codec_of(None).produces)
+
     def __init__(self, source: Any = None, *, interval: float = 0.25, max_rows: int = 25,
                  **options: Any) -> None:
         self._max_rows = max_rows
@@ -84,6 +86,7 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
     # -- hooks -----------------------------------------------------------------------------
 
     def _on_bind(self, source: Any) -> None:
+        self._produces = codec_of(source).produces  # the API the source speaks
         self._render()
 
     def _on_unbind(self) -> None:
@@ -94,7 +97,7 @@ class Turns(SourceView, ipywidgets.HTML):  # type: ignore[misc]
 
     def _on_frame(self, frame: Any) -> None:
         # Only frames that can change a turn's row (the codec says which) schedule a redraw.
-        if REALTIME.produces(frame.type) & _TURN_EVENTS:
+        if self._produces(frame.type) & _TURN_EVENTS:
             self._batcher.poke()
 
     # -- drawing ---------------------------------------------------------------------------
