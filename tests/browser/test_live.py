@@ -80,10 +80,12 @@ def test_live_console_shows_both_sides_and_answers_a_delegated_tool_from_the_for
     assert page.locator('.rtw-console .rtw-status-bar [data-field="tokens"]').count() == 0
 
     # The backend delegated get_weather and nothing in the kernel answers it: the call is
-    # pending. Wait until the lead-in is said, so the form stops changing under the clicks.
+    # pending. Wait until the lead-in is said whole, so the form stops changing under the
+    # clicks. (Live sends no "done" for the voice's speech: the codec keeps that voice
+    # response open, so "no active response" is no signal here.)
     lab.kernel_exec(
-        "await until(lambda: call.state.pending_tool_calls() "
-        "and call.state.active_response_id is None)"
+        "await until(lambda: call.state.pending_tool_calls() and any("
+        "'Let me check that for you.' in (it.text or '') for it in call.state.transcript()))"
     )
     pending = lab.kernel_exec(
         "p = call.state.pending_tool_calls()\nprint(len(p), p[0].name, p[0].arguments)"
