@@ -14,6 +14,14 @@ and prints events/s with the ratios (targets: c ≥ 0.7 × a and c ≥ 1.5 × b)
 goes (its per-frame step timed, separate runs), then the memory per captured event
 (tracemalloc, separate run) against the events' JSON size (target < 2×).
 
+The GPT-Live row does the same on a Live sideband flood (``make_live_events``: caller and
+agent transcript fragments on the 200 ms timeline, a Responses delegation with a function
+call every fourth turn, cumulative usage — shaped as the real traces in
+``tests/reality/frames/live_spike_*.json``): (a) the bare loop on
+``/v1/live/sessions/{id}/attach``, (b) the SDK's ``client.live.sideband.connect`` loop,
+(c) ``rtwidgets.attach("live_…", client=…)`` (the SDK sideband path, capture + state with the
+Live codec); target again (c) ≥ 0.7 × (a).
+
 The server is a plain ``websockets`` server in a *separate process*, so the client loop alone
 is measured: on each connection it writes the whole flood of pre-encoded WebSocket frames at
 once, then waits for the client to close. It accepts any path, ``/v1/realtime?call_id=…``
@@ -37,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 CALL_ID = "rtc_u1_" + "b" * 32
+#: A real Live session id's shape (the spoken trace's, tests/reality/frames/live_spike_*).
+LIVE_ID = "live_u0_EUrPjp3oMERblJsADSyL1hZGfCQubB3V"
 FAKE_KEY = "sk-test-not-a-real-key"
 
 
@@ -87,6 +97,69 @@ def make_events(n: int) -> list[bytes]:
     return out
 
 
+def make_live_events(n: int) -> list[bytes]:
+    """N GPT-Live sideband events (~130 B each on average), shaped as the real traces.
+
+    A turn: 8 caller fragments, 24 agent fragments (200 ms windows, unique event ids, as
+    Live sends them), every fourth turn a Responses delegation (``session.delegation.created``
+    and ``response.event`` frames wrapping created, a function call and completed), then a
+    ``session.usage.updated``. N is rounded up to whole turns, so the flood always ends with
+    the usage event (what (c) waits for); no ``session.closed`` (it would end the call).
+    """
+    out: list[bytes] = []
+    ev = 0
+    ms = 0
+    turn = 0
+
+    def eid() -> str:
+        nonlocal ev
+        ev += 1
+        return f"event_{ev:021d}"
+
+    def fragment(kind: str, text: str) -> dict[str, Any]:
+        nonlocal ms
+        frame = {"type": f"session.{kind}_transcript.delta", "start_ms": ms,
+                 "end_ms": ms + 200, "delta": text, "event_id": eid()}
+        ms += 200
+        return frame
+
+    while len(out) < n:
+        frames = [fragment("input", f" word{k:02d}") for k in range(8)]
+        ms += 400
+        frames += [fragment("output", f" word{k:02d}") for k in range(24)]
+        if turn % 4 == 0:
+            did, rid = f"item_{turn:021d}", f"resp_{turn:040d}"
+            fc, call = f"fc_{turn:048d}", f"call_{turn:024d}"
+            frames.append({"type": "session.delegation.created", "offset_ms": ms,
+                           "delegation": {"id": did, "type": "delegation", "response_id": rid,
+                                          "target": "responses"}, "event_id": eid()})
+            frames.append({"event_id": eid(), "type": "response.event", "delegation_id": did,
+                           "event": {"type": "response.created", "sequence_number": 0,
+                                     "response": {"id": rid, "object": "response",
+                                                  "status": "in_progress", "output": []}}})
+            frames.append({"event_id": eid(), "type": "response.event", "delegation_id": did,
+                           "event": {"type": "response.output_item.done", "output_index": 0,
+                                     "sequence_number": 1, "item": {
+                                         "id": fc, "type": "function_call",
+                                         "status": "completed", "call_id": call,
+                                         "name": "lookup_passage",
+                                         "arguments": '{"topic":"lighthouse"}'}}})
+            frames.append({"event_id": eid(), "type": "response.event", "delegation_id": did,
+                           "event": {"type": "response.completed", "sequence_number": 2,
+                                     "response": {"id": rid, "object": "response",
+                                                  "status": "completed", "output": [],
+                                                  "usage": {"input_tokens": 862,
+                                                            "output_tokens": 20,
+                                                            "total_tokens": 882}}}})
+        turn += 1
+        ms += 2400  # a pause: the next caller fragment opens a new segment
+        frames.append({"type": "session.usage.updated", "usage": {"seconds": ms // 1000},
+                       "context_window": {"usage_ratio": min(1.0, turn / 4096)},
+                       "event_id": eid()})
+        out.extend(json.dumps(e, separators=(",", ":")).encode() for e in frames)
+    return out
+
+
 def ws_frame(payload: bytes) -> bytes:
     n = len(payload)
     if n < 126:
@@ -96,11 +169,12 @@ def ws_frame(payload: bytes) -> bytes:
     return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
 
 
-async def serve(n: int) -> None:
+async def serve(n: int, api: str = "realtime") -> None:
     from websockets.asyncio.server import ServerConnection
     from websockets.asyncio.server import serve as ws_serve
 
-    blob = b"".join(ws_frame(e) for e in make_events(n))
+    events = make_live_events(n) if api == "live" else make_events(n)
+    blob = b"".join(ws_frame(e) for e in events)
 
     async def handler(ws: ServerConnection) -> None:
         # The flood goes straight to the transport as pre-encoded frames, so the server
@@ -117,12 +191,14 @@ async def serve(n: int) -> None:
 # ----------------------------------------------------------------------------- the clients
 
 
-async def run_bare(port: int, n: int) -> tuple[float, float]:
+async def run_bare(port: int, n: int, api: str = "realtime") -> tuple[float, float]:
     from websockets.asyncio.client import connect
 
+    path = (f"/v1/live/sessions/{LIVE_ID}/attach" if api == "live"
+            else f"/v1/realtime?call_id={CALL_ID}")
     c0 = time.process_time()
     t0 = time.perf_counter()
-    async with connect(f"ws://127.0.0.1:{port}/v1/realtime?call_id={CALL_ID}",
+    async with connect(f"ws://127.0.0.1:{port}{path}",
                        compression=None, max_size=None) as ws:
         loads = json.loads
         recv = ws.recv
@@ -138,12 +214,14 @@ def make_client(port: int) -> Any:
                               websocket_base_url=f"ws://127.0.0.1:{port}/v1")
 
 
-async def run_sdk(port: int, n: int) -> tuple[float, float]:
+async def run_sdk(port: int, n: int, api: str = "realtime") -> tuple[float, float]:
     client = make_client(port)
     c0 = time.process_time()
     t0 = time.perf_counter()
     count = 0
-    async with client.realtime.connect(call_id=CALL_ID) as conn:
+    manager = (client.live.sideband.connect(session_id=LIVE_ID) if api == "live"
+               else client.realtime.connect(call_id=CALL_ID))
+    async with manager as conn:
         async for _event in conn:
             count += 1
             if count == n:
@@ -183,8 +261,8 @@ async def run_split(port: int, n: int, folder: Path) -> tuple[float, float]:
     return (inside[0] - timer) / n * 1e6, cpu / n * 1e6
 
 
-async def run_attach(port: int, n: int, folder: Path, *, measure_memory: bool = False
-                     ) -> tuple[tuple[float, float], dict[str, float]]:
+async def run_attach(port: int, n: int, folder: Path, *, measure_memory: bool = False,
+                     api: str = "realtime") -> tuple[tuple[float, float], dict[str, float]]:
     from rtwidgets._call import attach
 
     client = make_client(port)
@@ -195,9 +273,15 @@ async def run_attach(port: int, n: int, folder: Path, *, measure_memory: bool = 
         base = tracemalloc.get_traced_memory()[0]
     c0 = time.process_time()
     t0 = time.perf_counter()
-    call = await attach(CALL_ID, client=client, capture=path)
-    # the flood ends with a response.done; wait for the one that makes N
-    await call.wait_for("response.done", lambda e: call.stats.events_in >= n, timeout=600)
+    if api == "live":
+        # the SDK's client.live.sideband path; the Live flood ends with a usage event
+        call = await attach(LIVE_ID, client=client, capture=path)
+        last = "session.usage.updated"
+    else:
+        call = await attach(CALL_ID, client=client, capture=path)
+        last = "response.done"
+    # the flood ends with `last`; wait for the one that makes N
+    await call.wait_for(last, lambda e: call.stats.events_in >= n, timeout=600)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     info: dict[str, float] = {"store_bytes": call.frames().nbytes()}
     if measure_memory:
@@ -214,18 +298,47 @@ async def run_attach(port: int, n: int, folder: Path, *, measure_memory: bool = 
 # ----------------------------------------------------------------------------- main
 
 
+async def _measure(api: str, n: int, repeat: int, folder: Path
+                   ) -> tuple[dict[str, float], dict[str, float]]:
+    """Best-of-``repeat`` wall and CPU seconds of (a), (b), (c) on ``api``'s flood."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve", str(n), "--serve-api", api,
+        stdout=asyncio.subprocess.PIPE)
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    try:
+        assert server.stdout is not None
+        port = int(await server.stdout.readline())
+        for _ in range(repeat):
+            for name, fn in (("a", run_bare), ("b", run_sdk)):
+                w, c = await fn(port, n, api)
+                wall[name] = min(wall.get(name, w), w)
+                cpu[name] = min(cpu.get(name, c), c)
+            (w, c), _ = await run_attach(port, n, folder, api=api)
+            wall["c"] = min(wall.get("c", w), w)
+            cpu["c"] = min(cpu.get("c", c), c)
+    finally:
+        server.terminate()
+        await server.wait()
+    return wall, cpu
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=40_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--serve-api", default="realtime", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        await serve(args.serve)
+        await serve(args.serve, args.serve_api)
         return
     events = make_events(args.events)
     n = len(events)
     json_bytes = sum(len(e) for e in events)
+    live_events = make_live_events(args.events)
+    n_live = len(live_events)
+    live_bytes = sum(len(e) for e in live_events)
     server = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--serve", str(n), stdout=asyncio.subprocess.PIPE)
     try:
@@ -244,26 +357,39 @@ async def main() -> None:
             cpu["c"] = min(cpu.get("c", c), c)
         _, mem = await run_attach(port, n, folder, measure_memory=True)
         splits = [await run_split(port, n, folder) for _ in range(min(args.repeat, 3))]
-        os.rmdir(folder)
     finally:
         server.terminate()
         await server.wait()
+    try:
+        live_wall, live_cpu = await _measure("live", n_live, args.repeat, folder)
+    finally:
+        os.rmdir(folder)
     print(f"\ningest benchmark: {n} events, {json_bytes / n:.0f} B each on average, "
-          f"best of {args.repeat} (server in its own process, 127.0.0.1)")
+          f"best of {args.repeat} (server in its own process, 127.0.0.1); GPT-Live rows: "
+          f"{n_live} Live events, {live_bytes / n_live:.0f} B each")
     labels = {"a": "(a) bare websockets + json.loads",
               "b": "(b) SDK: async for event in connection",
               "c": "(c) rtwidgets.attach (capture + state)"}
-    for title, table in (("wall clock (events/s)", wall),
-                         ("client CPU time (events per CPU-second; robust to a busy host)", cpu)):
-        rate = {k: n / v for k, v in table.items()}
+    live_labels = {"a": "Live (a) bare websockets + json.loads",
+                   "b": "Live (b) SDK: client.live.sideband loop",
+                   "c": "Live (c) rtwidgets.attach(\"live_…\")"}
+    for title, table, live_table in (
+            ("wall clock (events/s)", wall, live_wall),
+            ("client CPU time (events per CPU-second; robust to a busy host)", cpu, live_cpu)):
         print(f"\n{title}")
         print(f"{'loop':<46}{'rate':>12}{'vs (a)':>9}{'vs (b)':>9}")
-        for k in ("a", "b", "c"):
-            print(f"{labels[k]:<46}{rate[k]:>12,.0f}{rate[k] / rate['a']:>8.2f}x"
-                  f"{rate[k] / rate['b']:>8.2f}x")
+        for lab, tab, count in ((labels, table, n), (live_labels, live_table, n_live)):
+            rate = {k: count / v for k, v in tab.items()}
+            for k in ("a", "b", "c"):
+                print(f"{lab[k]:<46}{rate[k]:>12,.0f}{rate[k] / rate['a']:>8.2f}x"
+                      f"{rate[k] / rate['b']:>8.2f}x")
+        rate = {k: n / v for k, v in table.items()}
+        live_rate = {k: n_live / v for k, v in live_table.items()}
         ca, cb = rate["c"] / rate["a"], rate["c"] / rate["b"]
+        la = live_rate["c"] / live_rate["a"]
         print(f"targets: (c)/(a) >= 0.70 -> {ca:.2f} {'OK' if ca >= 0.7 else 'MISSED'}; "
-              f"(c)/(b) >= 1.50 -> {cb:.2f} {'OK' if cb >= 1.5 else 'MISSED'}")
+              f"(c)/(b) >= 1.50 -> {cb:.2f} {'OK' if cb >= 1.5 else 'MISSED'}; "
+              f"Live (c)/(a) >= 0.70 -> {la:.2f} {'OK' if la >= 0.7 else 'MISSED'}")
     inside, total = min(splits, key=lambda st: st[1])
     print(f"\nwhere (c)'s CPU goes (separate timed run, µs per event): {total:.2f} in all = "
           f"{inside:.2f} in rtwidgets' per-frame step (encode, capture, store, state, "

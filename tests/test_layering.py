@@ -30,8 +30,6 @@ NOT_YET: dict[str, str] = {
     "_call.py": "the Call's dispatch and event builders; branch `transport` splits _call.py "
                 "(event bus, tool runtime) and rewrites it now",
     "_doctor.py": "reads the server's error frame on the sideband (to route with the Call)",
-    "widgets/_session_editor.py": "branch `session` moves the form's logic to a draft model "
-                                  "now; its wire names go after that merge",
 }
 
 

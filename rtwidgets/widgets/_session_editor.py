@@ -29,6 +29,14 @@ value is an edit like any other; leaving "unknown" sends nothing for that field.
 lock note appears only when the voice is known. An ended call keeps its last reported
 session; a replay shows whatever session its state reports (``None`` = unknown).
 
+GPT-Live (the source's codec says which API): a running Live session lets only a few fields
+change (``protocol/live/builders``: ``delegation`` settings of the session's own delegation
+type, and ``triggers``). The editor then shows one JSON box per such field, sends only what
+differs from the reported session (sparse, as Live's update takes it), and lists every other
+reported field read-only with the reason the builders give for refusing it (append
+instructions instead, start a new session, …). ``set_field`` of a fixed field raises that
+reason; nothing is sent.
+
 What this module must never do: guess what the server applied (it shows ``session.updated``
 as reported, via ``call.state.session`` and the update result), send anything that failed
 validation, send more than one ``session.update`` per Apply, block the kernel (Apply runs as
@@ -40,15 +48,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import ipywidgets as w
 
+from ..protocol import codec as ce
 from ..protocol.errors import ValidationError
+from ..protocol.live.builders import MUTABLE_SESSION_FIELDS, validate_session_update
 from ..protocol.session import BUILTIN_VOICES
-from ._base import SourceView, describe_error
+from ._base import SourceView, codec_of, describe_error
 from ._fields import PrivateText, close_widgets, run_on, running_loop
 from ._fields import css_error as _css_error
 from ._fields import css_note as _css_note
@@ -96,22 +107,40 @@ _ERROR_CONTROLS: Final = (
     ("instructions", "instructions"),
     ("tool_choice", "tool_choice"),
     ("tools", "tools"),
+    ("delegation", "live_delegation"),
+    ("triggers", "live_triggers"),
 )
+#: The session fields a running session of each API lets change, where the API limits them
+#: (an API not listed: the Realtime form). What decides it is the protocol's builder.
+_MUTABLE_BY_API: Final[dict[str, tuple[str, ...]]] = {"live": tuple(MUTABLE_SESSION_FIELDS)}
 _TD_TYPES: Final = ("none", "server_vad", "semantic_vad")
 _EAGERNESS: Final = ("auto", "low", "medium", "high")
-#: Frames after which the reducer may have seen the first assistant audio (voice lock).
-_AUDIO_FRAME_TYPES: Final = frozenset(
-    {
-        "response.content_part.added",
-        "response.output_audio.delta",
-        "response.output_audio_transcript.delta",
-        "response.output_audio_transcript.done",
-        "output_audio_buffer.started",
-        "conversation.item.added",
-        "conversation.item.done",
-        "response.output_item.done",
-    }
-)
+#: Normalized events after which the reducer may have seen the first assistant audio (the
+#: voice lock), and those that report the session.
+_AUDIO_EVENTS: Final[frozenset[type]] = frozenset(
+    {ce.AgentAudio, ce.TranscriptDelta, ce.TranscriptDone, ce.ItemReported})
+_SESSION_EVENTS: Final[frozenset[type]] = frozenset({ce.SessionReported, ce.SessionApplied})
+
+
+def _fixed_reason(name: str) -> str:
+    """Why a Live session field cannot change after start (the builder's own words)."""
+    try:
+        validate_session_update({name: None})
+    except ValidationError as err:
+        return f"{err.problem}; {err.fix}" if err.fix else err.problem
+    return "cannot change after start"
+
+
+def _sparse(want: Any, have: Any) -> Any:
+    """The part of ``want`` that differs from ``have`` (objects recursively; a ``type`` kept,
+    it names which settings these are); other values whole."""
+    if not (isinstance(want, Mapping) and isinstance(have, Mapping)):
+        return want
+    out = {k: (_sparse(v, have[k]) if k in have else v) for k, v in want.items()
+           if k not in have or have[k] != v}
+    if out and "type" in want:
+        out = {"type": want["type"], **out}
+    return out
 
 
 class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
@@ -144,6 +173,10 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._last_applied: dict[str, Any] | None = None
         # Controls whose field the shown session does not hold ("unknown").
         self._unknown: set[str] = set()
+        # The fields the bound session lets change when its API limits them (GPT-Live),
+        # else None (the Realtime form), and their values as last reported.
+        self._mutable: tuple[str, ...] | None = None
+        self._live_baseline: dict[str, Any] = {}
         self._build(redact=redact)
         super().__init__(source=None, redact=redact, children=self._children(), **kwargs)
         self.add_class("rtw-session-editor")
@@ -188,6 +221,16 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
             description="tool choice", options=["auto", "none", "required"]
         )
         self.raw = PrivateText(description="session (JSON)", rows=16, **priv)
+        # The limited form (GPT-Live): one JSON box per field the running session lets
+        # change, and the other reported fields, read-only, with why.
+        self.live_delegation = PrivateText(description="delegation (JSON)", rows=8, **priv)
+        self.live_triggers = PrivateText(description="triggers (JSON list)", rows=5, **priv)
+        self.live_fields: dict[str, PrivateText] = {
+            "delegation": self.live_delegation, "triggers": self.live_triggers}
+        self.live_note = w.HTML("")
+        self.live_fixed = w.HTML("")
+        self.live_form = w.VBox([self.live_note, self.live_delegation, self.live_triggers,
+                                 self.live_fixed])
         self.field_error = w.HTML("")
         self.form = w.VBox(
             [
@@ -286,10 +329,23 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         ):
             control.observe(lambda _c: self._refresh(), names="value")
         self.instructions.on_edit(lambda _s: self._refresh())
+        for box in self.live_fields.values():
+            box.on_edit(lambda _s: self._refresh())
         self.tools.on_edit(lambda _s: self._on_tools_edit())
         self.raw.on_edit(lambda _s: self._refresh())
 
     def _children(self) -> list[Any]:
+        if self._mutable is not None:
+            return [
+                self.title,
+                self.live_form,
+                self.field_error,
+                w.HBox([self.apply_button, self.revert_button, self.code_toggle]),
+                self.code,
+                self.status,
+                self.error,
+                self.result,
+            ]
         return [
             self.title,
             self.unknown_box,
@@ -304,7 +360,28 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     # -- view contract ---------------------------------------------------------------------
 
+    def _set_api(self, api: str | None) -> None:
+        mutable = _MUTABLE_BY_API.get(api) if api is not None else None
+        if mutable != self._mutable:
+            self._mutable = mutable
+            self.children = self._children()
+
+    @property
+    def editable_fields(self) -> tuple[str, ...] | None:
+        """The fields the bound session lets change when its API limits them (GPT-Live:
+        ``("delegation", "triggers")``), else ``None`` (the full Realtime form)."""
+        return self._mutable
+
+    @property
+    def fixed_fields(self) -> dict[str, str]:
+        """Reported session fields shown read-only on a limited form, with why."""
+        if self._mutable is None:
+            return {}
+        session = self._server_session_full()
+        return {k: _fixed_reason(k) for k in session if k not in self._mutable}
+
     def _on_bind(self, source: Any) -> None:
+        self._set_api(codec_of(source).api)
         self._home = running_loop() or self._home
         self._last_applied = None
         self.title.value = f"<b>Session</b> {_css_note(str(getattr(source, 'call_id', '')))}"
@@ -316,6 +393,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._reload(keep_edits=False)
 
     def _on_unbind(self) -> None:
+        self._set_api(None)
+        self._live_baseline = {}
         self.title.value = "<b>Session</b>"
         self.unknown_box.layout.display = "none"
         self._last_applied = None
@@ -324,12 +403,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._refresh()
 
     def _on_frame(self, frame: Any) -> None:
-        if frame.direction == "in" and frame.type in ("session.created", "session.updated"):
+        produces = codec_of(self.source).produces(frame.type)
+        if frame.direction == "in" and produces & _SESSION_EVENTS:
             # An apply in flight reloads fully when it returns; anything else keeps edits.
             self._reload(keep_edits=True)
-        elif frame.type in _AUDIO_FRAME_TYPES and self.voice.disabled != self._audio_started():
+        elif produces & _AUDIO_EVENTS and self.voice.disabled != self._audio_started():
             self._refresh_locks()
-        elif frame.type == "rtwidgets.status":
+        elif frame.direction == "meta" and produces & {ce.StatusChanged}:
             # The call may have ended: Apply and Load follow.
             self._refresh_known()
             self._refresh()
@@ -395,7 +475,64 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         state = getattr(self.source, "state", None)
         return bool(getattr(state, "audio_started", False))
 
+    def _reload_limited(self, *, keep_edits: bool) -> None:
+        """The limited form: the changeable fields' JSON, the fixed ones listed with why."""
+        mutable = self._mutable or ()
+        session = self._server_session_full()
+        old = self._live_baseline
+        self._live_baseline = {k: copy.deepcopy(session[k]) for k in mutable if k in session}
+        self._loading = True
+        try:
+            for name in mutable:
+                box = self.live_fields[name]
+                shown = "" if name not in old else json.dumps(old[name], indent=2)
+                if keep_edits and box.text != shown:
+                    continue  # a person's edit outlives a new report
+                value = self._live_baseline.get(name)
+                box.text = "" if name not in self._live_baseline else json.dumps(value, indent=2)
+                box.placeholder = "" if session else self._unknown_label()
+        finally:
+            self._loading = False
+        self.live_note.value = _css_note(
+            "This session's API lets only " + ", ".join(mutable) + " change after start; "
+            "Apply sends only what differs from the session the server reported.")
+        fixed = self.fixed_fields
+        # Names and reasons only: a fixed field's value may be text (instructions), and
+        # this HTML is a synced trait.
+        self.live_fixed.value = "" if not fixed else (
+            "<div><b>fixed at start</b> (read-only)</div>" + "".join(
+                f"<div><code>{html.escape(k)}</code> — {_css_note(why)}</div>"
+                for k, why in fixed.items()))
+        self._refresh()
+
+    def _limited_changed(self) -> dict[str, Any]:
+        """What the limited form would send (sparse; validated by the protocol's rules)."""
+        changed: dict[str, Any] = {}
+        for name in self._mutable or ():
+            text = self.live_fields[name].text.strip()
+            have = self._live_baseline.get(name)
+            if not text:
+                continue  # an empty box sends nothing (it never clears a field)
+            try:
+                want = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ValidationError(f"session.{name}", f"is not valid JSON ({err.msg}, "
+                                      f"line {err.lineno})", "fix the JSON in the box, or "
+                                      "Revert") from None
+            if name not in self._live_baseline or want != have:
+                changed[name] = _sparse(want, have) if name == "delegation" else want
+        if changed:
+            deleg = self._live_baseline.get("delegation")
+            kind = deleg.get("type") if isinstance(deleg, Mapping) else None
+            current = (kind if isinstance(kind, str) else "client") if self._live_baseline \
+                or self._server_session_full() else None
+            validate_session_update(changed, current_delegation=current)
+        return changed
+
     def _reload(self, *, keep_edits: bool) -> None:
+        if self._mutable is not None:
+            self._reload_limited(keep_edits=keep_edits)
+            return
         dirty = self._dirty_states() if keep_edits else {}
         self.draft.load(self._server_session_full())
         self._load_controls(self.draft.baseline, baseline=True)
@@ -580,6 +717,8 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
         Only fields that differ from the session the server last reported are included.
         """
+        if self._mutable is not None:
+            return self._limited_changed()
         changed = self._raw_changed() if self.tabs.selected_index == 1 else self._form_changed()
         self.draft.audio_started = self._audio_started()
         return self.draft.validated(changed)
@@ -597,7 +736,17 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def set_field(self, name: str, value: Any) -> None:
         """Scripted edit of one form field, as a person would: instructions, voice,
-        output_modalities, turn_detection, tools, tool_choice (or ``raw`` for the JSON tab)."""
+        output_modalities, turn_detection, tools, tool_choice (or ``raw`` for the JSON tab).
+        On a limited form (GPT-Live) only ``editable_fields``; any other raises why."""
+        if self._mutable is not None:
+            if name not in self._mutable:
+                raise ValidationError(f"session.{name}", "cannot change on this running "
+                                      f"session: {_fixed_reason(name)}",
+                                      f"edit one of {', '.join(self._mutable)}")
+            box = self.live_fields[name]
+            box.text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            self._refresh()
+            return
         if name == "instructions":
             self.instructions.text = str(value)
         elif name == "voice":
@@ -671,6 +820,10 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
 
     def revert(self) -> None:
         """Drop every edit: the form shows the server's session again."""
+        if self._mutable is not None:
+            self._reload_limited(keep_edits=False)
+            self.error.value = ""
+            return
         self._load_controls(self.draft.baseline, baseline=True)
         self.error.value = ""
         self._refresh()

@@ -98,7 +98,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         self._tick: asyncio.TimerHandle | None = None
         self._cost_enabled = cost
         self._with_cost = cost
-        self._codec: Any = codec_of(None)
+        self._codec: ce.Codec = codec_of(None)
         self._cost_every = cost_every
         self._cost_usd: float | None = None
         # Cost is summed response by response: pricing the whole capture each time would
@@ -162,7 +162,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
 
     def _usage_only(self) -> bool:
         """Billed by the second with no published price: show usage, never a cost."""
-        return self._codec.api == "live"
+        return bool(self._codec.api == "live")
 
     def refresh(self) -> None:
         """Redraw now, cost included (re-priced from the source's frames if it was reset)."""
