@@ -1,4 +1,4 @@
-"""StatusBar: one line saying what the call is doing — status, counts, tokens and cost so far.
+"""StatusBar: one line saying what the call is doing — API, status, counts, tokens and cost so far.
 
 Why: the first question about a call is "is it alive, and what has it cost?". This bar
 answers it from the source's read API (``status``, ``stats``, ``state.usage_total``) and,
@@ -60,6 +60,8 @@ _STYLE = (
     "font-size:var(--jp-ui-font-size1,13px)"
 )
 _LABEL = "color:var(--jp-ui-font-color2,#555);margin-right:3px"
+#: The API the call speaks, as people name it (the codec's ``api`` is the key).
+_API_LABELS = {"realtime": "Realtime", "live": "GPT-Live"}
 _STATUS_COLOURS = {
     "live": "var(--jp-success-color1,#388e3c)",
     "connecting": "var(--jp-warn-color1,#f57c00)",
@@ -78,8 +80,8 @@ def format_elapsed(seconds: float) -> str:
 
 
 class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
-    """Call id, transport, status+reason, elapsed, events in/out, reconnects, errors, tokens,
-    cost. ``StatusBar(source=None, *, interval=0.25, cost=True, cost_every=5.0)``."""
+    """Call id, transport, API, status+reason, elapsed, events in/out, reconnects, errors,
+    tokens, cost. ``StatusBar(source=None, *, interval=0.25, cost=True, cost_every=5.0)``."""
 
     def __init__(
         self,
@@ -290,6 +292,7 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
         parts = [
             ("call", f"<code>{html.escape(s['call_id'])}</code>"),
             ("via", html.escape(str(s["transport"] or "?"))),
+            ("api", _API_LABELS.get(str(s["api"]), html.escape(str(s["api"])))),
             ("status", f'<span class="rtw-status-{html.escape(str(s["status"]))}" '
                        f'style="color:{colour}">{status}</span>'),
             clock,

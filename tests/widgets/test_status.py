@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from rtwidgets.protocol.codecs import codec_for
+from rtwidgets.protocol.state import SessionState
 from rtwidgets.widgets._status import StatusBar, format_elapsed
 
 from .conftest import ScriptedSource, assistant_turn, user_item
@@ -139,4 +141,19 @@ def test_cost_includes_input_transcription(source: ScriptedSource) -> None:
     bar.refresh()
     # gpt-4o-transcribe: 16 audio tokens at $6 and 8 output tokens at $10 per 1M
     assert bar.summary()["cost_usd"] == pytest.approx(176 / 1e6)
+    bar.close()
+
+
+def test_the_bar_names_the_api_the_call_speaks() -> None:
+    """A person reading the bar sees which API the console watches (issue 13 item 5)."""
+    realtime = ScriptedSource()
+    bar = StatusBar(realtime)
+    assert '<span data-field="api"><b' in bar.value
+    assert ">api</b>Realtime</span>" in bar.value
+    bar.close()
+    live = ScriptedSource("live_u0_test0001")
+    live.state = SessionState(codec_for("live"))
+    bar = StatusBar(live)
+    assert ">api</b>GPT-Live</span>" in bar.value
+    assert "Realtime" not in bar.value
     bar.close()
