@@ -140,6 +140,8 @@ class StatusBar(SourceView, ipywidgets.HTML):  # type: ignore[misc]
                 and end_reason and end_reason not in str(reason or "")):
             # The server's own close reason (e.g. a closed GPT-Live session's) first.
             reason = f"{end_reason}: {reason}" if reason else end_reason
+        if state_name == "ended" and isinstance(reason, str) and reason.startswith("call ended: "):
+            reason = reason[len("call ended: "):]  # "ended (call ended: …)" said it twice
         if _is_replay(src):
             state_name, reason = "replay", _replay_phase(src)
         seconds = getattr(state, "usage_seconds", None)

@@ -46,6 +46,16 @@ def test_status_reason_and_detached(source: ScriptedSource) -> None:
     bar.close()
 
 
+def test_an_ended_call_says_ended_once(source: ScriptedSource) -> None:
+    # Seen in the Live screenshot: "ended (call ended: the session was closed (…))".
+    source.status.state = "ended"
+    source.status.reason = "call ended: caller_hangup"
+    bar = StatusBar(source, cost=False)
+    assert "ended (caller_hangup)" in bar.value
+    assert "call ended" not in bar.value
+    bar.close()
+
+
 async def test_redraws_are_batched(source: ScriptedSource) -> None:
     bar = StatusBar(source, cost=False, interval=0.05)
     values: list[str] = []

@@ -69,30 +69,32 @@ def _session(ev: Mapping[str, Any]) -> str:
 
 
 def _inner(ev: Mapping[str, Any], redact: bool) -> str:
+    # The wrapped type first: the delegation id (26+ characters, the same on every row of a
+    # delegation) went first once and pushed what differs off the event log's column.
     inner = _map(ev, "event")
     itype = _s(inner.get("type")) or "?"
     did = _s(ev.get("delegation_id"))
-    head = f"{did}: {itype}" if did else itype
+    tail = f" · {did}" if did else ""
     item = _map(inner, "item")
     resp = _map(inner, "response")
     if item:
         if item.get("type") == "function_call":
             call = f"{_s(item.get('name')) or '?'} {_s(item.get('call_id'))}".strip()
             args = item.get("arguments")
-            tail = f" {_text(args, redact, 50)}" if args else ""
-            return f"{head} call {call}{tail}"
-        return f"{head} {_s(item.get('type'))} {_s(item.get('id'))}".rstrip()
+            shown = f" {_text(args, redact, 50)}" if args else ""
+            return f"{itype} call {call}{shown}{tail}"
+        return f"{itype} {_s(item.get('type'))} {_s(item.get('id'))}".rstrip() + tail
     if resp:
-        bits = [head, _s(resp.get("id")), _s(resp.get("status"))]
+        bits = [itype, _s(resp.get("id")), _s(resp.get("status"))]
         usage = _map(resp, "usage")
         if isinstance(usage.get("total_tokens"), int):
             bits.append(f"{usage['total_tokens']} tokens")
-        return " ".join(b for b in bits if b)
+        return " ".join(b for b in bits if b) + tail
     if "delta" in inner:
-        return f"{head} {_text(inner.get('delta'), redact, 40)}"
+        return f"{itype} {_text(inner.get('delta'), redact, 40)}{tail}"
     if itype == "error" or "message" in inner:
-        return f"{head} {_s(inner.get('code'))} {_text(inner.get('message'), False, 60)}"
-    return head
+        return f"{itype} {_s(inner.get('code'))} {_text(inner.get('message'), False, 60)}{tail}"
+    return itype + tail
 
 
 def _error(ev: Mapping[str, Any]) -> str:

@@ -43,6 +43,8 @@ def test_real_lines_say_what_matters() -> None:
         by_type.setdefault(frame["type"], []).append(summary(frame))
     assert any("lookup_passage call_n8kYXHgMwoBeMnzDhakmY8fQ" in s
                for s in by_type["response.event"])
+    # The wrapped type leads (the delegation id, the same on every row, trails).
+    assert all(s.startswith("response.") for s in by_type["response.event"])
     assert "close_requested, 15 s" in by_type["session.closed"]
     assert any(s.startswith("15 s, context") for s in by_type["session.usage.updated"])
     assert "caller 'lighthouse' @4000–4200 ms" in by_type["session.input_transcript.delta"]
