@@ -64,7 +64,8 @@ def _item_ids(frame: Any, state: Any) -> list[str]:
         for out in response.get("output") or ():
             if isinstance(out, Mapping) and isinstance(out.get("id"), str):
                 ids.append(out["id"])
-        rec = getattr(state, "responses", {}).get(response.get("id"))
+        rid = response.get("id")  # a hostile frame's id may be a list: not a key
+        rec = getattr(state, "responses", {}).get(rid) if isinstance(rid, str) else None
         ids.extend(getattr(rec, "output_item_ids", None) or ())
     call_id = ev.get("call_id")
     if isinstance(call_id, str):
@@ -210,7 +211,8 @@ class Transcript(StreamView):
             out["arguments"] = self._text(getattr(rec, "arguments", None))
             output = getattr(rec, "output", None)
             tools = getattr(state, "tool_calls", None)
-            call = tools.get(call_id) if isinstance(tools, Mapping) and call_id else None
+            call = (tools.get(call_id) if isinstance(tools, Mapping) and isinstance(call_id, str)
+                    else None)
             if call is not None:
                 if kind == "function_call_output" and getattr(call, "item_id", None) in (
                     state.items

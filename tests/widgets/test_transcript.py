@@ -183,3 +183,14 @@ async def test_the_final_text_of_a_content_part_replaces_a_first_word(
     assert batch["items"][0]["text"] == "Sure, I can help with that."
     assert view.items()[0]["text"] == "Sure, I can help with that."
     view.close()
+
+
+def test_a_list_where_a_response_id_belongs_is_shown_not_raised(source: ScriptedSource) -> None:
+    # Found by tests/test_hostile_frames.py: response.id = [] reached a dict lookup
+    # ("unhashable type: 'list'") and the view reported a failed frame.
+    view = Transcript(source)
+    source.feed(user_item("item_A", "Hello?"))
+    source.feed({"type": "response.done", "event_id": "event_X",
+                 "response": {"id": [], "output": [{"id": "item_A"}]}})
+    assert view.last_error is None
+    view.close()
