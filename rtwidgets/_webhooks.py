@@ -887,11 +887,19 @@ class WebhookInbox:
                 self._by_id[value] = incoming
                 self._by_id.move_to_end(value)
         key = self._sip_key(incoming)
-        if key is not None and key not in self._by_sip:
-            self._by_sip[key] = incoming
+        if key is not None:
+            held = self._by_sip.get(key)
+            if held is None or not self._pending(held):
+                self._by_sip[key] = incoming  # a call that no longer rings gives way
         for index in (self._by_id, self._by_sip):
             while len(index) > _INDEX_MAX:
                 index.popitem(last=False)
+
+    @staticmethod
+    def _pending(incoming: IncomingCall) -> bool:
+        """Still ringing and not being accepted: another announcement may join it."""
+        return (incoming.status == "ringing" and incoming.accepted_as is None
+                and incoming._accepting is None)
 
     def _join(self, new: IncomingCall) -> IncomingCall | None:
         """The call ``new`` announces again (folded into it), or ``None`` for a new call."""
@@ -903,8 +911,9 @@ class WebhookInbox:
             key = self._sip_key(new)
             candidate = self._by_sip.get(key) if key is not None else None
             # One rtc_ id and one live_ id per call, never more: a second offer to the same
-            # API with the same headers is a call of its own.
-            if candidate is not None and (
+            # API with the same headers is a call of its own. Only a call still ringing can
+            # be offered again: one accepted, rejected or ended is over (same headers or not).
+            if candidate is not None and self._pending(candidate) and (
                 (new.realtime_id is not None and candidate.realtime_id is None)
                 or (new.live_id is not None and candidate.live_id is None)
             ):

@@ -27,6 +27,7 @@ from rtwidgets.protocol.errors import ValidationError
 LIVE = REAL_LIVE_IDS[0]
 LIVE_2 = REAL_LIVE_IDS[2]
 RTC = REAL_RTC_ID
+RTC_2 = "rtc_u0_" + "A1b2C3d4" * 4  # made up: another call, same shape
 MODEL = "gpt-live-1"
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another-key-that-is-not-the-one!").decode()
 KINDS = ("realtime.call.incoming", "live.transport.incoming", "live.call.incoming",
@@ -212,6 +213,29 @@ async def test_a_second_live_offer_with_the_same_headers_is_its_own_call(
     assert other is not incoming
     assert other.live_id == LIVE_2
     assert incoming.live_id == LIVE
+
+
+@pytest.mark.parametrize("ended_by", ["accept", "reject"])
+async def test_an_offer_never_joins_a_call_that_no_longer_rings(
+    inbox: WebhookInbox, http: aiohttp.ClientSession, ended_by: str
+) -> None:
+    # Found with notebook 04: the emulator announces every call of a scenario with the same
+    # SIP headers (Call-ID too), so a Live offer joined the earlier, already answered call.
+    await deliver(http, inbox, event_body("realtime.call.incoming", RTC))
+    old = await inbox.get(timeout=2)
+    if ended_by == "accept":
+        await old.accept({"instructions": "x"})
+    else:
+        await old.reject(486)
+    await deliver(http, inbox, event_body("live.transport.incoming", LIVE))
+    await deliver(http, inbox, event_body("realtime.call.incoming", RTC_2))
+    new = await inbox.get(timeout=2)
+    assert new is not old
+    assert (new.live_id, new.realtime_id) == (LIVE, RTC_2)
+    assert new.status == "ringing"
+    assert old.apis == ("realtime",)
+    assert inbox.pending == 0
+    assert inbox.stats.merged == 1
 
 
 # --------------------------------------------------------------------------- first accept wins

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._cost import PricesArg, cost_frame
 from ._fold import fold_of
+from ._source import _is_unknown
 from ._tables import _single, responses_frame, tool_calls_frame, turns_frame, usage_frame
 
 __all__ = ["Summary", "capture_model", "summary"]
@@ -174,15 +176,15 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None,
         for entry in pc.value_counts(core.column("direction").combine_chunks()).to_pylist():
             directions[entry["values"]] += entry["counts"]
     types = core.column("type")
-    from rtwidgets.protocol.catalog import is_known
-
     unknown: dict[str, int] = {}
     if core.num_rows:
         vc = pc.value_counts(types.combine_chunks())
-        for entry in vc.to_pylist():
-            name = entry["values"]
-            if not (is_known(name) or name.startswith("rtwidgets.")):
-                unknown[name] = entry["counts"]
+        names = pa.array([entry["values"] for entry in vc.to_pylist()], pa.string())
+        # Unknown to the capture's own API (a Live event is not unknown on a Live capture).
+        flags = _is_unknown(names, fs.api).to_pylist()
+        for entry, flagged in zip(vc.to_pylist(), flags, strict=True):
+            if flagged:
+                unknown[entry["values"]] = entry["counts"]
     m = core.column("m")
     hi = pc.max(m).as_py() if core.num_rows else None
     created = fs.created_at

@@ -89,3 +89,15 @@ def test_load_many_mixes_both_apis_and_parquet_partitions_by_api(tmp_path: Path)
     assert rel == ["api=live", "api=realtime"]
     df = pd.read_parquet(tmp_path / "ds")
     assert set(df["api"].astype(str)) == {"live", "realtime"}
+
+
+def test_summary_counts_unknown_types_against_the_live_catalog(tmp_path: Path) -> None:
+    # The summary counted every Live event as unknown (it asked the Realtime catalog).
+    path = write_live_capture(tmp_path / "live.jsonl")
+    lines = path.read_text().splitlines()
+    lines.append(json.dumps({"seq": len(lines), "dir": "in", "t": 1791024100.0, "m": 100.0,
+                             "frame": {"type": "session.brand_new", "event_id": "event_x"}}))
+    path.write_text("\n".join(lines) + "\n")
+    s = analyze(path).summary()
+    assert s.unknown_types == {"session.brand_new": 1}
+    assert s.frames_in > 10

@@ -25,6 +25,7 @@ EXPECTED = [
     "06_analysis.ipynb",
     "07_teaching.ipynb",
     "08_real_api.ipynb",
+    "09_live.ipynb",
 ]
 # Saved widget state may hold at most a small summary (the widgets' contract): the views
 # stream their data as messages and sync no transcript, arguments or instructions.

@@ -9,7 +9,7 @@ string. The key really is used: the console notebook authenticates its SDK clien
 and the SIP notebook verifies its webhooks with the secret.
 
 Never: let the fake key reach the network — OPENAI_BASE_URL points at a closed local port,
-and the real-API notebook's cells skip without a call id.
+and the real-API notebook's cells skip without a call or Live session id.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def test_no_secret_in_anything_a_notebook_run_writes(tmp_path: Path) -> None:
         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # discard port: nothing leaves the host
         "TMPDIR": str(work / "tmp"),  # mkdtemp() in the notebooks writes under `work`
         "RTW_CALL_ID": None,
+        "RTW_LIVE_SESSION_ID": None,
         "RTW_WAIT_FOR_SIP": None,
     }
     failures = []
