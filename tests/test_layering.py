@@ -25,8 +25,6 @@ WIRE_NAMES = REALTIME.client_event_types | REALTIME.server_event_types
 _AMBIGUOUS = frozenset({"error"})  # a wire type that is also an everyday field name
 
 NOT_YET: dict[str, str] = {
-    "_call.py": "the Call's dispatch and event builders; branch `transport` splits _call.py "
-                "(event bus, tool runtime) and rewrites it now",
     "_doctor.py": "reads the server's error frame on the sideband (to route with the Call)",
     "widgets/_session_editor.py": "branch `session` moves the form's logic to a draft model "
                                   "now; its wire names go after that merge",

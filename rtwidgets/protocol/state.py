@@ -362,9 +362,13 @@ class SessionState:
             feed(event, direction=direction, t=t)  # type: ignore[arg-type]
         return state
 
-    def feed(self, event: Any, *, direction: Direction, t: float) -> None:
+    def feed(self, event: Any, *, direction: Direction, t: float) -> tuple[ce.CallEvent, ...]:
         """Decode one frame with the codec and fold its events. Never raises: malformed
-        frames are counted in ``malformed``."""
+        frames are counted in ``malformed``.
+
+        Returns the normalized events the frame decoded to, so the caller (the ``Call``'s
+        receive path) reacts to them without a second decode; streaming text frames
+        (``codec.stream_types``) are folded from their fields and return ``()``."""
         if direction == "in":
             self.events_in += 1
             etype = event.get("type") if type(event) is dict else None
@@ -380,7 +384,7 @@ class SessionState:
                         self._fold_delta(*fields, t)
                     except Exception:
                         self.malformed += 1
-                return
+                return ()
         elif direction == "out":
             self.events_out += 1
         elif direction != "meta":
@@ -399,6 +403,7 @@ class SessionState:
                 table[type(ev)](ev, t)
             except Exception:
                 self.malformed += 1
+        return events
 
     def apply(self, events: Iterable[ce.CallEvent], t: float) -> None:
         """Fold normalized events that happened at ``t``. Never raises."""
