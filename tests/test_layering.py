@@ -24,11 +24,7 @@ ROOT = Path(__file__).resolve().parents[1] / "rtwidgets"
 WIRE_NAMES = REALTIME.client_event_types | REALTIME.server_event_types
 _AMBIGUOUS = frozenset({"error"})  # a wire type that is also an everyday field name
 
-NOT_YET: dict[str, str] = {
-    "_doctor.py": "reads the server's error frame on the sideband (to route with the Call)",
-    "widgets/_session_editor.py": "branch `session` moves the form's logic to a draft model "
-                                  "now; its wire names go after that merge",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _is_key(node: ast.Constant, parents: dict[ast.AST, ast.AST]) -> bool:

@@ -46,7 +46,9 @@ from typing import Any, Final
 
 import ipywidgets as w
 
+from ..protocol import codec as ce
 from ..protocol.errors import ValidationError
+from ..protocol.realtime import REALTIME
 from ..protocol.session import BUILTIN_VOICES
 from ._base import SourceView, describe_error
 from ._fields import PrivateText, close_widgets, run_on, running_loop
@@ -99,19 +101,12 @@ _ERROR_CONTROLS: Final = (
 )
 _TD_TYPES: Final = ("none", "server_vad", "semantic_vad")
 _EAGERNESS: Final = ("auto", "low", "medium", "high")
-#: Frames after which the reducer may have seen the first assistant audio (voice lock).
-_AUDIO_FRAME_TYPES: Final = frozenset(
-    {
-        "response.content_part.added",
-        "response.output_audio.delta",
-        "response.output_audio_transcript.delta",
-        "response.output_audio_transcript.done",
-        "output_audio_buffer.started",
-        "conversation.item.added",
-        "conversation.item.done",
-        "response.output_item.done",
-    }
-)
+#: Normalized events after which the server's session may have changed.
+_SESSION_EVENTS: Final = frozenset({ce.SessionReported, ce.SessionApplied})
+#: Normalized events after which the reducer may have seen the first assistant audio (the
+#: voice lock): audio, the agent's transcript, the items that carry them.
+_AUDIO_EVENTS: Final = frozenset({ce.AgentAudio, ce.TranscriptDelta, ce.TranscriptDone,
+                                  ce.ItemReported})
 
 
 class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
@@ -324,10 +319,13 @@ class SessionEditor(SourceView, w.VBox):  # type: ignore[misc]
         self._refresh()
 
     def _on_frame(self, frame: Any) -> None:
-        if frame.direction == "in" and frame.type in ("session.created", "session.updated"):
+        # What the frame means comes from the source's codec (the frame's type is data).
+        codec = getattr(getattr(self.source, "state", None), "codec", REALTIME)
+        produces = codec.produces(frame.type)
+        if frame.direction == "in" and produces & _SESSION_EVENTS:
             # An apply in flight reloads fully when it returns; anything else keeps edits.
             self._reload(keep_edits=True)
-        elif frame.type in _AUDIO_FRAME_TYPES and self.voice.disabled != self._audio_started():
+        elif produces & _AUDIO_EVENTS and self.voice.disabled != self._audio_started():
             self._refresh_locks()
         elif frame.type == "rtwidgets.status":
             # The call may have ended: Apply and Load follow.
