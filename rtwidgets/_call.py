@@ -707,7 +707,7 @@ class _TransportSource(CallSource):
         if flags & F_BAD:
             stats.bad_frames += 1
         try:
-            events = self.state.feed(event, direction="in", t=t)
+            events = self.state.feed_in(event, etype, t)
         except Exception:
             log.exception("call %s: state could not fold a %s frame", self.call_id, etype)
             events = ()
