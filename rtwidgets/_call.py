@@ -5,12 +5,18 @@ transport, one ``SessionState``, one durable capture — and everything a form c
 doable from code (``await call.update_session(...)``, ``await call.send_tool_output(...)``).
 
 How it runs: one receive task per ``Call`` (strong reference on the object) reads the
-transport; each frame is encoded into its capture line once (``FrameEncoder``), written to the
-capture and kept in the lean ``FrameStore``, fed to the state, then handed to waiters,
-``events()`` streams, ``on()`` callbacks and subscribers, in that order. Outgoing events are
-validated first (``validate_client_event``: a bad event raises ``ValidationError`` and nothing
-is sent or captured), sent, then captured. Meta frames record attach, status changes, gaps
-and who answered a tool call.
+transport; each frame is parsed and encoded into its capture line once (``FrameEncoder``),
+written to the capture and kept in the lean ``FrameStore``, then folded by the state, which
+decodes it once with the call's codec (``call.codec``) and hands back the normalized events
+(a streaming delta is folded from its fields and makes none). The engine reacts to those,
+never to wire type names: ``ErrorReported`` (counted, routed to the transport, linked to the
+client event it answers), ``ToolCallRequested`` (the tool runtime); then the frame goes to
+waiters, ``events()`` streams, ``on()`` callbacks and subscribers, in that order (those
+public hooks take wire types from the user, as data). Outgoing events are built by the codec
+(``codec.encode(UpdateSession(...))``, ``AnswerToolCall``, ``CreateResponse``,
+``CancelResponse``) or validated by it (``send``: a bad event raises ``ValidationError`` and
+nothing is sent or captured), sent, then captured. Meta frames record attach, status
+changes, gaps and who answered a tool call.
 
 Decisions:
 - ``events()`` streams are bounded (``maxsize``, default 10 000): a slow reader loses the
@@ -547,7 +553,8 @@ class _TransportSource(CallSource):
             raise ValidationError("predicate", "not callable",
                                   "pass a function taking the event dict and returning a bool")
         fut = self._add_waiter(type, predicate)
-        return await self._await_waiter(fut, timeout, f"waiting for {type!r}")
+        event: dict[str, Any] = await self._await_waiter(fut, timeout, f"waiting for {type!r}")
+        return event
 
     def _add_waiter(self, etype: str, predicate: Callable[[dict[str, Any]], bool] | None,
                     directions: str = "in meta") -> asyncio.Future[dict[str, Any]]:
