@@ -463,6 +463,10 @@ class _TransportSource(CallSource):
         self._callbacks: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
         self._streams: set[EventStream] = set()
         self._waiters: list[_Waiter] = []
+        # What the waiters wait for (kept with the list by _set_waiters): the receive path
+        # dispatches a frame to them only when one may want it.
+        self._wanted_types: frozenset[str | None] = frozenset()
+        self._wanted_events = False
         self._tool_handlers: dict[str, Callable[..., Any]] = {}
         self._tool_dispatched: set[str] = set()
         self._answered: set[str] = set()
@@ -563,8 +567,13 @@ class _TransportSource(CallSource):
         if self._status.state == "ended" and not etype.startswith("rtwidgets."):
             raise CallEndedError(f"call {self.call_id} has ended ({self._status.reason})")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiters.append(_Waiter(etype, predicate, fut, directions))
+        self._set_waiters([*self._waiters, _Waiter(etype, predicate, fut, directions)])
         return fut
+
+    def _set_waiters(self, waiters: list[_Waiter]) -> None:
+        self._waiters = waiters
+        self._wanted_types = frozenset(w.type for w in waiters if w.cls is None)
+        self._wanted_events = any(w.cls is not None for w in waiters)
 
     def _add_event_waiter(self, cls: type, predicate: Callable[[Any], bool] | None = None
                           ) -> asyncio.Future[Any]:
@@ -573,7 +582,7 @@ class _TransportSource(CallSource):
         if self._status.state == "ended":
             raise CallEndedError(f"call {self.call_id} has ended ({self._status.reason})")
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiters.append(_Waiter(None, predicate, fut, "in", cls))
+        self._set_waiters([*self._waiters, _Waiter(None, predicate, fut, "in", cls)])
         return fut
 
     async def _await_waiter(self, fut: asyncio.Future[Any], timeout: float | None,
@@ -584,7 +593,7 @@ class _TransportSource(CallSource):
             raise TimeoutError(f"call {self.call_id}: {what} timed out after {timeout} s"
                                ) from None
         finally:
-            self._waiters = [w for w in self._waiters if w.future is not fut]
+            self._set_waiters([w for w in self._waiters if w.future is not fut])
 
     # ------------------------------------------------------------------ lifetime
 
@@ -642,7 +651,7 @@ class _TransportSource(CallSource):
         for w in self._waiters:
             if not w.future.done():
                 w.future.set_exception(ended)
-        self._waiters = []
+        self._set_waiters([])
         for s in list(self._streams):
             s.end()
         if self._writer is not None:
@@ -722,8 +731,8 @@ class _TransportSource(CallSource):
             events = self._react(event, etype, events, flags)
         if self._live:
             self._live_frame(event, etype, events)
-        if (self._waiters or self._streams or self._callbacks or self._subscribers
-                or self._tool_handlers):
+        if (etype in self._wanted_types or (events and self._wanted_events) or self._streams
+                or self._callbacks or self._subscribers or self._tool_handlers):
             self._dispatch("in", event, etype, flags, self._encoder.seq - 1, t, m, events)
 
     def _ingest(self, direction: str, raw: bytes | str) -> None:
@@ -1049,7 +1058,7 @@ class Call(_TransportSource):
             done, _ = await asyncio.wait({fut, err}, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self._waiters = [w for w in self._waiters if w.future not in (fut, err)]
+            self._set_waiters([w for w in self._waiters if w.future not in (fut, err)])
             for f in (fut, err):
                 if not f.done():
                     f.cancel()
