@@ -145,6 +145,7 @@ _SCAN: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_on
 def _feed_all(fold: Fold, sub: pa.Table, column_only: dict[str, str]) -> None:
     """Feed the selected rows (no bad rows, no missing payloads) to the reducer in order."""
     feed = fold.state.feed
+    feed_in = fold.state.feed_in
     walls = fold.walls
     loads = json.loads
     scan = _SCAN
@@ -170,6 +171,11 @@ def _feed_all(fold: Fold, sub: pa.Table, column_only: dict[str, str]) -> None:
                     continue
         if isinstance(ev, dict):
             walls[m] = t
+            if direction == "in" or not direction:
+                etype_of = ev.get("type")
+                if type(etype_of) is str:  # the usual case: the positional fast entry
+                    feed_in(ev, etype_of, m)
+                    continue
             feed(ev, direction=direction or "in", t=m)
 
 
