@@ -40,9 +40,10 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
+from rtwidgets.protocol.codec import ErrorReported
 from rtwidgets.protocol.errors import ValidationError, mask_secrets
 from rtwidgets.protocol.ids import is_call_id
 
@@ -231,8 +232,9 @@ async def _check_sideband(out: _Out, client: openai.AsyncOpenAI, opts: DoctorOpt
         # Close our own socket only; hanging up would end the call for everyone.
         await call.close("rtwidgets doctor detached")
     counts: Counter[str] = Counter()
-    errors: list[dict[str, Any]] = []
+    errors: list[ErrorReported] = []
     attached = False
+    decode = call.codec.decode  # the server's errors as the call's codec reads them
     for frame in call.frames():
         if frame.direction == "meta":
             attached = attached or frame.type == "rtwidgets.attached"
@@ -240,8 +242,8 @@ async def _check_sideband(out: _Out, client: openai.AsyncOpenAI, opts: DoctorOpt
         if frame.direction != "in":
             continue
         counts[frame.type] += 1
-        if frame.type == "error" and isinstance(frame.event.get("error"), dict):
-            errors.append(frame.event["error"])
+        errors.extend(ev for ev in decode(frame.event, "in").events
+                      if isinstance(ev, ErrorReported))
     total = sum(counts.values())
     seen = f"{total} events of {len(counts)} types"
     if not attached:
@@ -258,10 +260,9 @@ async def _check_sideband(out: _Out, client: openai.AsyncOpenAI, opts: DoctorOpt
         out.row(out.ok, label, f"attached {opts.seconds:g} s; {seen}; detached, the call "
                 "goes on (not hung up)")
     for error in errors:
-        code = error.get("code") or error.get("type") or "error"
-        message = error.get("message")
-        out.more(f"server error {code}"
-                 f"{': ' + _short_message(message) if isinstance(message, str) else ''}")
+        code = error.code or error.type or "error"
+        message = error.message
+        out.more(f"server error {code}{': ' + _short_message(message) if message else ''}")
     if counts:
         width = max(len("event type"), *(len(t) for t in counts))
         out.line()

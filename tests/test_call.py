@@ -746,3 +746,29 @@ async def test_the_default_client_follows_openai_websocket_base_url(
         assert call.status.state == "live", call.status
     finally:
         await call.close()
+
+
+async def test_waiters_get_their_frames_while_other_frames_skip_the_dispatch() -> None:
+    # The receive path hands a frame to the waiters only when one waits for its type (or
+    # for a normalized event): a waiter still gets its frame among many others, and once
+    # it is answered nothing is left wanted.
+    from rtwidgets import MemoryTransport
+
+    t = MemoryTransport([])
+    call = await attach(MEMORY_CALL, transport=t, capture=False)
+    try:
+        first = asyncio.ensure_future(call.wait_for(
+            "response.done", lambda e: e["response"]["id"] == "resp_two00000000001",
+            timeout=10))
+        await asyncio.sleep(0)
+        assert call._wanted_types == {"response.done"}
+        for rid in ("resp_one00000000001", "resp_two00000000001"):
+            for frame in tool_turn(rid, "call_" + rid[5:], "{}"):
+                await t.push(frame)
+        done = await first
+        assert done["response"]["id"] == "resp_two00000000001"
+        assert call._wanted_types == frozenset()
+        assert not call._wanted_events
+        assert call.stats.events_in == 10
+    finally:
+        await call.close()

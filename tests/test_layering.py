@@ -27,9 +27,9 @@ WIRE_NAMES = (REALTIME.client_event_types | REALTIME.server_event_types
 _AMBIGUOUS = frozenset({"error"})  # a wire type that is also an everyday field name
 
 NOT_YET: dict[str, str] = {
-    "_call.py": "the Call's dispatch and event builders; branch `transport` splits _call.py "
-                "(event bus, tool runtime) and rewrites it now",
-    "_doctor.py": "reads the server's error frame on the sideband (to route with the Call)",
+    "_call.py": "GPT-Live's session snapshot, backend tool calls and session.closed are still "
+                "read from raw frames (written before the Live codec landed); branch calllive "
+                "moves them onto the Live codec's normalized events",
 }
 
 

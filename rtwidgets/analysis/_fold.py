@@ -147,6 +147,7 @@ _SCAN: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_on
 def _feed_all(fold: Fold, sub: pa.Table, column_only: dict[str, str]) -> None:
     """Feed the selected rows (no bad rows, no missing payloads) to the reducer in order."""
     feed = fold.state.feed
+    feed_in = fold.state.feed_in
     walls = fold.walls
     loads = json.loads
     scan = _SCAN
@@ -175,6 +176,11 @@ def _feed_all(fold: Fold, sub: pa.Table, column_only: dict[str, str]) -> None:
                 # a lone surrogate escape (valid JSON) cannot go into a table: U+FFFD
                 ev = displayable_tree(ev)
             walls[m] = t
+            if direction == "in" or not direction:
+                etype_of = ev.get("type")
+                if type(etype_of) is str:  # the usual case: the positional fast entry
+                    feed_in(ev, etype_of, m)
+                    continue
             feed(ev, direction=direction or "in", t=m)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "FATAL_ERROR_CODES",
     "REFUSED_PREFIX",
     "describe_error",
+    "describe_reported_error",
     "fatal_error_reason",
     "is_drop",
     "safe_text",
@@ -93,6 +94,18 @@ def describe_error(event: Any) -> tuple[str, bool] | None:
     code = err.get("code")
     code = safe_text(code, 60) if isinstance(code, str) and code else None
     message = err.get("message")
+    text = safe_text(message) if isinstance(message, str) and message.strip() else ""
+    if code:
+        text = f"{text} ({code})" if text else code
+    return (text or "an error without a message"), code in FATAL_ERROR_CODES
+
+
+def describe_reported_error(error: Any) -> tuple[str, bool]:
+    """``(text, fatal)`` for a decoded server error (a codec's ``ErrorReported``), as
+    ``describe_error`` says it for the wire frame: the message and code masked and cut."""
+    code = error.code
+    code = safe_text(code, 60) if isinstance(code, str) and code else None
+    message = error.message
     text = safe_text(message) if isinstance(message, str) and message.strip() else ""
     if code:
         text = f"{text} ({code})" if text else code

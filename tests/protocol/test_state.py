@@ -663,3 +663,26 @@ def test_turns_and_response_timings_for_the_analysis() -> None:
     assert resp.turn == 0
     assert resp.started_t == _t_of(s.frames, "response.created")
     assert resp.first_text_t == _t_of(s.frames, "response.output_audio_transcript.delta")
+
+
+@pytest.mark.parametrize("build", [audio_turn, text_turn, function_call_turn, barge_in])
+def test_feed_in_is_feed_for_incoming_frames(build: Any) -> None:
+    # The Call's receive path folds incoming frames with feed_in (their type already read):
+    # the same state and the same normalized events as feed.
+    s, _ids = build()
+    by_feed, by_feed_in = SessionState(), SessionState()
+    for event, direction, t in s.frames:
+        expected = by_feed.feed(event, direction=direction, t=t)
+        if direction == "in":
+            got = by_feed_in.feed_in(event, event["type"], t)
+            assert got == expected
+        else:
+            by_feed_in.feed(event, direction=direction, t=t)
+    assert by_feed_in.snapshot() == by_feed.snapshot()
+    assert (by_feed_in.events_in, by_feed_in.malformed, by_feed_in.last_t) == (
+        by_feed.events_in, by_feed.malformed, by_feed.last_t)
+    assert [turn_row(t) for t in by_feed_in.turns] == [turn_row(t) for t in by_feed.turns]
+
+
+def turn_row(turn: Any) -> tuple[Any, ...]:
+    return (turn.index, turn.kind, turn.item_id, turn.response_ids)

@@ -58,6 +58,13 @@ _ITEM_EVENTS: Final = frozenset({
     "conversation.item.created", "conversation.item.done", "conversation.item.retrieved"})
 
 
+#: Known types checked only by their ``response_id`` and ``item_id`` (the fast path).
+_PLAIN: Final = frozenset(
+    t for t in KNOWN_TYPES
+    if t not in _RESPONSE_SNAPSHOTS and t not in _ITEM_EVENTS
+    and not t.startswith("output_audio_buffer."))
+
+
 class OrderCheck:
     """Flags server events that reference a response or item this stream has not seen start.
 
@@ -75,6 +82,16 @@ class OrderCheck:
 
     def check(self, etype: str, event: Mapping[str, Any]) -> bool:
         """True when ``event`` is out of the documented order."""
+        if etype in _PLAIN:
+            # Most frames of a call (deltas, parts, dones of an item): one set lookup to
+            # get here, then the response and item checks below.
+            rid = event.get("response_id")
+            if type(rid) is not str:
+                return False
+            if rid not in self.started or rid in self.done:
+                return True
+            iid = event.get("item_id")
+            return type(iid) is str and iid not in self.items
         if etype in _RESPONSE_SNAPSHOTS:
             resp = event.get("response")
             rid = resp.get("id") if isinstance(resp, dict) else None

@@ -66,3 +66,19 @@ def test_redaction_blanks_transcripts_only() -> None:
     assert redact_transcripts(event, "response.done") == 0  # idempotent
     assert "response.done" in REDACTABLE_TYPES
     assert "response.output_audio.delta" not in REDACTABLE_TYPES
+
+
+def test_order_check_fast_path_keeps_the_rules_of_plain_frames() -> None:
+    # deltas, parts and dones are checked by response_id then item_id (one set lookup to
+    # get there); output_audio_buffer.* frames are never flagged by their response_id.
+    check = OrderCheck()
+    assert not check.check("response.output_text.delta", {"item_id": "item_1"})  # no rid
+    assert check.check("output_audio_buffer.started", {"response_id": "resp_9"}) is False
+    assert not check.check("response.created", {"response": {"id": "resp_1"}})
+    assert not check.check("conversation.item.added", {"item": {"id": "item_1"}})
+    assert not check.check("response.content_part.added", {"response_id": "resp_1",
+                                                           "item_id": "item_1"})
+    assert not check.check("response.output_text.delta", {"response_id": "resp_1"})
+    assert not check.check("response.done", {"response": {"id": "resp_1"}})
+    assert check.check("response.output_text.delta", {"response_id": "resp_1",
+                                                      "item_id": "item_1"})
