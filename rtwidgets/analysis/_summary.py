@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._cost import PricesArg, cost_frame
 from ._fold import fold_of
+from ._source import _is_unknown
 from ._tables import _single, responses_frame, tool_calls_frame, turns_frame, usage_frame
 
 __all__ = ["Summary", "capture_model", "summary"]
@@ -174,15 +176,14 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None,
         for entry in pc.value_counts(core.column("direction").combine_chunks()).to_pylist():
             directions[entry["values"]] += entry["counts"]
     types = core.column("type")
-    from rtwidgets.protocol.catalog import is_known
-
     unknown: dict[str, int] = {}
     if core.num_rows:
-        vc = pc.value_counts(types.combine_chunks())
-        for entry in vc.to_pylist():
-            name = entry["values"]
-            if not (is_known(name) or name.startswith("rtwidgets.")):
-                unknown[name] = entry["counts"]
+        # known to the capture's own API (a Live capture's events are not Realtime's)
+        entries = pc.value_counts(types.combine_chunks()).to_pylist()
+        names = pa.array([e["values"] for e in entries], pa.string())
+        flags = _is_unknown(names, fs.api).to_pylist()
+        unknown = {e["values"]: e["counts"] for e, flag in zip(entries, flags, strict=True)
+                   if flag}
     m = core.column("m")
     hi = pc.max(m).as_py() if core.num_rows else None
     created = fs.created_at
