@@ -231,7 +231,8 @@ async def test_a_sip_call_announced_both_ways_is_one_incoming_call_accepted_eith
                                                   "realtime.call.incoming"]
         assert [c.call_id for c in inbox.seen] == [incoming.call_id]
         assert inbox.pending == 0  # the second announcement joined the first, not queued
-        assert SECRET not in repr(incoming) and SECRET not in repr(inbox)
+        assert SECRET not in repr(incoming)
+        assert SECRET not in repr(inbox)
 
         other = "realtime" if first == "live" else "live"
         session = {"model": MODEL} if first == "live" else None
@@ -342,7 +343,8 @@ async def test_a_live_capture_analyses_mixes_with_realtime_and_replays_in_a_cons
     assert math.isnan(float(cost["total_usd"].iloc[-1]))
     summary = a.summary()
     assert summary.unknown_types == {}
-    assert "cost" in str(summary) and "$" not in str(summary)
+    assert "cost" in str(summary)
+    assert "$" not in str(summary)
 
     many = rtwidgets.load_many([live_path, rt_path])
     apis = dict(zip(many.events["call_id"].astype(str), many.events["api"].astype(str),
