@@ -334,3 +334,19 @@ async def test_an_unseen_append_id_under_client_delegation_goes_to_the_server() 
                                          "delegation_id": "item_BeforeAttach"}]
     finally:
         await call.close()
+
+
+async def test_refusals_that_point_at_ending_the_session_name_close_session() -> None:
+    # call.close() only detaches this observer; the fix that ends a Live session is
+    # close_session() (session.close). The refusals said "use close()".
+    call, t = await live_call([started({"type": "responses"})])
+    try:
+        for action in (call.cancel_response(), call.send({"type": "response.cancel"}),
+                       call.send({"type": "output_audio_buffer.clear"})):
+            with pytest.raises(UnsupportedLiveAction) as info:
+                await action
+            assert "close_session()" in info.value.fix
+            assert "use close() " not in info.value.fix
+        assert t.sent == []
+    finally:
+        await call.close()
