@@ -97,6 +97,22 @@ async def until(predicate: Any, tries: int = 3000) -> None:
     raise AssertionError("the condition never held")
 
 
+async def seen(call: Any, etype: str, eid: str | None = None) -> dict[str, Any]:
+    """The first incoming frame of ``etype`` (answering ``eid`` when given), already received
+    or still to come: unlike ``wait_for`` it cannot miss a frame that came before it."""
+    def match() -> dict[str, Any] | None:
+        for f in call.frames():
+            if f.direction == "in" and f.type == etype and (
+                    eid is None or f.event.get("client_event_id") == eid):
+                return dict(f.event)
+        return None
+
+    await until(lambda: match() is not None)
+    found = match()
+    assert found is not None
+    return found
+
+
 async def run_tool_call(emu: rtwidgets.Emulator, capture: Path, client: Any
                         ) -> tuple[Any, str]:
     """Create a Live WebRTC session, attach, answer get_weather with a handler, wait until
@@ -147,9 +163,8 @@ async def test_a_live_webrtc_session_is_created_attached_steered_and_closed(
         assert call.state.tool_calls[call_id].answered_by == "handler"
 
         eid = await call.append_instructions("Keep every answer short.")
-        ack = await call.wait_for("session.instructions.appended",
-                                  lambda e: e.get("client_event_id") == eid, timeout=30)
-        assert ack["type"] == "session.instructions.appended"
+        ack = await seen(call, "session.instructions.appended", eid)
+        assert ack["client_event_id"] == eid
 
         result = await call.update_session(
             delegation={"type": "responses", "responses": {"reasoning": {"effort": "low"}}},
@@ -176,12 +191,8 @@ async def test_a_live_webrtc_session_is_created_attached_steered_and_closed(
         assert "no voice response to cancel" in str(info.value)
         assert "Fix:" in str(info.value)
 
-        muted = await call.mute()
-        await call.wait_for("session.input_audio.muted",
-                            lambda e: e.get("client_event_id") == muted, timeout=30)
-        unmuted = await call.unmute()
-        await call.wait_for("session.input_audio.unmuted",
-                            lambda e: e.get("client_event_id") == unmuted, timeout=30)
+        await seen(call, "session.input_audio.muted", await call.mute())
+        await seen(call, "session.input_audio.unmuted", await call.unmute())
         # the refusals sent nothing: only the mute and unmute arrived after them
         assert [e["type"] for e in received(emu, sid)[before:]] == [
             "session.input_audio.mute", "session.input_audio.unmute"]
@@ -267,8 +278,8 @@ async def test_a_sip_call_announced_both_ways_is_one_incoming_call_accepted_eith
 
         call = await incoming.attach(capture=False)
         assert (call.api, call.call_id) == (first, winner)
-        await call.wait_for("session.output_transcript.delta" if first == "live"
-                            else "response.done", timeout=60)
+        await seen(call, "session.output_transcript.delta" if first == "live"
+                   else "response.done")
         if end == "refer":
             await incoming.refer("tel:+14155550123")
             assert incoming.status == "referred"
