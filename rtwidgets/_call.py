@@ -1106,6 +1106,13 @@ class Call(_TransportSource):
         ev = live_builders.append(kind, text, delegation_id, ids=_IDS)
         if delegation_id is not None:
             target = self._delegations.target_of(delegation_id)
+            if target is None and self._delegation_type() == "responses":
+                # "Non-null IDs are not accepted with Responses delegation" (SDK)
+                raise ValidationError(
+                    "delegation_id", f"{shown_id(delegation_id)} is not a client delegation: "
+                    "this session delegates to 'responses', whose appends take none",
+                    "pass delegation_id=None for general context; answer a Responses tool "
+                    "call with send_tool_output(...)")
             if target is not None and target != "client":
                 raise ValidationError(
                     "delegation_id", f"{delegation_id!r} is a {target!r} delegation; only a "

@@ -154,16 +154,21 @@ class AlreadyAcceptedError(CallControlError):
     One SIP call can be offered both as a Realtime call and as a Live session; "the first
     successful Realtime or Live accept endpoint selects the runtime surface" (SDK docstring).
     ``IncomingCall.accept`` refuses the second accept with this error before anything is sent.
+    ``accept`` raises it too when the server answers HTTP 409 (the call, or its twin in the
+    other API, was accepted elsewhere first; ``status_code`` 409).
 
     Attributes:
-        accepted_as: ``"realtime"`` or ``"live"``: the API the first accept went to.
+        accepted_as: ``"realtime"`` or ``"live"``: the API the first accept went to;
+            ``None`` when only the server knows (a 409).
     """
 
-    accepted_as: str
+    accepted_as: str | None
 
     def __init__(self, message: str, *, call_id: str | None, action: str,
-                 accepted_as: str) -> None:
-        super().__init__(message, call_id=call_id, action=action)
+                 accepted_as: str | None, status_code: int | None = None,
+                 sdk_error: BaseException | None = None) -> None:
+        super().__init__(message, call_id=call_id, action=action, status_code=status_code,
+                         sdk_error=sdk_error)
         self.accepted_as = accepted_as
 
 
@@ -617,6 +622,15 @@ def _wrap(
             status_code=404,
             sdk_error=exc,
         )
+    if isinstance(exc, openai.ConflictError) and action == "accept":
+        # Not the server's text: it may carry its own "Fix:", and the 409's code is not
+        # public (the emulator's is its choice, docs/emulator.md).
+        return AlreadyAcceptedError(
+            f"{subject}: the server answered HTTP 409: this call was already accepted, "
+            "through this id or through its twin in the other API (a SIP call offered both "
+            "as rtc_… and live_…): the first accept decides. Fix: control the call through "
+            "the id that was accepted first, or hang up and let the caller call again",
+            call_id=call_id, action=action, accepted_as=None, status_code=409, sdk_error=exc)
     if isinstance(exc, openai.AuthenticationError):
         return CallControlError(
             f"{subject}: the server answered HTTP 401: the API key was refused. "
@@ -793,6 +807,8 @@ async def accept(
     Raises:
         ValidationError: bad call id or session field; nothing was sent.
         CallNotFoundError: the call is unknown or no longer ringing (HTTP 404).
+        AlreadyAcceptedError: HTTP 409, the call (or its twin id in the other API) was
+            accepted first.
         CallControlError: any other refusal by the server.
     """
     which, call_id = resolve_api(call_id, api)

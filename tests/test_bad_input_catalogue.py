@@ -10,12 +10,23 @@ case below is one bad input; the single parametrised test asserts, for every cas
 - the message names the field (the dotted path is in ``str(err)``) and says a fix
   ("Fix:" for exceptions; forms show the same ``ValidationError`` text in place);
 - the emulator's ground truth shows nothing was sent: no new client event on the sideband
-  (a fence event is sent after the case and must be the only new received event) and no new
-  HTTP request to the calls API. The GPT-Live control cases go to a recording stub API
-  (``_live_api_stub``; the emulator has no Live endpoints yet), which must record nothing.
+  (a fence event is sent after the case and must be the only new received event), none on
+  the GPT-Live sideband either (a Live fence, the same way), and no new HTTP request to the
+  emulator (the Realtime calls API and the Live sessions API alike).
 
-One emulator, one attached call (two tool calls: one answered, one pending), one ringing SIP
-call and one set of forms serve the whole module, so the catalogue stays fast.
+GPT-Live: the control cases (accept/reject/refer/hangup/create/fork/recording) go to the
+emulator's Live endpoints, and the Live steering cases to a Live session of the emulator
+attached through ``attach`` (Responses delegation, one tool call left pending, stored, under
+a real session id from tests/reality). The stub API (``_live_api_stub``) is no longer used
+here: every Live endpoint rtwidgets calls exists on the emulator (the one it lacks, an
+outbound SIP create, rtwidgets does not offer). Only the Live-only SIP announcement of the
+IncomingCalls cases is still posted by the test itself (signed): the emulator announces a
+Live SIP call both ways, and the "not offered to Realtime" cases need a call offered to
+Live alone; an accept that went out would reach the emulator and be recorded.
+
+One emulator, one attached call (two tool calls: one answered, one pending), one attached
+Live session (one tool call pending), one ringing SIP call and one set of forms serve the
+whole module, so the catalogue stays fast.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ import comm
 import openai
 import pytest
 import pytest_asyncio
-from _live_api_stub import REAL_LIVE_IDS, LiveApiStub
+from _live_api_stub import REAL_LIVE_IDS
 from _webhook_signing import event_body, signed_headers
 from comm.base_comm import BaseComm
 
@@ -52,6 +63,7 @@ from rtwidgets._webhooks import WebhookInbox
 from rtwidgets.emulator import Emulator
 from rtwidgets.protocol import builders as b
 from rtwidgets.protocol.errors import ValidationError
+from rtwidgets.protocol.live import builders as lb
 from rtwidgets.widgets._incoming import IncomingCalls
 from rtwidgets.widgets._session_editor import SessionEditor
 from rtwidgets.widgets._tool_calls import ToolCalls, check_output
@@ -64,7 +76,7 @@ FAST = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=5)
 RTC = "rtc_u1_" + "a" * 32
 SIP = "rtc_u0_" + "b" * 32
 SDP = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\n"
-LIVE = REAL_LIVE_IDS[0]
+LIVE = REAL_LIVE_IDS[0]  # the emulator's Live session of this module
 LIVE_SIP = REAL_LIVE_IDS[2]
 
 WEATHER = {
@@ -87,6 +99,21 @@ SCENARIO: dict[str, Any] = {
     ],
     "end": {"by": "stay_open"},
 }
+# The Live session: one delegated tool call that stays pending (nobody answers it), then the
+# session stays open.
+LIVE_SCENARIO: dict[str, Any] = {
+    "format": "rtwidgets.scenario", "version": 1, "name": "catalogue_live",
+    "session": {"type": "realtime", "audio": {"output": {"voice": "cedar"}}},
+    "turns": [
+        {"caller": "Weather in Paris?", "reply": {"tool": {
+            "name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"},
+            "lead_in": "Let me check.", "say": "It is {temperature} in {city}.",
+            "otherwise": "No idea."}}},
+    ],
+    "end": {"by": "stay_open"},
+}
+LIVE_SESSION = {"store": True, "delegation": {"type": "responses", "responses": {
+    "model": "gpt-5.5", "tools": [WEATHER]}}}
 
 
 class RecordingComm(BaseComm):
@@ -110,11 +137,22 @@ class Rig:
     editor: SessionEditor
     tool_calls: ToolCalls
     incoming: IncomingCalls
-    live: LiveApiStub
-    live_client: openai.AsyncOpenAI
+    live_call: Call
+    live_pending_id: str
+    live_delegation_id: str
 
     def received(self) -> list[dict[str, Any]]:
         return [r for r in self.emu.record(self.call_id) if r["direction"] == "received"]
+
+    def live_received(self) -> list[dict[str, Any]]:
+        return [r for r in self.emu.record(LIVE) if r["direction"] == "received"]
+
+    async def live_fence(self) -> None:
+        """The same on the Live sideband: an unmute (harmless, always acknowledged)."""
+        eid = await self.live_call.send(lb.input_audio_unmute())
+        await self.live_call.wait_for("session.input_audio.unmuted",
+                                      lambda e: e.get("client_event_id") == eid, timeout=10)
+        assert self.live_received()[-1]["event"]["event_id"] == eid
 
     async def fence(self) -> None:
         """Send one harmless event and wait for its answer: everything sent before it has
@@ -131,8 +169,10 @@ async def rig() -> AsyncIterator[Rig]:
     client = openai.AsyncOpenAI(api_key=API_KEY, base_url="http://127.0.0.1:9/v1")
     inbox = await WebhookInbox(secret=WEBHOOK_SECRET, client=client).start()
     assert inbox.url is not None
+    # caller_patience_s: the pending tool calls stay pending for the whole module
     emu = await Emulator.start(speed=50, seed=7, scenario=SCENARIO, webhook_url=inbox.url,
-                               webhook_secret=WEBHOOK_SECRET, session_created_on_attach=True)
+                               webhook_secret=WEBHOOK_SECRET, session_created_on_attach=True,
+                               caller_patience_s=600)
     client.base_url = emu.base_url
     client.websocket_base_url = emu.websocket_base_url
     call_id = await emu.start_call(transport="webrtc", session={"tools": [WEATHER]})
@@ -152,28 +192,32 @@ async def rig() -> AsyncIterator[Rig]:
     editor = SessionEditor(call)
     tool_calls = ToolCalls(call)
     assert tool_calls.pending == [second["call_id"]]
-    # A ringing Live SIP call on the same form, controlled through the stub API (a request
-    # the emulator does not know would go unrecorded there).
-    live = LiveApiStub()
-    await live.__aenter__()
-    live_client = live.client()
-    inbox.client = live_client
+    # A ringing Live SIP call offered to Live alone, on the same form (the emulator would
+    # announce it both ways): its accept, if one went out, reaches the emulator (recorded).
     body = event_body("live.transport.incoming", LIVE_SIP,
                       sip_headers=[{"name": "From", "value": "sip:+1@x.example"}])
     async with aiohttp.ClientSession() as http, http.post(
             inbox.url, data=body, headers=signed_headers(body, secret=WEBHOOK_SECRET)) as resp:
         assert resp.status == 200
-    inbox.client = client
     assert LIVE_SIP in incoming.calls
+    # The Live session: stored, Responses delegation, its tool call left pending.
+    await emu.start_call(api="live", call_id=LIVE, scenario=LIVE_SCENARIO,
+                         session=LIVE_SESSION)
+    live_call = await attach(LIVE, client=client, capture=False, reconnect=FAST)
+    done = await live_call.wait_for(
+        "response.event", lambda e: e["event"].get("type") == "response.output_item.done",
+        timeout=20)
+    assert live_call.api == "live"
+    assert live_call.live_session is not None  # the delegation type is known
     rig = Rig(emu, client, inbox, call, call_id, first["call_id"], second["call_id"], sip_id,
-              editor, tool_calls, incoming, live, live_client)
+              editor, tool_calls, incoming, live_call, done["event"]["item"]["call_id"],
+              done["delegation_id"])
     try:
         yield rig
     finally:
-        await live_client.close()
-        await live.__aexit__(None, None, None)
         for view in (editor, tool_calls, incoming):
             view.close()
+        await live_call.close()
         await call.close()
         await inbox.close()
         await emu.close()
@@ -610,78 +654,192 @@ for _id, _field, _fn in CONTROL:
     add(f"control-{_id}", _field, _fn)
 
 
-# GPT-Live call control (through the SDK's client.live.sessions to the stub API) -----------
+# GPT-Live call control (through the SDK's client.live.sessions to the emulator) -----------
 
 LIVE_CONTROL: list[tuple[str, str, Callable[[Rig], Awaitable[Any]]]] = [
-    ("accept-no-model", "session.model", lambda r: accept(LIVE, client=r.live_client)),
+    ("accept-no-model", "session.model", lambda r: accept(LIVE, client=r.client)),
     ("accept-model-int", "session.model",
-     lambda r: accept(LIVE, model=5, client=r.live_client)),
+     lambda r: accept(LIVE, model=5, client=r.client)),
     ("accept-type-realtime", "session.type",
-     lambda r: accept(LIVE, {"type": "realtime", "model": "gpt-live-1"}, client=r.live_client)),
+     lambda r: accept(LIVE, {"type": "realtime", "model": "gpt-live-1"}, client=r.client)),
     ("accept-audio-format", "session.audio.format",
      lambda r: accept(LIVE, model="gpt-live-1", audio={"format": {"type": "audio/pcm"}},
-                      client=r.live_client)),
+                      client=r.client)),
     ("accept-voice-top-level", "session.voice",
-     lambda r: accept(LIVE, model="gpt-live-1", voice="marin", client=r.live_client)),
+     lambda r: accept(LIVE, model="gpt-live-1", voice="marin", client=r.client)),
     ("accept-tools-top-level", "session.tools",
-     lambda r: accept(LIVE, model="gpt-live-1", tools=[], client=r.live_client)),
+     lambda r: accept(LIVE, model="gpt-live-1", tools=[], client=r.client)),
     ("accept-idle-timeout-on-sip", "session.idle_timeout_s",
-     lambda r: accept(LIVE, model="gpt-live-1", idle_timeout_s=5, client=r.live_client)),
+     lambda r: accept(LIVE, model="gpt-live-1", idle_timeout_s=5, client=r.client)),
     ("accept-unknown-field", "session.colour",
-     lambda r: accept(LIVE, model="gpt-live-1", colour="red", client=r.live_client)),
+     lambda r: accept(LIVE, model="gpt-live-1", colour="red", client=r.client)),
     ("accept-delegation-type", "session.delegation.type",
      lambda r: accept(LIVE, model="gpt-live-1", delegation={"type": "robot"},
-                      client=r.live_client)),
+                      client=r.client)),
     ("accept-delegation-no-backend", "session.delegation.responses",
      lambda r: accept(LIVE, model="gpt-live-1", delegation={"type": "responses"},
-                      client=r.live_client)),
+                      client=r.client)),
     ("accept-input-role", "session.input[0].role",
      lambda r: accept(LIVE, model="gpt-live-1", input=[{"role": "system", "content": [
-         {"type": "input_text", "text": "x"}]}], client=r.live_client)),
+         {"type": "input_text", "text": "x"}]}], client=r.client)),
     ("accept-triggers-not-list", "session.triggers",
      lambda r: accept(LIVE, model="gpt-live-1", triggers={"type": "decisions"},
-                      client=r.live_client)),
+                      client=r.client)),
     ("accept-store-string", "session.store",
-     lambda r: accept(LIVE, model="gpt-live-1", store="yes", client=r.live_client)),
+     lambda r: accept(LIVE, model="gpt-live-1", store="yes", client=r.client)),
     ("accept-session-list", "session",
-     lambda r: accept(LIVE, ["x"], client=r.live_client)),  # type: ignore[arg-type]
+     lambda r: accept(LIVE, ["x"], client=r.client)),  # type: ignore[arg-type]
     ("accept-api-mismatch", "api",
-     lambda r: accept(LIVE, model="gpt-live-1", api="realtime", client=r.live_client)),
+     lambda r: accept(LIVE, model="gpt-live-1", api="realtime", client=r.client)),
     ("accept-api-unknown", "api",
      lambda r: accept(LIVE, model="gpt-live-1", api="beta",  # type: ignore[arg-type]
-                      client=r.live_client)),
+                      client=r.client)),
     ("accept-id-path", "call_id",
-     lambda r: accept("live_u0_../../x", model="gpt-live-1", client=r.live_client)),
+     lambda r: accept("live_u0_../../x", model="gpt-live-1", client=r.client)),
     ("accept-id-key", "call_id",
      lambda r: accept("live_sk-proj-NotARealKey0123456789", model="gpt-live-1",
-                      client=r.live_client)),
-    ("reject-status-299", "status_code", lambda r: reject(LIVE, 299, client=r.live_client)),
+                      client=r.client)),
+    ("reject-status-299", "status_code", lambda r: reject(LIVE, 299, client=r.client)),
     ("reject-status-string", "status_code",
-     lambda r: reject(LIVE, "486", client=r.live_client)),  # type: ignore[arg-type]
+     lambda r: reject(LIVE, "486", client=r.client)),  # type: ignore[arg-type]
     ("refer-uri-http", "target_uri",
-     lambda r: refer(LIVE, "http://example.com", client=r.live_client)),
-    ("hangup-id-space", "call_id", lambda r: hangup("live_u0_a b", client=r.live_client)),
-    ("hangup-opaque-id-no-api", "call_id", lambda r: hangup("sess_123", client=r.live_client)),
+     lambda r: refer(LIVE, "http://example.com", client=r.client)),
+    ("hangup-id-space", "call_id", lambda r: hangup("live_u0_a b", client=r.client)),
+    ("hangup-opaque-id-no-api", "call_id", lambda r: hangup("sess_123", client=r.client)),
     ("create-no-model", "session.model",
-     lambda r: create_call(SDP, {"type": "live"}, client=r.live_client)),
+     lambda r: create_call(SDP, {"type": "live"}, client=r.client)),
     ("create-wake-threshold", "session.wake_policy.vad_threshold",
      lambda r: create_call(SDP, {"model": "gpt-live-1", "wake_policy": {
-         "type": "speech", "vad_threshold": 2}}, client=r.live_client, api="live")),
+         "type": "speech", "vad_threshold": 2}}, client=r.client, api="live")),
     ("create-sdp-not-offer", "sdp",
-     lambda r: create_call("hello", {"model": "gpt-live-1"}, client=r.live_client, api="live")),
-    ("fork-realtime-id", "session_id", lambda r: fork(RTC, SDP, client=r.live_client)),
+     lambda r: create_call("hello", {"model": "gpt-live-1"}, client=r.client, api="live")),
+    ("fork-realtime-id", "session_id", lambda r: fork(RTC, SDP, client=r.client)),
     ("fork-model-override", "session.model",
-     lambda r: fork(LIVE, SDP, {"model": "gpt-live-1"}, client=r.live_client)),
+     lambda r: fork(LIVE, SDP, {"model": "gpt-live-1"}, client=r.client)),
     ("fork-delegation-client", "session.delegation.type",
-     lambda r: fork(LIVE, SDP, delegation={"type": "client"}, client=r.live_client)),
-    ("fork-sdp-int", "sdp", lambda r: fork(LIVE, 5, client=r.live_client)),  # type: ignore[arg-type]
+     lambda r: fork(LIVE, SDP, delegation={"type": "client"}, client=r.client)),
+    ("fork-sdp-int", "sdp", lambda r: fork(LIVE, 5, client=r.client)),  # type: ignore[arg-type]
     ("recording-realtime-id", "session_id",
-     lambda r: download_recording(RTC, client=r.live_client)),
+     lambda r: download_recording(RTC, client=r.client)),
     ("recording-path-int", "path",
-     lambda r: download_recording(LIVE, 5, client=r.live_client)),  # type: ignore[arg-type]
+     lambda r: download_recording(LIVE, 5, client=r.client)),  # type: ignore[arg-type]
 ]
 for _id, _field, _fn in LIVE_CONTROL:
     add(f"live-control-{_id}", _field, _fn)
+
+
+# GPT-Live steering on the attached Live session (Responses delegation, a pending call) ----
+
+KEY_LIKE = "sk-proj-NotARealKey0123456789abcdef"
+
+LIVE_STEER: list[tuple[str, str, Callable[[Rig], Awaitable[Any]], Any]] = [
+    # appends: the text
+    ("append-instructions-int", "content",
+     lambda r: r.live_call.append_instructions(5), ValidationError),  # type: ignore[arg-type]
+    ("append-instructions-empty", "content",
+     lambda r: r.live_call.append_instructions(""), ValidationError),
+    ("append-thinking-none", "content",
+     lambda r: r.live_call.append_thinking(None), ValidationError),  # type: ignore[arg-type]
+    ("append-thinking-bytes", "content",
+     lambda r: r.live_call.append_thinking(b"x"), ValidationError),  # type: ignore[arg-type]
+    ("append-commentary-list", "content",
+     lambda r: r.live_call.append_commentary(["x"]), ValidationError),  # type: ignore[arg-type]
+    ("append-commentary-dict", "content",
+     lambda r: r.live_call.append_commentary({"text": "x"}),  # type: ignore[arg-type]
+     ValidationError),
+    # appends: the delegation id
+    ("append-delegation-id-int", "delegation_id",
+     lambda r: r.live_call.append_thinking("x", delegation_id=5),  # type: ignore[arg-type]
+     ValidationError),
+    ("append-delegation-id-unknown", "delegation_id",
+     lambda r: r.live_call.append_commentary("x", delegation_id="item_NoSuchDelegation1"),
+     ValidationError),
+    ("append-delegation-id-responses", "delegation_id",
+     lambda r: r.live_call.append_instructions("x", delegation_id=r.live_delegation_id),
+     ValidationError),
+    ("append-delegation-id-key", "delegation_id",
+     lambda r: r.live_call.append_thinking("x", delegation_id=KEY_LIKE), ValidationError),
+    # update_session: what Live does not let change, and keys it does not have
+    ("update-instructions", "session.instructions",
+     lambda r: r.live_call.update_session(instructions="Be brief."), ValidationError),
+    ("update-model", "session.model",
+     lambda r: r.live_call.update_session(model="gpt-live-1.1"), ValidationError),
+    ("update-audio", "session.audio",
+     lambda r: r.live_call.update_session(audio={"output": {"voice": "marin"}}),
+     ValidationError),
+    ("update-input", "session.input",
+     lambda r: r.live_call.update_session(input=[]), ValidationError),
+    ("update-store", "session.store",
+     lambda r: r.live_call.update_session(store=False), ValidationError),
+    ("update-safety-identifier", "session.safety_identifier",
+     lambda r: r.live_call.update_session(safety_identifier="u1"), ValidationError),
+    ("update-realtime-tools", "session.tools",
+     lambda r: r.live_call.update_session(tools=[WEATHER]), ValidationError),
+    ("update-realtime-voice", "session.voice",
+     lambda r: r.live_call.update_session(voice="marin"), ValidationError),
+    ("update-unknown-key", "session.colour",
+     lambda r: r.live_call.update_session(colour="red"), ValidationError),
+    ("update-delegation-to-client", "session.delegation.type",
+     lambda r: r.live_call.update_session(delegation={"type": "client"}), ValidationError),
+    ("update-delegation-to-null", "session.delegation",
+     lambda r: r.live_call.update_session(delegation=None), ValidationError),
+    ("update-delegation-string", "session.delegation",
+     lambda r: r.live_call.update_session(delegation="responses"), ValidationError),
+    ("update-triggers-not-list", "session.triggers",
+     lambda r: r.live_call.update_session(triggers={"type": "decisions"}), ValidationError),
+    ("update-triggers-bad-event", "session.triggers[0].event_type",
+     lambda r: r.live_call.update_session(triggers=[{
+         "type": "decisions", "event_type": "response.done",
+         "decisions": {"questions": []}}]), ValidationError),
+    # what Live does not have at all
+    ("cancel-response", "cancel_response",
+     lambda r: r.live_call.cancel_response(), ValidationError),
+    ("send-truncate", "conversation.item.truncate",
+     lambda r: r.live_call.send({"type": "conversation.item.truncate", "item_id": "item_1",
+                                 "content_index": 0, "audio_end_ms": 0}), ValidationError),
+    ("send-response-cancel", "response.cancel",
+     lambda r: r.live_call.send({"type": "response.cancel"}), ValidationError),
+    ("send-output-audio-clear", "output_audio_buffer.clear",
+     lambda r: r.live_call.send({"type": "output_audio_buffer.clear"}), ValidationError),
+    ("send-item-create-realtime", "conversation.item.create",
+     lambda r: r.live_call.send({"type": "conversation.item.create", "item": {
+         "type": "message", "role": "user", "content": []}}), ValidationError),
+    ("send-session-start", "session.start",
+     lambda r: r.live_call.send({"type": "session.start", "session": {"model": "gpt-live-1"}}),
+     ValidationError),
+    ("send-input-audio-append", "session.input_audio.append",
+     lambda r: r.live_call.send({"type": "session.input_audio.append", "audio": ""}),
+     ValidationError),
+    ("send-dtmf-bad-key", "event",
+     lambda r: r.live_call.send({"type": "transport.dtmf.send", "event": "X"}),
+     ValidationError),
+    ("send-append-no-delegation-id", "delegation_id",
+     lambda r: r.live_call.send({"type": "session.thinking.append", "content": "x"}),
+     ValidationError),
+    # tool outputs
+    ("tool-output-unknown-call", "call_id",
+     lambda r: r.live_call.send_tool_output("call_NoSuchCall0000000000", "x"), ToolCallError),
+    ("tool-output-call-id-int", "call_id",
+     lambda r: r.live_call.send_tool_output(5, "x"), ToolCallError),  # type: ignore[arg-type]
+    ("tool-output-call-id-empty", "call_id",
+     lambda r: r.live_call.send_tool_output("", "x"), ToolCallError),
+    ("tool-output-call-id-key", "call_id",
+     lambda r: r.live_call.send_tool_output(KEY_LIKE, "x"), ToolCallError),
+    ("tool-output-realtime-call-id", "call_id",
+     lambda r: r.live_call.send_tool_output(r.pending_id, "x"), ToolCallError),
+    ("tool-output-by-unknown", "by",
+     lambda r: r.live_call.send_tool_output(r.live_pending_id, "x", by="robot"),
+     ToolCallError),
+    ("tool-output-respond-string", "respond",
+     lambda r: r.live_call.send_tool_output(r.live_pending_id, "x",
+                                            respond="yes"),  # type: ignore[arg-type]
+     ToolCallError),
+    ("tool-output-not-json", "output",
+     lambda r: r.live_call.send_tool_output(r.live_pending_id, {"when": object()}),
+     ToolCallError),
+]
+for _id, _field, _fn, _exc in LIVE_STEER:
+    add(f"live-steer-{_id}", _field, _fn, _exc)
 
 
 # WebhookInbox constructor ------------------------------------------------------------------
@@ -971,10 +1129,12 @@ async def _invoke(case: Bad, rig: Rig) -> Any:
 @pytest.mark.parametrize("case", _params())
 async def test_bad_input_names_the_field_and_sends_nothing(rig: Rig, case: Bad) -> None:
     assert rig.call.status.state == "live", rig.call.status
+    assert rig.live_call.status.state == "live", rig.live_call.status
     requests_before = len(rig.emu.requests)
-    live_before = len(rig.live.requests)
     received_before = len(rig.received())
+    live_received_before = len(rig.live_received())
     frames_before = len(rig.call.frames())
+    live_frames_before = len(rig.live_call.frames())
     if case.exc is None:
         result = await _invoke(case, rig)
         assert isinstance(result, str), f"{case.id}: the form showed no error"
@@ -988,15 +1148,19 @@ async def test_bad_input_names_the_field_and_sends_nothing(rig: Rig, case: Bad) 
     assert case.field in text, f"{case.id}: field {case.field!r} not named in {text!r}"
     assert case.fix in text, f"{case.id}: no fix in {text!r}"
     assert len(text) < 2000, f"{case.id}: the error echoes a huge payload ({len(text)} chars)"
-    # Nothing went out: no client event on the call, no request to the calls API (nor to
-    # the Live stub).
+    # Nothing went out: no client event on the call nor on the Live session, no request to
+    # the calls API nor to the Live sessions API.
     assert len(rig.emu.requests) == requests_before, rig.emu.requests[requests_before:]
-    assert len(rig.live.requests) == live_before, rig.live.requests[live_before:]
     await rig.fence()
     new = rig.received()[received_before:]
     assert [r["event"]["type"] for r in new] == ["input_audio_buffer.clear"], new
     outs = [f for f in rig.call.frames()[frames_before:] if f.direction == "out"]
     assert [f.type for f in outs] == ["input_audio_buffer.clear"]
+    await rig.live_fence()
+    new = rig.live_received()[live_received_before:]
+    assert [r["event"]["type"] for r in new] == ["session.input_audio.unmute"], new
+    outs = [f for f in rig.live_call.frames()[live_frames_before:] if f.direction == "out"]
+    assert [f.type for f in outs] == ["session.input_audio.unmute"]
 
 
 async def test_the_pending_tool_call_is_still_pending(rig: Rig) -> None:
@@ -1017,11 +1181,50 @@ async def test_the_fence_sees_an_event_that_did_go_out(rig: Rig) -> None:
     assert new == ["output_audio_buffer.clear", "input_audio_buffer.clear"]
 
 
-async def test_the_live_stub_sees_a_request_that_did_go_out(rig: Rig) -> None:
-    """The Live nothing-sent check is not vacuous: a valid Live request is recorded."""
-    before = len(rig.live.requests)
-    await hangup(LIVE, client=rig.live_client)
-    assert [r.path for r in rig.live.requests[before:]] == [f"/v1/live/sessions/{LIVE}/hangup"]
+async def test_the_emulator_records_a_live_request_that_did_go_out(rig: Rig) -> None:
+    """The Live nothing-sent check is not vacuous: a valid Live request is recorded (a
+    recording download: it leaves the session as it was; a hangup, as the stub's check
+    did, would end the session the catalogue still needs)."""
+    before = len(rig.emu.requests)
+    data = await download_recording(LIVE, client=rig.client)
+    assert data[:4] == b"RIFF"
+    assert [r["path"] for r in rig.emu.requests[before:]] == [
+        f"/v1/live/sessions/{LIVE}/content"]
+
+
+async def test_the_live_fence_sees_an_event_that_did_go_out(rig: Rig) -> None:
+    """The Live sideband's nothing-sent check is not vacuous either."""
+    before = len(rig.live_received())
+    await rig.live_call.append_thinking("The caller sounds in a hurry.")
+    await rig.live_fence()
+    new = [r["event"]["type"] for r in rig.live_received()[before:]]
+    assert new == ["session.thinking.append", "session.input_audio.unmute"]
+
+
+async def test_the_pending_live_tool_call_is_still_pending(rig: Rig) -> None:
+    """After the whole catalogue: the Live tool call was never answered, nothing asked the
+    backend to continue."""
+    sent = [r["event"]["type"] for r in rig.live_received()]
+    assert "response.item.create" not in sent
+    assert "response.create" not in sent
+    assert rig.live_call.state.tool_calls[rig.live_pending_id].status == "pending"
+
+
+async def test_zz_a_nan_live_tool_output_is_refused_and_sends_nothing(rig: Rig) -> None:
+    """Last but one on purpose: were it sent, it would answer the pending Live call."""
+    before = len(rig.live_received())
+    requests = len(rig.emu.requests)
+    for output in ({"t": math.nan}, [math.inf], {"deep": {"t": -math.inf}}):
+        with pytest.raises(ToolCallError) as info:
+            await rig.live_call.send_tool_output(rig.live_pending_id, output)
+        assert info.value.field == "output"
+        assert "NaN" in str(info.value)
+        assert "Fix:" in str(info.value)
+    await rig.live_fence()
+    assert [r["event"]["type"] for r in rig.live_received()[before:]] == [
+        "session.input_audio.unmute"]
+    assert len(rig.emu.requests) == requests
+    assert rig.live_call.state.tool_calls[rig.live_pending_id].status == "pending"
 
 
 async def test_zz_a_nan_tool_output_is_refused_and_sends_nothing(rig: Rig) -> None:

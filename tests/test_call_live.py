@@ -303,3 +303,50 @@ async def test_real_live_frames_go_through_the_call_without_harm(
         assert "could not fold" not in caplog.text
     finally:
         await call.close()
+
+
+async def test_an_append_id_under_responses_delegation_is_refused_even_if_unseen() -> None:
+    # "Non-null IDs are not accepted with Responses delegation" (SDK): a delegation id the
+    # call never saw (an old one, a typo) is refused as well as a seen Responses one.
+    call, t = await live_call([started({"type": "responses"})])
+    try:
+        for kind in ("instructions", "thinking", "commentary"):
+            with pytest.raises(ValidationError) as info:
+                await getattr(call, f"append_{kind}")("x", delegation_id="item_NeverSeen1")
+            assert info.value.field == "delegation_id"
+            assert "'responses'" in str(info.value)
+            assert "delegation_id=None" in str(info.value)
+        assert t.sent == []
+        await call.append_thinking("x")  # a null id still goes
+        assert [e["type"] for e in t.sent] == ["session.thinking.append"]
+    finally:
+        await call.close()
+
+
+async def test_an_unseen_append_id_under_client_delegation_goes_to_the_server() -> None:
+    # The sideband may attach after the delegation was created (no replay, §7.1): an id the
+    # call never saw is the server's to judge under client delegation.
+    call, t = await live_call([started({"type": "client"})])
+    try:
+        await call.append_commentary("Order 123 shipped.", delegation_id="item_BeforeAttach")
+        assert _sent_without_ids(t) == [{"type": "session.commentary.append",
+                                         "content": "Order 123 shipped.",
+                                         "delegation_id": "item_BeforeAttach"}]
+    finally:
+        await call.close()
+
+
+async def test_refusals_that_point_at_ending_the_session_name_close_session() -> None:
+    # call.close() only detaches this observer; the fix that ends a Live session is
+    # close_session() (session.close). The refusals said "use close()".
+    call, t = await live_call([started({"type": "responses"})])
+    try:
+        for action in (call.cancel_response(), call.send({"type": "response.cancel"}),
+                       call.send({"type": "output_audio_buffer.clear"})):
+            with pytest.raises(UnsupportedLiveAction) as info:
+                await action
+            assert "close_session()" in info.value.fix
+            assert "use close() " not in info.value.fix
+        assert t.sent == []
+    finally:
+        await call.close()

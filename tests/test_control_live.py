@@ -23,6 +23,7 @@ from _live_api_stub import (
 )
 
 from rtwidgets._control import (
+    AlreadyAcceptedError,
     CallControlError,
     CallNotFoundError,
     CreatedCall,
@@ -371,6 +372,33 @@ async def test_live_server_errors_are_wrapped_without_the_key(
     assert err.value.status_code == 409
     assert LIVE in str(err.value)
     assert API_KEY not in str(err.value)
+
+
+
+@pytest.mark.parametrize("call_id", [LIVE, REAL_RTC_ID])
+async def test_a_409_on_accept_is_already_accepted_with_one_fix(
+    stub: LiveApiStub, client: openai.AsyncOpenAI, call_id: str
+) -> None:
+    # The twin of a SIP call offered both ways was accepted first (the emulator's 409;
+    # the platform's answer is not public): the documented error, not a bare one.
+    path = (f"/v1/live/sessions/{call_id}/accept" if call_id == LIVE
+            else f"/v1/realtime/calls/{call_id}/accept")
+    stub.fail[path] = (409, "Already accepted. Fix: the server's own advice")
+    with pytest.raises(AlreadyAcceptedError) as err:
+        await accept(call_id, model=MODEL, client=client)
+    assert err.value.status_code == 409
+    assert err.value.accepted_as is None  # only the server knows which API won
+    assert err.value.call_id == call_id
+    text = str(err.value)
+    assert call_id in text
+    assert "first accept decides" in text
+    assert text.count("Fix:") == 1
+    assert isinstance(err.value.sdk_error, openai.ConflictError)
+    # only accept: a 409 on another action stays a plain CallControlError
+    stub.fail[f"/v1/live/sessions/{LIVE}/hangup"] = (409, "Conflict")
+    with pytest.raises(CallControlError) as other:
+        await hangup(LIVE, client=client)
+    assert not isinstance(other.value, AlreadyAcceptedError)
 
 
 # --------------------------------------------------------------------------- bad input

@@ -101,3 +101,21 @@ def test_summary_counts_unknown_types_against_the_live_catalog(tmp_path: Path) -
     s = analyze(path).summary()
     assert s.unknown_types == {"session.brand_new": 1}
     assert s.frames_in > 10
+
+
+def test_the_summary_counts_unknown_types_with_the_captures_own_api(tmp_path: Path) -> None:
+    # Every type of the real Live trace is a Live event: none is "unknown" in the summary,
+    # as in the events table (it counted them against the Realtime catalogue before).
+    path = write_live_capture(tmp_path / "live.jsonl")
+    a = analyze(path)
+    assert not a.events["unknown"].any()
+    s = a.summary()
+    assert s.unknown_types == {}
+    assert "· 0 unknown" in str(s)
+    # a type neither API has is still counted, once per frame
+    lines = path.read_text().splitlines()
+    last = json.loads(lines[-1])
+    lines.append(json.dumps({**last, "seq": last["seq"] + 1, "m": last["m"] + 0.5,
+                             "t": last["t"] + 0.5, "frame": {"type": "session.brand_new"}}))
+    path.write_text("\n".join(lines) + "\n")
+    assert analyze(path).summary().unknown_types == {"session.brand_new": 1}

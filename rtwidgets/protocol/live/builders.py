@@ -124,13 +124,15 @@ _METHOD_EVENTS: Final[dict[str, str]] = {
     "clear_input_audio": "input_audio_buffer.clear",
 }
 _INSTEAD: Final[dict[str, str]] = {
-    "response.cancel": "use close() to end the session, or append_instructions(...) to steer",
+    "response.cancel": ("use close_session() to end the session (close() only detaches), "
+                        "or append_instructions(...) to steer"),
     "conversation.item.truncate": "append a correction with append_instructions(...)",
     "conversation.item.create": ("use append_instructions/append_thinking/append_commentary, "
                                  "or send_tool_output(...) for a backend tool call"),
     "conversation.item.delete": "append a correction with append_instructions(...)",
     "conversation.item.retrieve": "read the transcript from the call's state",
-    "output_audio_buffer.clear": "use close() to end the session",
+    "output_audio_buffer.clear": ("use close_session() to end the session (close() only "
+                                  "detaches)"),
     "input_audio_buffer.append": "send audio over the primary connection",
     "input_audio_buffer.commit": "nothing to do: the model listens all the time",
     "input_audio_buffer.clear": "use mute() to give the model silence",

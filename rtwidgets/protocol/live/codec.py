@@ -530,7 +530,7 @@ class LiveCodec:
             raise UnsupportedIntent(
                 "hang_up", self.api, "ending a session from the sideband is session.close, "
                 "and a SIP hang-up is call control (a REST request)",
-                "use await call.close() or await call.hangup() (POST "
+                "use await call.close_session() (session.close) or await call.hangup() (POST "
                 "/v1/live/sessions/{id}/hangup)")
         action = _REFUSED.get(type(intent))
         if action is not None:
