@@ -26,23 +26,19 @@ Never: keeps or logs a key or a webhook secret; imports rtwidgets code other tha
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import struct
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from rtwidgets.protocol.ids import IdFactory, check_live_session_id, is_live_session_id
 
 from ._call import EmulatedCall
 from ._faults import Fault, parse_faults
 from ._scenario import Scenario, load_scenario
-from ._webhooks import WebhookDelivery, WebhookSender
+from ._webhooks import WebhookSender
 from .core.live import (
     ACCEPT_KEYS,
     CREATE_KEYS,
@@ -70,6 +66,15 @@ def _error(status: int, message: str, *, param: str | None = None,
 
 def _shown(session_id: str) -> str:
     return repr(session_id) if is_live_session_id(session_id) else "(not a session id)"
+
+
+def _check_session_id(value: str, field: str) -> None:
+    """``check_live_session_id``, its error as a plain ``ValueError`` (as ``start_call``
+    raises for every bad argument)."""
+    try:
+        check_live_session_id(value, field)
+    except ValueError as err:
+        raise ValueError(str(err)) from None
 
 
 def _silence_wav(seconds: int) -> bytes:
@@ -109,19 +114,14 @@ class LiveApi:
         emu = self.emu
         ids, rng = call_streams(emu.seed, session_id)
         created_at = emu._created_at()
-        hold = emu.options.hold_until_attached if hold_until_attached is None \
-            else hold_until_attached
+        hold = emu._hold(hold_until_attached)
         session = initial_live_session(scenario, session_id, created_at, config)
         core = LiveSession(call_id=session_id, transport=transport, scenario=scenario,
                            session=session, options=emu.options.core(), ids=ids, rng=rng,
                            created_at=created_at, hold_until_attached=hold)
-        call = EmulatedCall(
-            call_id=session_id, transport=transport, scenario=scenario, session=session,
-            options=emu.options, ids=ids, rng=rng, faults=[*emu._faults, *(faults or [])],
-            hold_until_attached=hold, on_end=lambda c: emu._observe("ended", c.call_id),
-            core=core)
-        emu.calls[session_id] = call
-        return call
+        return emu._new_call(call_id=session_id, transport=transport, scenario=scenario,
+                             session=session, streams=(ids, rng), faults=faults,
+                             hold_until_attached=hold, core=core)
 
     async def start_call(
         self,
@@ -137,18 +137,8 @@ class LiveApi:
     ) -> str:
         """Start a scripted Live session and return its ``live_…`` id (see ``Emulator``)."""
         emu = self.emu
-        if transport not in ("webrtc", "sip"):
-            raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
-                             "Fix: pick one of the two")
-        sender = emu._sender_for(transport, webhook_url, webhook_secret)
-        if call_id is not None:
-            try:
-                check_live_session_id(call_id, "call_id")
-            except ValueError as err:
-                raise ValueError(str(err)) from None
-            if call_id in emu.calls:
-                raise ValueError(f"call_id: {call_id!r} is already a call of this emulator. "
-                                 "Fix: leave call_id out to get a fresh id, or pick another")
+        sender = emu._check_start(transport, call_id, _check_session_id, webhook_url,
+                                  webhook_secret)
         sc = emu.scenario if scenario is None else load_scenario(scenario)
         parsed = parse_faults(faults)
         try:
@@ -175,21 +165,9 @@ class LiveApi:
 
     def _announce(self, call: EmulatedCall, sender: WebhookSender | None) -> None:
         """Record the ``live.transport.incoming`` delivery now; POST it in the background."""
-        emu = self.emu
-        sender = sender if sender is not None else emu._sender
-        event_id = emu._ids.webhook_event_id()
-        payload: dict[str, Any] = {
-            "object": "event", "id": event_id, "type": "live.transport.incoming",
-            "created_at": int(time.time()),
-            "data": {"session_id": call.call_id, "type": "sip", "sip_media_security": "srtp",
-                     "sip_headers": [dict(h) for h in call.scenario.sip_headers]},
-        }
-        delivery = WebhookDelivery(webhook_id=emu._ids.webhook_delivery_id(),
-                                   event_id=event_id, call_id=call.call_id,
-                                   url=sender.url if sender is not None else "")
-        emu.webhook_deliveries.append(delivery)
-        if sender is not None:
-            emu._spawn(sender.deliver(delivery, payload))
+        self.emu._webhook(call, sender, "live.transport.incoming", {
+            "session_id": call.call_id, "type": "sip", "sip_media_security": "srtp",
+            "sip_headers": [dict(h) for h in call.scenario.sip_headers]})
 
     # ------------------------------------------------------------------ first accept wins
 
@@ -222,26 +200,11 @@ class LiveApi:
 
     # ------------------------------------------------------------------ HTTP
 
-    async def _json_body(self, request: web.Request,
-                         session_id: str | None) -> tuple[Any, web.Response | None]:
-        raw = await request.read()
-        if not raw.strip():
-            self.emu._log_request(request, session_id, None)
-            return None, None
-        try:
-            body = json.loads(raw)
-        except json.JSONDecodeError:
-            self.emu._log_request(request, session_id, raw.decode("utf-8", "replace"))
-            return None, _error(400, "We could not parse the JSON body of your request.",
-                                code="invalid_json")
-        self.emu._log_request(request, session_id, body)
-        return body, None
-
     async def _create(self, request: web.Request) -> web.Response:
         emu = self.emu
         if (refused := emu._refuse_key(request)) is not None:
             return refused
-        body, bad = await self._json_body(request, None)
+        body, bad = await emu._json_body(request, None)
         if bad is not None:
             return bad
         if not isinstance(body, dict):
@@ -285,7 +248,7 @@ class LiveApi:
             return refused
         session_id = request.match_info["session_id"]
         action = request.match_info["action"]
-        body, bad = await self._json_body(request, session_id)
+        body, bad = await emu._json_body(request, session_id)
         if bad is not None:
             return bad
         if action not in _ACTIONS:
@@ -336,23 +299,7 @@ class LiveApi:
             await call.end(f"rejected ({code})")
             await self.settle_twin(session_id, "reject")
             return web.Response(status=200)
-        # refer
-        target = body.get("target_uri") if isinstance(body, dict) else None
-        if not isinstance(target, str) or not target.strip().startswith(("tel:", "sip:",
-                                                                          "sips:")):
-            return _error(400, "target_uri: is required and must be a tel: or sip: URI. "
-                          "Fix: e.g. 'tel:+14155550123' or 'sip:agent@example.com'",
-                          param="target_uri",
-                          code="missing_required_parameter" if target is None
-                          else "invalid_value")
-        if call.status != "active":
-            return _error(400, f"Session {_shown(session_id)} is not connected.",
-                          code="call_not_active")
-        try:
-            await call.refer(target.strip())     # the Live core's refer, as in virtual mode
-        except ValueError as err:
-            return _error(400, str(err), param="target_uri", code="invalid_value")
-        return web.Response(status=200)
+        return await emu._refer(call, body, f"Session {_shown(session_id)}", strip=True)
 
     async def _fork(self, source: EmulatedCall | None, session_id: str,
                     body: Any) -> web.Response:
@@ -423,47 +370,16 @@ class LiveApi:
         # session is refused at the handshake with HTTP 404.
         if call is None or call.status != "active":
             return web.Response(status=404)
-        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
-        await ws.prepare(request)
-        failure = emu._handshake_failure(request, session_id, None)
-        if failure is not None:
-            err_code, close, message = failure
-            frame = {"type": "error", "event_id": emu._ids.event_id(),
-                     "error": {"type": "invalid_request_error", "code": err_code,
-                               "message": message, "param": None}}
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_str(json.dumps(frame, separators=(",", ":")))
-            emu.refused_sockets.append({"t": time.monotonic(), "call_id": session_id,
-                                        "model": None, "code": err_code, "close_code": close})
-            reason = "invalid_request_error" + (f".{err_code}" if err_code else "")
-            await ws.close(code=close, message=reason.encode())
+        # A Live ``error`` object has no ``event_id`` (its errors name the client event as
+        # ``client_event_id``).
+        ws, accepted = await emu._upgrade(request, session_id, None, {})
+        if not accepted:
             return ws
         sock = await call.attach(ws, request)
         call._record_meta("sideband_query",
                           {"socket": sock.id,
                            "graceful_close": request.query.get("graceful_close")})
         emu._observe("sideband", call.call_id, sock.opened_t)
-        try:
-            while True:
-                recv = asyncio.ensure_future(ws.receive())
-                waiters: set[asyncio.Future[Any]] = {recv, sock.close_request}
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-                if not recv.done():
-                    recv.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await recv
-                    code, reason = sock.close_request.result()
-                    await ws.close(code=code, message=reason.encode())
-                    break
-                msg = recv.result()
-                if msg.type == WSMsgType.TEXT:
-                    await call.receive(sock, msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    await call.receive(sock, msg.data.decode("utf-8", "replace"), binary=True)
-                else:
-                    break
-        finally:
-            # Closing the sideband detaches the observer only; the session goes on.
-            call.detach(sock)
-            sock.finished.set()
+        # Closing the sideband detaches the observer only; the session goes on.
+        await emu._serve_socket(call, ws, sock)
         return ws

@@ -47,11 +47,13 @@ from ._faults import Fault, FaultError, parse_fault, parse_faults
 from ._live import LiveApi
 from ._scenario import Scenario, ScenarioError, load_scenario
 from ._webhooks import WebhookDelivery, WebhookSender
+from .core.live import LiveSession
 from .core.realtime import SEEDED_EPOCH, call_streams, initial_session
 
 if TYPE_CHECKING:
     import openai
 
+    from ._call import _Socket
     from ._load import LoadResult
 
 __all__ = ["Emulator", "tune_gc_for_serving"]
@@ -372,19 +374,26 @@ class Emulator:
     def _session_for(self, scenario: Scenario, ids: IdFactory) -> dict[str, Any]:
         return initial_session(scenario, self.options.model, ids, self._created_at())
 
+    def _hold(self, hold_until_attached: bool | None) -> bool:
+        """Whether a new call's caller waits for a sideband (None: the emulator's option)."""
+        return self.options.hold_until_attached if hold_until_attached is None \
+            else hold_until_attached
+
     def _new_call(self, *, call_id: str, transport: Literal["webrtc", "sip", "websocket"],
                   scenario: Scenario, session: dict[str, Any],
                   streams: tuple[IdFactory, random.Random],
                   faults: list[Fault] | None = None,
-                  hold_until_attached: bool | None = None) -> EmulatedCall:
+                  hold_until_attached: bool | None = None,
+                  core: LiveSession | None = None) -> EmulatedCall:
+        """A call of this emulator, kept in ``calls``: a Realtime one, or the GPT-Live
+        session whose ``core`` is given (``_live.py``)."""
         ids, rng = streams
         call = EmulatedCall(
             call_id=call_id, transport=transport, scenario=scenario, session=session,
             options=self.options, ids=ids, rng=rng,
             faults=[*self._faults, *(faults or [])],
-            hold_until_attached=(self.options.hold_until_attached
-                                 if hold_until_attached is None else hold_until_attached),
-            on_end=lambda c: self._observe("ended", c.call_id),
+            hold_until_attached=self._hold(hold_until_attached),
+            on_end=lambda c: self._observe("ended", c.call_id), core=core,
         )
         self.calls[call_id] = call
         return call
@@ -425,15 +434,8 @@ class Emulator:
         if api != "realtime":
             raise ValueError(f"api: must be 'realtime' or 'live', got {api!r}. "
                              "Fix: pick one of the two")
-        if transport not in ("webrtc", "sip"):
-            raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
-                             "Fix: pick one of the two")
-        sender = self._sender_for(transport, webhook_url, webhook_secret)
-        if call_id is not None:
-            check_call_id(call_id, "call_id")
-            if call_id in self.calls:
-                raise ValueError(f"call_id: {call_id!r} is already a call of this emulator. "
-                                 "Fix: leave call_id out to get a fresh id, or pick another")
+        sender = self._check_start(transport, call_id, check_call_id, webhook_url,
+                                   webhook_secret)
         sc = self.scenario if scenario is None else load_scenario(scenario)
         parsed_faults = parse_faults(faults)
         sess = self._session_for(sc, IdFactory(0))
@@ -459,6 +461,23 @@ class Emulator:
         else:
             self._announce(call, sender)
         return call_id
+
+    def _check_start(self, transport: str, call_id: str | None,
+                     check_id: Callable[[str, str], object], webhook_url: str | None,
+                     webhook_secret: str | None) -> WebhookSender | None:
+        """``start_call``'s checks common to both APIs (``ValueError`` naming the argument):
+        the transport, the webhook, a given ``call_id`` (``check_id``: the API's id check)
+        not in use. Returns the sender the call would be announced with."""
+        if transport not in ("webrtc", "sip"):
+            raise ValueError(f"transport: must be 'webrtc' or 'sip', got {transport!r}. "
+                             "Fix: pick one of the two")
+        sender = self._sender_for(transport, webhook_url, webhook_secret)
+        if call_id is not None:
+            check_id(call_id, "call_id")
+            if call_id in self.calls:
+                raise ValueError(f"call_id: {call_id!r} is already a call of this emulator. "
+                                 "Fix: leave call_id out to get a fresh id, or pick another")
+        return sender
 
     def _sender_for(self, transport: str, url: str | None,
                     secret: str | None) -> WebhookSender | None:
@@ -491,15 +510,22 @@ class Emulator:
 
     def _announce(self, call: EmulatedCall, sender: WebhookSender | None = None) -> None:
         """Record the ``realtime.call.incoming`` delivery now; POST it in the background."""
+        self._webhook(call, sender, "realtime.call.incoming", {
+            "call_id": call.call_id, "sip_media_security": "srtp",
+            "sip_headers": [dict(h) for h in call.scenario.sip_headers]})
+
+    def _webhook(self, call: EmulatedCall, sender: WebhookSender | None, type_: str,
+                 data: dict[str, Any]) -> None:
+        """Record a webhook event about ``call`` now; POST it in the background with
+        ``sender`` (None: the emulator's own, if it has a ``webhook_url``)."""
         sender = sender if sender is not None else self._sender
         event_id = self._ids.webhook_event_id()
         payload: dict[str, Any] = {
             "object": "event",
             "id": event_id,
-            "type": "realtime.call.incoming",
+            "type": type_,
             "created_at": int(time.time()),
-            "data": {"call_id": call.call_id, "sip_media_security": "srtp",
-                     "sip_headers": [dict(h) for h in call.scenario.sip_headers]},
+            "data": data,
         }
         delivery = WebhookDelivery(webhook_id=self._ids.webhook_delivery_id(),
                                    event_id=event_id, call_id=call.call_id,
@@ -571,6 +597,23 @@ class Emulator:
             "t": time.monotonic(), "method": request.method, "path": request.path,
             "call_id": call_id, "content_type": request.content_type, "body": body,
         })
+
+    async def _json_body(self, request: web.Request,
+                         call_id: str | None) -> tuple[Any, web.Response | None]:
+        """A call-control request's JSON body (None if empty), logged; or the HTTP 400 for
+        a body that is not JSON."""
+        raw = await request.read()
+        if not raw.strip():
+            self._log_request(request, call_id, None)
+            return None, None
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            self._log_request(request, call_id, raw.decode("utf-8", "replace"))
+            return None, _json_error(400, "We could not parse the JSON body of your request.",
+                                     code="invalid_json")
+        self._log_request(request, call_id, body)
+        return body, None
 
     def _accept_session(self, body: Any, base: dict[str, Any], field: str) -> dict[str, Any]:
         """Validate a full session object (accept body / multipart ``session``) and apply it."""
@@ -648,16 +691,9 @@ class Emulator:
             return refused
         call_id = request.match_info["call_id"]
         action = request.match_info["action"]
-        raw = await request.read()
-        body: Any = None
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except json.JSONDecodeError:
-                self._log_request(request, call_id, raw.decode("utf-8", "replace"))
-                return _json_error(400, "We could not parse the JSON body of your request.",
-                                   code="invalid_json")
-        self._log_request(request, call_id, body)
+        body, bad = await self._json_body(request, call_id)
+        if bad is not None:
+            return bad
         if action not in ("accept", "reject", "refer", "hangup"):
             return _json_error(404, f"Unknown action '{action}'.", code="not_found")
         if action == "accept" and (refusal := self.live.twin_refusal(call_id)) is not None:
@@ -698,19 +734,25 @@ class Emulator:
             await call.end(f"rejected ({code})")
             await self.live.settle_twin(call_id, "reject")
             return web.Response(status=200)
-        # refer
+        return await self._refer(call, body, f"Call {_shown(call_id)}")
+
+    async def _refer(self, call: EmulatedCall, body: Any, what: str, *,
+                     strip: bool = False) -> web.Response:
+        """``POST …/refer`` of a Realtime call or a GPT-Live session (``what`` names it in
+        a message): the body's ``target_uri`` checked, then the core's refer, as in virtual
+        mode. ``strip``: surrounding blanks of the target are dropped (Live), not refused."""
         target = body.get("target_uri") if isinstance(body, dict) else None
-        if not isinstance(target, str) or not target.startswith(("tel:", "sip:", "sips:")):
+        uri = target.strip() if strip and isinstance(target, str) else target
+        if not isinstance(uri, str) or not uri.startswith(("tel:", "sip:", "sips:")):
             return _json_error(400, "target_uri: is required and must be a tel: or sip: URI. "
                                "Fix: e.g. 'tel:+14155550123' or 'sip:agent@example.com'",
                                param="target_uri",
                                code="missing_required_parameter" if target is None
                                else "invalid_value")
         if call.status != "active":
-            return _json_error(400, f"Call {_shown(call_id)} is not connected.",
-                               code="call_not_active")
+            return _json_error(400, f"{what} is not connected.", code="call_not_active")
         try:
-            await call.refer(target)     # the core's refer, as in virtual mode
+            await call.refer(uri)
         except ValueError as err:
             return _json_error(400, str(err), param="target_uri", code="invalid_value")
         return web.Response(status=200)
@@ -803,25 +845,8 @@ class Emulator:
             if call is None or call.status != "active" or call.transport == "websocket" or \
                     call.api != "realtime":
                 return web.Response(status=404)
-        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
-        await ws.prepare(request)
-        # Observed in real traffic: key, header and model are refused after the upgrade, by
-        # an ``error`` event and a close code (3000 for the key, 4000 for the rest).
-        failure = self._handshake_failure(request, call_id, model)
-        if failure is not None:
-            err_code, close, message = failure
-            error = {"type": "invalid_request_error", "code": err_code, "message": message,
-                     "param": None, "event_id": None}
-            frame = {"type": "error", "event_id": self._ids.event_id(), "error": error}
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_str(json.dumps(frame, separators=(",", ":")))
-            self.refused_sockets.append({"t": time.monotonic(), "call_id": call_id,
-                                         "model": model, "code": err_code,
-                                         "close_code": close})
-            # The close reason is "<error type>.<code>" ("invalid_request_error.invalid_model"),
-            # or the type alone when there is no code: as observed in real traffic.
-            reason = "invalid_request_error" + (f".{err_code}" if err_code else "")
-            await ws.close(code=close, message=reason.encode())
+        ws, accepted = await self._upgrade(request, call_id, model, {"event_id": None})
+        if not accepted:
             return ws
         if call is None:
             assert model is not None
@@ -833,6 +858,44 @@ class Emulator:
         sock = await call.attach(ws, request)
         if call.transport != "websocket":
             self._observe("sideband", call.call_id, sock.opened_t)
+        try:
+            await self._serve_socket(call, ws, sock)
+        finally:
+            if call.transport == "websocket" and not call.sockets:
+                await call.end("client_closed")
+        return ws
+
+    async def _upgrade(self, request: web.Request, call_id: str | None, model: str | None,
+                       error_extra: dict[str, Any]) -> tuple[web.WebSocketResponse, bool]:
+        """Upgrade to a WebSocket; (the socket, False) if it was then refused.
+
+        Observed in real traffic: key, header and model are refused after the upgrade, by an
+        ``error`` event (its ``error`` object with the protocol's ``error_extra`` fields) and
+        a close code (3000 for the key, 4000 for the rest); noted in ``refused_sockets``.
+        """
+        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024, timeout=2.0)
+        await ws.prepare(request)
+        failure = self._handshake_failure(request, call_id, model)
+        if failure is None:
+            return ws, True
+        err_code, close, message = failure
+        error = {"type": "invalid_request_error", "code": err_code, "message": message,
+                 "param": None, **error_extra}
+        frame = {"type": "error", "event_id": self._ids.event_id(), "error": error}
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str(json.dumps(frame, separators=(",", ":")))
+        self.refused_sockets.append({"t": time.monotonic(), "call_id": call_id,
+                                     "model": model, "code": err_code, "close_code": close})
+        # The close reason is "<error type>.<code>" ("invalid_request_error.invalid_model"),
+        # or the type alone when there is no code: as observed in real traffic.
+        reason = "invalid_request_error" + (f".{err_code}" if err_code else "")
+        await ws.close(code=close, message=reason.encode())
+        return ws, False
+
+    async def _serve_socket(self, call: EmulatedCall, ws: web.WebSocketResponse,
+                            sock: _Socket) -> None:
+        """Feed ``ws``'s frames to ``call`` until the client or the call closes it; then
+        the socket is detached (the call goes on, unless its shell ends it)."""
         try:
             while True:
                 recv = asyncio.ensure_future(ws.receive())
@@ -856,9 +919,6 @@ class Emulator:
         finally:
             call.detach(sock)
             sock.finished.set()
-            if call.transport == "websocket" and not call.sockets:
-                await call.end("client_closed")
-        return ws
 
     # ------------------------------------------------------------------ control API
 

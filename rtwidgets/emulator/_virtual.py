@@ -97,28 +97,13 @@ class VirtualCall:
                                      audio_started=False)
             except ValidationError as err:
                 raise ValueError(str(err)) from None
-        self.call_id: str = call_id
-        self.core = FaultLayer(RealtimeSession(
+        self._begin(call_id, transport, FaultLayer(RealtimeSession(
             call_id=call_id, transport=transport, scenario=sc, session=sess,
             options=CoreOptions(session_created_on_attach=session_created_on_attach,
                                 rate_limits_position=rate_limits_position,
                                 audio_deltas=audio_deltas,
                                 patience_ms=caller_patience_s * 1000.0),
-            ids=ids, rng=rng, hold_until_attached=True), parsed_faults)
-        #: Every event the sideband received so far (``{"raw": text}`` for a non-JSON frame).
-        self.events: list[dict[str, Any]] = []
-        #: The emulator's notes on the call, as its record's meta entries (``{"type":
-        #: "emulator.call_transferred", …}``, ``emulator.caller_impatient`` …), with ``call_ms``.
-        self.notes: list[dict[str, Any]] = []
-        #: Called with each event as the sideband receives it, with its call time.
-        self.on_event: Callable[[dict[str, Any], float], None] | None = None
-        self._unread: deque[dict[str, Any]] = deque()
-        self._attached = False
-        if transport == "webrtc":
-            self._collect(self.core.announce(0.0))
-        self._collect(self.core.start(0.0))
-        self._attached = True
-        self._collect(self.core.attach("ws1", 0.0))
+            ids=ids, rng=rng, hold_until_attached=True), parsed_faults))
 
     def _init_live(self, scenario: str | Path | Mapping[str, Any] | Scenario,
                    seed: int | None, transport: str, session: Mapping[str, Any] | None,
@@ -136,18 +121,28 @@ class VirtualCall:
         if call_id is None:
             call_id = IdFactory(seed).live_session_id()
         ids, rng = call_streams(seed, call_id)
-        self.call_id = call_id
         live = LiveSession(
             call_id=call_id, transport=transport,  # type: ignore[arg-type]  # checked above
             scenario=sc, session=initial_live_session(sc, call_id, SEEDED_EPOCH, config),
             options=CoreOptions(session_created_on_attach=session_created_on_attach,
                                 patience_ms=caller_patience_s * 1000.0),
             ids=ids, rng=rng, created_at=SEEDED_EPOCH, hold_until_attached=True)
-        self.core = FaultLayer(live, parsed_faults)
-        self.events = []
-        self.notes = []
-        self.on_event = None
-        self._unread = deque()
+        self._begin(call_id, transport, FaultLayer(live, parsed_faults))
+
+    def _begin(self, call_id: str, transport: str, core: FaultLayer) -> None:
+        """Start the call of ``core`` (either API) with one sideband attached, as the
+        emulator does: a WebRTC call announces its session first, then starts, then the
+        sideband attaches (and a held caller starts)."""
+        self.call_id: str = call_id
+        self.core = core
+        #: Every event the sideband received so far (``{"raw": text}`` for a non-JSON frame).
+        self.events: list[dict[str, Any]] = []
+        #: The emulator's notes on the call, as its record's meta entries (``{"type":
+        #: "emulator.call_transferred", …}``, ``emulator.caller_impatient`` …), with ``call_ms``.
+        self.notes: list[dict[str, Any]] = []
+        #: Called with each event as the sideband receives it, with its call time.
+        self.on_event: Callable[[dict[str, Any], float], None] | None = None
+        self._unread: deque[dict[str, Any]] = deque()
         self._attached = False
         if transport == "webrtc":
             self._collect(self.core.announce(0.0))

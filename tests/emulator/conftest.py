@@ -1,4 +1,5 @@
-"""Shared helpers for the emulator tests: a fast emulator, raw sidebands, SDK validation.
+"""Shared helpers for the emulator tests: a fast emulator, raw sidebands, SDK validation,
+a local webhook endpoint, a write counter, and a driver for a session core of either API.
 
 Tests run the emulator at speed 50 so a scripted call lasts well under a second or two.
 Raw sidebands (aiohttp's client) keep the exact frames; the official SDK is used where the
@@ -8,27 +9,32 @@ point is that the SDK can drive the emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import typing
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pydantic
 import pytest
+from aiohttp import web
 from openai.types.live import ConnectServerEvent
 from openai.types.realtime import RealtimeServerEvent
 from openai.types.responses import ResponseStreamEvent
 
 from rtwidgets.emulator import Emulator, VirtualCall
+from rtwidgets.emulator.core import LiveSession, RealtimeSession
+from rtwidgets.emulator.core.outputs import Out
 
 API_KEY = "sk-test-not-a-real-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 FAST = 50.0
 
 
-def _server_event_classes() -> dict[str, type[pydantic.BaseModel]]:
-    union = typing.get_args(RealtimeServerEvent)[0]
+def _union_classes(alias: Any) -> dict[str, type[pydantic.BaseModel]]:
+    """The classes of an SDK event union (``Annotated[Union[...], ...]``) by their ``type``."""
+    union = typing.get_args(alias)[0]
     out: dict[str, type[pydantic.BaseModel]] = {}
     for cls in typing.get_args(union):
         (literal,) = typing.get_args(cls.model_fields["type"].annotation)
@@ -36,7 +42,7 @@ def _server_event_classes() -> dict[str, type[pydantic.BaseModel]]:
     return out
 
 
-SERVER_EVENT_CLASSES = _server_event_classes()
+SERVER_EVENT_CLASSES = _union_classes(RealtimeServerEvent)
 
 # The SDK types session.created/updated's session as the *request* shape, so the response
 # shape's id/object/expires_at land in extras (realtime-protocol.md §9.4 caveat 3).
@@ -67,15 +73,6 @@ def validate_server_event(event: dict[str, Any]) -> None:
     model = cls.model_validate(event)
     bad = _extras(model, "", {"obfuscation"})
     assert not bad, f"{event['type']}: fields the SDK does not know: {bad}"
-
-
-def _union_classes(alias: Any) -> dict[str, type[pydantic.BaseModel]]:
-    union = typing.get_args(alias)[0]
-    out: dict[str, type[pydantic.BaseModel]] = {}
-    for cls in typing.get_args(union):
-        (literal,) = typing.get_args(cls.model_fields["type"].annotation)
-        out[literal] = cls
-    return out
 
 
 LIVE_EVENT_CLASSES = _union_classes(ConnectServerEvent)
@@ -203,3 +200,54 @@ async def open_sideband(emu: Emulator, call_id: str | None = None, *, model: str
 
 def types_of(events: list[dict[str, Any]]) -> list[str]:
     return [e.get("type", "") for e in events]
+
+
+@contextlib.asynccontextmanager
+async def serve_webhook(
+        handle: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> AsyncIterator[str]:
+    """A local webhook endpoint (127.0.0.1, a free port) answered by ``handle``; its URL."""
+    app = web.Application()
+    app.router.add_post("/webhook", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        await runner.cleanup()
+
+
+def count_writes(transport: Any, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every write on a sideband's transport from now on (``monkeypatch.undo()`` stops it)."""
+    writes: list[bytes] = []
+    real_write = transport.write
+
+    def counting_write(data: bytes) -> None:
+        writes.append(bytes(data))
+        real_write(data)
+
+    monkeypatch.setattr(transport, "write", counting_write)
+    return writes
+
+
+def events_of(outs: list[Out]) -> list[dict[str, Any]]:
+    """The events among a session core's outputs."""
+    return [o.event for o in outs if o.kind == "event" and o.event is not None]
+
+
+def drive(core: RealtimeSession | LiveSession, step_ms: float | None, *,
+          announce: bool = False) -> list[dict[str, Any]]:
+    """Drive a session core to its end with a sideband attached at 0 (after ``announce``,
+    as a WebRTC call's data channel gets it): at each deadline (``step_ms`` None), or in
+    coarse steps (a late shell). Returns the events."""
+    out = events_of((core.announce(0) if announce else []) + core.start(0)
+                    + core.attach("ws1", 0))
+    t = 0.0
+    while core.status != "ended":
+        deadline = core.next_deadline()
+        assert deadline is not None
+        t = deadline if step_ms is None else max(t + step_ms, deadline)
+        out += events_of(core.advance(t))
+    return out

@@ -16,7 +16,7 @@ import pytest
 from rtwidgets.emulator import Emulator, list_scenarios, run_scenario
 from rtwidgets.emulator.core.outputs import dumps
 
-from .conftest import AUTH, open_sideband, validate_server_event
+from .conftest import AUTH, count_writes, open_sideband, validate_server_event
 
 
 async def socket_run(scenario: str, speed: float, seed: int = 7,
@@ -101,15 +101,7 @@ async def _model_session(emu: Emulator) -> tuple[Any, Any]:
 async def test_events_due_together_go_out_in_one_write(
         emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     sb, call = await _model_session(emu)
-    transport = call.sockets["ws1"].request.transport
-    writes: list[bytes] = []
-    real_write = transport.write
-
-    def counting_write(data: bytes) -> None:
-        writes.append(bytes(data))
-        real_write(data)
-
-    monkeypatch.setattr(transport, "write", counting_write)
+    writes = count_writes(call.sockets["ws1"].request.transport, monkeypatch)
     await sb.send(_ITEM)
     added = await sb.until("conversation.item.added")
     done = await sb.until("conversation.item.done")

@@ -19,7 +19,7 @@ from rtwidgets.emulator import Emulator, run_scenario
 from rtwidgets.emulator.core.outputs import dumps
 from rtwidgets.protocol.ids import is_call_id, is_live_session_id
 
-from .conftest import API_KEY, AUTH, FAST, validate_live_event
+from .conftest import API_KEY, AUTH, FAST, count_writes, serve_webhook, validate_live_event
 
 SECRET = "whsec_cnR3aWRnZXRzLWxpdmUtZW11bGF0b3Ita2V5LTMyYg=="
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -205,15 +205,8 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/webhook", rec.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield rec, f"http://127.0.0.1:{port}/webhook"
-    await runner.cleanup()
+    async with serve_webhook(rec.handle) as url:
+        yield rec, url
 
 
 @pytest.mark.parametrize("first", ["live", "realtime"])
@@ -299,15 +292,7 @@ async def test_a_live_sideband_gets_batched_writes_and_a_compact_record(
     http, ws = await raw_sideband(emu, session_id)
     call = emu.call(session_id)
     sock = call.sockets["ws1"]
-    transport = sock.request.transport
-    writes: list[bytes] = []
-    real_write = transport.write
-
-    def counting_write(data: bytes) -> None:
-        writes.append(bytes(data))
-        real_write(data)
-
-    monkeypatch.setattr(transport, "write", counting_write)
+    writes = count_writes(sock.request.transport, monkeypatch)
     frames = await drain(ws)            # nobody answers the tool: the caller gives up, ends
     monkeypatch.undo()
     await http.close()

@@ -24,7 +24,7 @@ from aiohttp import web
 from rtwidgets.cli import main
 from rtwidgets.emulator import Emulator, LoadResult
 
-from .conftest import API_KEY, FAST
+from .conftest import API_KEY, FAST, serve_webhook
 
 SECRET = "whsec_" + base64.b64encode(b"load-test-secret-load-test-secr").decode()
 URL = re.compile(r"base_url=(http://127\.0\.0\.1:\d+/v1) websocket_base_url=(ws://\S+)")
@@ -93,18 +93,11 @@ class App:
 
 @contextlib.asynccontextmanager
 async def serve(app: App) -> AsyncIterator[str]:
-    web_app = web.Application()
-    web_app.router.add_post("/webhook", app.handle)
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/webhook?token=not-shown"
-    finally:
-        await app.close()
-        await runner.cleanup()
+    async with serve_webhook(app.handle) as url:
+        try:
+            yield f"{url}?token=not-shown"
+        finally:
+            await app.close()
 
 
 @pytest.fixture
@@ -214,18 +207,8 @@ async def test_an_app_that_hangs_up_a_ringing_call_is_an_error_not_a_timeout(
         await emulator.hangup(call_id)
         return web.Response(status=200)
 
-    web_app = web.Application()
-    web_app.router.add_post("/w", handle)
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        result = await emulator.load(2, 100, webhook_url=f"http://127.0.0.1:{port}/w",
-                                     timeout=10)
-    finally:
-        await runner.cleanup()
+    async with serve_webhook(handle) as url:
+        result = await emulator.load(2, 100, webhook_url=url, timeout=10)
     assert len(hung) == 2
     assert (result.ended_early, result.errors, result.timeouts) == (2, 2, 0)
     assert result.ok       # every call was answered, if not the way one hopes

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from rtwidgets.emulator import Emulator, sign_webhook
 
-from .conftest import API_KEY, FAST, open_sideband
+from .conftest import API_KEY, FAST, open_sideband, serve_webhook
 
 SECRET = "whsec_" + base64.b64encode(b"emulator-test-secret-32-bytes!!!").decode()
 
@@ -55,15 +55,8 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/webhook", rec.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield rec, f"http://127.0.0.1:{port}/webhook"
-    await runner.cleanup()
+    async with serve_webhook(rec.handle) as url:
+        yield rec, url
 
 
 async def test_sip_call_webhook_unwraps_with_the_sdk_and_accept_runs_it(

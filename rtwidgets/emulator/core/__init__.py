@@ -11,7 +11,9 @@ a function of the scenario and of the client events with the call time they arri
 
 The second protocol, GPT-Live (live-protocol.md), is the second session core
 ``live.LiveSession``: it hosts the same caller and model (``caller.CallerHost``) over the same
-scenario files and returns the same ``outputs.Out`` to the same shells.
+scenario files and returns the same ``outputs.Out`` to the same shells. What the two cores
+do alike (the sans-I/O face, the output buffer, event stamping, how a call ends) is one base,
+``base.SessionCore``.
 
 Never: sockets, asyncio, threads or a clock.
 """

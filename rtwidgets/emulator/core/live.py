@@ -71,11 +71,10 @@ from rtwidgets.protocol.errors import short
 from rtwidgets.protocol.ids import IdFactory
 
 from .._scenario import Scenario, ToolReply
-from .caller import ScriptedCaller
-from .clock import Process, ProcessGen, Scheduler, Until
-from .model import Output, ScriptedModel
+from .base import CoreOptions, SessionCore
+from .clock import Process, ProcessGen, Until
+from .model import Output
 from .outputs import Out
-from .realtime import CallStatus, CoreOptions
 
 __all__ = ["LIVE_MODEL", "LiveRequestError", "LiveSession", "check_live_config",
            "initial_live_session"]
@@ -215,8 +214,10 @@ class _Delegation:
     seq: int = 0                   # sequence_number within the current backend response
 
 
-class LiveSession:
+class LiveSession(SessionCore):
     """The server side of one GPT-Live session (WebRTC or SIP), sans-I/O."""
+
+    SNAPSHOT = "session.started"
 
     def __init__(
         self,
@@ -231,29 +232,16 @@ class LiveSession:
         created_at: int,
         hold_until_attached: bool = True,
     ) -> None:
-        self.call_id = call_id
         self.transport = transport
-        self.scenario = scenario
-        self.session = session
-        self.options = options
-        self.ids = ids
+        # Live has no conversation items: the base's ``items`` and ``order`` stay empty for
+        # the shell's views.
+        super().__init__(call_id=call_id, incoming=transport == "sip", scenario=scenario,
+                         session=session, options=options, ids=ids, rng=rng,
+                         hold_until_attached=hold_until_attached)
         self.created_at = created_at
-        self.status: CallStatus = "incoming" if transport == "sip" else "active"
-        self.end_reason: str | None = None
         #: ``session.closed.reason`` once sent.
         self.close_reason: str | None = None
-        #: Live has no conversation items; the shell's views read these.
-        self.items: dict[str, dict[str, Any]] = {}
-        self.order: list[str] = []
-        self.caller_t0: float | None = None
         self.muted = False
-        self.model = ScriptedModel(scenario, rng, ids)
-        self.caller = ScriptedCaller(scenario, options.patience_ms)
-        self.sched = Scheduler(on_error=self._process_failed)
-        self._hold = hold_until_attached
-        self._attached = False
-        self._out: list[Out] = []
-        self._timed = False
         self._voice_queue: list[str] = []
         self._voice: Process | None = None
         self._speech_start: float | None = None
@@ -275,23 +263,8 @@ class LiveSession:
     # ------------------------------------------------------------------ the sans-I/O API
 
     @property
-    def now(self) -> float:
-        return self.sched.now
-
-    @property
     def clock_running(self) -> bool:
         return self.caller_t0 is not None
-
-    def next_deadline(self) -> float | None:
-        return None if self.status == "ended" else self.sched.next_deadline()
-
-    def advance(self, now: float) -> list[Out]:
-        self._timed = True
-        try:
-            self.sched.run_until(now)
-        finally:
-            self._timed = False
-        return self._take()
 
     def receive(self, frame: str | dict[str, Any], now: float, *, socket: str = "ws1",
                 binary: bool = False) -> list[Out]:
@@ -324,46 +297,13 @@ class LiveSession:
         self._maybe_start_caller()
         return outs + self._take()
 
-    def announce(self, now: float = 0.0) -> list[Out]:
-        """``session.started`` (a WebRTC session's first event on its data channel)."""
-        outs = self.advance(now)
-        self.emit("session.started", session=self.session)
-        return outs + self._take()
-
-    def attach(self, socket: str, now: float) -> list[Out]:
-        """A sideband attached: the snapshot to it if so configured; a held caller starts."""
-        outs = self.advance(now)
-        self._attached = True
-        if self.options.session_created_on_attach and self.status == "active":
-            self._out.append(Out("event", self.now, event=self._event(
-                "session.started", session=self.session), only=socket))
-        self._maybe_start_caller()
-        self.sched.settle()
-        return outs + self._take()
-
-    def end(self, reason: str, now: float, *, close_frame: bool | None = None) -> list[Out]:
-        """End the session now; an active one says ``session.closed`` first."""
-        outs = self.advance(now)
-        self._finish(reason, close_frame=close_frame)
-        return outs + self._take()
+    def _snapshot_on_attach(self) -> bool:
+        # ``session.started`` to a sideband only if so configured (as Realtime's
+        # ``session.created``), and only once the session runs (a ringing SIP session
+        # sends it on accept).
+        return self.options.session_created_on_attach and self.status == "active"
 
     # ------------------------------------------------------------------ outputs
-
-    def _take(self) -> list[Out]:
-        out, self._out = self._out, []
-        return out
-
-    def meta(self, kind: str, data: dict[str, Any]) -> None:
-        self._out.append(Out("meta", self.now, meta={"type": f"emulator.{kind}", **data}))
-
-    def _event(self, type_: str, **fields: Any) -> dict[str, Any]:
-        self.ids.advance_to(self.now / 1000.0)
-        return {"type": type_, "event_id": self.ids.event_id(), **fields}
-
-    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
-        event = self._event(type_, **fields)
-        self._out.append(Out("event", self.now, event=event, timed=self._timed))
-        return event
 
     def _ack(self, type_: str, eid: str | None, **fields: Any) -> None:
         if eid is not None:
@@ -378,9 +318,6 @@ class LiveSession:
             self.emit("error", error=err, client_event_id=eid)
         else:
             self.emit("error", error=err)
-
-    def _process_failed(self, proc: Process, exc: BaseException) -> None:
-        self.meta("emulator_error", {"error": f"{type(exc).__name__}: {exc}"})
 
     def timeline(self) -> int:
         """Milliseconds from session start (the caller's start) on the session timeline."""
@@ -397,10 +334,8 @@ class LiveSession:
             seconds = max(15, seconds)
         return {"seconds": seconds}
 
-    def _finish(self, reason: str, *, close_frame: bool | None = None,
-                eid: str | None = None) -> None:
-        if self.status == "ended":
-            return
+    def _last_words(self, reason: str, eid: str | None) -> None:
+        """An active session says ``session.closed`` as it ends (a ringing one says nothing)."""
         if self.status == "active":
             self.close_reason = CLOSE_REASONS.get(reason, "close_requested")
             fields: dict[str, Any] = {"reason": self.close_reason, "session": self.session,
@@ -408,11 +343,6 @@ class LiveSession:
             if eid is not None:
                 fields["client_event_id"] = eid
             self.emit("session.closed", **fields)
-        self.status = "ended"
-        self.end_reason = reason
-        self.sched.cancel_all(keep=self.sched.current)
-        self.meta("call_ended", {"reason": reason})
-        self._out.append(Out("end", self.now, reason=reason, close_frame=close_frame))
 
     # ------------------------------------------------------------------ client events
 
@@ -690,7 +620,7 @@ class LiveSession:
 
     def _close_later(self, eid: str | None) -> ProcessGen:
         yield self.now + CLOSE_DELAY_MS
-        self._finish("close_requested", eid=eid)
+        self._end("close_requested", None, eid=eid)
 
     # ------------------------------------------------------------------ the model's side
 
@@ -954,10 +884,7 @@ class LiveSession:
             d.waiting = False
 
     def caller_hangs_up(self, reason: str) -> None:
-        self._finish(reason)
-
-    def caller_expected_transfer(self, waited_ms: float) -> None:
-        self.meta("transfer_expected", {"waited_ms": waited_ms})
+        self._end(reason, None)
 
     def reply_owed(self) -> bool:
         return self._keys_reply is not None
@@ -1001,6 +928,9 @@ class LiveSession:
             self._respond()
 
     # ------------------------------------------------------------------ transfer
+    # A refer (``POST /v1/live/sessions/{id}/refer``, the base's ``refer``) is noted
+    # (``emulator.call_transferred``), then ``session.closed`` (``close_requested``) and the
+    # session ends ``referred``, as a Realtime call's refer does.
 
     def refer_check(self, target_uri: str) -> None:
         """``ValueError`` naming ``target_uri`` if a refer to it cannot go ahead now."""
@@ -1012,20 +942,6 @@ class LiveSession:
             raise ValueError(f"target_uri: session {self.call_id} is {self.status}, not "
                              "connected. Fix: refer a session after it is accepted and before "
                              "it ends")
-
-    def refer(self, target_uri: str, now: float) -> list[Out]:
-        """The app transfers the session (``POST /v1/live/sessions/{id}/refer``): noted
-        (``emulator.call_transferred``), then ``session.closed`` (``close_requested``) and the
-        session ends ``referred``, as a Realtime call's refer does.
-
-        ``ValueError`` naming ``target_uri`` for a bad target or a session not connected;
-        nothing changes then.
-        """
-        self.refer_check(target_uri)
-        outs = self.advance(now)
-        self.meta("call_transferred", {"target_uri": target_uri})
-        self._finish("referred")
-        return outs + self._take()
 
     def caller_speaks(self, text: str, reply: str | ToolReply | None) -> ProcessGen:
         word_ms = self.scenario.timing.speech_word_ms

@@ -78,27 +78,15 @@ from rtwidgets.protocol.ids import IdFactory
 from rtwidgets.protocol.session import default_session, merge_session
 
 from .._scenario import Scenario, ScenarioError, ToolReply
-from .caller import ScriptedCaller
-from .clock import Process, ProcessGen, Scheduler, Until
-from .model import Output, ScriptedModel
+from .base import CallStatus, CoreOptions, SessionCore
+from .clock import Process, ProcessGen, Until
+from .model import Output
 from .outputs import Out
 
 __all__ = ["SEEDED_EPOCH", "CallStatus", "CoreOptions", "RealtimeSession", "call_streams",
            "initial_session"]
 
-CallStatus = Literal["incoming", "active", "ended"]
 Transport = Literal["webrtc", "sip", "websocket"]
-
-
-@dataclass(frozen=True)
-class CoreOptions:
-    """The behaviour switches a session core reads (see the module docstring)."""
-
-    session_created_on_attach: bool = False
-    rate_limits_position: Literal["after_done", "end", "start"] = "after_done"
-    audio_deltas: bool = False
-    #: How long the caller waits for the model, in call milliseconds.
-    patience_ms: float = 30_000.0
 
 
 @dataclass
@@ -139,8 +127,10 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if not k.startswith("_")}
 
 
-class RealtimeSession:
+class RealtimeSession(SessionCore):
     """The server side of one Realtime call (or one ``?model=`` session), sans-I/O."""
+
+    SNAPSHOT = "session.created"
 
     def __init__(
         self,
@@ -154,27 +144,12 @@ class RealtimeSession:
         rng: random.Random,
         hold_until_attached: bool = True,
     ) -> None:
-        self.call_id = call_id
         self.transport = transport
-        self.scenario = scenario
-        self.session = session
-        self.options = options
-        self.ids = ids
-        self.status: CallStatus = "incoming" if transport == "sip" else "active"
-        self.end_reason: str | None = None
-        self.items: dict[str, dict[str, Any]] = {}
-        self.order: list[str] = []
+        super().__init__(call_id=call_id, incoming=transport == "sip", scenario=scenario,
+                         session=session, options=options, ids=ids, rng=rng,
+                         hold_until_attached=hold_until_attached)
         self.audio_started = False
-        #: Call time the scripted caller started (None: not yet, or a ``?model=`` session).
-        self.caller_t0: float | None = None
-        self.model = ScriptedModel(scenario, rng, ids)
-        self.caller = ScriptedCaller(scenario, options.patience_ms)
-        self.sched = Scheduler(on_error=self._process_failed)
-        self._hold = hold_until_attached
-        self._attached = False
         self._webrtc_like = transport in ("webrtc", "sip")
-        self._out: list[Out] = []
-        self._timed = False
         self._active: _Response | None = None
         self._oob: list[_Response] = []
         self._conv_id: str | None = None
@@ -197,28 +172,10 @@ class RealtimeSession:
     # ------------------------------------------------------------------ the sans-I/O API
 
     @property
-    def now(self) -> float:
-        """The call time (milliseconds) the session has reached."""
-        return self.sched.now
-
-    @property
     def clock_running(self) -> bool:
         """Whether call time runs: the caller started, or a ``?model=`` session is open."""
         return self.caller_t0 is not None or (self.transport == "websocket"
                                               and self.status == "active")
-
-    def next_deadline(self) -> float | None:
-        """Call time of the next timed event, or None."""
-        return None if self.status == "ended" else self.sched.next_deadline()
-
-    def advance(self, now: float) -> list[Out]:
-        """Everything due up to call time ``now``, each at its own call time."""
-        self._timed = True
-        try:
-            self.sched.run_until(now)
-        finally:
-            self._timed = False
-        return self._take()
 
     def receive(self, frame: str | dict[str, Any], now: float, *, socket: str = "ws1",
                 binary: bool = False) -> list[Out]:
@@ -256,41 +213,10 @@ class RealtimeSession:
         self._maybe_start_caller()
         return outs + self._take()
 
-    def announce(self, now: float = 0.0) -> list[Out]:
-        """``session.created`` to every socket (a WebRTC call's first event, before start)."""
-        outs = self.advance(now)
-        self.emit("session.created", session=self.session)
-        return outs + self._take()
-
-    def attach(self, socket: str, now: float) -> list[Out]:
-        """A sideband attached: ``session.created`` to it if so configured; a held caller
-        starts."""
-        outs = self.advance(now)
-        self._attached = True
-        if self.options.session_created_on_attach or self.transport == "websocket":
-            self._out.append(Out("event", self.now, event=self._event(
-                "session.created", session=self.session), only=socket))
-        self._maybe_start_caller()
-        self.sched.settle()
-        return outs + self._take()
-
-    def end(self, reason: str, now: float, *, close_frame: bool | None = None) -> list[Out]:
-        """End the call now (hangup, reject, refer, a closed session, the emulator closing)."""
-        outs = self.advance(now)
-        self._end(reason, close_frame)
-        return outs + self._take()
-
-    def refer(self, target_uri: str, now: float) -> list[Out]:
-        """The app transfers the call (SIP ``refer``): noted, then the call ends ``referred``.
-
-        ``ValueError`` naming ``target_uri`` for a target that is not a ``tel:``/``sip:`` URI
-        or a call that is not connected; nothing changes then.
-        """
-        self.refer_check(target_uri)
-        outs = self.advance(now)
-        self.meta("call_transferred", {"target_uri": target_uri})
-        self._end("referred", None)
-        return outs + self._take()
+    def _snapshot_on_attach(self) -> bool:
+        # ``session.created`` to a sideband only if so configured; a ``?model=`` session
+        # always gets it first.
+        return self.options.session_created_on_attach or self.transport == "websocket"
 
     def refer_check(self, target_uri: str) -> None:
         """``ValueError`` naming ``target_uri`` if a refer to it cannot go ahead now."""
@@ -304,45 +230,13 @@ class RealtimeSession:
 
     # ------------------------------------------------------------------ outputs
 
-    def _take(self) -> list[Out]:
-        out, self._out = self._out, []
-        return out
-
     def _note_received(self, socket: str, event: Any, raw: str | None) -> None:
         self._out.append(Out("received", self.now, event=event, raw=raw, only=socket))
-
-    def meta(self, kind: str, data: dict[str, Any]) -> None:
-        self._out.append(Out("meta", self.now, meta={"type": f"emulator.{kind}", **data}))
-
-    def _event(self, type_: str, **fields: Any) -> dict[str, Any]:
-        # Real ids of one session share a time-ordered stem: it follows call time, so a
-        # seeded call mints the same ids at any speed or load.
-        self.ids.advance_to(self.now / 1000.0)
-        return {"type": type_, "event_id": self.ids.event_id(), **fields}
-
-    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
-        """Build a server event for every attached socket, stamped with the call time."""
-        event = self._event(type_, **fields)
-        self._out.append(Out("event", self.now, event=event, timed=self._timed))
-        return event
 
     def error(self, code: str | None, message: str, *, param: str | None = None,
               event_id: str | None = None, type_: str = "invalid_request_error") -> None:
         self.emit("error", error={"type": type_, "code": code, "message": message,
                                   "param": param, "event_id": event_id})
-
-    def _process_failed(self, proc: Process, exc: BaseException) -> None:
-        # A bug in the script must not pass silently: leave it in the record.
-        self.meta("emulator_error", {"error": f"{type(exc).__name__}: {exc}"})
-
-    def _end(self, reason: str, close_frame: bool | None) -> None:
-        if self.status == "ended":
-            return
-        self.status = "ended"
-        self.end_reason = reason
-        self.sched.cancel_all(keep=self.sched.current)
-        self.meta("call_ended", {"reason": reason})
-        self._out.append(Out("end", self.now, reason=reason, close_frame=close_frame))
 
     # ------------------------------------------------------------------ client events
 
@@ -867,9 +761,6 @@ class RealtimeSession:
 
     def caller_hangs_up(self, reason: str) -> None:
         self._end(reason, None)
-
-    def caller_expected_transfer(self, waited_ms: float) -> None:
-        self.meta("transfer_expected", {"waited_ms": waited_ms})
 
     def reply_owed(self) -> bool:
         return self.model.pending_reply is not None

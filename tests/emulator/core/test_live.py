@@ -11,11 +11,11 @@ import pytest
 
 from rtwidgets.emulator import VirtualCall, list_scenarios, load_scenario, run_scenario
 from rtwidgets.emulator.core.live import LiveSession, initial_live_session
-from rtwidgets.emulator.core.outputs import Out, dumps
+from rtwidgets.emulator.core.outputs import dumps
 from rtwidgets.emulator.core.realtime import SEEDED_EPOCH, CoreOptions, call_streams
 from rtwidgets.protocol.ids import is_live_session_id
 
-from ..conftest import validate_live_event
+from ..conftest import drive, validate_live_event
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather for a city.",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
@@ -144,23 +144,8 @@ def make(scenario: str = "conversation", seed: int = 3) -> LiveSession:
                        options=CoreOptions(), ids=ids, rng=rng, created_at=SEEDED_EPOCH)
 
 
-def events_of(outs: list[Out]) -> list[dict[str, Any]]:
-    return [o.event for o in outs if o.kind == "event" and o.event is not None]
-
-
-def drive(core: LiveSession, step_ms: float | None) -> list[dict[str, Any]]:
-    out = events_of(core.announce(0) + core.start(0) + core.attach("ws1", 0))
-    t = 0.0
-    while core.status != "ended":
-        deadline = core.next_deadline()
-        assert deadline is not None
-        t = deadline if step_ms is None else max(t + step_ms, deadline)
-        out += events_of(core.advance(t))
-    return out
-
-
 def test_a_late_shell_gets_the_same_events() -> None:
-    assert drive(make(), None) == drive(make(), 900.0)
+    assert drive(make(), None, announce=True) == drive(make(), 900.0, announce=True)
 
 
 def test_the_first_live_call_of_a_seed_is_the_virtual_one() -> None:

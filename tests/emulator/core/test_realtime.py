@@ -4,14 +4,14 @@ events computed at their own call time however late ``advance`` is called."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from rtwidgets.emulator import load_scenario
 from rtwidgets.emulator.core import CoreOptions, RealtimeSession
-from rtwidgets.emulator.core.outputs import Out
 from rtwidgets.emulator.core.realtime import SEEDED_EPOCH, call_streams, initial_session
 from rtwidgets.protocol.ids import IdFactory
 from rtwidgets.protocol.session import default_session
+
+from ..conftest import drive, events_of
 
 
 def make(scenario: str = "barge_in", seed: int = 3) -> RealtimeSession:
@@ -22,25 +22,9 @@ def make(scenario: str = "barge_in", seed: int = 3) -> RealtimeSession:
                            options=CoreOptions(), ids=ids, rng=rng)
 
 
-def events(outs: list[Out]) -> list[dict[str, Any]]:
-    return [o.event for o in outs if o.kind == "event" and o.event is not None]
-
-
-def run(core: RealtimeSession, step_ms: float | None) -> list[dict[str, Any]]:
-    """Drive to the end: at each deadline (None), or in coarse steps (a late shell)."""
-    out = events(core.start(0) + core.attach("ws1", 0))
-    t = 0.0
-    while core.status != "ended":
-        deadline = core.next_deadline()
-        assert deadline is not None
-        t = deadline if step_ms is None else max(t + step_ms, deadline)
-        out += events(core.advance(t))
-    return out
-
-
 def test_a_late_shell_gets_the_same_events() -> None:
-    exact = run(make(), None)
-    late = run(make(), 700.0)
+    exact = drive(make(), None)
+    late = drive(make(), 700.0)
     assert exact == late
     started = [e for e in exact if e["type"] == "input_audio_buffer.speech_started"]
     assert started[0]["audio_start_ms"] > 0
@@ -54,7 +38,7 @@ def test_the_caller_waits_for_the_attach_and_call_time_starts_there() -> None:
     outs = core.attach("ws1", 0)
     assert core.clock_running
     assert core.caller_t0 == 0
-    assert [e["type"] for e in events(outs)][:1] == []   # barge_in has no greeting
+    assert [e["type"] for e in events_of(outs)][:1] == []   # barge_in has no greeting
     assert core.next_deadline() is not None
 
 
@@ -90,4 +74,4 @@ def test_client_frames_are_answered_at_their_call_time() -> None:
     assert all(o.timed for o in bad[:-2] if o.kind == "event")
     timed = core.advance(60_000.0)
     assert all(o.timed for o in timed if o.kind == "event")
-    assert "response.done" in [e["type"] for e in events(timed)]
+    assert "response.done" in [e["type"] for e in events_of(timed)]
