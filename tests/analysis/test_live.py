@@ -119,3 +119,16 @@ def test_the_summary_counts_unknown_types_with_the_captures_own_api(tmp_path: Pa
                              "t": last["t"] + 0.5, "frame": {"type": "session.brand_new"}}))
     path.write_text("\n".join(lines) + "\n")
     assert analyze(path).summary().unknown_types == {"session.brand_new": 1}
+
+
+def test_a_live_summary_says_usage_only_and_the_billed_seconds(tmp_path: Path) -> None:
+    # Issue 13: no published per-second price, so "usage only, said plainly" (not "cost —").
+    path = write_live_capture(tmp_path / "live.jsonl")
+    s = analyze(path).summary()
+    assert s.api == "live"
+    assert s.usage_s is not None
+    assert s.usage_s > 0
+    text = str(s)
+    assert "usage only (no published per-second price)" in text
+    assert f"{s.usage_s:.0f} s billed" in text
+    assert "$" not in text
