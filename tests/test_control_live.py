@@ -373,6 +373,26 @@ async def test_live_server_errors_are_wrapped_without_the_key(
     assert API_KEY not in str(err.value)
 
 
+async def test_a_server_error_that_names_its_fix_gets_no_second_fix(
+    stub: LiveApiStub, client: openai.AsyncOpenAI
+) -> None:
+    # Seen on the emulator's 409 call_already_accepted: "... Fix: drive ..." then a
+    # generic "Fix: ..." of our own. One fix, the server's.
+    stub.fail[f"/v1/live/sessions/{LIVE}/accept"] = (
+        409, "This SIP call was already accepted as a Realtime call; the first accept "
+        "decides. Fix: drive the call through that id, or accept the next call")
+    with pytest.raises(CallControlError) as err:
+        await accept(LIVE, model=MODEL, client=client)
+    text = str(err.value)
+    assert text.count("Fix:") == 1
+    assert "Fix: drive the call through that id" in text
+    # without one of its own, the server's message still gets ours
+    stub.fail[f"/v1/live/sessions/{LIVE}/accept"] = (409, "Session already accepted")
+    with pytest.raises(CallControlError) as err2:
+        await accept(LIVE, model=MODEL, client=client)
+    assert str(err2.value).count("Fix:") == 1
+
+
 # --------------------------------------------------------------------------- bad input
 
 
