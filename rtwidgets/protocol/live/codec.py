@@ -17,13 +17,17 @@ What Live lacks, and what this codec decides instead (docs/internals.md, "The Li
   not silence, live-protocol.md §7.2, so short gaps never split), or at ``session.closed``.
   Segment ids are made from the timeline: ``seg_in_<start_ms>`` / ``seg_out_<start_ms>``
   (a replayed fragment, same ``event_id``, is dropped). A segment opens with an
-  ``ItemReported`` (a message of role user/assistant) so views and tables list it.
+  ``ItemReported`` (a message of role user/assistant, ``in_progress``) so views and tables
+  list it, and is reported done (``completed``) when final. The final text is stripped
+  (the wire's first fragment starts with a space); the deltas stay as sent.
 * **Caller turns.** A caller segment is a turn: ``SpeechStarted`` at its first fragment and
   ``SpeechStopped`` at each fragment, so the turn's anchor is the arrival of the caller's
   last fragment so far (Live has no end-of-speech event).
 * **Voice responses.** Live's voice has no response lifecycle; each agent segment is a
   ``ResponseStarted``/``ResponseDone`` of kind ``"response"`` named ``voice_<start_ms>``,
-  so a turn's latency is caller's last fragment → agent's first fragment.
+  so a turn's latency is caller's last fragment → agent's first fragment. The agent
+  segment is that response's output item (its text is the response's characters). It ends
+  only when the segment is final: no frame marks the end of an utterance sooner.
 * **Delegations.** Each backend Responses response is a ``ResponseStarted``/``ResponseDone``
   of kind ``"delegation"``: started at ``session.delegation.created`` (its ``response_id``)
   or at the wrapped ``response.created`` (later rounds: ``resp_2`` after tool results), done
@@ -34,7 +38,8 @@ What Live lacks, and what this codec decides instead (docs/internals.md, "The Li
   spoken" (§7.2).
 * **Tool calls** come from the wrapped ``response.output_item.done`` (never from the empty
   ``output`` of a lifecycle snapshot); our ``response.item.create`` with a
-  ``function_call_output`` answers them (``by="code"``).
+  ``function_call_output`` answers them (``by="code"``). The function call is also an item
+  of its backend response (added at the wrapped ``output_item.added``, else at ``.done``).
 * **Usage** is ``session.usage.updated``: cumulative seconds (``UsageReported``) and the
   context window's ``usage_ratio``; ``session.closed`` carries the final usage and the
   reason (``CallEnded``).
