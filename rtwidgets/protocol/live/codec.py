@@ -455,9 +455,9 @@ class LiveCodec:
             item = _obj(inner, "item")
             if item.get("type") != "function_call":
                 return ()  # backend text is never transcript (§7.2)
-            rid = self._deleg_resp.get(did)
+            backend = self._deleg_resp.get(did)
             done = itype == "response.output_item.done"
-            call_id = _str(item, "call_id") if done else None
+            tool_call_id: str | None = _str(item, "call_id") if done else None
             item_id = _ostr(item.get("id"))
             out: list[CallEvent] = []
             if item_id is not None:
@@ -467,13 +467,13 @@ class LiveCodec:
                 # the item added too when nothing did.
                 if item_id not in self._tool_items:
                     self._tool_items.add(item_id)
-                    out.append(ItemReported(item, "added", None, rid, rid is not None))
+                    out.append(ItemReported(item, "added", None, backend, backend is not None))
                 if done:
-                    out.append(ItemReported(item, "done", None, rid, rid is not None))
-            if call_id is not None:
-                out.append(ToolCallRequested(call_id, _ostr(item.get("name")),
+                    out.append(ItemReported(item, "done", None, backend, backend is not None))
+            if tool_call_id is not None:
+                out.append(ToolCallRequested(tool_call_id, _ostr(item.get("name")),
                                              _ostr(item.get("arguments")) or "", item_id,
-                                             rid))
+                                             backend))
             return tuple(out)
         if itype == "response.function_call_arguments.delta":
             return (ToolArgumentsDelta(_str(inner, "item_id"), _str(inner, "delta"), None,
