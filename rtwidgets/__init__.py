@@ -27,11 +27,14 @@ if TYPE_CHECKING:
         attach,
     )
     from ._control import (
+        AlreadyAcceptedError,
         CallControlError,
         CallNotFoundError,
         CreatedCall,
         accept,
         create_call,
+        download_recording,
+        fork,
         hangup,
         refer,
         reject,
@@ -87,6 +90,9 @@ _WHERE: dict[str, str] = {
     "reject": "._control",
     "refer": "._control",
     "hangup": "._control",
+    "fork": "._control",
+    "download_recording": "._control",
+    "AlreadyAcceptedError": "._control",
     "CreatedCall": "._control",
     "CallControlError": "._control",
     "CallNotFoundError": "._control",
@@ -117,6 +123,7 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
+    "AlreadyAcceptedError",
     "Analysis",
     "Call",
     "CallConsole",
@@ -153,7 +160,9 @@ __all__ = [
     "analyze",
     "attach",
     "create_call",
+    "download_recording",
     "event_sequence",
+    "fork",
     "hangup",
     "load",
     "load_many",

@@ -8,8 +8,7 @@ it, end it, and read the capture back; a SIP call announced both ways, accepted 
 fork and download a stored session. Everything binds to 127.0.0.1; the emulator's record of
 what it received is the ground truth for what rtwidgets sent.
 
-Only ``rtwidgets.*`` names are used, except ``AlreadyAcceptedError``, ``fork`` and
-``download_recording``, which live in ``rtwidgets._control`` (the brief names them there).
+Only public ``rtwidgets.*`` names are used.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import pytest
 from comm.base_comm import BaseComm
 
 import rtwidgets
-from rtwidgets._control import AlreadyAcceptedError, download_recording, fork
 
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 SECRET = "whsec_" + "bGl2ZS1lbmQtdG8tZW5kLXRlc3Qtc2VjcmV0"  # fake
@@ -251,7 +249,7 @@ async def test_a_sip_call_announced_both_ways_is_one_incoming_call_accepted_eith
         assert (incoming.status, incoming.accepted_as) == ("accepted", first)
         requests = len(emu.requests)
         # the same IncomingCall refuses the other accept before sending
-        with pytest.raises(AlreadyAcceptedError) as local:
+        with pytest.raises(rtwidgets.AlreadyAcceptedError) as local:
             await incoming.accept({"model": MODEL} if other == "live" else None,
                                   api=other)  # type: ignore[arg-type]
         assert local.value.accepted_as == first
@@ -260,7 +258,7 @@ async def test_a_sip_call_announced_both_ways_is_one_incoming_call_accepted_eith
         # an accept of the other id from elsewhere reaches the emulator: its 409 is the
         # documented error, with one clear fix
         other_id = incoming.id_for(other)  # type: ignore[arg-type]
-        with pytest.raises(AlreadyAcceptedError) as remote:
+        with pytest.raises(rtwidgets.AlreadyAcceptedError) as remote:
             await rtwidgets.accept(other_id, {"model": MODEL} if other == "live" else None,
                                    client=client)
         assert isinstance(remote.value, rtwidgets.CallControlError)
@@ -405,7 +403,7 @@ async def test_a_stored_live_session_forks_and_its_recording_downloads(
     stored = await emu.start_call(api="live", session={"store": True}, scenario=CHAT_SCENARIO)
     plain = await emu.start_call(api="live", scenario=CHAT_SCENARIO)
     try:
-        forked = await fork(stored, OFFER, client=client)
+        forked = await rtwidgets.fork(stored, OFFER, client=client)
         assert forked.api == "live"
         assert forked.call_id.startswith("live_")
         assert forked.call_id not in (stored, plain)
@@ -418,18 +416,18 @@ async def test_a_stored_live_session_forks_and_its_recording_downloads(
         assert emu.call(stored).status != "ended"  # the source goes on
 
         target = tmp_path / "stored.wav"
-        data = await download_recording(stored, target, client=client)
+        data = await rtwidgets.download_recording(stored, target, client=client)
         assert data[:4] == b"RIFF"
         assert target.read_bytes() == data
         with wave.open(str(target)) as w:
             assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (2, 24000, 2)
 
         with pytest.raises(rtwidgets.CallControlError) as err:
-            await fork(plain, OFFER, client=client)
+            await rtwidgets.fork(plain, OFFER, client=client)
         assert err.value.status_code == 400
         assert "store=True" in str(err.value)
         with pytest.raises(rtwidgets.CallNotFoundError) as missing:
-            await download_recording(plain, client=client)
+            await rtwidgets.download_recording(plain, client=client)
         assert "store=True" in str(missing.value)
     finally:
         await client.close()

@@ -10,6 +10,7 @@ import pytest
 import rtwidgets
 
 EXPECTED = [
+    "AlreadyAcceptedError",
     "Analysis",
     "Call",
     "CallConsole",
@@ -46,7 +47,9 @@ EXPECTED = [
     "analyze",
     "attach",
     "create_call",
+    "download_recording",
     "event_sequence",
+    "fork",
     "hangup",
     "load",
     "load_many",
