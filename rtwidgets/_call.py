@@ -48,11 +48,14 @@ Decisions:
   only ``delegation`` of the session's type and ``triggers``), and the steering methods are
   ``append_instructions/thinking/commentary``, ``mute``, ``unmute`` and ``close_session``
   (``session.close``; ``close()`` stays "detach this observer", so ``async with`` and a
-  re-attach never end somebody's session). ``session.closed`` ends the call with its reason,
-  and nothing reconnects after it. Backend tool calls are read from ``response.event``
-  (``protocol.live.fold``) and answered with ``response.item.create`` and one
-  ``response.create`` per delegation, after its backend response has finished. The
-  ``SessionState`` folds Live frames with the Live codec (``protocol.codecs.codec_for``).
+  re-attach never end somebody's session). Like a Realtime call, it reads only the
+  codec's normalized events (``protocol.codecs.codec_for``): the session as reported is
+  ``state.session`` (``live_session``); ``CallEnded`` (``session.closed``) ends the call
+  with its reason, and nothing reconnects after it; a delegation's backend tool call is a
+  ``ToolCallRequested`` naming its delegation, answered with ``AnswerToolCall`` and, by the
+  delegation's last pending answer, one ``CreateResponse`` — after the
+  ``ResponseDone(kind="delegation")`` of a backend response seen running. The reducer keeps
+  that bookkeeping (``state.delegations``, ``ToolCallRecord.delegation_id``).
 
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
