@@ -48,11 +48,14 @@ Decisions:
   only ``delegation`` of the session's type and ``triggers``), and the steering methods are
   ``append_instructions/thinking/commentary``, ``mute``, ``unmute`` and ``close_session``
   (``session.close``; ``close()`` stays "detach this observer", so ``async with`` and a
-  re-attach never end somebody's session). ``session.closed`` ends the call with its reason,
-  and nothing reconnects after it. Backend tool calls are read from ``response.event``
-  (``protocol.live.fold``) and answered with ``response.item.create`` and one
-  ``response.create`` per delegation, after its backend response has finished. The
-  ``SessionState`` folds Live frames with the Live codec (``protocol.codecs.codec_for``).
+  re-attach never end somebody's session). Like a Realtime call, it reads only the
+  codec's normalized events (``protocol.codecs.codec_for``): the session as reported is
+  ``state.session`` (``live_session``); ``CallEnded`` (``session.closed``) ends the call
+  with its reason, and nothing reconnects after it; a delegation's backend tool call is a
+  ``ToolCallRequested`` naming its delegation, answered with ``AnswerToolCall`` and, by the
+  delegation's last pending answer, one ``CreateResponse`` — after the
+  ``ResponseDone(kind="delegation")`` of a backend response seen running. The reducer keeps
+  that bookkeeping (``state.delegations``, ``ToolCallRecord.delegation_id``).
 
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
@@ -63,7 +66,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import inspect
 import json
@@ -99,6 +101,7 @@ from rtwidgets._transport import (
 )
 from rtwidgets.protocol.codec import (
     AnswerToolCall,
+    CallEnded,
     CallEvent,
     CancelResponse,
     Codec,
@@ -124,7 +127,6 @@ from rtwidgets.protocol.ids import (
     transport_kind,
 )
 from rtwidgets.protocol.live import builders as live_builders
-from rtwidgets.protocol.live.fold import DelegationTracker, close_reason, function_call
 from rtwidgets.protocol.session import SessionDiff, session_diff
 from rtwidgets.protocol.state import SessionState
 
@@ -421,11 +423,6 @@ class _TransportSource(CallSource):
         #: ``"realtime"`` or ``"live"`` (GPT-Live): which wire protocol this call speaks.
         self.api = api
         self._live = api == "live"
-        # GPT-Live: backend tool calls per delegation, and the session snapshot as last
-        # reported (session.started / session.updated / session.closed). The reducer folds
-        # them with the API's codec (codec_for(api)).
-        self._delegations = DelegationTracker()
-        self._live_session: dict[str, Any] | None = None
         self.transport_kind = None if self._live else _transport_kind(call_id)
         #: The call's wire protocol: decodes every frame (once, in the reducer's ``feed``)
         #: and builds every client event (``codec.encode(intent)``).
@@ -719,9 +716,7 @@ class _TransportSource(CallSource):
             log.exception("call %s: state could not fold a %s frame", self.call_id, etype)
             events = ()
         if events:
-            events = self._react(event, etype, events, flags)
-        if self._live:
-            self._live_frame(event, etype, events)
+            events = self._react(events, flags, etype)
         if (etype in self._wanted_types or (events and self._wanted_events) or self._streams
                 or self._callbacks or self._subscribers or self._tool_handlers):
             self._dispatch("in", event, etype, flags, self._encoder.seq - 1, t, m, events)
@@ -750,11 +745,8 @@ class _TransportSource(CallSource):
         except Exception:
             log.exception("call %s: state could not fold a %s frame", self.call_id, etype)
             events = ()
-        if direction == "in":
-            if events:
-                events = self._react(event, etype, events, flags)
-            if self._live:
-                self._live_frame(event, etype, events)
+        if direction == "in" and events:
+            events = self._react(events, flags, etype)
         self._dispatch(direction, event, etype, flags, self._encoder.seq - 1, t, m, events)
 
     def _ingest_recorded(self, item: RecordedFrame) -> None:
@@ -774,54 +766,37 @@ class _TransportSource(CallSource):
         except Exception:
             log.exception("replay %s: state could not fold a %s frame", self.call_id, etype)
             events = ()
-        if direction == "in":
-            if events:
-                events = self._react(event, etype, events, item.flags)
-            if self._live:
-                self._live_frame(event, etype, events)
+        if direction == "in" and events:
+            events = self._react(events, item.flags, etype)
         self._dispatch(direction, event, etype, item.flags, rec["seq"], rec["t"], rec["m"],
                        events)
 
-    def _react(self, event: dict[str, Any], etype: str, events: tuple[CallEvent, ...],
-               flags: int) -> tuple[CallEvent, ...]:
+    def _react(self, events: tuple[CallEvent, ...], flags: int, etype: str
+               ) -> tuple[CallEvent, ...]:
         """What the engine itself does about an incoming frame's normalized events: count
-        and route server errors (a fatal one ends the call). Off the streaming path.
-        Returns the events as the dispatch sees them."""
-        out = events
-        for i, ev in enumerate(events):
-            if isinstance(ev, ErrorReported):
-                if self._live and ev.client_event_id is None:
-                    ev = _live_error_link(ev, event)
-                    out = (*out[:i], ev, *out[i + 1:])
+        and route server errors (a fatal one ends the call), and end the call when the
+        server says it ended (GPT-Live's ``session.closed``: a closed session never
+        resumes). Off the streaming path. Returns the events as the dispatch sees them."""
+        for ev in events:
+            if type(ev) is ErrorReported:
                 self.stats.errors += 1
                 self._server_error(ev)
-            elif isinstance(ev, Unknown) and ev.flagged and not flags & F_BAD and (
-                    ErrorReported in self.codec.produces(etype)):
-                self.stats.errors += 1  # a malformed error frame is still an error
-        return out
-
-    def _live_frame(self, event: dict[str, Any], etype: str,
-                    events: tuple[CallEvent, ...]) -> None:
-        # GPT-Live frames the reducer does not know yet: the session snapshot, backend tool
-        # calls, and session.closed, which ends the call (a closed session never resumes).
-        # Until the Live codec lands (branch livecodec) they are read here, after the fold.
-        if etype == "response.event" or etype == "session.delegation.created":
-            self._delegations.feed(event)
-        elif etype in ("session.started", "session.closed") or any(
-                type(ev) is SessionApplied for ev in events):
-            session = event.get("session")
-            if isinstance(session, dict):
-                self._live_session = session
-            if etype == "session.closed":
+            elif type(ev) is CallEnded:
                 note = getattr(self._transport, "session_ended", None)
                 if note is not None:
-                    note(f"call ended: the session was closed ({close_reason(event)})")
+                    note(f"call ended: the session was closed ({ev.reason or 'unknown'})")
+            elif type(ev) is Unknown and ev.flagged and not flags & F_BAD and (
+                    ErrorReported in self.codec.produces(etype)):
+                self.stats.errors += 1  # a malformed error frame is still an error
+        return events
 
     @property
     def live_session(self) -> dict[str, Any] | None:
         """GPT-Live: the session as the server last reported it (``None`` before any
-        ``session.started``/``session.updated``, and on a Realtime call)."""
-        return self._live_session
+        ``session.started``/``session.updated``, and on a Realtime call): the reducer's
+        ``state.session``, which the Live codec's ``SessionReported``/``SessionApplied``
+        set."""
+        return self.state.session if self._live else None
 
     def _server_error(self, error: ErrorReported) -> None:
         # Tell a live transport about the error: a fatal code ends the call after this frame
@@ -864,8 +839,6 @@ class _TransportSource(CallSource):
                 for ev in events:
                     if type(ev) is ToolCallRequested:
                         self._tool_requested(ev)
-                if self._live:
-                    self._live_tool_requested(event, etype)
         if self._subscribers:
             frame = Frame(seq, direction, t, m, etype, event, flags_of(flags))
             for sub in list(self._subscribers):
@@ -916,8 +889,6 @@ class _TransportSource(CallSource):
 
     def _reset(self) -> None:
         self.state = SessionState(self.codec)
-        self._delegations = DelegationTracker()
-        self._live_session = None
         self._store.clear()
         self.stats = CallStats()
 
@@ -950,9 +921,6 @@ class _TransportSource(CallSource):
 
     def _tool_requested(self, request: ToolCallRequested) -> None:
         """Tool handlers run only on a ``Call`` (a source without them registers none)."""
-
-    def _live_tool_requested(self, event: dict[str, Any], etype: str) -> None:
-        """GPT-Live backend tool calls (``Call`` only), read by ``protocol/live``."""
 
 
 class Call(_TransportSource):
@@ -1005,10 +973,7 @@ class Call(_TransportSource):
                                       code="invalid_event") from None
         if isinstance(event, Mapping) and "event_id" not in event:
             event = {**event, "event_id": _IDS.client_event_id()}
-        if self._live:
-            live_builders.validate_client_event(event)
-        else:
-            self.codec.validate(event)
+        self.codec.validate(event)
         return dict(event)
 
     async def send(self, event: Mapping[str, Any] | str) -> str:
@@ -1087,7 +1052,7 @@ class Call(_TransportSource):
     # ------------------------------------------------------------------ GPT-Live steering
 
     def _delegation_type(self) -> str | None:
-        session = self._live_session
+        session = self.live_session
         if session is None:
             return None  # not reported yet: the server decides
         deleg = session.get("delegation")
@@ -1105,7 +1070,8 @@ class Call(_TransportSource):
         self._live_only(f"append_{kind}")
         ev = live_builders.append(kind, text, delegation_id, ids=_IDS)
         if delegation_id is not None:
-            target = self._delegations.target_of(delegation_id)
+            known = self.state.delegations.get(delegation_id)
+            target = known.target if known is not None else None
             if target is None and self._delegation_type() == "responses":
                 # "Non-null IDs are not accepted with Responses delegation" (SDK)
                 raise ValidationError(
@@ -1174,18 +1140,11 @@ class Call(_TransportSource):
 
     def _tool_requested(self, request: ToolCallRequested) -> None:
         # The model asks for a call (the codec says so, from whichever frame carries the
-        # complete arguments first); a registered handler runs once per call id.
+        # complete arguments first; on GPT-Live a delegation's backend asks); a registered
+        # handler runs once per call id.
         name = request.name
         if name is not None and name in self._tool_handlers:
             self._start_tool(name, request.call_id, request.arguments)
-
-    def _live_tool_requested(self, event: dict[str, Any], etype: str) -> None:
-        # GPT-Live backend tool calls, until the Live codec lands (branch livecodec): read
-        # from response.event by protocol/live/fold.
-        if etype == "response.event":
-            call = function_call(event)
-            if call is not None and call.name in self._tool_handlers:
-                self._start_tool(call.name, call.call_id, call.arguments)
 
     def _start_tool(self, name: str, call_id: str, arguments: str) -> None:
         if call_id in self._tool_dispatched or call_id in self._answered:
@@ -1324,15 +1283,19 @@ class Call(_TransportSource):
     async def _live_tool_output(self, call_id: str, output: Any, respond: bool, by: str
                                 ) -> None:
         # GPT-Live: response.item.create with the function_call_output, then, after the
-        # delegation's last pending call, one response.create (live-protocol.md §7.3).
-        tracker = self._delegations
-        if not tracker.is_pending(call_id):
-            if call_id in self._answered:
+        # delegation's last pending call, one response.create (live-protocol.md §7.3). The
+        # reducer keeps the bookkeeping (state.delegations, the calls' delegation_id).
+        state = self.state
+        rec = state.tool_calls.get(call_id)
+        if rec is not None and rec.status == "unanswered":
+            self._check_live()  # the session ended with the call pending: nobody can answer
+        if rec is None or rec.status != "pending":
+            if call_id in self._answered or (rec is not None and rec.status == "answered"):
                 raise ToolCallError("call_id", f"{call_id!r} was already answered",
                                     "answer each tool call once")
             raise ToolCallError("call_id", f"{shown_id(call_id)} is not a pending tool call "
-                                "of this session", "use an id from a response.event "
-                                "function_call (call_…)")
+                                "of this session", "use an id from call.state."
+                                "pending_tool_calls() (a delegation's function call, call_…)")
         if not isinstance(output, str):
             try:
                 output = json.dumps(output, allow_nan=False)
@@ -1340,42 +1303,31 @@ class Call(_TransportSource):
                 raise ToolCallError("output", f"not JSON-serialisable ({exc})",
                                     "pass a string or plain dict/list values, "
                                     "without NaN or Infinity") from None
-        ev = live_builders.function_call_output(call_id, output, ids=_IDS)
+        ev = self.codec.encode(AnswerToolCall(call_id, output))
         self._check_live()
         self._answered.add(call_id)
         try:
-            await self._send_event(ev)
+            await self._send_event(ev)  # the reducer folds it: the call is answered
         except BaseException:
             self._answered.discard(call_id)
             raise
-        delegation = tracker.delegation_of_call(call_id)
-        last = tracker.answered(call_id)
+        delegation = rec.delegation_id
+        last = not any(tc.status == "pending" for tc in state.tool_calls_of(delegation))
         self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
         if respond and last:
-            if tracker.is_active(delegation):
+            known = state.delegations.get(delegation)
+            if known is not None and known.running:
                 # results went out before the backend response finished: continue it only
                 # once it has (the order seen on the wire, live-protocol.md §7.3)
-                await self.wait_for("response.event", lambda e: e.get("delegation_id") == (
-                    delegation) and isinstance(e.get("event"), dict) and e["event"].get(
-                    "type") in ("response.completed", "response.incomplete",
-                                "response.failed"), timeout=self.handler_timeout)
-            await self.send(live_builders.response_create(ids=_IDS))
+                fut = self._add_event_waiter(ResponseDone, lambda e: (
+                    e.kind == "delegation" and e.delegation_id == delegation))
+                await self._await_waiter(fut, self.handler_timeout, "waiting for the "
+                                         "backend response of the delegation to finish")
+            await self.send(self.codec.encode(CreateResponse()))
 
 
 class _BadArguments(Exception):
     pass
-
-
-def _live_error_link(error: ErrorReported, frame: dict[str, Any]) -> ErrorReported:
-    """GPT-Live names the client event an error answers in ``client_event_id`` (at the top
-    and inside ``error``), which the GA codec does not read: linked here until the Live
-    codec does (branch ``livecodec``)."""
-    err = frame.get("error")
-    for cid in (frame.get("client_event_id"),
-                err.get("client_event_id") if isinstance(err, dict) else None):
-        if isinstance(cid, str):
-            return dataclasses.replace(error, client_event_id=cid)
-    return error
 
 
 def _default_capture_path(call_id: str) -> Path:

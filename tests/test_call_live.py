@@ -350,3 +350,71 @@ async def test_refusals_that_point_at_ending_the_session_name_close_session() ->
         assert t.sent == []
     finally:
         await call.close()
+
+
+def _wrapped(inner: dict[str, Any], did: str = "item_A") -> dict[str, Any]:
+    return {"type": "response.event", "event_id": "event_w", "delegation_id": did,
+            "event": inner}
+
+
+def _function_call(call_id: str) -> dict[str, Any]:
+    return _wrapped({"type": "response.output_item.done", "item": {
+        "id": f"fc_{call_id}", "type": "function_call", "status": "completed",
+        "call_id": call_id, "name": "lookup", "arguments": '{"topic": "x"}'}})
+
+
+async def test_two_calls_of_one_delegation_get_one_response_create_after_the_backend_ends(
+        ) -> None:
+    # live-protocol.md §7.3 (OBS): the announcement names resp_1 and the backend reports
+    # resp_1 running (the same id): the results may go at once, response.create only once
+    # resp_1 has completed, and once for both calls.
+    call, t = await live_call([started({"type": "responses"})])
+    try:
+        call.tool("lookup")(lambda topic: {"topic": topic})
+        await t.push({"type": "session.delegation.created", "event_id": "event_d",
+                      "offset_ms": 4000, "delegation": {
+                          "id": "item_A", "target": "responses", "type": "delegation",
+                          "response_id": "resp_1"}})
+        await t.push(_wrapped({"type": "response.created", "response": {
+            "id": "resp_1", "status": "in_progress", "output": []}}))
+        await t.push(_function_call("call_1"))
+        await t.push(_function_call("call_2"))
+        await _until(lambda: len(t.sent) == 2)
+        assert [tc.delegation_id for tc in call.state.tool_calls_of("item_A")] == [
+            "item_A", "item_A"]
+        assert call.state.delegations["item_A"].running
+        await asyncio.sleep(0.05)
+        assert [e["type"] for e in t.sent] == ["response.item.create"] * 2
+        await t.push(_wrapped({"type": "response.completed", "response": {
+            "id": "resp_1", "status": "completed", "output": []}}))
+        await _until(lambda: len(t.sent) == 3)
+        await asyncio.sleep(0.05)
+        assert [e["type"] for e in t.sent] == ["response.item.create"] * 2 + [
+            "response.create"]
+        assert {tc.answered_by for tc in call.state.tool_calls_of("item_A")} == {"handler"}
+    finally:
+        await call.close()
+
+
+async def test_answers_by_code_continue_at_once_when_no_backend_response_runs() -> None:
+    # The announcement alone (no running report, as in the spike traces): the last answer
+    # of the delegation sends response.create at once; the first one does not.
+    call, t = await live_call([started({"type": "responses"})])
+    try:
+        await t.push({"type": "session.delegation.created", "event_id": "event_d",
+                      "offset_ms": 4000, "delegation": {
+                          "id": "item_A", "target": "responses", "type": "delegation",
+                          "response_id": "resp_1"}})
+        await t.push(_function_call("call_1"))
+        await t.push(_function_call("call_2"))
+        await _until(lambda: len(call.state.pending_tool_calls()) == 2)
+        await call.send_tool_output("call_1", "one")
+        assert [e["type"] for e in t.sent] == ["response.item.create"]
+        await call.send_tool_output("call_2", "two")
+        assert [e["type"] for e in t.sent] == ["response.item.create"] * 2 + [
+            "response.create"]
+        assert call.state.delegations["item_A"].running is False
+        with pytest.raises(rtwidgets.ToolCallError, match="already answered"):
+            await call.send_tool_output("call_1", "again")
+    finally:
+        await call.close()

@@ -26,11 +26,7 @@ WIRE_NAMES = (REALTIME.client_event_types | REALTIME.server_event_types
               | LIVE.client_event_types | LIVE.server_event_types)
 _AMBIGUOUS = frozenset({"error"})  # a wire type that is also an everyday field name
 
-NOT_YET: dict[str, str] = {
-    "_call.py": "GPT-Live's session snapshot, backend tool calls and session.closed are still "
-                "read from raw frames (written before the Live codec landed); branch calllive "
-                "moves them onto the Live codec's normalized events",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _is_key(node: ast.Constant, parents: dict[ast.AST, ast.AST]) -> bool:

@@ -249,6 +249,11 @@ class ResponseStarted:
     conversation_id: str | None = None
     target: str | None = None
     """GPT-Live delegation target (``responses``/``client``/``decisions``)."""
+    delegation_id: str | None = None
+    """GPT-Live: the delegation this backend response belongs to (``None``: not a
+    delegation, or one the server could not correlate). A delegation's response is
+    started twice at most: when the delegation announces it (``status`` ``None``: the
+    backend has not reported it yet) and when the backend reports it running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +271,8 @@ class ResponseDone:
     conversation_id: str | None = None
     output: tuple[Mapping[str, Any], ...] = ()
     """The output items as the final snapshot lists them (may be empty on GPT-Live)."""
+    delegation_id: str | None = None
+    """GPT-Live: the delegation whose backend response ended (see ``ResponseStarted``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,13 +299,15 @@ class ToolCallRequested:
     """The model asks for a function call (complete arguments).
 
     ``item_id`` is the call's item (GA) or ``None``; ``response_id`` the response or the
-    delegation's backend response."""
+    delegation's backend response; ``delegation_id`` the GPT-Live delegation that asks
+    (``None`` on Realtime, or when the server could not correlate it)."""
 
     call_id: str
     name: str | None
     arguments: str
     item_id: str | None = None
     response_id: str | None = None
+    delegation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from . import codec as ce
 from .codec import Codec
 
 __all__ = [
+    "DelegationRecord",
     "ErrorRecord",
     "GapRecord",
     "ItemRecord",
@@ -150,6 +151,9 @@ class ToolCallRecord:
     request_t: float | None = field(default=None, compare=False)
     """Arrival of the request itself (``None``: only its answer was seen);
     ``requested_t`` is when the record began."""
+    delegation_id: str | None = None
+    """GPT-Live: the delegation that asked (``None`` on Realtime, or when the server could
+    not correlate the backend's event)."""
 
     @property
     def latency(self) -> float | None:
@@ -157,6 +161,27 @@ class ToolCallRecord:
         if self.answered_t is None:
             return None
         return self.answered_t - self.requested_t
+
+
+@dataclass(slots=True)
+class DelegationRecord:
+    """A GPT-Live delegation as folded so far: who handles it and where its backend is.
+
+    ``id`` is ``None`` for backend events the server could not correlate. ``running``: its
+    backend response was reported running (the wrapped ``response.created``) and has not
+    finished; only then does continuing it with ``response.create`` wait for the finish
+    (live-protocol.md §7.3). Its tool calls are the ``tool_calls`` whose
+    ``delegation_id`` is ``id`` (``SessionState.tool_calls_of``)."""
+
+    id: str | None
+    target: str | None = None
+    """``"responses"``, ``"client"`` or ``"decisions"`` (``None``: not reported)."""
+    response_id: str | None = None
+    """Its latest backend response (``None``: none; a client delegation has none)."""
+    response_ids: list[str] = field(default_factory=list)
+    running: bool = False
+    started_t: float = 0.0
+    """When it was first seen (its announcement, or its first backend event)."""
 
 
 @dataclass(slots=True)
@@ -302,6 +327,8 @@ class SessionState:
         self.responses: dict[str, ResponseRecord] = {}
         self.active_response_id: str | None = None
         self.tool_calls: dict[str, ToolCallRecord] = {}
+        self.delegations: dict[str | None, DelegationRecord] = {}
+        """GPT-Live delegations by id (``None``: events the server did not correlate)."""
         self.errors: list[ErrorRecord] = []
         self.turns: list[TurnRecord] = []
         self.transcriptions: list[TranscriptionRecord] = []
@@ -467,6 +494,11 @@ class SessionState:
     def pending_tool_calls(self) -> list[ToolCallRecord]:
         """Tool calls whose arguments are done and that nobody has answered yet."""
         return [tc for tc in self.tool_calls.values() if tc.status == "pending"]
+
+    def tool_calls_of(self, delegation_id: str | None) -> list[ToolCallRecord]:
+        """GPT-Live: the tool calls a delegation asked for, in arrival order (``None``: the
+        calls the server did not correlate)."""
+        return [tc for tc in self.tool_calls.values() if tc.delegation_id == delegation_id]
 
     def snapshot(self) -> dict[str, Any]:
         """A small plain-dict summary (counts and status) for views and reprs."""
@@ -791,7 +823,36 @@ class SessionState:
             self.responses[response_id] = rec
         return rec
 
+    def _delegation(self, delegation_id: str | None, t: float) -> DelegationRecord:
+        rec = self.delegations.get(delegation_id)
+        if rec is None:
+            if delegation_id is not None and not isinstance(delegation_id, str):
+                raise TypeError("delegation id must be a string or None")
+            rec = self.delegations[delegation_id] = DelegationRecord(delegation_id,
+                                                                     started_t=t)
+        return rec
+
+    def _on_delegation_started(self, event: ce.ResponseStarted, t: float) -> None:
+        deleg = self._delegation(event.delegation_id, t)
+        if event.target is not None:
+            deleg.target = event.target
+        if event.id != event.delegation_id:  # a backend response (not the delegation itself)
+            deleg.response_id = event.id
+            if event.id not in deleg.response_ids:
+                deleg.response_ids.append(event.id)
+        if event.status is not None:
+            deleg.running = True
+
     def _on_response_started(self, event: ce.ResponseStarted, t: float) -> None:
+        if event.kind == "delegation":
+            self._on_delegation_started(event, t)
+            known = self.responses.get(event.id)
+            if known is not None and known.started_t is not None:
+                # The backend reports a response its delegation announced: it runs now.
+                # The response keeps the announcement's times (the codec's contract).
+                if event.status is not None:
+                    known.status = event.status
+                return
         rec = self._response(event.id, t)
         rec.created_t = t
         rec.started_t = t
@@ -828,6 +889,8 @@ class SessionState:
         rec.done_t = t
         if self.active_response_id == rec.id:
             self.active_response_id = None
+        if event.kind == "delegation":
+            self._delegation(event.delegation_id, t).running = False
         final_status: dict[str, Any] = {}
         for item in event.output:
             item_id = item.get("id")
@@ -903,9 +966,11 @@ class SessionState:
                 resp.first_delta_t = t
 
     def _on_tool_requested(self, event: ce.ToolCallRequested, t: float) -> None:
+        if event.delegation_id is not None:
+            self._delegation(event.delegation_id, t)
         if event.item_id is None:
             self._request(event.call_id, event.name, event.arguments, None, event.response_id,
-                          t)
+                          t, event.delegation_id)
             return
         rec = self._item(event.item_id, t, "function_call")
         rec.type = "function_call"
@@ -916,17 +981,22 @@ class SessionState:
             rec.name = event.name
         if rec.response_id is None and event.response_id is not None:
             rec.response_id = event.response_id
-        self._request(event.call_id, rec.name, rec.arguments, rec.id, rec.response_id, t)
+        self._request(event.call_id, rec.name, rec.arguments, rec.id, rec.response_id, t,
+                      event.delegation_id)
 
     def _request(self, call_id: str, name: str | None, arguments: str | None,
-                 item_id: str | None, response_id: str | None, t: float) -> None:
+                 item_id: str | None, response_id: str | None, t: float,
+                 delegation_id: str | None = None) -> None:
         tc = self.tool_calls.get(call_id)
         if tc is None:
             self.tool_calls[call_id] = ToolCallRecord(
                 call_id=call_id, name=name or "", arguments=arguments or "",
                 item_id=item_id, response_id=response_id, requested_t=t, request_t=t,
+                delegation_id=delegation_id,
             )
             return
+        if tc.delegation_id is None:
+            tc.delegation_id = delegation_id
         if tc.request_t is None:
             tc.request_t = t
         # Seen before (answered early, or .done after arguments.done): fill what was missing.

@@ -686,3 +686,73 @@ def test_feed_in_is_feed_for_incoming_frames(build: Any) -> None:
 
 def turn_row(turn: Any) -> tuple[Any, ...]:
     return (turn.index, turn.kind, turn.item_id, turn.response_ids)
+
+
+# -- GPT-Live delegations (the Live codec's events; live-protocol.md §7.3) --------------------
+
+
+def _live_fold(frames: list[tuple[dict[str, Any], str]]) -> SessionState:
+    from rtwidgets.protocol.live.codec import LIVE
+
+    state = SessionState(LIVE)
+    for i, (frame, direction) in enumerate(frames):
+        state.feed(frame, direction=direction, t=float(i))  # type: ignore[arg-type]
+    return state
+
+
+def _wrapped(did: str | None, inner: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return {"type": "response.event", "event_id": "e", "delegation_id": did,
+            "event": inner}, "in"
+
+
+def _fc(call_id: str) -> dict[str, Any]:
+    return {"type": "response.output_item.done", "item": {
+        "id": f"fc_{call_id}", "type": "function_call", "call_id": call_id, "name": "f",
+        "arguments": "{}"}}
+
+
+def test_live_delegations_hold_target_backend_response_running_and_their_calls() -> None:
+    announce = ({"type": "session.delegation.created", "event_id": "e0", "offset_ms": 0,
+                 "delegation": {"id": "item_A", "target": "responses", "type": "delegation",
+                                "response_id": "resp_1"}}, "in")
+    running = _wrapped("item_A", {"type": "response.created", "response": {"id": "resp_1"}})
+    completed = _wrapped("item_A", {"type": "response.completed", "response": {
+        "id": "resp_1", "status": "completed", "output": []}})
+    state = _live_fold([announce])
+    deleg = state.delegations["item_A"]
+    # announced only: the backend has not reported the response running
+    assert (deleg.target, deleg.response_id, deleg.running) == ("responses", "resp_1", False)
+    state = _live_fold([announce, running, _wrapped("item_A", _fc("call_1")),
+                        _wrapped("item_A", _fc("call_2"))])
+    deleg = state.delegations["item_A"]
+    assert deleg.running
+    assert deleg.response_ids == ["resp_1"]
+    assert [tc.call_id for tc in state.tool_calls_of("item_A")] == ["call_1", "call_2"]
+    assert state.tool_calls["call_1"].delegation_id == "item_A"
+    # the response keeps the announcement's start (frame 0), not the running report's
+    assert state.responses["resp_1"].started_t == 0.0
+    state = _live_fold([announce, running, _wrapped("item_A", _fc("call_1")), completed,
+                        ({"type": "response.item.create", "event_id": "r1", "item": {
+                            "type": "function_call_output", "call_id": "call_1",
+                            "output": "x"}}, "out")])
+    assert not state.delegations["item_A"].running
+    assert [tc.status for tc in state.tool_calls_of("item_A")] == ["answered"]
+    # a Realtime call has no delegations
+    s, _ids = function_call_turn()
+    realtime = _fold(s.frames)
+    assert realtime.delegations == {}
+    assert all(tc.delegation_id is None for tc in realtime.tool_calls.values())
+
+
+def test_live_client_delegation_and_uncorrelated_backend_events() -> None:
+    state = _live_fold([
+        ({"type": "session.delegation.created", "event_id": "e0", "offset_ms": 0,
+          "delegation": {"id": "D1", "target": "client", "type": "delegation"}}, "in"),
+        _wrapped(None, {"type": "response.created", "response": {"id": "resp_9"}}),
+        _wrapped(None, _fc("call_9")),
+    ])
+    client = state.delegations["D1"]
+    assert (client.target, client.response_id, client.running) == ("client", None, False)
+    loose = state.delegations[None]
+    assert (loose.response_id, loose.running) == ("resp_9", True)
+    assert [tc.call_id for tc in state.tool_calls_of(None)] == ["call_9"]

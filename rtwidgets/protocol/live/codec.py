@@ -35,11 +35,17 @@ What Live lacks, and what this codec decides instead (docs/internals.md, "The Li
   decisions delegation (no backend response) is started under the delegation id, and done
   when we answer it with ``session.commentary.append`` naming it. Delegations do not answer
   caller turns (the voice does). Backend text is never transcript: "store exactly what was
-  spoken" (§7.2).
+  spoken" (§7.2). Every one of these events names its ``delegation_id``. The start at
+  the announcement has ``status`` ``None`` (the backend has not reported the response);
+  when the backend then reports it running (the wrapped ``response.created``), the same
+  response is started once more with ``status`` ``"in_progress"`` — what the ``Call``
+  waits on before it continues a delegation with ``response.create`` (§7.3), and what a
+  trace without the wrapped lifecycle never shows.
 * **Tool calls** come from the wrapped ``response.output_item.done`` (never from the empty
-  ``output`` of a lifecycle snapshot); our ``response.item.create`` with a
-  ``function_call_output`` answers them (``by="code"``). The function call is also an item
-  of its backend response (added at the wrapped ``output_item.added``, else at ``.done``).
+  ``output`` of a lifecycle snapshot), with their delegation; our ``response.item.create``
+  with a ``function_call_output`` answers them (``by="code"``). The function call is also an
+  item of its backend response (added at the wrapped ``output_item.added``, else at
+  ``.done``).
 * **Usage** is ``session.usage.updated``: cumulative seconds (``UsageReported``) and the
   context window's ``usage_ratio``; ``session.closed`` carries the final usage and the
   reason (``CallEnded``).
@@ -264,6 +270,9 @@ class LiveCodec:
         # delegation id -> current backend response id; response ids already started.
         self._deleg_resp: dict[str | None, str] = {}
         self._started: set[str] = set()
+        # Backend responses the backend itself reported (started or ended): a later
+        # report never starts them again.
+        self._reported: set[str] = set()
         self._client_delegations: set[str] = set()
         # function_call item ids already reported added (from output_item.added or .done).
         self._tool_items: set[str] = set()
@@ -406,16 +415,25 @@ class LiveCodec:
 
     def _transport_failed(self, ev: _Ev) -> _Out:
         err = _obj(ev, "error")
+        cid = _ostr(err.get("client_event_id")) or _ostr(ev.get("client_event_id"))
         return (ErrorReported(_ostr(err.get("code")), _ostr(err.get("type")) or "call_error",
-                              _ostr(err.get("message")) or "", _ostr(err.get("param"))),)
+                              _ostr(err.get("message")) or "", _ostr(err.get("param")), cid),)
 
     # ------------------------------------------------------------------ delegations
 
-    def _start(self, rid: str, target: str | None) -> _Out:
-        if rid in self._started:
+    def _start(self, rid: str, target: str | None, did: str | None,
+               running: bool) -> _Out:
+        # At most two starts per response: the delegation's announcement (status None:
+        # the backend has not reported it) and the backend's own report that it runs
+        # (the wrapped response.created). The Call continues a delegation only after a
+        # response it saw running has finished (live-protocol.md §7.3).
+        if rid in self._started and (not running or rid in self._reported):
             return ()
         self._started.add(rid)
-        return (ResponseStarted(rid, "delegation", "in_progress", None, None, target),)
+        if running:
+            self._reported.add(rid)
+        return (ResponseStarted(rid, "delegation", "in_progress" if running else None, None,
+                                None, target, did),)
 
     def _delegation(self, ev: _Ev) -> _Out:
         d = _obj(ev, "delegation")
@@ -424,10 +442,10 @@ class LiveCodec:
         rid = _ostr(d.get("response_id"))
         if rid is not None:
             self._deleg_resp[did] = rid
-            return self._start(rid, target)
+            return self._start(rid, target, did, False)
         if target == "client":
             self._client_delegations.add(did)
-        return self._start(did, target)
+        return self._start(did, target, did, False)
 
     def _response_event(self, ev: _Ev) -> _Out:
         inner = _obj(ev, "event")
@@ -439,7 +457,7 @@ class LiveCodec:
             resp = _obj(inner, "response")
             rid = _str(resp, "id")
             self._deleg_resp[did] = rid
-            return self._start(rid, "responses")
+            return self._start(rid, "responses", did, True)
         if itype in ("response.completed", "response.failed", "response.incomplete"):
             resp = _obj(inner, "response")
             rid = _str(resp, "id")
@@ -449,8 +467,9 @@ class LiveCodec:
             err = resp.get("error")
             code = _ostr(err.get("code")) if isinstance(err, dict) else None
             self._started.add(rid)
+            self._reported.add(rid)
             return (ResponseDone(rid, "delegation", status, reason, code, None,
-                                 _tokens(resp.get("usage"))),)
+                                 _tokens(resp.get("usage")), delegation_id=did),)
         if itype in ("response.output_item.added", "response.output_item.done"):
             item = _obj(inner, "item")
             if item.get("type") != "function_call":
@@ -473,7 +492,7 @@ class LiveCodec:
             if tool_call_id is not None:
                 out.append(ToolCallRequested(tool_call_id, _ostr(item.get("name")),
                                              _ostr(item.get("arguments")) or "", item_id,
-                                             backend))
+                                             backend, did))
             return tuple(out)
         if itype == "response.function_call_arguments.delta":
             return (ToolArgumentsDelta(_str(inner, "item_id"), _str(inner, "delta"), None,
@@ -481,7 +500,8 @@ class LiveCodec:
         if itype == "error":
             code = _ostr(inner.get("code"))
             return (ErrorReported(code, "response_error", _ostr(inner.get("message")) or "",
-                                  _ostr(inner.get("param"))),)
+                                  _ostr(inner.get("param")),
+                                  _ostr(ev.get("client_event_id"))),)
         return ()
 
     # ------------------------------------------------------------------ our frames
@@ -503,7 +523,7 @@ class LiveCodec:
         did = _ostr(ev.get("delegation_id"))
         if did is not None and did in self._client_delegations:
             self._client_delegations.discard(did)
-            return (ResponseDone(did, "delegation", "completed"),)
+            return (ResponseDone(did, "delegation", "completed", delegation_id=did),)
         return ()
 
     # ------------------------------------------------------------------ the Codec API

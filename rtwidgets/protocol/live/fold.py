@@ -6,8 +6,9 @@ Why: a Live call's meaning hides in places a Realtime reader would not look
 lifecycle snapshot, which is always empty), usage is *cumulative* seconds, and the call ends
 with ``session.closed`` and its reason. These small functions read those places from plain
 dicts, never raise on a malformed frame (they return ``None``), and keep no state except
-``DelegationTracker``, which follows backend responses per delegation so a tool answer knows
-when ``response.create`` may go (once, after every pending call of the delegation).
+``DelegationTracker``, which follows backend responses per delegation from raw frames (for
+scripts over plain frame lists; the ``Call`` reads the same from the reducer,
+``SessionState.delegations``, which folds the Live codec's events).
 
 Pure: no I/O, no clock.
 """

@@ -338,6 +338,58 @@ def test_ids_categories_and_produces() -> None:
     assert "session.output_audio.delta" not in LIVE.bulk.meaningful_types
 
 
+def test_a_delegation_names_itself_and_its_response_starts_again_when_running() -> None:
+    # The order of live-protocol.md §7.3 (OBS): the announcement names resp_1, the backend
+    # then reports resp_1 running, asks for a call, and completes.
+    codec = LIVE.fresh()
+    (ann,) = codec.decode({"type": "session.delegation.created", "event_id": "e1",
+                           "offset_ms": 4000, "delegation": {
+                               "id": "item_A", "target": "responses", "type": "delegation",
+                               "response_id": "resp_1"}}).events
+    assert ann == ce.ResponseStarted("resp_1", "delegation", None, None, None, "responses",
+                                     "item_A")
+    wrap = {"type": "response.event", "event_id": "e2", "delegation_id": "item_A"}
+    (run,) = codec.decode({**wrap, "event": {"type": "response.created", "response": {
+        "id": "resp_1", "status": "in_progress", "output": []}}}).events
+    assert run == ce.ResponseStarted("resp_1", "delegation", "in_progress", None, None,
+                                     "responses", "item_A")
+    # in_progress repeats the news: nothing new
+    assert codec.decode({**wrap, "event": {"type": "response.in_progress", "response": {
+        "id": "resp_1"}}}).events == ()
+    evs = codec.decode({**wrap, "event": {"type": "response.output_item.done", "item": {
+        "id": "fc_1", "type": "function_call", "call_id": "call_X", "name": "f",
+        "arguments": "{}"}}}).events
+    (call,) = [e for e in evs if isinstance(e, ce.ToolCallRequested)]
+    assert call == ce.ToolCallRequested("call_X", "f", "{}", "fc_1", "resp_1", "item_A")
+    (done,) = codec.decode({**wrap, "event": {"type": "response.completed", "response": {
+        "id": "resp_1", "status": "completed", "output": []}}}).events
+    assert isinstance(done, ce.ResponseDone)
+    assert (done.id, done.kind, done.delegation_id) == ("resp_1", "delegation", "item_A")
+    # a late lifecycle report never starts a finished response again
+    assert codec.decode({**wrap, "event": {"type": "response.created", "response": {
+        "id": "resp_1"}}}).events == ()
+    # an event the server could not correlate has no delegation
+    (other,) = codec.decode({**wrap, "delegation_id": None, "event": {
+        "type": "response.created", "response": {"id": "resp_9"}}}).events
+    assert isinstance(other, ce.ResponseStarted)
+    assert other.delegation_id is None
+
+
+def test_errors_name_the_client_event_they_answer() -> None:
+    codec = LIVE.fresh()
+    (failed,) = codec.decode({"type": "transport.failed", "event_id": "e", "error": {
+        "type": "call_error", "code": "busy", "message": "486",
+        "client_event_id": "refer_1"}}).events
+    assert isinstance(failed, ce.ErrorReported)
+    assert failed.client_event_id == "refer_1"
+    (wrapped,) = codec.decode({"type": "response.event", "event_id": "e2",
+                               "delegation_id": "item_A", "client_event_id": "c1",
+                               "event": {"type": "error", "code": "x", "message": "no"}}
+                              ).events
+    assert isinstance(wrapped, ce.ErrorReported)
+    assert wrapped.client_event_id == "c1"
+
+
 def test_a_final_segment_is_trimmed_and_its_item_reported_done() -> None:
     # Issue 13: the wire's first fragment of an utterance starts with a space (" What");
     # the delta keeps it (raw, as sent), the segment's final text does not.
