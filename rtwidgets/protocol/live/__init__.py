@@ -11,7 +11,7 @@ codec interface (``protocol/codec.py``), so the codec is a thin adapter over it:
   ``UnsupportedLiveAction`` for actions Live does not have;
 - ``summary``: one line per frame for the event log;
 - ``fold``: pure readers (tool calls inside ``response.event``, cumulative usage seconds,
-  the close reason) and ``DelegationTracker``.
+  the close reason).
 
 Nothing in this package opens a socket, touches asyncio or reads a clock.
 """
@@ -37,7 +37,6 @@ from .builders import (
 )
 from .catalog import CLIENT_EVENT_TYPES, SERVER_EVENT_TYPES, category_of, is_known
 from .fold import (
-    DelegationTracker,
     FunctionCall,
     close_reason,
     context_ratio,
@@ -50,7 +49,6 @@ from .summary import summary
 __all__ = [
     "CLIENT_EVENT_TYPES",
     "SERVER_EVENT_TYPES",
-    "DelegationTracker",
     "FunctionCall",
     "UnsupportedLiveAction",
     "category_of",

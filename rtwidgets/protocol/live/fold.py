@@ -5,10 +5,9 @@ Why: a Live call's meaning hides in places a Realtime reader would not look
 (read them from the inner ``response.output_item.done``, never from the ``output`` of a
 lifecycle snapshot, which is always empty), usage is *cumulative* seconds, and the call ends
 with ``session.closed`` and its reason. These small functions read those places from plain
-dicts, never raise on a malformed frame (they return ``None``), and keep no state except
-``DelegationTracker``, which follows backend responses per delegation from raw frames (for
-scripts over plain frame lists; the ``Call`` reads the same from the reducer,
-``SessionState.delegations``, which folds the Live codec's events).
+dicts, never raise on a malformed frame (they return ``None``), and keep no state (the
+per-delegation bookkeeping lives in the reducer, ``SessionState.delegations``, which folds
+the Live codec's events).
 
 Pure: no I/O, no clock.
 """
@@ -16,12 +15,11 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 __all__ = [
     "CLOSE_REASONS",
-    "DelegationTracker",
     "FunctionCall",
     "close_reason",
     "context_ratio",
@@ -120,93 +118,3 @@ def close_reason(frame: Any) -> str | None:
         return None
     reason = frame.get("reason")
     return reason if isinstance(reason, str) and reason else "unknown"
-
-
-@dataclass(slots=True)
-class _Delegation:
-    target: str | None = None
-    response_id: str | None = None
-    active: bool = False  # a backend response is in progress
-    waiting: bool = False  # the backend response completed with calls still unanswered
-    pending: dict[str, FunctionCall] = field(default_factory=dict)
-
-
-class DelegationTracker:
-    """Follows delegations, their backend responses and unanswered function calls.
-
-    ``feed(frame)`` with every incoming frame (any type; others are ignored). ``answered(
-    call_id)`` when a result was sent; it returns ``True`` when that was the last pending call
-    of its delegation, i.e. the one ``response.create`` may go now.
-    """
-
-    def __init__(self) -> None:
-        self.delegations: dict[str | None, _Delegation] = {}
-        self._by_call: dict[str, str | None] = {}
-
-    def feed(self, frame: Any) -> FunctionCall | None:
-        """Take in a frame; returns the function call it finished, if any."""
-        d = delegation_of(frame)
-        if d is not None:
-            entry = self.delegations.setdefault(d["id"], _Delegation())
-            target = d.get("target")
-            entry.target = target if isinstance(target, str) else None
-            rid = d.get("response_id")
-            if isinstance(rid, str):
-                entry.response_id = rid
-            return None
-        got = unwrap(frame)
-        if got is None:
-            return None
-        did, inner = got
-        itype = inner.get("type")
-        entry = self.delegations.setdefault(did, _Delegation())
-        if itype == "response.created":
-            resp = inner.get("response")
-            rid = resp.get("id") if isinstance(resp, Mapping) else None
-            if isinstance(rid, str):
-                entry.response_id = rid
-            entry.waiting = False
-            entry.active = True
-        elif itype in ("response.completed", "response.incomplete", "response.failed"):
-            entry.waiting = bool(entry.pending)
-            entry.active = False
-        call = function_call(frame)
-        if call is not None and call.call_id not in self._by_call:
-            entry.pending[call.call_id] = call
-            self._by_call[call.call_id] = did
-        return call
-
-    def pending(self) -> list[FunctionCall]:
-        """Every function call not yet answered, in arrival order per delegation."""
-        return [c for e in self.delegations.values() for c in e.pending.values()]
-
-    def is_pending(self, call_id: str) -> bool:
-        did = self._by_call.get(call_id, _MISSING)
-        return did is not _MISSING and call_id in self.delegations[did].pending
-
-    def answered(self, call_id: str) -> bool:
-        """Mark ``call_id`` answered; ``True`` when its delegation has no pending call left."""
-        did = self._by_call.get(call_id, _MISSING)
-        if did is _MISSING:
-            return False
-        entry = self.delegations[did]
-        entry.pending.pop(call_id, None)
-        return not entry.pending
-
-    def delegation_of_call(self, call_id: str) -> str | None:
-        """The delegation a known function call belongs to (``None`` if unknown or
-        uncorrelated)."""
-        did = self._by_call.get(call_id)
-        return did if isinstance(did, str) else None
-
-    def is_active(self, delegation_id: str | None) -> bool:
-        """Whether the delegation's backend response has started and not yet finished."""
-        entry = self.delegations.get(delegation_id)
-        return entry is not None and entry.active
-
-    def target_of(self, delegation_id: str) -> str | None:
-        entry = self.delegations.get(delegation_id)
-        return entry.target if entry is not None else None
-
-
-_MISSING: Final[Any] = object()

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from rtwidgets.protocol.live.fold import (
-    DelegationTracker,
     FunctionCall,
     close_reason,
     context_ratio,
@@ -52,32 +51,3 @@ def test_readers_return_none_on_anything_else() -> None:
         None, {"type": "error"})
     assert close_reason({"type": "session.closed"}) == "unknown"
     assert close_reason({"type": "session.closed", "reason": "brand_new"}) == "brand_new"
-
-
-def test_tracker_says_when_the_last_pending_call_is_answered() -> None:
-    t = DelegationTracker()
-    for frame in trace("spoken"):
-        t.feed(frame)
-    (pending,) = t.pending()
-    assert t.is_pending(pending.call_id)
-    assert t.target_of("item_EUrPpQobYmB54id9y3MY5") == "responses"
-    assert t.answered(pending.call_id) is True
-    assert not t.is_pending(pending.call_id)
-    assert t.pending() == []
-    assert t.answered("call_unknown") is False
-
-
-def test_tracker_waits_for_every_call_of_a_delegation() -> None:
-    t = DelegationTracker()
-
-    def done(call_id: str) -> dict[str, Any]:
-        return {"type": "response.event", "delegation_id": "D", "event": {
-            "type": "response.output_item.done", "item": {
-                "type": "function_call", "call_id": call_id, "name": "f", "arguments": "{}"}}}
-
-    t.feed(done("call_a"))
-    t.feed(done("call_b"))
-    t.feed(done("call_a"))  # a repeat is not a new call
-    assert [c.call_id for c in t.pending()] == ["call_a", "call_b"]
-    assert t.answered("call_a") is False
-    assert t.answered("call_b") is True
