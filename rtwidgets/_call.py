@@ -18,21 +18,13 @@ public hooks take wire types from the user, as data). Outgoing events are built 
 nothing is sent or captured), sent, then captured. Meta frames record attach, status
 changes, gaps and who answered a tool call.
 
+Where the rest lives: the listeners (``subscribe``, ``on``, ``events()``, ``wait_for`` and
+the engine's own waits) are the event bus, ``rtwidgets._bus`` (a mixin of the source below);
+``@call.tool`` handlers and ``send_tool_output`` are the tool runtime, ``rtwidgets._tools``
+(a mixin of ``Call``); the errors and ``CallStatus`` / ``CallStats`` are in
+``rtwidgets._call_types``. Every public name is still importable from here.
+
 Decisions:
-- ``events()`` streams are bounded (``maxsize``, default 10 000): a slow reader loses the
-  *oldest* events, counted in ``stream.dropped`` and ``call.stats.dropped_events``; the
-  capture and ``frames()`` always keep everything.
-- Subscribers and ``on()`` callbacks run synchronously on the loop; one that raises is logged
-  and kept. A coroutine returned by an ``on()`` callback runs as a task.
-- ``@call.tool(name)`` handlers run once per function ``call_id`` (first of
-  ``response.function_call_arguments.done`` / ``response.output_item.done``), with the
-  arguments as keyword arguments after a JSON-schema check against the tool declared in the
-  session. Sync handlers run in the loop's default executor (a blocking handler cannot stall
-  the receive loop); async ones as tasks. Any failure, invalid argument or timeout becomes an
-  ``{"error": "..."}`` output. Exactly one answer per call id.
-- ``response.create`` after tool outputs waits for the asking response's ``response.done``
-  and is sent once per response, by the last answer of its pending calls, so it never races
-  the server into ``conversation_already_has_active_response``.
 - Attaching again to a call id in the same process closes the earlier ``Call`` first.
 - A refused handshake (404/410) or a hangup ends the call; the status says why.
 - Final is final (issue 10): a server ``error`` whose code says the key, the model or the
@@ -52,10 +44,7 @@ Decisions:
   codec's normalized events (``protocol.codecs.codec_for``): the session as reported is
   ``state.session`` (``live_session``); ``CallEnded`` (``session.closed``) ends the call
   with its reason, and nothing reconnects after it; a delegation's backend tool call is a
-  ``ToolCallRequested`` naming its delegation, answered with ``AnswerToolCall`` and, by the
-  delegation's last pending answer, one ``CreateResponse`` — after the
-  ``ResponseDone(kind="delegation")`` of a backend response seen running. The reducer keeps
-  that bookkeeping (``state.delegations``, ``ToolCallRecord.delegation_id``).
+  ``ToolCallRequested`` naming its delegation, answered by the tool runtime (``_tools``).
 
 Never: send a client event that failed validation, send while not live (raises, nothing
 sent), put the API key into a repr, a capture line, a log line or an exception, or let a
@@ -66,20 +55,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import json
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
+from rtwidgets._bus import EventBus, EventStream, _matches, _Waiter
+from rtwidgets._call_types import (
+    CallEndedError,
+    CallError,
+    CallNotLiveError,
+    CallStats,
+    CallStatus,
+    SessionUpdateError,
+    StatusState,
+    ToolCallError,
+)
 from rtwidgets._capture import (
     BAD_FRAME_TYPE,
     F_BAD,
@@ -90,6 +88,7 @@ from rtwidgets._capture import (
     flags_of,
     make_header,
 )
+from rtwidgets._tools import ToolRuntime
 from rtwidgets._transport import (
     LiveSessionTransport,
     LiveTransport,
@@ -100,14 +99,11 @@ from rtwidgets._transport import (
     TransportNotLive,
 )
 from rtwidgets.protocol.codec import (
-    AnswerToolCall,
     CallEnded,
     CallEvent,
     CancelResponse,
     Codec,
-    CreateResponse,
     ErrorReported,
-    ResponseDone,
     SessionApplied,
     ToolCallRequested,
     Unknown,
@@ -150,82 +146,12 @@ __all__ = [
 
 log = logging.getLogger("rtwidgets.call")
 
-StatusState = Literal["connecting", "live", "reconnecting", "ended"]
 _IDS: Final = IdFactory()
 _monotonic = time.monotonic
 _MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
-_ANSWER_BY: Final = frozenset({"handler", "form", "code"})
 
 #: Live attachments of this process, by call id (re-attaching replaces the earlier one).
 _ATTACHED: dict[str, Call] = {}
-
-
-class CallError(RuntimeError):
-    """Base of the errors a ``Call`` raises for things the server or the call state refused."""
-
-
-class CallEndedError(CallError):
-    """The call has ended (or was closed) while something waited on it."""
-
-
-class CallNotLiveError(CallError):
-    """A send while the sideband is not connected; nothing was sent."""
-
-
-class SessionUpdateError(CallError):
-    """The server answered a ``session.update`` with an ``error`` event.
-
-    Attributes: ``message``, ``code``, ``param`` (as the server sent them), ``event_id`` (ours).
-    """
-
-    def __init__(self, message: str, *, code: str | None, param: str | None,
-                 event_id: str) -> None:
-        self.message = message
-        self.code = code
-        self.param = param
-        self.event_id = event_id
-        where = f" (param {param})" if param else ""
-        super().__init__(f"session.update refused by the server: {message}{where}"
-                         f" [code {code}]" if code else
-                         f"session.update refused by the server: {message}{where}")
-
-
-class ToolCallError(ValueError):
-    """An unknown or already answered tool call id, or a bad output; nothing was sent."""
-
-    def __init__(self, field: str, problem: str, fix: str) -> None:
-        self.field = field
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{field}: {problem}. Fix: {fix}")
-
-
-@dataclass(frozen=True, slots=True)
-class CallStatus:
-    """Where the call is: ``state`` in connecting/live/reconnecting/ended, and why."""
-
-    state: StatusState
-    reason: str = ""
-    since_m: float = 0.0
-
-    def __str__(self) -> str:
-        return f"{self.state}: {self.reason}" if self.reason else self.state
-
-
-@dataclass(slots=True)
-class CallStats:
-    """Running counters of one call (updated in place)."""
-
-    events_in: int = 0
-    events_out: int = 0
-    meta_frames: int = 0
-    reconnects: int = 0
-    errors: int = 0
-    bad_frames: int = 0
-    dropped_events: int = 0
-    handler_errors: int = 0
-    callback_errors: int = 0
-    started_m: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,82 +167,10 @@ class SessionUpdateResult:
         return not self.diff
 
 
-def _matches(key: str, etype: str) -> bool:
-    if key == "*" or etype == key:
-        return True
-    prefix = key if key.endswith(".") else key + "."
-    return etype.startswith(prefix)
-
-
 def _transport_kind(call_id: str) -> str | None:
     # From the 'rtc_u0_'/'rtc_u1_' marker when present; an id without it is still a call id.
     return transport_kind(call_id)
 
-
-class EventStream:
-    """``async for event in call.events()``: a bounded stream of incoming event dicts.
-
-    Registered when created (nothing between ``call.events()`` and the first ``anext`` is
-    missed). Holds at most ``maxsize`` events; when full the oldest is dropped and counted in
-    ``dropped``. Ends when the call ends or ``aclose()`` is called.
-    """
-
-    def __init__(self, call: _TransportSource, maxsize: int, key: str | None) -> None:
-        if not isinstance(maxsize, int) or maxsize < 1:
-            raise ValueError(f"maxsize: {maxsize!r} is not a positive int. Fix: use e.g. 10000")
-        self._call = call
-        self._buf: deque[dict[str, Any]] = deque(maxlen=maxsize)
-        self._ready = asyncio.Event()
-        self._closed = False
-        self.key = key
-        self.dropped = 0
-
-    def put(self, event: dict[str, Any]) -> None:
-        buf = self._buf
-        if len(buf) == buf.maxlen:
-            self.dropped += 1
-            self._call.stats.dropped_events += 1
-        buf.append(event)
-        self._ready.set()
-
-    def end(self) -> None:
-        self._closed = True
-        self._ready.set()
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        while True:
-            if self._buf:
-                return self._buf.popleft()
-            if self._closed:
-                self._call._streams.discard(self)
-                raise StopAsyncIteration
-            self._ready.clear()
-            await self._ready.wait()
-
-    async def aclose(self) -> None:
-        self.end()
-        self._buf.clear()
-        self._call._streams.discard(self)
-
-
-class _Waiter:
-    """Someone awaiting a frame: of a wire ``type`` (``wait_for``, the public API: the
-    predicate and the result are the event dict) or, inside the engine, of a normalized
-    event class ``cls`` (the predicate and the result are the normalized event)."""
-
-    __slots__ = ("cls", "directions", "future", "predicate", "type")
-
-    def __init__(self, etype: str | None, predicate: Callable[[Any], bool] | None,
-                 future: asyncio.Future[Any], directions: str,
-                 cls: type | None = None) -> None:
-        self.type = etype
-        self.cls = cls
-        self.predicate = predicate
-        self.future = future
-        self.directions = directions
 
 
 class CallSource:
@@ -399,7 +253,7 @@ def event_of_record(rec: dict[str, Any], flags: int) -> dict[str, Any]:
     return event
 
 
-class _TransportSource(CallSource):
+class _TransportSource(EventBus, CallSource):
     """A source fed by a transport: the receive task, the capture, the state, the streams.
 
     ``Call`` (live) and ``Replay`` (a recording played back) are both one; only ``Call``
@@ -483,105 +337,6 @@ class _TransportSource(CallSource):
     def frames(self) -> FrameStore:
         """Every frame so far, both directions and meta (a lazy, memory-lean sequence)."""
         return self._store
-
-    def subscribe(self, callback: Callable[[Frame], Any]) -> Callable[[], None]:
-        """Call ``callback(frame)`` for every new frame; returns the unsubscribe function."""
-        if not callable(callback):
-            raise TypeError("callback: not callable. Fix: pass a function taking a Frame")
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    def on(self, type_or_prefix: str, callback: Callable[[dict[str, Any]], Any]
-           ) -> Callable[[], None]:
-        """Call ``callback(event)`` for incoming and meta events of a type or prefix.
-
-        ``"response.done"`` matches that type; ``"response"`` (or ``"response."``) every
-        ``response.*`` type; ``"*"`` everything. Returns the function that removes it.
-        """
-        if not isinstance(type_or_prefix, str) or not type_or_prefix:
-            raise ValueError("type_or_prefix: expected a non-empty string. Fix: use e.g. "
-                             "'response.done' or 'response'")
-        if not callable(callback):
-            raise TypeError("callback: not callable. Fix: pass a function taking an event dict")
-        entry = (type_or_prefix, callback)
-        self._callbacks.append(entry)
-
-        def off() -> None:
-            with contextlib.suppress(ValueError):
-                self._callbacks.remove(entry)
-
-        return off
-
-    def events(self, type_or_prefix: str | None = None, *, maxsize: int | None = None
-               ) -> EventStream:
-        """A bounded async stream of incoming server events (optionally of a type/prefix)."""
-        stream = EventStream(self, self.events_maxsize if maxsize is None else maxsize,
-                             type_or_prefix)
-        task = self._recv_task
-        if self._closed or (task is not None and task.done()) or (
-                task is None and self._status.state == "ended"):
-            stream.end()
-        self._streams.add(stream)
-        return stream
-
-    async def wait_for(
-        self, type: str, predicate: Callable[[dict[str, Any]], bool] | None = None,
-        timeout: float | None = 30.0,
-    ) -> dict[str, Any]:
-        """The next incoming (or meta) event of ``type`` for which ``predicate`` holds.
-
-        Raises ``TimeoutError`` after ``timeout`` s and ``CallEndedError`` if the call ends first.
-        """
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-                timeout, int | float) or not timeout > 0):
-            raise ValidationError("timeout", "expected a positive number of seconds or None",
-                                  "use e.g. timeout=30")
-        if predicate is not None and not callable(predicate):
-            raise ValidationError("predicate", "not callable",
-                                  "pass a function taking the event dict and returning a bool")
-        fut = self._add_waiter(type, predicate)
-        event: dict[str, Any] = await self._await_waiter(fut, timeout, f"waiting for {type!r}")
-        return event
-
-    def _add_waiter(self, etype: str, predicate: Callable[[dict[str, Any]], bool] | None,
-                    directions: str = "in meta") -> asyncio.Future[dict[str, Any]]:
-        if not isinstance(etype, str) or not etype:
-            raise ValueError("type: expected an event type string. Fix: e.g. 'response.done'")
-        if self._status.state == "ended" and not etype.startswith("rtwidgets."):
-            raise CallEndedError(f"call {self.call_id} has ended ({self._status.reason})")
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._set_waiters([*self._waiters, _Waiter(etype, predicate, fut, directions)])
-        return fut
-
-    def _set_waiters(self, waiters: list[_Waiter]) -> None:
-        self._waiters = waiters
-        self._wanted_types = frozenset(w.type for w in waiters if w.cls is None)
-        self._wanted_events = any(w.cls is not None for w in waiters)
-
-    def _add_event_waiter(self, cls: type, predicate: Callable[[Any], bool] | None = None
-                          ) -> asyncio.Future[Any]:
-        """A future for the next incoming normalized event of ``cls`` (the engine's own
-        waits: it names no wire event, so it works for every codec)."""
-        if self._status.state == "ended":
-            raise CallEndedError(f"call {self.call_id} has ended ({self._status.reason})")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._set_waiters([*self._waiters, _Waiter(None, predicate, fut, "in", cls)])
-        return fut
-
-    async def _await_waiter(self, fut: asyncio.Future[Any], timeout: float | None,
-                            what: str) -> Any:
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"call {self.call_id}: {what} timed out after {timeout} s"
-                               ) from None
-        finally:
-            self._set_waiters([w for w in self._waiters if w.future is not fut])
 
     # ------------------------------------------------------------------ lifetime
 
@@ -847,25 +602,6 @@ class _TransportSource(CallSource):
                 except Exception:
                     self._callback_failed(sub, "subscriber")
 
-    @staticmethod
-    def _try_waiter(w: _Waiter, value: Any) -> None:
-        try:
-            ok = w.predicate is None or w.predicate(value)
-        except Exception as exc:
-            w.future.set_exception(exc)
-            return
-        if ok:
-            w.future.set_result(value)
-
-    def _callback_failed(self, cb: Callable[..., Any], what: str) -> None:
-        # Log each failing callback once with its traceback; later failures are only counted.
-        self.stats.callback_errors += 1
-        key = id(cb)
-        if key not in self._failed_callbacks:
-            self._failed_callbacks.add(key)
-            log.exception("call %s: %s failed (kept; further failures are only counted in "
-                          "call.stats.callback_errors)", self.call_id, what)
-
     def _on_notice(self, notice: TransportNotice) -> None:
         kind = notice.kind
         if kind == "live":
@@ -920,10 +656,11 @@ class _TransportSource(CallSource):
             log.error("call %s: background task failed: %r", self.call_id, task.exception())
 
     def _tool_requested(self, request: ToolCallRequested) -> None:
-        """Tool handlers run only on a ``Call`` (a source without them registers none)."""
+        """Tool handlers run only on a ``Call`` (``_tools.ToolRuntime``; a source without
+        them registers none)."""
 
 
-class Call(_TransportSource):
+class Call(ToolRuntime, _TransportSource):
     """One attached call. Create with ``await rtwidgets.attach(call_id, ...)``.
 
     Read API (``CallSource``, shared with ``Recording`` and ``Replay``): ``call_id``,
@@ -1119,215 +856,6 @@ class Call(_TransportSource):
         self._live_only("close_session")
         await self.send(live_builders.session_close(ids=_IDS))
         return await self.wait_ended(timeout)
-
-    # ------------------------------------------------------------------ tools
-
-    def tool(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a sync or async handler for the function tool ``name`` (a decorator)."""
-        if not isinstance(name, str) or not name:
-            raise ValueError("name: expected the tool's name. Fix: e.g. @call.tool('get_weather')")
-
-        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            if not callable(fn):
-                raise TypeError("handler: not callable. Fix: decorate a function")
-            self._tool_handlers[name] = fn
-            for rec in list(self.state.tool_calls.values()):
-                if rec.name == name and rec.status == "pending":
-                    self._start_tool(name, rec.call_id, rec.arguments)
-            return fn
-
-        return register
-
-    def _tool_requested(self, request: ToolCallRequested) -> None:
-        # The model asks for a call (the codec says so, from whichever frame carries the
-        # complete arguments first; on GPT-Live a delegation's backend asks); a registered
-        # handler runs once per call id.
-        name = request.name
-        if name is not None and name in self._tool_handlers:
-            self._start_tool(name, request.call_id, request.arguments)
-
-    def _start_tool(self, name: str, call_id: str, arguments: str) -> None:
-        if call_id in self._tool_dispatched or call_id in self._answered:
-            return
-        rec = self.state.tool_calls.get(call_id)
-        if rec is not None and rec.status != "pending":
-            return
-        self._tool_dispatched.add(call_id)
-        self._spawn(self._run_tool(name, call_id, arguments))
-
-    def _tool_schema(self, name: str) -> Any:
-        session = self.state.session or {}
-        for tool in session.get("tools") or ():
-            if isinstance(tool, dict) and tool.get("name") == name and tool.get(
-                    "type", "function") == "function":
-                return tool.get("parameters")
-        return None
-
-    async def _run_tool(self, name: str, call_id: str, arguments: str) -> None:
-        handler = self._tool_handlers[name]
-        timeout = self.handler_timeout
-        try:
-            output = await asyncio.wait_for(self._call_handler(name, handler, arguments), timeout)
-        except asyncio.TimeoutError:
-            self.stats.handler_errors += 1
-            output = json.dumps({"error": f"tool {name!r} timed out after {timeout} s"})
-        except _BadArguments as exc:
-            self.stats.handler_errors += 1
-            output = json.dumps({"error": str(exc)})
-        except Exception as exc:
-            self.stats.handler_errors += 1
-            log.warning("call %s: tool %r raised %s", self.call_id, name, type(exc).__name__)
-            output = json.dumps({"error": f"{type(exc).__name__}: {exc}"[:1000]})
-        try:
-            await self.send_tool_output(call_id, output, respond=True, by="handler")
-        except (CallError, ToolCallError, TimeoutError) as exc:
-            log.warning("call %s: could not send the output of %s: %s", self.call_id, call_id,
-                        exc)
-
-    async def _call_handler(self, name: str, handler: Callable[..., Any], arguments: str
-                            ) -> str:
-        try:
-            args = json.loads(arguments) if arguments and arguments.strip() else {}
-        except ValueError as exc:
-            raise _BadArguments(f"arguments of {name!r} are not valid JSON: {exc}") from None
-        if not isinstance(args, dict):
-            raise _BadArguments(f"arguments of {name!r} must be a JSON object")
-        schema = self._tool_schema(name)
-        if isinstance(schema, dict):
-            import jsonschema
-
-            try:
-                cls = jsonschema.validators.validator_for(schema)
-                errors = sorted(cls(schema).iter_errors(args), key=lambda e: list(e.path))
-            except jsonschema.SchemaError as exc:
-                raise _BadArguments(f"the declared schema of {name!r} is invalid: "
-                                    f"{exc.message}") from None
-            if errors:
-                first = errors[0]
-                where = ".".join(str(p) for p in first.path) or "(arguments)"
-                raise _BadArguments(f"invalid arguments for {name!r}: {where}: {first.message}")
-        if inspect.iscoroutinefunction(handler):
-            result = await handler(**args)
-        else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, functools.partial(handler, **args))
-            if inspect.isawaitable(result):
-                result = await result
-        if isinstance(result, str):
-            return result
-        return json.dumps(result, default=str)
-
-    async def send_tool_output(self, call_id: str, output: Any, respond: bool = True,
-                               by: str = "code") -> None:
-        """Answer a function call: a ``function_call_output`` item, then ``response.create``.
-
-        ``output`` is a string or JSON-serialisable value. Refuses (``ToolCallError``, nothing
-        sent) an unknown or already answered ``call_id``.
-        """
-        if not isinstance(call_id, str) or not call_id:
-            raise ToolCallError("call_id", f"expected a tool call id, got {type(call_id).__name__}",
-                                "use an id from call.state.pending_tool_calls()")
-        if by not in _ANSWER_BY:
-            raise ToolCallError("by", f"{by!r} is not one of {sorted(_ANSWER_BY)}",
-                                "use 'code', 'form' or 'handler'")
-        if not isinstance(respond, bool):
-            raise ToolCallError("respond", "expected True or False", "pass respond=True/False")
-        if self._live:
-            await self._live_tool_output(call_id, output, respond, by)
-            return
-        rec = self.state.tool_calls.get(call_id)
-        if rec is None:
-            # Tool call ids are server-made and opaque: looked up, never checked by shape; an
-            # unknown value is quoted only when it is id-shaped (a pasted key is not echoed).
-            raise ToolCallError("call_id", f"{shown_id(call_id)} is not a tool call of this call",
-                                "use an id from call.state.pending_tool_calls()")
-        if call_id in self._answered or rec.status != "pending":
-            who = f" by {rec.answered_by}" if rec.answered_by else ""
-            raise ToolCallError("call_id", f"{call_id!r} was already answered{who}",
-                                "answer each tool call once")
-        if not isinstance(output, str):
-            try:
-                output = json.dumps(output, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise ToolCallError("output", f"not JSON-serialisable ({exc})",
-                                    "pass a string or plain dict/list values, "
-                                    "without NaN or Infinity") from None
-        ev = self.codec.encode(AnswerToolCall(call_id, output))
-        self._check_live()
-        self._answered.add(call_id)
-        try:
-            await self._send_event(ev)
-        except BaseException:
-            self._answered.discard(call_id)
-            raise
-        self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
-        if respond:
-            await self._respond_after(rec.response_id)
-
-    async def _respond_after(self, response_id: str | None) -> None:
-        # The asking response must be done before response.create, or the server refuses it.
-        if response_id is not None and self.state.active_response_id == response_id:
-            fut = self._add_event_waiter(ResponseDone, lambda e: e.id == response_id)
-            await self._await_waiter(fut, self.handler_timeout,
-                                     f"waiting for response {response_id} to finish")
-        key = response_id or f"none:{len(self._responded)}"
-        others = [r for r in self.state.tool_calls.values()
-                  if r.response_id == response_id and r.status == "pending"
-                  and r.call_id not in self._answered]
-        if others or key in self._responded:
-            return
-        self._responded.add(key)
-        await self.send(self.codec.encode(CreateResponse()))
-
-
-    async def _live_tool_output(self, call_id: str, output: Any, respond: bool, by: str
-                                ) -> None:
-        # GPT-Live: response.item.create with the function_call_output, then, after the
-        # delegation's last pending call, one response.create (live-protocol.md §7.3). The
-        # reducer keeps the bookkeeping (state.delegations, the calls' delegation_id).
-        state = self.state
-        rec = state.tool_calls.get(call_id)
-        if rec is not None and rec.status == "unanswered":
-            self._check_live()  # the session ended with the call pending: nobody can answer
-        if rec is None or rec.status != "pending":
-            if call_id in self._answered or (rec is not None and rec.status == "answered"):
-                raise ToolCallError("call_id", f"{call_id!r} was already answered",
-                                    "answer each tool call once")
-            raise ToolCallError("call_id", f"{shown_id(call_id)} is not a pending tool call "
-                                "of this session", "use an id from call.state."
-                                "pending_tool_calls() (a delegation's function call, call_…)")
-        if not isinstance(output, str):
-            try:
-                output = json.dumps(output, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise ToolCallError("output", f"not JSON-serialisable ({exc})",
-                                    "pass a string or plain dict/list values, "
-                                    "without NaN or Infinity") from None
-        ev = self.codec.encode(AnswerToolCall(call_id, output))
-        self._check_live()
-        self._answered.add(call_id)
-        try:
-            await self._send_event(ev)  # the reducer folds it: the call is answered
-        except BaseException:
-            self._answered.discard(call_id)
-            raise
-        delegation = rec.delegation_id
-        last = not any(tc.status == "pending" for tc in state.tool_calls_of(delegation))
-        self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
-        if respond and last:
-            known = state.delegations.get(delegation)
-            if known is not None and known.running:
-                # results went out before the backend response finished: continue it only
-                # once it has (the order seen on the wire, live-protocol.md §7.3)
-                fut = self._add_event_waiter(ResponseDone, lambda e: (
-                    e.kind == "delegation" and e.delegation_id == delegation))
-                await self._await_waiter(fut, self.handler_timeout, "waiting for the "
-                                         "backend response of the delegation to finish")
-            await self.send(self.codec.encode(CreateResponse()))
-
-
-class _BadArguments(Exception):
-    pass
 
 
 def _default_capture_path(call_id: str) -> Path:
