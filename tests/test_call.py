@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _call_rig import (
+    FAKE_API_KEY,
+    FAST,
+    MEMORY_CALL,
+    assert_secret_absent,
+    close_clients,
+    memory_session,
+    new_client,
+    received,
+    start,
+    track_client,
+)
 from _refusing_server import (
     BAD_KEY_FRAME,
     BAD_MODEL_FRAME,
@@ -21,7 +30,6 @@ from _refusing_server import (
 
 from rtwidgets._call import (
     _ATTACHED,
-    Call,
     CallEndedError,
     CallNotLiveError,
     SessionUpdateError,
@@ -32,187 +40,11 @@ from rtwidgets._capture import read_capture
 from rtwidgets._transport import ReconnectPolicy
 from rtwidgets.protocol.errors import ValidationError
 
-WEATHER = {
-    "type": "function", "name": "get_weather", "description": "Current weather in a city",
-    "parameters": {"type": "object", "properties": {
-        "city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-        "required": ["city"]},
-}
-FAKE_API_KEY = "sk-test-not-a-real-key"
-FAST = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=5)
-
-
-_CLIENTS: list[Any] = []
-
-
-def new_client(emu: Any, api_key: str = FAKE_API_KEY) -> Any:
-    client = emu.client(api_key=api_key)
-    _CLIENTS.append(client)
-    return client
-
 
 @pytest.fixture(autouse=True)
 async def _close_clients() -> Any:
     yield
-    while _CLIENTS:
-        await _CLIENTS.pop().close()
-
-
-def assert_secret_absent(folder: Path, secret: str) -> None:
-    files = list(folder.rglob("*.jsonl"))
-    assert files
-    for p in files:
-        assert secret.encode() not in p.read_bytes()
-
-
-def received(emu: Any, call_id: str) -> list[dict[str, Any]]:
-    return [r["event"] for r in emu.record(call_id) if r["direction"] == "received"]
-
-
-async def start(emu: Any, tmp_path: Path, *, tools: bool = False, **kw: Any) -> tuple[str, Call]:
-    session = {"tools": [WEATHER]} if tools else None
-    call_id = await emu.start_call(transport="webrtc", session=session)
-    call = await attach(call_id, client=new_client(emu),
-                        capture=tmp_path / "c.jsonl", reconnect=FAST, **kw)
-    return call_id, call
-
-
-@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
-async def test_tool_loop_by_decorated_sync_handler(emulator: Any, tmp_path: Path) -> None:
-    call_id, call = await start(emulator, tmp_path, tools=True)
-    seen: list[dict[str, Any]] = []
-    threads: list[str] = []
-
-    @call.tool("get_weather")
-    def get_weather(city: str, unit: str = "celsius") -> dict[str, Any]:
-        seen.append({"city": city, "unit": unit})
-        threads.append(threading.current_thread().name)
-        return {"temperature": 21, "conditions": "sunny"}
-
-    async with call:
-        follow = await call.wait_for(
-            "response.output_audio_transcript.done",
-            lambda e: "21 degrees" in e.get("transcript", ""), timeout=15)
-    assert seen == [{"city": "Paris", "unit": "celsius"}]
-    assert threads[0] != threading.main_thread().name  # ran in the executor
-    assert "sunny" in follow["transcript"]
-    sent = received(emulator, call_id)
-    outputs = [e for e in sent if e["type"] == "conversation.item.create"]
-    assert len(outputs) == 1
-    assert json.loads(outputs[0]["item"]["output"]) == {"temperature": 21, "conditions": "sunny"}
-    assert [e["type"] for e in sent].count("response.create") == 1
-    rec = next(iter(call.state.tool_calls.values()))
-    assert rec.status == "answered"
-    assert rec.answered_by == "handler"
-    metas = [f.event for f in call.frames() if f.type == "rtwidgets.tool_answered"]
-    assert metas == [{"type": "rtwidgets.tool_answered", "call_id": rec.call_id, "by": "handler"}]
-
-
-@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
-async def test_tool_loop_by_send_tool_output(emulator: Any, tmp_path: Path) -> None:
-    call_id, call = await start(emulator, tmp_path, tools=True)
-    async with call:
-        done = await call.wait_for("response.function_call_arguments.done", timeout=15)
-        fc_id = done["call_id"]
-        with pytest.raises(ToolCallError, match="call_id: 'call_nope' is not a tool call"):
-            await call.send_tool_output("call_nope", "x")
-        with pytest.raises(ToolCallError, match="output"):
-            await call.send_tool_output(fc_id, {"temperature": float("nan")})
-        await call.send_tool_output(fc_id, {"temperature": 5, "conditions": "rainy"})
-        with pytest.raises(ToolCallError, match="already answered"):
-            await call.send_tool_output(fc_id, "again")
-        follow = await call.wait_for(
-            "response.output_audio_transcript.done",
-            lambda e: "5 degrees" in e.get("transcript", ""), timeout=15)
-    assert "rainy" in follow["transcript"]
-    sent = received(emulator, call_id)
-    types = [e["type"] for e in sent]
-    assert types == ["conversation.item.create", "response.create"]
-    assert sent[0]["item"]["call_id"] == fc_id
-
-
-@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
-async def test_handler_failures_become_error_outputs(emulator: Any, tmp_path: Path) -> None:
-    call_id, call = await start(emulator, tmp_path, tools=True)
-
-    @call.tool("get_weather")
-    async def broken(city: str, unit: str) -> str:
-        raise RuntimeError("weather service down")
-
-    async with call:
-        await call.wait_for("rtwidgets.tool_answered", timeout=15)
-        await call.wait_for("response.done", timeout=15)
-    outputs = [e for e in received(emulator, call_id) if e["type"] == "conversation.item.create"]
-    assert len(outputs) == 1
-    assert json.loads(outputs[0]["item"]["output"]) == {
-        "error": "RuntimeError: weather service down"}
-    assert call.stats.handler_errors == 1
-
-
-@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
-async def test_invalid_arguments_are_refused_by_the_declared_schema(
-        emulator: Any, tmp_path: Path) -> None:
-    strict = {**WEATHER, "parameters": {**WEATHER["parameters"],
-                                         "properties": {"city": {"type": "integer"}}}}
-    # The scripted model fills the declared schema; ask for the scenario's arguments
-    # verbatim so that they miss it, as a real model's arguments sometimes do.
-    scenario = json.loads(
-        (resources.files("rtwidgets.emulator") / "scenarios" / "tools.json").read_text())
-    scenario["turns"][0]["reply"]["tool"]["arguments_as_written"] = True
-    call_id = await emulator.start_call(transport="webrtc", scenario=scenario,
-                                        session={"tools": [strict]})
-    called: list[Any] = []
-    async with await attach(call_id, client=new_client(emulator),
-                            capture=False) as call:
-        call.tool("get_weather")(lambda **kw: called.append(kw))
-        await call.wait_for("rtwidgets.tool_answered", timeout=15)
-    assert called == []
-    out = next(e for e in received(emulator, call_id) if e["type"] == "conversation.item.create")
-    error = json.loads(out["item"]["output"])["error"]
-    assert error.startswith("invalid arguments for 'get_weather': city:")
-
-
-@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
-async def test_a_blocking_handler_does_not_stop_the_receive_loop(
-        emulator: Any, tmp_path: Path) -> None:
-    call_id, call = await start(emulator, tmp_path, tools=True)
-    release = threading.Event()
-
-    @call.tool("get_weather")
-    def slow(city: str, unit: str) -> str:
-        release.wait(10)
-        return "late"
-
-    async with call:
-        await call.wait_for("response.function_call_arguments.done", timeout=15)
-        await asyncio.sleep(0.05)
-        # the handler is blocked in its thread; the loop still sends and receives
-        await call.send({"type": "input_audio_buffer.clear"})
-        await call.wait_for("input_audio_buffer.cleared", timeout=5)
-        assert not release.is_set()
-        answered = asyncio.ensure_future(call.wait_for("rtwidgets.tool_answered", timeout=5))
-        release.set()
-        await answered
-    out = next(e for e in received(emulator, call_id) if e["type"] == "conversation.item.create")
-    assert out["item"]["output"] == "late"
-
-
-@pytest.mark.emulator(scenario="tools", session_created_on_attach=True)
-async def test_a_handler_past_its_timeout_gets_an_error_output(
-        emulator: Any, tmp_path: Path) -> None:
-    call_id, call = await start(emulator, tmp_path, tools=True, handler_timeout=0.2)
-
-    @call.tool("get_weather")
-    async def hangs(city: str, unit: str) -> str:
-        await asyncio.sleep(30)
-        return "never"
-
-    async with call:
-        await call.wait_for("rtwidgets.tool_answered", timeout=15)
-    out = next(e for e in received(emulator, call_id) if e["type"] == "conversation.item.create")
-    assert json.loads(out["item"]["output"]) == {
-        "error": "tool 'get_weather' timed out after 0.2 s"}
-    assert call.stats.handler_errors == 1
+    await close_clients()
 
 
 @pytest.mark.emulator(session_created_on_attach=True)
@@ -302,48 +134,6 @@ async def test_capture_holds_both_directions_and_meta(emulator: Any, tmp_path: P
     assert frames[-1].event == {"type": "rtwidgets.status", "status": "ended",
                                 "reason": "closed by this client"}
     assert len(frames) == len(call.frames())
-
-
-async def test_events_on_and_subscribe_see_the_stream(emulator: Any, tmp_path: Path) -> None:
-    _, call = await start(emulator, tmp_path)
-    got_on: list[str] = []
-    got_sub: list[str] = []
-
-    def bad_subscriber(frame: Any) -> None:
-        raise ValueError("a broken view")
-
-    async with call:
-        stream = call.events()
-        call.on("response", lambda e: got_on.append(e["type"]))
-        call.subscribe(lambda f: got_sub.append(f.direction))
-        call.subscribe(bad_subscriber)
-        first: list[str] = []
-        types: list[str] = []
-        async for event in stream:
-            first.append(event["event_id"])
-            types.append(event["type"])
-            if event["type"] == "response.done":
-                break
-    ins = [f.event["event_id"] for f in call.frames() if f.direction == "in"]
-    k = ins.index(first[0])
-    assert first == ins[k:k + len(first)]  # every incoming event, in order, none skipped
-    assert all(t.startswith("response.") for t in got_on)
-    assert "response.done" in got_on
-    assert "in" in got_sub
-    assert call.stats.callback_errors > 0  # the broken subscriber was logged and kept
-
-
-async def test_events_stream_is_bounded_and_counts_drops(emulator: Any, tmp_path: Path) -> None:
-    _, call = await start(emulator, tmp_path)
-    async with call:
-        stream = call.events(maxsize=5)
-        await call.wait_for("response.done", timeout=15)
-        assert stream.dropped > 0
-        assert call.stats.dropped_events >= stream.dropped
-        events = []
-        while len(events) < 5:
-            events.append(await stream.__anext__())
-    assert events[-1]["type"] == "response.done" or len(events) == 5
 
 
 async def test_handshake_404_ends_without_a_loop(emulator: Any, tmp_path: Path) -> None:
@@ -507,7 +297,7 @@ async def test_a_refusal_after_the_upgrade_ends_the_call_after_one_connection(
     behaviour = Refusing(frames=frames, close_code=code, close_reason=close_reason)
     async with refusing_server(behaviour):
         client = behaviour.client(FAKE_API_KEY)
-        _CLIENTS.append(client)
+        track_client(client)
         call = await attach("rtc_u1_" + "a" * 32, client=client, capture=tmp_path / "c.jsonl",
                             reconnect=FAST)
         status = await call.wait_ended(10)
@@ -534,7 +324,7 @@ async def test_a_bad_key_reason_reaches_the_status_bar_masked(tmp_path: Path) ->
                          close_reason="invalid_request_error.invalid_api_key")
     async with refusing_server(behaviour):
         client = behaviour.client(FAKE_API_KEY)
-        _CLIENTS.append(client)
+        track_client(client)
         call = await attach("rtc_u1_" + "b" * 32, client=client, capture=False, reconnect=FAST)
         await call.wait_ended(10)
         bar = StatusBar(call, cost=False)
@@ -562,7 +352,7 @@ async def test_a_server_that_sends_one_frame_then_drops_is_given_up(
     behaviour = Refusing(frames=[HELLO_FRAME], close_code=close_code)
     async with refusing_server(behaviour):
         client = behaviour.client(FAKE_API_KEY)
-        _CLIENTS.append(client)
+        track_client(client)
         call = await attach("rtc_u1_" + "c" * 32, client=client, capture=False,
                             reconnect=policy)
         status = await call.wait_ended(20)
@@ -575,83 +365,6 @@ async def test_a_server_that_sends_one_frame_then_drops_is_given_up(
 
 # ---------------------------------------------------------------- the MemoryTransport seam
 # A user's own tests: the same Call, scripted frames, no socket (and no API key).
-
-MEMORY_CALL = "rtc_u1_" + "m" * 24
-
-
-def memory_session(**fields: Any) -> dict[str, Any]:
-    return {"type": "realtime", "model": "gpt-realtime", "instructions": "", "tools": [WEATHER],
-            **fields}
-
-
-def tool_turn(response_id: str, call_id: str, arguments: str) -> list[dict[str, Any]]:
-    """The frames of a response that asks for get_weather (GA shapes)."""
-    item = {"id": "item_" + call_id[5:], "type": "function_call", "status": "in_progress",
-            "name": "get_weather", "call_id": call_id, "arguments": ""}
-    done_item = {**item, "status": "completed", "arguments": arguments}
-    return [
-        {"type": "response.created", "event_id": f"event_{response_id}a",
-         "response": {"id": response_id, "object": "realtime.response",
-                      "status": "in_progress", "output": []}},
-        {"type": "response.output_item.added", "event_id": f"event_{response_id}b",
-         "response_id": response_id, "output_index": 0, "item": item},
-        {"type": "response.function_call_arguments.done", "event_id": f"event_{response_id}c",
-         "response_id": response_id, "item_id": item["id"], "output_index": 0,
-         "call_id": call_id, "name": "get_weather", "arguments": arguments},
-        {"type": "response.output_item.done", "event_id": f"event_{response_id}d",
-         "response_id": response_id, "output_index": 0, "item": done_item},
-        {"type": "response.done", "event_id": f"event_{response_id}e",
-         "response": {"id": response_id, "object": "realtime.response", "status": "completed",
-                      "output": [done_item]}},
-    ]
-
-
-async def test_a_tool_handler_is_answered_through_a_memory_transport() -> None:
-    from rtwidgets import MemoryTransport
-
-    def server(event: dict[str, Any]) -> list[dict[str, Any]]:
-        # what the server says back to each client event
-        if event["type"] == "conversation.item.create":
-            return [{"type": "conversation.item.created", "event_id": "event_srv0000000001",
-                     "item": {"id": "item_srv0000000001", **event["item"]}}]
-        if event["type"] == "response.create":
-            return [{"type": "response.created", "event_id": "event_srv0000000002",
-                     "response": {"id": "resp_answer0000001", "status": "in_progress",
-                                  "output": []}}]
-        return []
-
-    t = MemoryTransport([{"type": "session.created", "event_id": "event_mem00000000001",
-                          "session": memory_session()}], handler=server)
-    call = await attach(MEMORY_CALL, transport=t, capture=False)
-    try:
-        assert call.status.state == "live"
-        seen: list[dict[str, Any]] = []
-
-        @call.tool("get_weather")
-        def weather(city: str, unit: str = "celsius") -> dict[str, Any]:
-            seen.append({"city": city, "unit": unit})
-            return {"temperature": 3, "conditions": "windy"}
-
-        for frame in tool_turn("resp_ask0000000001", "call_weather000001",
-                               '{"city": "Oslo"}'):
-            await t.push(frame)
-        created = await call.wait_for("response.created", lambda e: e["response"]["id"]
-                                      == "resp_answer0000001", timeout=10)
-        assert created["response"]["status"] == "in_progress"
-        assert seen == [{"city": "Oslo", "unit": "celsius"}]
-        # exactly one answer, then exactly one response.create, in that order
-        assert [e["type"] for e in t.sent] == ["conversation.item.create", "response.create"]
-        output = t.sent[0]["item"]
-        assert output["type"] == "function_call_output"
-        assert output["call_id"] == "call_weather000001"
-        assert json.loads(output["output"]) == {"temperature": 3, "conditions": "windy"}
-        rec = call.state.tool_calls["call_weather000001"]
-        assert rec.status != "pending"
-        assert rec.answered_by == "handler"
-        assert [f.direction for f in call.frames()].count("out") == 2
-    finally:
-        await call.close()
-
 
 async def test_session_update_requested_and_applied_through_a_memory_transport() -> None:
     from rtwidgets import MemoryTransport
@@ -748,27 +461,3 @@ async def test_the_default_client_follows_openai_websocket_base_url(
         await call.close()
 
 
-async def test_waiters_get_their_frames_while_other_frames_skip_the_dispatch() -> None:
-    # The receive path hands a frame to the waiters only when one waits for its type (or
-    # for a normalized event): a waiter still gets its frame among many others, and once
-    # it is answered nothing is left wanted.
-    from rtwidgets import MemoryTransport
-
-    t = MemoryTransport([])
-    call = await attach(MEMORY_CALL, transport=t, capture=False)
-    try:
-        first = asyncio.ensure_future(call.wait_for(
-            "response.done", lambda e: e["response"]["id"] == "resp_two00000000001",
-            timeout=10))
-        await asyncio.sleep(0)
-        assert call._wanted_types == {"response.done"}
-        for rid in ("resp_one00000000001", "resp_two00000000001"):
-            for frame in tool_turn(rid, "call_" + rid[5:], "{}"):
-                await t.push(frame)
-        done = await first
-        assert done["response"]["id"] == "resp_two00000000001"
-        assert call._wanted_types == frozenset()
-        assert not call._wanted_events
-        assert call.stats.events_in == 10
-    finally:
-        await call.close()
