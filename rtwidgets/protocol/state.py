@@ -288,6 +288,9 @@ class SessionState:
         self._decode = self.codec.decode
         self._stream_types = self.codec.stream_types
         self._stream_fields = self.codec.stream_fields
+        # A codec whose fast path covers only some of its stream frames (GPT-Live: an agent
+        # fragment inside the open segment) says so: its ``None`` means "decode this one".
+        self._stream_misses: bool = getattr(self.codec, "stream_decodes_misses", False)
         self.session: dict[str, Any] | None = None
         self.requested_session: dict[str, Any] | None = None
         """The session config of our last ``session.update`` (``None``: none sent)."""
@@ -385,15 +388,16 @@ class SessionState:
                 # Streaming text, most frames of a call: folded from the codec's fields
                 # without making the event (the same fields decode() would give it).
                 fields = self._stream_fields(event)
-                self.last_t = t
-                if fields is None:
-                    self.malformed += 1
-                else:
-                    try:
-                        self._fold_delta(*fields, t)
-                    except Exception:
+                if fields is not None or not self._stream_misses:
+                    self.last_t = t
+                    if fields is None:
                         self.malformed += 1
-                return ()
+                    else:
+                        try:
+                            self._fold_delta(*fields, t)
+                        except Exception:
+                            self.malformed += 1
+                    return ()
         elif direction == "out":
             self.events_out += 1
         elif direction != "meta":
@@ -421,15 +425,17 @@ class SessionState:
         self.events_in += 1
         if etype in self._stream_types:
             fields = self._stream_fields(event)
-            self.last_t = t
-            if fields is None:
-                self.malformed += 1
-            else:
+            if fields is not None:
+                self.last_t = t
                 try:
                     self._fold_delta(*fields, t)
                 except Exception:
                     self.malformed += 1
-            return ()
+                return ()
+            if not self._stream_misses:
+                self.last_t = t
+                self.malformed += 1
+                return ()
         events = self._decode(event, "in")[1]
         self.last_t = t
         table = self._apply
