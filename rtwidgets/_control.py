@@ -642,9 +642,11 @@ def _wrap(
         )
     if isinstance(exc, openai.APIStatusError):
         server = _scrub(str(getattr(exc, "message", "") or exc), client)
+        # A server that already says what to do (the emulator's 409 call_already_accepted
+        # does) gets no second, generic "Fix:" after its own.
+        fix = "" if "Fix:" in server else f". Fix: {_WHAT_TO_DO[action]}"
         return CallControlError(
-            f"{subject}: the server answered HTTP {exc.status_code}: {server}. "
-            f"Fix: {_WHAT_TO_DO[action]}",
+            f"{subject}: the server answered HTTP {exc.status_code}: {server}{fix}",
             call_id=call_id,
             action=action,
             status_code=exc.status_code,

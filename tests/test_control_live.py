@@ -401,6 +401,27 @@ async def test_a_409_on_accept_is_already_accepted_with_one_fix(
     assert not isinstance(other.value, AlreadyAcceptedError)
 
 
+async def test_a_server_error_that_names_its_fix_gets_no_second_fix(
+    stub: LiveApiStub, client: openai.AsyncOpenAI
+) -> None:
+    # Seen on the emulator's 409 call_already_accepted: "... Fix: drive ..." then a
+    # generic "Fix: ..." of our own. One fix, the server's. (An accept's 409 is now
+    # AlreadyAcceptedError with its own text, tested above: a hang-up shows the rule.)
+    stub.fail[f"/v1/live/sessions/{LIVE}/hangup"] = (
+        409, "This SIP call was already accepted as a Realtime call; the first accept "
+        "decides. Fix: drive the call through that id, or accept the next call")
+    with pytest.raises(CallControlError) as err:
+        await hangup(LIVE, client=client)
+    text = str(err.value)
+    assert text.count("Fix:") == 1
+    assert "Fix: drive the call through that id" in text
+    # without one of its own, the server's message still gets ours
+    stub.fail[f"/v1/live/sessions/{LIVE}/hangup"] = (409, "Session already accepted")
+    with pytest.raises(CallControlError) as err2:
+        await hangup(LIVE, client=client)
+    assert str(err2.value).count("Fix:") == 1
+
+
 # --------------------------------------------------------------------------- bad input
 
 

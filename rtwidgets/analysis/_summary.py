@@ -81,6 +81,10 @@ class Summary:
     """Tokens of input transcription (billed by its own model; in ``cost_usd``)."""
     transcription_s: float = 0.0
     """Seconds of input transcription billed per minute (``whisper-1``)."""
+    api: str = "realtime"
+    """The call's API (``"realtime"`` or ``"live"``, from the capture header)."""
+    usage_s: float | None = None
+    """GPT-Live: the session's billed seconds as last reported (``None`` on Realtime)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for a one-row-per-call DataFrame."""
@@ -97,6 +101,11 @@ class Summary:
 
         started = self.started.strftime("%Y-%m-%d %H:%M:%S UTC") if self.started else "—"
         cost = "—" if math.isnan(self.cost_usd) else f"${self.cost_usd:.4f}"
+        live = self.api == "live"
+        if live:
+            # GPT-Live bills seconds and OpenAI publishes no per-second price we could date:
+            # say so rather than print a cost of nothing (issue 13).
+            cost = "usage only (no published per-second price)"
         return [
             ("call", self.call_id),
             ("started", f"{started} · {self.duration_s:.1f} s"),
@@ -112,6 +121,8 @@ class Summary:
             ("tool calls", self._tools_line()),
             ("errors", f"{self.errors}" + (f" ({counts(self.error_codes)})"
                                            if self.error_codes else "")),
+            *([("usage", "—" if self.usage_s is None else f"{self.usage_s:.0f} s billed")]
+              if live else []),
             ("tokens", f"{self.input_tokens} in · {self.output_tokens} out"),
             *([("transcription", f"{self.transcription_tokens} tokens · "
                                  f"{self.transcription_s:.1f} s")]
@@ -225,4 +236,12 @@ def summary(src: object, prices: PricesArg = None, *, model: str | None = None,
         cost_usd=total_cost,
         transcription_tokens=int(tr["total_tokens"].sum()) if len(tr) else 0,
         transcription_s=float(tr["audio_seconds"].sum()) if len(tr) else 0.0,
+        api=fs.api,
+        usage_s=_session_seconds(usage) if fs.api == "live" else None,
     )
+
+
+def _session_seconds(usage: Any) -> float | None:
+    """The GPT-Live ``session`` row's billed seconds (``None`` when none was reported)."""
+    rows = usage.loc[usage["kind"].astype(object) == "session", "audio_seconds"].dropna()
+    return float(rows.iloc[-1]) if len(rows) else None

@@ -165,7 +165,10 @@ def _item_start_end(fold: Fold, item_id: str) -> tuple[float | None, float | Non
         if turn.kind == "audio" and turn.item_id == item_id:
             return (turn.speech_start_t if turn.speech_start_t is not None else item.reported_t,
                     turn.speech_stop_t if turn.speech_stop_t is not None else item.done_t)
-    return item.reported_t, item.done_t
+    # A GPT-Live segment ends with its last fragment; its done report only comes when the
+    # next segment starts (or the session closes), which may be many seconds later.
+    end = item.fragment_end_t if item.fragment_end_t is not None else item.done_t
+    return item.reported_t, end
 
 
 def _interrupted(resp: ResponseRecord | None) -> bool:
@@ -179,7 +182,10 @@ def transcript_frame(src: object) -> pd.DataFrame:
 
     ``speaker`` is caller/agent/system for messages and ``tool`` for function calls
     (``name(arguments)``) and their outputs. ``start_s``/``end_s``: for caller audio the
-    VAD's speech_started/stopped, otherwise the item's added/done. ``interrupted``: its
+    VAD's speech_started/stopped, otherwise the item's added/done. On GPT-Live a segment
+    runs from the arrival of its first transcript fragment to that of its last, and a
+    backend function call from its wrapped ``response.output_item.added`` (else ``.done``)
+    to its ``.done``; ``status`` is ``completed`` once the segment is final. ``interrupted``: its
     response was cancelled/incomplete or its audio cleared; ``truncated_ms``: the audio
     kept by ``conversation.item.truncated`` (``truncated`` is whether that happened).
     """

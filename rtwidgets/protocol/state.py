@@ -84,6 +84,10 @@ class ItemRecord:
     streamed_only: bool = False
     """Known only from streaming deltas so far (no report of the item itself): tables
     leave such items out, as they do in a bulk read that skips deltas."""
+    fragment_end_t: float | None = None
+    """Arrival of the item's last *timed* transcript fragment (one carrying ``end_ms``:
+    GPT-Live's segments, which have no done event of their own; Realtime deltas carry no
+    timeline and leave it ``None``). Where the spoken text ended, as far as we know."""
     content_types: list[str] = field(default_factory=list)
     """The ``type`` of each content part as last reported (``input_audio``, ``text``…)."""
     parts: dict[int, str] = field(default_factory=dict, repr=False)
@@ -697,6 +701,10 @@ class SessionState:
     def _on_transcript_delta(self, event: ce.TranscriptDelta, t: float) -> None:
         self._fold_delta(event.speaker, event.segment, event.delta, event.response_id,
                          event.content_index, t)
+        if event.end_ms is not None:
+            rec = self.items.get(event.segment)
+            if rec is not None and (rec.final is None or event.content_index not in rec.final):
+                rec.fragment_end_t = t
 
     def _fold_delta(self, speaker: str, item_id: str, delta: str, response_id: str | None,
                     index: int, t: float) -> None:

@@ -62,7 +62,7 @@ from typing import Any, ClassVar, Final
 
 import ipywidgets as w
 
-from ..protocol.errors import ValidationError
+from ..protocol.errors import ValidationError, mask_secrets
 from ..protocol.ids import shown_id
 from ._base import SourceView, describe_error
 from ._fields import (
@@ -403,6 +403,19 @@ class IncomingCalls(SourceView, w.VBox):  # type: ignore[misc]
     def calls(self) -> list[str]:
         """Call ids shown, oldest first."""
         return list(self._rows)
+
+    def __repr__(self) -> str:
+        # The base repr names a bound Call's call_id; an inbox has none, so it read
+        # "unbound" while the view worked. Say what it shows: the calls, and the inbox by
+        # its url (secret-shaped parts of a custom path masked; never the webhook secret).
+        src = self._rtw_source
+        closed = ", closed" if self._rtw_closed else ""
+        if src is None:
+            return f"<IncomingCalls unbound{closed}>"
+        url = getattr(src, "url", None)
+        inbox = mask_secrets(url) if isinstance(url, str) and url else "not listening"
+        return (f"<IncomingCalls calls={len(self._rows)} attached={len(self.attached)} "
+                f"inbox={inbox}{closed}>")
 
     def row(self, call_id: str) -> _Row:
         return self._rows[call_id]

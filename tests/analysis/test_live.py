@@ -50,9 +50,9 @@ def test_analyze_a_live_capture(tmp_path: Path) -> None:
     tr = a.transcript
     said = tr[tr["item_type"] == "message"]
     assert list(said["speaker"].astype(str)) == ["caller", "agent", "agent"]
-    assert list(said["text"]) == [" What does the article say about the lighthouse",
-                                  " I'm checking the article. One moment.",
-                                  " It says the lighthouse was painted teal in 1987."]
+    assert list(said["text"]) == ["What does the article say about the lighthouse",
+                                  "I'm checking the article. One moment.",
+                                  "It says the lighthouse was painted teal in 1987."]
     # one caller turn: anchored at its last fragment (seq 8, 4.0 s), answered by the voice
     # at the agent's first fragment (seq 10, 5.0 s)
     (turn,) = a.turns.itertuples()
@@ -119,3 +119,41 @@ def test_the_summary_counts_unknown_types_with_the_captures_own_api(tmp_path: Pa
                              "t": last["t"] + 0.5, "frame": {"type": "session.brand_new"}}))
     path.write_text("\n".join(lines) + "\n")
     assert analyze(path).summary().unknown_types == {"session.brand_new": 1}
+
+
+def test_a_live_summary_says_usage_only_and_the_billed_seconds(tmp_path: Path) -> None:
+    # Issue 13: no published per-second price, so "usage only, said plainly" (not "cost —").
+    path = write_live_capture(tmp_path / "live.jsonl")
+    s = analyze(path).summary()
+    assert s.api == "live"
+    assert s.usage_s is not None
+    assert s.usage_s > 0
+    text = str(s)
+    assert "usage only (no published per-second price)" in text
+    assert f"{s.usage_s:.0f} s billed" in text
+    assert "$" not in text
+
+
+def test_live_transcript_rows_have_times_and_status_in_time_order(tmp_path: Path) -> None:
+    # Issue 13: agent rows had no end or status, the tool call no time (so it sorted last).
+    # Frames are 0.5 s apart: caller fragments seq 1-8, agent 10-15, the wrapped
+    # output_item.added seq 16 and .done seq 24, the second agent segment seq 47-54.
+    tr = analyze(write_live_capture(tmp_path / "live.jsonl")).transcript
+    assert list(tr["speaker"].astype(str)) == ["caller", "agent", "tool", "agent"]
+    assert list(tr["start_s"]) == [0.5, 5.0, 8.0, 23.5]
+    assert list(tr["end_s"]) == [4.0, 7.5, 12.0, 27.0]
+    assert list(tr["status"]) == ["completed"] * 4
+    assert tr.loc[2, "text"] == 'lookup_passage({"topic":"lighthouse"})'
+
+
+def test_live_turn_counts_the_voice_response_chars(tmp_path: Path) -> None:
+    # Issue 13: response_chars was 0 (the voice responses had no output items).
+    a = analyze(write_live_capture(tmp_path / "live.jsonl"))
+    first = "I'm checking the article. One moment."
+    second = "It says the lighthouse was painted teal in 1987."
+    (turn,) = a.turns.itertuples()
+    assert turn.n_responses == 2
+    assert turn.response_chars == len(first) + len(second)
+    resp = a.responses.set_index("response_id")
+    assert resp.loc["voice_4400", "chars"] == len(first)
+    assert resp.loc["voice_4400", "n_items"] == 1

@@ -130,9 +130,9 @@ async def test_a_live_session_fills_the_console() -> None:
         items = console.transcript.items()
         said = [(i["role"], i["text"]) for i in items if i["kind"] == "message"]
         assert said == [
-            ("user", " What does the article say about the lighthouse"),
-            ("assistant", " I'm checking the article. One moment."),
-            ("assistant", " It says the lighthouse was painted teal in 1987."),
+            ("user", "What does the article say about the lighthouse"),
+            ("assistant", "I'm checking the article. One moment."),
+            ("assistant", "It says the lighthouse was painted teal in 1987."),
         ]
         tool_items = [i for i in items if i["kind"] == "function_call"]
         assert [(i["call_id"], i["tool_status"], i["answered_by"]) for i in tool_items] == [

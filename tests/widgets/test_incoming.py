@@ -117,6 +117,37 @@ async def test_incoming_call_is_listed_with_from_to_and_headers(rig: Rig) -> Non
     view.close()
 
 
+async def test_repr_says_what_it_shows_without_secrets(rig: Rig) -> None:
+    # Issue 13: the repr read "unbound" while the view listed calls (an inbox has no
+    # call_id, which the base repr looked for).
+    view = IncomingCalls(rig.inbox)
+    assert repr(view) == f"<IncomingCalls calls=0 attached=0 inbox={rig.inbox.url}>"
+    await ring(rig, view)
+    text = repr(view)
+    assert text == f"<IncomingCalls calls=1 attached=0 inbox={rig.inbox.url}>"
+    assert "unbound" not in text
+    assert WEBHOOK_SECRET not in text
+    assert API_KEY not in text
+    incoming = rig.inbox.seen[-1]
+    assert incoming.from_ is not None
+    assert incoming.from_ not in text
+    view.close()
+    assert repr(view).endswith(", closed>")
+    assert repr(IncomingCalls()) == "<IncomingCalls unbound>"
+
+
+async def test_repr_masks_a_secret_shaped_inbox_path() -> None:
+    inbox = await WebhookInbox(secret=WEBHOOK_SECRET, path=f"/hook/{WEBHOOK_SECRET}").start()
+    try:
+        view = IncomingCalls(inbox, consume=False)
+        text = repr(view)
+        assert WEBHOOK_SECRET not in text
+        assert "whsec_…(hidden)" in text
+        view.close()
+    finally:
+        await inbox.close()
+
+
 async def test_accept_with_json_session_reaches_the_emulator(rig: Rig) -> None:
     view = IncomingCalls(rig.inbox)
     call_id = await ring(rig, view)

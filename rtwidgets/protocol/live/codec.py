@@ -17,13 +17,17 @@ What Live lacks, and what this codec decides instead (docs/internals.md, "The Li
   not silence, live-protocol.md §7.2, so short gaps never split), or at ``session.closed``.
   Segment ids are made from the timeline: ``seg_in_<start_ms>`` / ``seg_out_<start_ms>``
   (a replayed fragment, same ``event_id``, is dropped). A segment opens with an
-  ``ItemReported`` (a message of role user/assistant) so views and tables list it.
+  ``ItemReported`` (a message of role user/assistant, ``in_progress``) so views and tables
+  list it, and is reported done (``completed``) when final. The final text is stripped
+  (the wire's first fragment starts with a space); the deltas stay as sent.
 * **Caller turns.** A caller segment is a turn: ``SpeechStarted`` at its first fragment and
   ``SpeechStopped`` at each fragment, so the turn's anchor is the arrival of the caller's
   last fragment so far (Live has no end-of-speech event).
 * **Voice responses.** Live's voice has no response lifecycle; each agent segment is a
   ``ResponseStarted``/``ResponseDone`` of kind ``"response"`` named ``voice_<start_ms>``,
-  so a turn's latency is caller's last fragment → agent's first fragment.
+  so a turn's latency is caller's last fragment → agent's first fragment. The agent
+  segment is that response's output item (its text is the response's characters). It ends
+  only when the segment is final: no frame marks the end of an utterance sooner.
 * **Delegations.** Each backend Responses response is a ``ResponseStarted``/``ResponseDone``
   of kind ``"delegation"``: started at ``session.delegation.created`` (its ``response_id``)
   or at the wrapped ``response.created`` (later rounds: ``resp_2`` after tool results), done
@@ -34,7 +38,8 @@ What Live lacks, and what this codec decides instead (docs/internals.md, "The Li
   spoken" (§7.2).
 * **Tool calls** come from the wrapped ``response.output_item.done`` (never from the empty
   ``output`` of a lifecycle snapshot); our ``response.item.create`` with a
-  ``function_call_output`` answers them (``by="code"``).
+  ``function_call_output`` answers them (``by="code"``). The function call is also an item
+  of its backend response (added at the wrapped ``output_item.added``, else at ``.done``).
 * **Usage** is ``session.usage.updated``: cumulative seconds (``UsageReported``) and the
   context window's ``usage_ratio``; ``session.closed`` carries the final usage and the
   reason (``CallEnded``).
@@ -186,11 +191,11 @@ PRODUCES: Final[dict[str, frozenset[type]]] = {
     "session.output_transcript.delta": _E({TranscriptDelta, TranscriptDone, ItemReported,
                                            ResponseStarted, ResponseDone}),
     "session.delegation.created": _E({ResponseStarted}),
-    "response.event": _E({ResponseStarted, ResponseDone, ToolCallRequested,
+    "response.event": _E({ResponseStarted, ResponseDone, ItemReported, ToolCallRequested,
                           ToolArgumentsDelta, ErrorReported}),
     "session.usage.updated": _E({UsageReported}),
-    "session.closed": _E({SessionReported, TranscriptDone, ResponseDone, UsageReported,
-                          CallEnded}),
+    "session.closed": _E({SessionReported, TranscriptDone, ResponseDone, ItemReported,
+                          UsageReported, CallEnded}),
     "session.output_audio.delta": _E({AgentAudio}),
     "error": _E({ErrorReported}),
     "transport.failed": _E({ErrorReported}),
@@ -265,6 +270,8 @@ class LiveCodec:
         self._deleg_resp: dict[str | None, str] = {}
         self._started: set[str] = set()
         self._client_delegations: set[str] = set()
+        # function_call item ids already reported added (from output_item.added or .done).
+        self._tool_items: set[str] = set()
         self._in: dict[str, Callable[[_Ev], _Out]] = {
             "session.started": self._session_started,
             "session.updated": self._session_updated,
@@ -290,16 +297,27 @@ class LiveCodec:
 
     # ------------------------------------------------------------------ segments
 
-    def _close_segment(self) -> list[CallEvent]:
+    def _close_segment(self) -> tuple[list[CallEvent], list[CallEvent]]:
+        """The events that make the open segment final, in two lists: its final text (and
+        its voice response's end), then the report that its item is done. A frame that
+        opens the next segment puts its own opening between the two (the new segment's
+        start is what the final text is about; the item report only sets status and times).
+        """
         seg = self._seg
         if seg is None:
-            return []
+            return [], []
         self._seg = None
         speaker, sid, voice, _end, text = seg
-        out: list[CallEvent] = [TranscriptDone(speaker, sid, text, voice)]
+        # The final text is the spoken words without the wire's padding: Live's first
+        # fragment of an utterance starts with a space (OBS: " What", " I'm checking"),
+        # and a segment may end on a lone " " window. The deltas keep it (event log, raw).
+        out: list[CallEvent] = [TranscriptDone(speaker, sid, text.strip(), voice)]
         if voice is not None:
             out.append(ResponseDone(voice, "response", "completed"))
-        return out
+        role = "user" if speaker == "caller" else "assistant"
+        done = ItemReported({"id": sid, "type": "message", "role": role,
+                             "status": "completed"}, "done", None, voice, voice is not None)
+        return out, [done]
 
     def _fragment(self, ev: _Ev, speaker: Literal["caller", "agent"]) -> _Out:
         delta = _str(ev, "delta")
@@ -311,8 +329,10 @@ class LiveCodec:
             self._seen.add(eid)
         seg = self._seg
         out: list[CallEvent] = []
+        closed: list[CallEvent] = []
         if seg is None or seg[0] != speaker or start - seg[3] >= SEGMENT_GAP_MS:
-            out.extend(self._close_segment())
+            final, closed = self._close_segment()
+            out.extend(final)
             tag = "in" if speaker == "caller" else "out"
             sid = f"seg_{tag}_{start}"
             voice = f"voice_{start}" if speaker == "agent" else None
@@ -320,18 +340,24 @@ class LiveCodec:
             if speaker == "caller":
                 out.append(SpeechStarted(sid, start))
                 out.append(ItemReported({"id": sid, "type": "message", "role": "user",
+                                         "status": "in_progress",
                                          "content": [{"type": "input_audio"}]}, "added"))
             else:
                 out.append(ResponseStarted(f"voice_{start}", "response", "in_progress",
                                            ("audio",)))
+                # The segment is the voice response's output: its text counts as the
+                # response's (and so the turn's) characters.
                 out.append(ItemReported({"id": sid, "type": "message", "role": "assistant",
-                                         "content": [{"type": "output_audio"}]}, "added"))
+                                         "status": "in_progress",
+                                         "content": [{"type": "output_audio"}]}, "added",
+                                        None, voice, True))
         seg[3] = max(seg[3], end)
         seg[4] += delta
         sid, voice = seg[1], seg[2]
         out.append(TranscriptDelta(speaker, sid, delta, voice, 0, start, end))
         if speaker == "caller":
             out.append(SpeechStopped(sid, "vad", None, end))
+        out.extend(closed)
         return tuple(out)
 
     def _caller_delta(self, ev: _Ev) -> _Out:
@@ -362,7 +388,9 @@ class LiveCodec:
         session = ev.get("session")
         if isinstance(session, dict):
             out.append(SessionReported(session))
-        out.extend(self._close_segment())
+        final, closed = self._close_segment()
+        out.extend(final)
+        out.extend(closed)
         usage = live_usage(ev.get("usage"))
         if usage is not None:
             out.append(UsageReported(usage))
@@ -428,14 +456,30 @@ class LiveCodec:
             self._started.add(rid)
             return (ResponseDone(rid, "delegation", status, reason, code, None,
                                  _tokens(resp.get("usage"))),)
-        if itype == "response.output_item.done":
+        if itype in ("response.output_item.added", "response.output_item.done"):
             item = _obj(inner, "item")
             if item.get("type") != "function_call":
-                return ()
-            call_id = _str(item, "call_id")
-            return (ToolCallRequested(call_id, _ostr(item.get("name")),
-                                      _ostr(item.get("arguments")) or "",
-                                      _ostr(item.get("id")), self._deleg_resp.get(did)),)
+                return ()  # backend text is never transcript (§7.2)
+            backend = self._deleg_resp.get(did)
+            done = itype == "response.output_item.done"
+            tool_call_id: str | None = _str(item, "call_id") if done else None
+            item_id = _ostr(item.get("id"))
+            out: list[CallEvent] = []
+            if item_id is not None:
+                # The function call as an item of its backend response, so the transcript
+                # lists it at the time it was asked for. A data-channel allow-list may
+                # withhold output_item.added (OBS: live_spike_allow), so the done reports
+                # the item added too when nothing did.
+                if item_id not in self._tool_items:
+                    self._tool_items.add(item_id)
+                    out.append(ItemReported(item, "added", None, backend, backend is not None))
+                if done:
+                    out.append(ItemReported(item, "done", None, backend, backend is not None))
+            if tool_call_id is not None:
+                out.append(ToolCallRequested(tool_call_id, _ostr(item.get("name")),
+                                             _ostr(item.get("arguments")) or "", item_id,
+                                             backend))
+            return tuple(out)
         if itype == "response.function_call_arguments.delta":
             return (ToolArgumentsDelta(_str(inner, "item_id"), _str(inner, "delta"), None,
                                        self._deleg_resp.get(did)),)

@@ -85,7 +85,7 @@ def test_spoken_trace_decodes_frame_by_frame() -> None:
     done = evs[0]
     assert isinstance(done, ce.TranscriptDone)
     assert (done.speaker, done.segment, done.text) == (
-        "caller", "seg_in_1600", " What does the article say about the lighthouse")
+        "caller", "seg_in_1600", "What does the article say about the lighthouse")
     assert isinstance(evs[1], ce.ResponseStarted)
     assert evs[1].id == "voice_4400"
     assert evs[1].kind == "response"
@@ -113,7 +113,7 @@ def test_spoken_trace_decodes_frame_by_frame() -> None:
     assert ended.usage is not None
     assert ended.usage.seconds == 32.0
     last = [e for e in evs if isinstance(e, ce.TranscriptDone)]
-    assert last[0].text == " It says the lighthouse was painted teal in 1987."
+    assert last[0].text == "It says the lighthouse was painted teal in 1987."
 
 
 def test_spoken_trace_folds_into_transcript_turns_tools_and_usage() -> None:
@@ -123,9 +123,9 @@ def test_spoken_trace_folds_into_transcript_turns_tools_and_usage() -> None:
     assert state.malformed == 0
     assert not state.unknown_types
     assert [(r.role, r.text) for r in state.transcript()] == [
-        ("user", " What does the article say about the lighthouse"),
-        ("assistant", " I'm checking the article. One moment."),
-        ("assistant", " It says the lighthouse was painted teal in 1987."),
+        ("user", "What does the article say about the lighthouse"),
+        ("assistant", "I'm checking the article. One moment."),
+        ("assistant", "It says the lighthouse was painted teal in 1987."),
     ]
     (turn,) = state.turns
     row = turn_timings(state, turn)
@@ -146,7 +146,7 @@ def test_allow_traces_typed_input_has_no_caller_segment() -> None:
         state.feed(frame, direction="in", t=float(i))
     assert state.turns == []
     (seg,) = state.transcript()
-    assert seg.text == (" Alright, checking for that now. The article says it was painted "
+    assert seg.text == ("Alright, checking for that now. The article says it was painted "
                         "teal in 1987.")  # 3600 -> 4200 ms is below SEGMENT_GAP_MS
     assert state.usage_seconds == 15.0
     assert state.context_ratio == pytest.approx(0.0100703125)
@@ -336,3 +336,84 @@ def test_ids_categories_and_produces() -> None:
     assert LIVE.produces("nope") == frozenset()
     assert "session.output_transcript.delta" in LIVE.meaningful_types
     assert "session.output_audio.delta" not in LIVE.bulk.meaningful_types
+
+
+def test_a_final_segment_is_trimmed_and_its_item_reported_done() -> None:
+    # Issue 13: the wire's first fragment of an utterance starts with a space (" What");
+    # the delta keeps it (raw, as sent), the segment's final text does not.
+    frames = _trace("spoken")
+    decoded = _events(frames)
+    first = decoded[1][1][2]
+    assert isinstance(first, ce.TranscriptDelta)
+    assert first.delta == " What"
+    i = next(i for i, f in enumerate(frames) if f["type"] == "session.output_transcript.delta")
+    evs = decoded[i][1]
+    # the caller segment is final: its item is reported done, completed, after the new
+    # segment's opening (so the events before it keep their order)
+    done = [e for e in evs if isinstance(e, ce.ItemReported) and e.stage == "done"]
+    assert len(done) == 1
+    assert done[0].item == {"id": "seg_in_1600", "type": "message", "role": "user",
+                            "status": "completed"}
+    assert not done[0].in_response
+    assert evs[-1] is done[0]
+    # the agent segment is the voice response's output item
+    (opened,) = [e for e in evs if isinstance(e, ce.ItemReported) and e.stage == "added"]
+    assert opened.item["id"] == "seg_out_4400"
+    assert opened.item["status"] == "in_progress"
+    assert (opened.response_id, opened.in_response) == ("voice_4400", True)
+    # at session.closed the last agent segment is final and done, inside its voice response
+    closed = decoded[-1][1]
+    (last,) = [e for e in closed if isinstance(e, ce.ItemReported)]
+    assert (last.item["id"], last.item["status"], last.stage) == (
+        "seg_out_17600", "completed", "done")
+    assert (last.response_id, last.in_response) == ("voice_17600", True)
+    # a segment ending on a lone space window is trimmed at both ends
+    codec = LIVE.fresh()
+    codec.decode({"type": "session.output_transcript.delta", "start_ms": 0, "end_ms": 200,
+                  "delta": " Hi.", "event_id": "a"})
+    codec.decode({"type": "session.output_transcript.delta", "start_ms": 200, "end_ms": 400,
+                  "delta": " ", "event_id": "b"})
+    text = [e for e in codec.decode({"type": "session.closed", "reason": "close_requested"}
+                                    ).events if isinstance(e, ce.TranscriptDone)]
+    assert [e.text for e in text] == ["Hi."]
+
+
+def test_a_backend_function_call_is_an_item_of_its_backend_response() -> None:
+    frames = _trace("spoken")
+    decoded = _events(frames)
+    resp = "resp_0a31e1b65549a787006ac0db05444487d1aa17bf90f615de91"
+    fc = "fc_0a31e1b65549a787006ac0db07fb9487d1be4400c841793774"
+    reported = [(i, e) for i, (_, evs) in enumerate(decoded) for e in evs
+                if isinstance(e, ce.ItemReported) and e.item.get("type") == "function_call"]
+    # added at the wrapped output_item.added (frame 16), done at its output_item.done (24)
+    assert [(i, e.stage, e.item["id"], e.response_id, e.in_response) for i, e in reported] == [
+        (16, "added", fc, resp, True), (24, "done", fc, resp, True)]
+    # backend text (the message item) is never reported
+    assert not any(isinstance(e, ce.ItemReported) and e.item.get("type") == "message"
+                   and str(e.item.get("id", "")).startswith("msg_")
+                   for _, evs in decoded for e in evs)
+    # an allow-list that withholds output_item.added: the done reports the item added too
+    allow = _events(_trace("allow"))
+    stages = [e.stage for _, evs in allow for e in evs
+              if isinstance(e, ce.ItemReported) and e.item.get("type") == "function_call"]
+    assert stages == ["added", "done"]
+
+
+def test_live_items_fold_with_status_times_and_their_voice_response() -> None:
+    state = SessionState(LIVE)
+    for i, frame in enumerate(_trace("spoken")):
+        state.feed(frame, direction="in", t=float(i))
+    caller, agent1, tool, agent2 = (state.items[k] for k in (
+        "seg_in_1600", "seg_out_4400", "fc_0a31e1b65549a787006ac0db07fb9487d1be4400c841793774",
+        "seg_out_17600"))
+    assert [r.status for r in (caller, agent1, tool, agent2)] == ["completed"] * 4
+    # a segment ends at its last fragment (frames 8, 15, 51); it is done when the next one
+    # starts or the session closes (frames 10, 44, 53)
+    assert (caller.reported_t, caller.fragment_end_t, caller.done_t) == (1.0, 8.0, 10.0)
+    assert (agent1.reported_t, agent1.fragment_end_t, agent1.done_t) == (10.0, 15.0, 44.0)
+    assert (agent2.reported_t, agent2.fragment_end_t, agent2.done_t) == (44.0, 51.0, 53.0)
+    assert (tool.reported_t, tool.done_t, tool.fragment_end_t) == (16.0, 24.0, None)
+    assert state.responses["voice_4400"].output_item_ids == ["seg_out_4400"]
+    assert state.responses["voice_17600"].output_item_ids == ["seg_out_17600"]
+    assert tool.id in state.responses[
+        "resp_0a31e1b65549a787006ac0db05444487d1aa17bf90f615de91"].output_item_ids
