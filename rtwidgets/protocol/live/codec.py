@@ -261,6 +261,9 @@ class LiveCodec:
         "session.input_transcript.delta", "session.output_transcript.delta"})
     #: ``stream_fields`` returning ``None`` means "decode this frame", not "malformed".
     stream_decodes_misses: bool = True
+    #: The fragments carry a timeline (``end_ms``): the reducer notes the item's
+    #: ``fragment_end_t`` as it does for a decoded ``TranscriptDelta`` with ``end_ms``.
+    stream_timed: bool = True
 
     def __init__(self) -> None:
         # The open segment: (speaker, segment id, voice response id, last end_ms, text).

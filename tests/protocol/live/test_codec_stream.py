@@ -28,7 +28,8 @@ RESPONSES = {"model": "gpt-live-1", "delegation": {
     "type": "responses", "responses": {"model": "gpt-5.4", "tools": []}}}
 CLIENT = {"model": "gpt-live-1", "delegation": {"type": "client"}}
 # What the reducer holds that is machinery, not state.
-_MACHINERY = {"codec", "_apply", "_decode", "_stream_types", "_stream_fields", "_stream_misses"}
+_MACHINERY = {"codec", "_apply", "_decode", "_stream_types", "_stream_fields", "_stream_misses",
+              "_stream_fold"}
 
 
 def _reference() -> SessionState:
