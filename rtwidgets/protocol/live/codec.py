@@ -529,7 +529,7 @@ class LiveCodec:
 
         Only the agent's: a caller fragment also moves its turn's end (``SpeechStopped``),
         which the fields cannot carry. Equal to ``decode`` by test (real traces and the
-        emulator's Live scenarios, tests/protocol/live/test_codec.py)."""
+        emulator's Live scenarios, tests/protocol/live/test_codec_stream.py)."""
         if frame.get("type") != "session.output_transcript.delta":
             return None
         seg = self._seg
