@@ -21,7 +21,6 @@ from rtwidgets._transport import (
     TransportNotice,
     TransportNotLive,
     _Failures,
-    _frame_reader,
     _scrub,
 )
 from rtwidgets.protocol.fatal import describe_error, is_drop
@@ -431,6 +430,8 @@ async def test_memory_transport_a_fatal_server_error_ends_after_its_frame() -> N
 
 
 async def test_the_receive_loop_reads_the_sdk_socket_directly_with_the_same_bytes() -> None:
+    from rtwidgets._transport import _frame_reader
+
     # The pump skips the SDK's recv_bytes (a coroutine hop and a debug log per frame) when
     # the connection has a websockets socket and the SDK is not reconnecting; the frames
     # are the very bytes recv_bytes gives (bytes, not text; non-ASCII kept).
