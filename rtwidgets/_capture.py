@@ -86,6 +86,15 @@ _scan_once: Callable[[str, int], tuple[Any, int]] = (
 # very same times the live call did; ``m`` to the microsecond.
 _HEADS: Final = {d: b'{"seq":%%d,"dir":"%s","t":%%r,"m":%%.6f,' % d.encode()
                  for d in ("in", "out", "meta")}
+# Whole lines of a frame with nothing dropped, by direction: one format call makes the line.
+_LINES: Final = {d: head + b'"frame":%b}\n' for d, head in _HEADS.items()}
+
+
+def _head(direction: str, seq: int, t: float, m: float) -> bytes:
+    fmt = _HEADS.get(direction)
+    if fmt is not None:
+        return fmt % (seq, t, m)
+    return b'{"seq":%d,"dir":%s,"t":%r,"m":%.6f,' % (seq, json.dumps(direction).encode(), t, m)
 
 
 def flags_of(mask: int) -> frozenset[str]:
@@ -214,7 +223,8 @@ class FrameEncoder:
     are known, which fields hold audio, which hold transcript text.
     """
 
-    __slots__ = ("_blank_types", "_order", "_rules", "audio_kept", "redact", "seq")
+    __slots__ = ("_blank_types", "_check", "_known", "_order", "_redactable", "_rules",
+                 "audio_kept", "redact", "seq")
 
     def __init__(self, *, audio: str = "dropped", redact_transcripts: bool = False,
                  api: str = "realtime") -> None:
@@ -227,6 +237,13 @@ class FrameEncoder:
         self.redact = bool(redact_transcripts)
         self.seq = 0
         self._order = self._rules.order_check()
+        # Read once here, not per frame: the known types, the types redaction rewrites (none
+        # when it is off), and the order check (none when the API's never flags: Live).
+        self._known = self._rules.known_types
+        self._redactable: frozenset[str] = (
+            self._rules.redactable_types if self.redact else frozenset())
+        self._check: Callable[[str, Mapping[str, Any]], bool] | None = (
+            None if getattr(self._order, "never_flags", False) else self._order.check)
 
     def encode(
         self, direction: str, raw: bytes | str, t: float, m: float
@@ -234,10 +251,6 @@ class FrameEncoder:
         # The hot path of every frame: keep it to one parse and one line format.
         seq = self.seq
         self.seq = seq + 1
-        fmt = _HEADS.get(direction)
-        head = (fmt % (seq, t, m) if fmt is not None else
-                b'{"seq":%d,"dir":%s,"t":%r,"m":%.6f,' % (
-                    seq, json.dumps(direction).encode(), t, m))
         data: bytes
         if isinstance(raw, str):
             text = raw
@@ -247,7 +260,7 @@ class FrameEncoder:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                return self._bad(head, data, str(exc), 0)
+                return self._bad(_head(direction, seq, t, m), data, str(exc), 0)
         try:
             # The scanner skips json.loads' encoding sniffing and whitespace regexes; anything
             # unusual (leading or trailing text) goes through json.loads for its exact message.
@@ -258,33 +271,41 @@ class FrameEncoder:
             try:
                 event = json.loads(text)
             except (ValueError, RecursionError) as exc:
-                return self._bad(head, data, str(exc), 0)
+                return self._bad(_head(direction, seq, t, m), data, str(exc), 0)
         if type(event) is not dict:
-            return self._bad(head, data, f"frame is a JSON {type(event).__name__}, not an object",
-                             0)
+            return self._bad(_head(direction, seq, t, m), data,
+                             f"frame is a JSON {type(event).__name__}, not an object", 0)
         etype = event.get("type")
         if type(etype) is not str:
-            return self._bad(head, data, 'frame has no string "type"', 0, event)
+            return self._bad(_head(direction, seq, t, m), data, 'frame has no string "type"',
+                             0, event)
         flags = 0
         dropped = None
         if etype in self._blank_types:
             data, dropped = _blank_audio(data, event, etype, self._rules)
             if dropped:
                 flags = F_AUDIO
-        if etype in self._rules.known_types:
-            if direction == "in" and self._order.check(etype, event):
+        if etype in self._known:
+            check = self._check
+            if check is not None and direction == "in" and check(etype, event):
                 flags |= F_OOO
         elif not etype.startswith("rtwidgets."):
             flags |= F_UNKNOWN
-        if self.redact and etype in self._rules.redactable_types:
+        if etype in self._redactable:
             red = json.loads(data)
             if self._rules.redact_transcripts(red, etype):
                 data = json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()
         if "\n" in text or "\r" in text:
             data = _NEWLINES.sub(b" ", data)
-        if dropped:
-            head += b'"dropped":' + json.dumps(dropped, separators=(",", ":")).encode() + b","
-        line = b"".join((head, b'"frame":', data, b"}\n"))
+        fmt = _LINES.get(direction)
+        if fmt is not None and not dropped:
+            line = fmt % (seq, t, m, data)
+        else:
+            head = _head(direction, seq, t, m)
+            if dropped:
+                head += (b'"dropped":' + json.dumps(dropped, separators=(",", ":")).encode()
+                         + b",")
+            line = b"".join((head, b'"frame":', data, b"}\n"))
         if len(line) > HUGE_FRAME_BYTES + 1:
             flags |= F_HUGE
         return line, event, etype, flags
@@ -440,6 +461,8 @@ class CaptureWriter:
                 "(captures are append-only and never overwritten)") from None
         self._buf = bytearray()
         self._last_flush = time.monotonic()
+        # When a write flushes: the last flush plus the interval (one compare per line).
+        self._flush_due = self._last_flush + flush_interval
         self._task: asyncio.Task[None] | None = None
         self.lines_written = 0
         os.write(self._fd, json.dumps(dict(header), separators=(",", ":")).encode() + b"\n")
@@ -457,11 +480,12 @@ class CaptureWriter:
         self.lines_written += 1
         if now is None:
             now = time.monotonic()
-        if len(buf) >= _FLUSH_BYTES or now - self._last_flush >= self.flush_interval:
+        if now >= self._flush_due or len(buf) >= _FLUSH_BYTES:
             self.flush(now)
 
     def flush(self, now: float | None = None) -> None:
         self._last_flush = time.monotonic() if now is None else now
+        self._flush_due = self._last_flush + self.flush_interval
         if self._buf and self._fd is not None:
             data = self._buf
             self._buf = bytearray()

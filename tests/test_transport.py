@@ -427,3 +427,35 @@ async def test_memory_transport_a_fatal_server_error_ends_after_its_frame() -> N
     assert frames == ['{"type":"error"}']
     assert notices[-1].kind == "ended"
     assert notices[-1].reason.startswith("the server refused the call: Incorrect API key")
+
+
+async def test_the_receive_loop_reads_the_sdk_socket_directly_with_the_same_bytes() -> None:
+    from rtwidgets._transport import _frame_reader
+
+    # The pump skips the SDK's recv_bytes (a coroutine hop and a debug log per frame) when
+    # the connection has a websockets socket and the SDK is not reconnecting; the frames
+    # are the very bytes recv_bytes gives (bytes, not text; non-ASCII kept).
+    hello = {"type": "rate_limits.updated", "event_id": "event_Hello1", "note": "café\n"}
+    behaviour = Refusing(frames=[hello, hello, hello], close_code=1000)
+    async with refusing_server(behaviour):
+        client = behaviour.client(FAKE_API_KEY)
+        try:
+            async with client.realtime.connect(call_id="rtc_u1_" + "9" * 32) as conn:
+                recv = _frame_reader(conn)
+                assert recv != conn.recv_bytes
+                first = await recv()
+                assert type(first) is bytes
+                assert first == await conn.recv_bytes()
+                conn._reconnect_attempt = 1  # the SDK's own reconnect under way
+                assert _frame_reader(conn) == conn.recv_bytes
+                conn._reconnect_attempt = 0
+                assert json.loads(first) == hello
+        finally:
+            await client.close()
+
+    class Double:  # a connection without a websockets socket (another SDK, a test double)
+        async def recv_bytes(self) -> bytes:
+            return b"{}"
+
+    double = Double()
+    assert _frame_reader(double) == double.recv_bytes

@@ -317,6 +317,14 @@ class SessionState:
         self._decode = self.codec.decode
         self._stream_types = self.codec.stream_types
         self._stream_fields = self.codec.stream_fields
+        # A codec whose fast path covers only some of its stream frames (GPT-Live: an agent
+        # fragment inside the open segment) says so: its ``None`` means "decode this one".
+        self._stream_misses: bool = getattr(self.codec, "stream_decodes_misses", False)
+        # A codec whose stream frames carry a timeline (GPT-Live's end_ms) folds them as a
+        # TranscriptDelta with end_ms is applied: the item's fragment_end_t is noted too.
+        self._stream_fold: Callable[[str, str, str, str | None, int, float], None] = (
+            self._fold_timed_delta if getattr(self.codec, "stream_timed", False)
+            else self._fold_delta)
         self.session: dict[str, Any] | None = None
         self.requested_session: dict[str, Any] | None = None
         """The session config of our last ``session.update`` (``None``: none sent)."""
@@ -416,15 +424,16 @@ class SessionState:
                 # Streaming text, most frames of a call: folded from the codec's fields
                 # without making the event (the same fields decode() would give it).
                 fields = self._stream_fields(event)
-                self.last_t = t
-                if fields is None:
-                    self.malformed += 1
-                else:
-                    try:
-                        self._fold_delta(*fields, t)
-                    except Exception:
+                if fields is not None or not self._stream_misses:
+                    self.last_t = t
+                    if fields is None:
                         self.malformed += 1
-                return ()
+                    else:
+                        try:
+                            self._stream_fold(*fields, t)
+                        except Exception:
+                            self.malformed += 1
+                    return ()
         elif direction == "out":
             self.events_out += 1
         elif direction != "meta":
@@ -452,15 +461,17 @@ class SessionState:
         self.events_in += 1
         if etype in self._stream_types:
             fields = self._stream_fields(event)
-            self.last_t = t
-            if fields is None:
-                self.malformed += 1
-            else:
+            if fields is not None:
+                self.last_t = t
                 try:
-                    self._fold_delta(*fields, t)
+                    self._stream_fold(*fields, t)
                 except Exception:
                     self.malformed += 1
-            return ()
+                return ()
+            if not self._stream_misses:
+                self.last_t = t
+                self.malformed += 1
+                return ()
         events = self._decode(event, "in")[1]
         self.last_t = t
         table = self._apply
@@ -731,6 +742,15 @@ class SessionState:
             rec = self.items.get(event.segment)
             if rec is not None and (rec.final is None or event.content_index not in rec.final):
                 rec.fragment_end_t = t
+
+    def _fold_timed_delta(self, speaker: str, item_id: str, delta: str,
+                          response_id: str | None, index: int, t: float) -> None:
+        # A timed stream frame from the fast path: what _on_transcript_delta does for a
+        # TranscriptDelta that has an end_ms (equal by test, tests/protocol/live).
+        self._fold_delta(speaker, item_id, delta, response_id, index, t)
+        rec = self.items.get(item_id)
+        if rec is not None and (rec.final is None or index not in rec.final):
+            rec.fragment_end_t = t
 
     def _fold_delta(self, speaker: str, item_id: str, delta: str, response_id: str | None,
                     index: int, t: float) -> None:

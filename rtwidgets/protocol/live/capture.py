@@ -51,6 +51,8 @@ class OrderCheck:
     """GPT-Live has no documented response/item order on the sideband: never flags."""
 
     __slots__ = ()
+    #: Tells the capture's encoder it may skip the call per frame (the result is the same).
+    never_flags: Final = True
 
     def check(self, etype: str, event: Mapping[str, Any]) -> bool:
         """Always False (see the module docstring)."""

@@ -259,9 +259,17 @@ class LiveCodec:
     server_event_types: frozenset[str] = frozenset(SERVER_EVENT_TYPES)
     bulk: BulkHints = BULK
     landmarks: Mapping[str, str] = LANDMARKS
-    #: Empty: every transcript fragment may close or open a segment, so each goes through
-    #: ``decode`` (the reducer's shortcut would skip the segment events).
-    stream_types: frozenset[str] = frozenset()
+    #: Transcript fragments: the reducer folds an agent fragment that continues the open
+    #: segment from ``stream_fields`` (no events made); any other fragment (one that opens
+    #: or closes a segment, a caller fragment, a replay, a malformed one) is decoded, which
+    #: ``stream_decodes_misses`` tells the reducer.
+    stream_types: frozenset[str] = frozenset({
+        "session.input_transcript.delta", "session.output_transcript.delta"})
+    #: ``stream_fields`` returning ``None`` means "decode this frame", not "malformed".
+    stream_decodes_misses: bool = True
+    #: The fragments carry a timeline (``end_ms``): the reducer notes the item's
+    #: ``fragment_end_t`` as it does for a decoded ``TranscriptDelta`` with ``end_ms``.
+    stream_timed: bool = True
 
     def __init__(self) -> None:
         # The open segment: (speaker, segment id, voice response id, last end_ms, text).
@@ -535,8 +543,34 @@ class LiveCodec:
     def stream_fields(
         self, frame: dict[str, Any]
     ) -> tuple[Literal["caller", "agent"], str, str, str | None, int] | None:
-        """Never used (``stream_types`` is empty): every fragment goes through ``decode``."""
-        return None
+        """The ``TranscriptDelta`` fields of an agent fragment that continues the open
+        segment, with the segment state advanced as ``decode`` advances it; ``None`` (and
+        no state touched) for every other frame, which the reducer then decodes.
+
+        Only the agent's: a caller fragment also moves its turn's end (``SpeechStopped``),
+        which the fields cannot carry. Equal to ``decode`` by test (real traces and the
+        emulator's Live scenarios, tests/protocol/live/test_codec_stream.py)."""
+        if frame.get("type") != "session.output_transcript.delta":
+            return None
+        seg = self._seg
+        if seg is None or seg[0] != "agent":
+            return None
+        delta = frame.get("delta")
+        start = frame.get("start_ms")
+        end = frame.get("end_ms")
+        if (type(delta) is not str or type(start) is not int
+                or type(end) is not int or start - seg[3] >= SEGMENT_GAP_MS):
+            return None  # a float time, a bad field or a new segment: decode decides
+        eid = frame.get("event_id")
+        if type(eid) is str:
+            seen = self._seen
+            if eid in seen:
+                return None  # a replay: decode drops it
+            seen.add(eid)
+        if end > seg[3]:
+            seg[3] = end
+        seg[4] += delta
+        return "agent", seg[1], delta, seg[2], 0
 
     def decode(self, frame: Any, direction: Direction = "in") -> Decoded:
         """The frame's wire type and its normalized events. Never raises."""
