@@ -315,6 +315,10 @@ class SessionState:
             fresh = getattr(codec, "fresh", None)
             self.codec = fresh() if callable(fresh) else codec
         self._decode = self.codec.decode
+        # A stateless codec's decoder per server type (``RealtimeCodec.in_decoders``):
+        # ``feed_in`` calls it directly and falls back to ``decode`` when it raises.
+        self._in_decoders: dict[str, Callable[[dict[str, Any]], tuple[ce.CallEvent, ...]]] = (
+            dict(getattr(self.codec, "in_decoders", None) or {}))
         self._stream_types = self.codec.stream_types
         self._stream_fields = self.codec.stream_fields
         # A codec whose fast path covers only some of its stream frames (GPT-Live: an agent
@@ -472,7 +476,14 @@ class SessionState:
                 self.last_t = t
                 self.malformed += 1
                 return ()
-        events = self._decode(event, "in")[1]
+        fn = self._in_decoders.get(etype)
+        if fn is None:
+            events = self._decode(event, "in")[1]
+        else:
+            try:
+                events = fn(event)
+            except Exception:  # decode says how it is malformed (a flagged Unknown)
+                events = self._decode(event, "in")[1]
         self.last_t = t
         table = self._apply
         for ev in events:

@@ -559,6 +559,12 @@ class RealtimeCodec:
         """The normalized event classes a frame of ``wire_type`` can decode to."""
         return PRODUCES.get(wire_type, _NOTHING)
 
+    #: The decoder of each server event type, for a caller that has already read a
+    #: frame's string ``type``: ``in_decoders[t](frame)`` is ``decode(frame).events``
+    #: whenever it returns; when it raises, ``decode`` gives the flagged ``Unknown``. The
+    #: reducer's per-frame entry (``SessionState.feed_in``) skips the checks it has done.
+    in_decoders: Mapping[str, Callable[[dict[str, Any]], tuple[CallEvent, ...]]] = _IN
+
     stream_types: frozenset[str] = frozenset({
         "response.output_audio_transcript.delta", "response.output_text.delta"})
 
