@@ -172,7 +172,7 @@ def _feed_all(fold: Fold, sub: pa.Table, column_only: dict[str, str]) -> None:
                 except ValueError:
                     continue
         if isinstance(ev, dict):
-            if "\\ud" in payload or "\\uD" in payload:
+            if "\\u" in payload and ("\\ud" in payload or "\\uD" in payload):
                 # a lone surrogate escape (valid JSON) cannot go into a table: U+FFFD
                 ev = displayable_tree(ev)
             walls[m] = t

@@ -604,32 +604,41 @@ class SessionState:
             items[key] = rec
 
     def _apply_item(self, item: Any, t: float) -> ItemRecord:
+        # Every report of an item comes through here (four per item in GA order): the
+        # lookups written out, the record fetched without _item's call when it is known.
+        get = item.get
         item_id = item["id"]
-        item_type = item.get("type")
-        rec = self._item(item_id, t, item_type if isinstance(item_type, str) else "message")
-        if isinstance(item_type, str):
+        item_type = get("type")
+        typed = isinstance(item_type, str)
+        rec = self.items.get(item_id)
+        if rec is None or rec.streamed_only:
+            rec = self._item(item_id, t, item_type if typed else "message")
+        if typed:
             rec.type = item_type
-        role = item.get("role")
+        role = get("role")
         if isinstance(role, str):
             rec.role = role
-        status = item.get("status")
+        status = get("status")
         if isinstance(status, str):
             rec.status = status
         if item_type == "message":
-            content = item.get("content")
+            content = get("content")
             if isinstance(content, list):
+                if not content:
+                    return rec  # nothing to join, no kinds to report (the usual .added)
                 changed = False
                 parts = rec.parts
                 kinds: list[str] = []
                 for index, part in enumerate(content):
                     if not isinstance(part, dict):
                         continue
-                    kind = part.get("type")
+                    pget = part.get
+                    kind = pget("type")
                     if isinstance(kind, str) and kind:
                         kinds.append(kind)
-                    text = part.get("text")
+                    text = pget("text")
                     if not isinstance(text, str):
-                        text = part.get("transcript")
+                        text = pget("transcript")
                     # A full text from the server replaces the folded deltas; an empty one
                     # (a placeholder in *.added) never erases what deltas already gave.
                     if (
@@ -644,10 +653,15 @@ class SessionState:
                 if changed:
                     self._join_text(rec)
         elif item_type == "function_call":
-            for key in ("call_id", "name", "arguments"):
-                value = item.get(key)
-                if isinstance(value, str) and (value or getattr(rec, key) is None):
-                    setattr(rec, key, value)
+            value = get("call_id")
+            if isinstance(value, str) and (value or rec.call_id is None):
+                rec.call_id = value
+            value = get("name")
+            if isinstance(value, str) and (value or rec.name is None):
+                rec.name = value
+            value = get("arguments")
+            if isinstance(value, str) and (value or rec.arguments is None):
+                rec.arguments = value
         elif item_type == "function_call_output":
             call_id, output = item.get("call_id"), item.get("output")
             if isinstance(call_id, str):
