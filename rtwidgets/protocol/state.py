@@ -23,6 +23,7 @@ class.
 from __future__ import annotations
 
 import collections
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -53,6 +54,8 @@ USAGE_KEYS: Final[tuple[str, ...]] = (
     "input_text_tokens", "input_audio_tokens", "input_image_tokens", "input_cached_tokens",
     "output_text_tokens", "output_audio_tokens",
 )
+#: A ``Usage``'s ``USAGE_KEYS`` fields in one call (one per response.done).
+_usage_values: Final = operator.attrgetter(*USAGE_KEYS)
 
 
 @dataclass(slots=True)
@@ -967,10 +970,10 @@ class SessionState:
             self.usage_seconds = (usage.seconds if usage.cumulative or self.usage_seconds is None
                                   else self.usage_seconds + usage.seconds)
         total = self.usage_total
-        for key in USAGE_KEYS:
-            value = getattr(usage, key)
+        cumulative = usage.cumulative
+        for key, value in zip(USAGE_KEYS, _usage_values(usage), strict=True):
             if value is not None:
-                total[key] = value if usage.cumulative else total[key] + value
+                total[key] = value if cumulative else total[key] + value
 
     def _on_agent_audio(self, event: ce.AgentAudio, t: float) -> None:
         self.audio_started = True
