@@ -44,7 +44,7 @@ from rtwidgets.protocol.state import (
     TurnRecord,
 )
 
-from ._source import _POOL, FrameSource
+from ._source import FrameSource
 
 __all__ = ["Fold", "fold_of"]
 
@@ -210,10 +210,7 @@ def fold_of(src: FrameSource, *, shortcuts: bool = True, full: bool = False) -> 
                         pc.is_in(narrow.column("type"),
                                  pa.array(sorted(codec.bulk.meaningful_types))))
         keep = pc.and_(keep, pc.fill_null(wanted, True))
-    # The payload column is most of the bytes kept: filtered into the reader's pool (the
-    # default mimalloc pool re-faults the pages of a fresh copy: system time that varied
-    # from 0.01 to 0.1 s per 100k frames kept, measured).
-    sub = pc.filter(narrow, keep, memory_pool=_POOL)
+    sub = narrow.filter(keep)
     fold = Fold(SessionState(codec))
     # The fold makes a few objects per folded frame and frees none: with the cyclic
     # collector on, its passes over them grow with the call (measured: a fifth of the
@@ -271,7 +268,6 @@ def _from_deltas(core: pa.Table, fold: Fold) -> None:
                 pc.is_in(narrow.column("item_id"), pa.array(missing, pa.string()))),
         pc.and_(pc.equal(narrow.column("direction"), "in"),
                 pc.invert(pc.fill_null(narrow.column("bad"), False))))
-    sub = pc.filter(core.select(["direction", "type", "m", "t", "payload", "bad", "item_id",
-                                 "response_id"]), pc.fill_null(mask, False),
-                    memory_pool=_POOL)
+    sub = core.select(["direction", "type", "m", "t", "payload", "bad", "item_id",
+                       "response_id"]).filter(pc.fill_null(mask, False))
     _feed_all(fold, sub, {})
