@@ -23,6 +23,7 @@ class.
 from __future__ import annotations
 
 import collections
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -53,6 +54,8 @@ USAGE_KEYS: Final[tuple[str, ...]] = (
     "input_text_tokens", "input_audio_tokens", "input_image_tokens", "input_cached_tokens",
     "output_text_tokens", "output_audio_tokens",
 )
+#: A ``Usage``'s ``USAGE_KEYS`` fields in one call (one per response.done).
+_usage_values: Final = operator.attrgetter(*USAGE_KEYS)
 
 
 @dataclass(slots=True)
@@ -315,6 +318,10 @@ class SessionState:
             fresh = getattr(codec, "fresh", None)
             self.codec = fresh() if callable(fresh) else codec
         self._decode = self.codec.decode
+        # A stateless codec's decoder per server type (``RealtimeCodec.in_decoders``):
+        # ``feed_in`` calls it directly and falls back to ``decode`` when it raises.
+        self._in_decoders: dict[str, Callable[[dict[str, Any]], tuple[ce.CallEvent, ...]]] = (
+            dict(getattr(self.codec, "in_decoders", None) or {}))
         self._stream_types = self.codec.stream_types
         self._stream_fields = self.codec.stream_fields
         # A codec whose fast path covers only some of its stream frames (GPT-Live: an agent
@@ -472,7 +479,14 @@ class SessionState:
                 self.last_t = t
                 self.malformed += 1
                 return ()
-        events = self._decode(event, "in")[1]
+        fn = self._in_decoders.get(etype)
+        if fn is None:
+            events = self._decode(event, "in")[1]
+        else:
+            try:
+                events = fn(event)
+            except Exception:  # decode says how it is malformed (a flagged Unknown)
+                events = self._decode(event, "in")[1]
         self.last_t = t
         table = self._apply
         for ev in events:
@@ -593,32 +607,41 @@ class SessionState:
             items[key] = rec
 
     def _apply_item(self, item: Any, t: float) -> ItemRecord:
+        # Every report of an item comes through here (four per item in GA order): the
+        # lookups written out, the record fetched without _item's call when it is known.
+        get = item.get
         item_id = item["id"]
-        item_type = item.get("type")
-        rec = self._item(item_id, t, item_type if isinstance(item_type, str) else "message")
-        if isinstance(item_type, str):
+        item_type = get("type")
+        typed = isinstance(item_type, str)
+        rec = self.items.get(item_id)
+        if rec is None or rec.streamed_only:
+            rec = self._item(item_id, t, item_type if typed else "message")
+        if typed:
             rec.type = item_type
-        role = item.get("role")
+        role = get("role")
         if isinstance(role, str):
             rec.role = role
-        status = item.get("status")
+        status = get("status")
         if isinstance(status, str):
             rec.status = status
         if item_type == "message":
-            content = item.get("content")
+            content = get("content")
             if isinstance(content, list):
+                if not content:
+                    return rec  # nothing to join, no kinds to report (the usual .added)
                 changed = False
                 parts = rec.parts
                 kinds: list[str] = []
                 for index, part in enumerate(content):
                     if not isinstance(part, dict):
                         continue
-                    kind = part.get("type")
+                    pget = part.get
+                    kind = pget("type")
                     if isinstance(kind, str) and kind:
                         kinds.append(kind)
-                    text = part.get("text")
+                    text = pget("text")
                     if not isinstance(text, str):
-                        text = part.get("transcript")
+                        text = pget("transcript")
                     # A full text from the server replaces the folded deltas; an empty one
                     # (a placeholder in *.added) never erases what deltas already gave.
                     if (
@@ -633,10 +656,15 @@ class SessionState:
                 if changed:
                     self._join_text(rec)
         elif item_type == "function_call":
-            for key in ("call_id", "name", "arguments"):
-                value = item.get(key)
-                if isinstance(value, str) and (value or getattr(rec, key) is None):
-                    setattr(rec, key, value)
+            value = get("call_id")
+            if isinstance(value, str) and (value or rec.call_id is None):
+                rec.call_id = value
+            value = get("name")
+            if isinstance(value, str) and (value or rec.name is None):
+                rec.name = value
+            value = get("arguments")
+            if isinstance(value, str) and (value or rec.arguments is None):
+                rec.arguments = value
         elif item_type == "function_call_output":
             call_id, output = item.get("call_id"), item.get("output")
             if isinstance(call_id, str):
@@ -942,10 +970,10 @@ class SessionState:
             self.usage_seconds = (usage.seconds if usage.cumulative or self.usage_seconds is None
                                   else self.usage_seconds + usage.seconds)
         total = self.usage_total
-        for key in USAGE_KEYS:
-            value = getattr(usage, key)
+        cumulative = usage.cumulative
+        for key, value in zip(USAGE_KEYS, _usage_values(usage), strict=True):
             if value is not None:
-                total[key] = value if usage.cumulative else total[key] + value
+                total[key] = value if cumulative else total[key] + value
 
     def _on_agent_audio(self, event: ce.AgentAudio, t: float) -> None:
         self.audio_started = True

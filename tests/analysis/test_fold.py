@@ -116,6 +116,38 @@ def test_the_fold_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) ->
         gc.enable()
 
 
+def test_the_fold_hands_its_records_to_the_oldest_generation(tmp_path: Path) -> None:
+    # Made with the collector off, the records would sit in the youngest generation and be
+    # walked by the next young collections: they go straight to the oldest instead.
+    import gc
+
+    path, _ = _tricky_capture(tmp_path / "c.jsonl")
+    fold = fold_of(FrameSource(path))
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    young |= {id(o) for o in gc.get_objects(generation=1)}
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    records = [fold.state, *fold.state.items.values(), *fold.state.responses.values(),
+               *fold.state.turns]
+    assert all(id(r) in oldest and id(r) not in young for r in records)
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_process_that_froze_objects_keeps_them_frozen(tmp_path: Path) -> None:
+    import gc
+
+    path, _ = _tricky_capture(tmp_path / "c.jsonl")
+    kept = [{"frozen": True}]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        fold_of(FrameSource(path))
+        assert gc.get_freeze_count() >= frozen  # nothing thawed
+        assert kept[0]["frozen"]
+    finally:
+        gc.unfreeze()
+
+
 def test_cached_tables_are_copies_and_follow_growth(tmp_path: Path) -> None:
     path, _ = _tricky_capture(tmp_path / "c.jsonl")
     src = FrameSource(path)

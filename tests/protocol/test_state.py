@@ -684,6 +684,24 @@ def test_feed_in_is_feed_for_incoming_frames(build: Any) -> None:
     assert [turn_row(t) for t in by_feed_in.turns] == [turn_row(t) for t in by_feed.turns]
 
 
+def test_feed_in_is_feed_on_malformed_and_hostile_frames() -> None:
+    # feed_in calls the codec's decoder of the frame's type directly (in_decoders) and
+    # falls back to decode when it raises: the same events and counts as feed on frames
+    # built to make every decoder raise.
+    from .realtime.test_codec import HOSTILE
+
+    frames = [f for f in [*HOSTILE, *MALFORMED]
+              if type(f) is dict and type(f.get("type")) is str]
+    assert len(frames) > 20
+    by_feed, by_feed_in = SessionState(), SessionState()
+    for i, frame in enumerate(frames):
+        expected = by_feed.feed(frame, direction="in", t=float(i))
+        assert by_feed_in.feed_in(frame, frame["type"], float(i)) == expected, frame
+    assert by_feed.malformed > 0
+    assert by_feed_in.snapshot() == by_feed.snapshot()
+    assert by_feed_in.unknown_types == by_feed.unknown_types
+
+
 def turn_row(turn: Any) -> tuple[Any, ...]:
     return (turn.index, turn.kind, turn.item_id, turn.response_ids)
 

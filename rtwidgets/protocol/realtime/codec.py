@@ -126,25 +126,25 @@ def usage_of(usage: Any) -> Usage | None:
     """A GA ``usage`` object (response or transcription) as a ``Usage``; ``None`` if absent."""
     if not isinstance(usage, dict):
         return None
-    inp = usage.get("input_token_details")
-    out = usage.get("output_token_details")
-    inp = inp if isinstance(inp, dict) else {}
-    out = out if isinstance(out, dict) else {}
-    seconds = usage.get("seconds")
+    # One per response.done and per transcription: the nine counts read through one
+    # helper, passed by position (what the keyword call costs, measured, is a third).
+    get = usage.get
+    inp = get("input_token_details")
+    out = get("output_token_details")
+    iget = inp.get if isinstance(inp, dict) else _EMPTY.get
+    oget = out.get if isinstance(out, dict) else _EMPTY.get
+    seconds = get("seconds")
     return Usage(
-        input_tokens=_oint(usage.get("input_tokens")),
-        output_tokens=_oint(usage.get("output_tokens")),
-        total_tokens=_oint(usage.get("total_tokens")),
-        input_text_tokens=_oint(inp.get("text_tokens")),
-        input_audio_tokens=_oint(inp.get("audio_tokens")),
-        input_image_tokens=_oint(inp.get("image_tokens")),
-        input_cached_tokens=_oint(inp.get("cached_tokens")),
-        output_text_tokens=_oint(out.get("text_tokens")),
-        output_audio_tokens=_oint(out.get("audio_tokens")),
-        seconds=float(seconds) if isinstance(seconds, int | float)
+        _oint(get("input_tokens")), _oint(get("output_tokens")), _oint(get("total_tokens")),
+        _oint(iget("text_tokens")), _oint(iget("audio_tokens")), _oint(iget("image_tokens")),
+        _oint(iget("cached_tokens")), _oint(oget("text_tokens")), _oint(oget("audio_tokens")),
+        float(seconds) if isinstance(seconds, int | float)
         and not isinstance(seconds, bool) else None,
-        raw=usage,
+        None, None, False, usage,
     )
+
+
+_EMPTY: Final[dict[str, Any]] = {}
 
 
 # ---------------------------------------------------------------------- server frames (in)
@@ -558,6 +558,12 @@ class RealtimeCodec:
     def produces(self, wire_type: str) -> frozenset[type]:
         """The normalized event classes a frame of ``wire_type`` can decode to."""
         return PRODUCES.get(wire_type, _NOTHING)
+
+    #: The decoder of each server event type, for a caller that has already read a
+    #: frame's string ``type``: ``in_decoders[t](frame)`` is ``decode(frame).events``
+    #: whenever it returns; when it raises, ``decode`` gives the flagged ``Unknown``. The
+    #: reducer's per-frame entry (``SessionState.feed_in``) skips the checks it has done.
+    in_decoders: Mapping[str, Callable[[dict[str, Any]], tuple[CallEvent, ...]]] = _IN
 
     stream_types: frozenset[str] = frozenset({
         "response.output_audio_transcript.delta", "response.output_text.delta"})
