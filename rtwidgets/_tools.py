@@ -209,6 +209,13 @@ class ToolRuntime:
             who = f" by {rec.answered_by}" if rec.answered_by else ""
             raise ToolCallError("call_id", f"{call_id!r} was already answered{who}",
                                 "answer each tool call once")
+        await self._send_answer(call_id, output, by)
+        if respond:
+            await self._respond_after(rec.response_id)
+
+    async def _send_answer(self, call_id: str, output: Any, by: str) -> None:
+        """Send one tool answer through the codec (either API) and note who gave it; the
+        call counts as answered from before the send, so a second answer racing it fails."""
         if not isinstance(output, str):
             try:
                 output = json.dumps(output, allow_nan=False)
@@ -220,13 +227,11 @@ class ToolRuntime:
         self._check_live()
         self._answered.add(call_id)
         try:
-            await self._send_event(ev)
+            await self._send_event(ev)  # the reducer folds it: the call is answered
         except BaseException:
             self._answered.discard(call_id)
             raise
         self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
-        if respond:
-            await self._respond_after(rec.response_id)
 
     async def _respond_after(self, response_id: str | None) -> None:
         # The asking response must be done before response.create, or the server refuses it.
@@ -242,7 +247,6 @@ class ToolRuntime:
             return
         self._responded.add(key)
         await self.send(self.codec.encode(CreateResponse()))
-
 
     async def _live_tool_output(self, call_id: str, output: Any, respond: bool, by: str
                                 ) -> None:
@@ -260,24 +264,9 @@ class ToolRuntime:
             raise ToolCallError("call_id", f"{shown_id(call_id)} is not a pending tool call "
                                 "of this session", "use an id from call.state."
                                 "pending_tool_calls() (a delegation's function call, call_…)")
-        if not isinstance(output, str):
-            try:
-                output = json.dumps(output, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise ToolCallError("output", f"not JSON-serialisable ({exc})",
-                                    "pass a string or plain dict/list values, "
-                                    "without NaN or Infinity") from None
-        ev = self.codec.encode(AnswerToolCall(call_id, output))
-        self._check_live()
-        self._answered.add(call_id)
-        try:
-            await self._send_event(ev)  # the reducer folds it: the call is answered
-        except BaseException:
-            self._answered.discard(call_id)
-            raise
+        await self._send_answer(call_id, output, by)
         delegation = rec.delegation_id
         last = not any(tc.status == "pending" for tc in state.tool_calls_of(delegation))
-        self._meta("rtwidgets.tool_answered", call_id=call_id, by=by)
         if respond and last:
             known = state.delegations.get(delegation)
             if known is not None and known.running:

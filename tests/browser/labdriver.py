@@ -46,6 +46,18 @@ CHROMIUM_ARGS = [
 ]
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 LAB_START_TIMEOUT = 90.0
+# Kernel-side wait on the call's state (``call.wait_for`` only sees events still to come):
+# a cell every browser test runs first.
+UNTIL = """
+import asyncio
+
+async def until(condition, timeout=60.0):
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("condition not met in time")
+"""
 # Widget-renderer texts that mean a view never found its model (ipywidgets' JupyterLab
 # renderer and anywidget). Any of them left on the page is a failed render.
 BROKEN_WIDGET_TEXTS = ("Loading widget", "Error displaying widget", "model not found")

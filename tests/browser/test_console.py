@@ -15,24 +15,13 @@ import statistics
 from pathlib import Path
 
 import pytest
-from labdriver import LabPage
+from labdriver import UNTIL, LabPage
 
 REPO = Path(__file__).resolve().parents[2]
 # The README's screenshot is refreshed only on request (RTW_UPDATE_SCREENSHOT=1), so a test
 # run leaves the work tree clean; otherwise the shot goes to the test's temp folder.
 SCREENSHOT = REPO / "docs" / "screenshots" / "console.png"
 TOOL_OUTPUT = {"temperature": 18, "conditions": "sunny"}
-# Kernel-side wait on the call's state (``call.wait_for`` only sees events still to come).
-UNTIL = """
-import asyncio
-
-async def until(condition, timeout=60.0):
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not met in time")
-"""
 
 
 def _tab(lab: LabPage, title: str) -> None:

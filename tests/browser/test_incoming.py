@@ -12,21 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from labdriver import LabPage
+from labdriver import UNTIL, LabPage
 
 REPO = Path(__file__).resolve().parents[2]
 # Refreshed only on request (RTW_UPDATE_SCREENSHOT=1), so a test run leaves the tree clean.
 SCREENSHOT = REPO / "docs" / "screenshots" / "incoming.png"
-UNTIL = """
-import asyncio
-
-async def until(condition, timeout=60.0):
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not met in time")
-"""
 ACTIONS = (".rtw-accept", ".rtw-reject", ".rtw-refer", ".rtw-attach")
 
 

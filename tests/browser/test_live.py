@@ -20,22 +20,11 @@ import os
 import re
 from pathlib import Path
 
-from labdriver import LabPage
+from labdriver import UNTIL, LabPage
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "screenshots" / "live.png"
 TOOL_OUTPUT = {"temperature": 18, "conditions": "sunny"}
-# Kernel-side wait on the call's state (``call.wait_for`` only sees events still to come).
-UNTIL = """
-import asyncio
-
-async def until(condition, timeout=60.0):
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not met in time")
-"""
 # The sideband frames the emulator received from the call, in order (types and items only).
 RECEIVED = """
 import json
